@@ -1,0 +1,49 @@
+from django.contrib import admin
+
+from .models import Annotator, LabeledPass, Problem, Solution
+
+
+@admin.register(Problem)
+class ProblemAdmin(admin.ModelAdmin):
+    list_display = ("id", "short_text", "ground_truth_answer", "subject", "level", "source_id", "created_at")
+    list_filter = ("subject", "level")
+    search_fields = ("text", "source_id", "ground_truth_answer")
+    readonly_fields = ("content_hash", "created_at")
+
+    @admin.display(description="problem")
+    def short_text(self, obj):
+        return obj.text[:80]
+
+
+@admin.register(Solution)
+class SolutionAdmin(admin.ModelAdmin):
+    list_display = ("id", "problem_id", "n_steps", "final_answer", "answer_is_correct", "generator",
+                    "verifier_score", "generation", "is_quality_control", "is_screening")
+    list_filter = ("answer_is_correct", "generation", "is_quality_control", "is_screening", "generator")
+    search_fields = ("problem__text", "source_id", "final_answer")
+    raw_id_fields = ("problem",)
+    readonly_fields = ("content_hash", "created_at")
+
+    @admin.display(description="steps")
+    def n_steps(self, obj):
+        return len(obj.steps)
+
+
+@admin.register(Annotator)
+class AnnotatorAdmin(admin.ModelAdmin):
+    list_display = ("uuid", "user", "role", "created_at")
+    list_filter = ("role",)
+    search_fields = ("uuid", "user__username", "user__email")
+    raw_id_fields = ("user",)
+
+
+@admin.register(LabeledPass)
+class LabeledPassAdmin(admin.ModelAdmin):
+    list_display = ("id", "annotator", "problem_id", "solution_id", "submitted_at", "generation",
+                    "finish_reason", "total_time", "is_quality_control", "is_screening")
+    list_filter = ("finish_reason", "generation", "is_quality_control", "is_screening")
+    search_fields = ("annotator__uuid", "problem__text")
+    raw_id_fields = ("annotator", "problem", "solution")
+    readonly_fields = ("natural_key", "client_id", "created_at")
+    date_hierarchy = "submitted_at"
+    list_select_related = ("annotator__user",)

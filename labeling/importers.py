@@ -1,0 +1,199 @@
+"""Import services: stream records from a file into the database, all or nothing.
+
+Each importer reads its file one record at a time, turns records into `ImportItem`s
+(pure parsing, see prm800k.py and solution_formats.py) and writes them in batches
+inside one transaction: a bad record anywhere rolls the whole file back. Existing
+problems, solutions and passes are recognised by content hash, so re-importing a
+file changes nothing.
+"""
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import transaction
+
+from . import prm800k, solution_formats, sources
+from .errors import ImportFileError, RecordError
+from .items import ImportItem
+from .models import Annotator, LabeledPass, Problem, Solution
+
+BATCH_SIZE = 1000
+
+
+@dataclass
+class ImportStats:
+    records: int = 0
+    created: dict = field(default_factory=lambda: {"problems": 0, "solutions": 0, "passes": 0, "annotators": 0})
+    existing: dict = field(default_factory=lambda: {"problems": 0, "solutions": 0, "passes": 0})
+
+    def summary(self) -> str:
+        made = ", ".join(f"{v} {k}" for k, v in self.created.items())
+        kept = ", ".join(f"{v} {k}" for k, v in self.existing.items())
+        return f"{self.records} records: created {made}; already present {kept}"
+
+
+class _DryRunRollback(Exception):
+    pass
+
+
+class BatchWriter:
+    """Writes batches of ImportItems, resolving content hashes to existing rows."""
+
+    def __init__(self, stats: ImportStats):
+        self.stats = stats
+
+    def write(self, items: list[ImportItem]) -> None:
+        problems = self._problems(items)
+        solutions = self._solutions(items, problems)
+        self._passes(items, problems, solutions)
+
+    def _problems(self, items) -> dict[str, Problem]:
+        wanted = {}
+        for it in items:
+            wanted.setdefault(it.problem.key, it.problem)
+        found = {p.content_hash: p for p in Problem.objects.filter(content_hash__in=list(wanted))}
+        self.stats.existing["problems"] += len(found)
+        fill = []
+        for key, p in found.items():
+            if self._fill_in(p, wanted[key]):
+                fill.append(p)
+        if fill:
+            Problem.objects.bulk_update(fill, ["ground_truth_answer", "ground_truth_solution", "subject", "level", "source_id"])
+        new = [Problem(content_hash=k, text=p.text, ground_truth_answer=p.ground_truth_answer,
+                       ground_truth_solution=p.ground_truth_solution, subject=p.subject, level=p.level,
+                       source_id=p.source_id) for k, p in wanted.items() if k not in found]
+        for p in Problem.objects.bulk_create(new):
+            found[p.content_hash] = p
+        self.stats.created["problems"] += len(new)
+        return found
+
+    @staticmethod
+    def _fill_in(row: Problem, incoming) -> bool:
+        # A later source may know more about a problem (e.g. MATH gives the answer
+        # ProcessBench lacks): fill empty fields, never overwrite existing ones.
+        changed = False
+        for name in ("ground_truth_answer", "ground_truth_solution", "level"):
+            if getattr(row, name) is None and getattr(incoming, name) is not None:
+                setattr(row, name, getattr(incoming, name))
+                changed = True
+        for name in ("subject", "source_id"):
+            if not getattr(row, name) and getattr(incoming, name):
+                setattr(row, name, getattr(incoming, name))
+                changed = True
+        return changed
+
+    def _solutions(self, items, problems) -> dict[str, int]:
+        wanted = {}
+        for it in items:
+            if it.solution is not None:
+                wanted.setdefault(it.solution.key, it.solution)
+        if not wanted:
+            return {}
+        found = dict(Solution.objects.filter(content_hash__in=list(wanted)).values_list("content_hash", "id"))
+        self.stats.existing["solutions"] += len(found)
+        new = [Solution(content_hash=k, problem_id=problems[s.problem_key].id, steps=s.steps,
+                        final_answer=s.final_answer, answer_is_correct=s.answer_is_correct, generator=s.generator,
+                        source_id=s.source_id, verifier_score=s.verifier_score, generation=s.generation,
+                        is_quality_control=s.is_quality_control, is_screening=s.is_screening, extra=s.extra)
+               for k, s in wanted.items() if k not in found]
+        for s in Solution.objects.bulk_create(new):
+            found[s.content_hash] = s.id
+        self.stats.created["solutions"] += len(new)
+        return found
+
+    def _passes(self, items, problems, solutions) -> None:
+        wanted = {}
+        for it in items:
+            for p in it.passes:
+                wanted.setdefault(p.key, (it, p))
+        if not wanted:
+            return
+        existing = set(LabeledPass.objects.filter(natural_key__in=list(wanted)).values_list("natural_key", flat=True))
+        self.stats.existing["passes"] += len(existing)
+        todo = [(it, p) for k, (it, p) in wanted.items() if k not in existing]
+        annotators = self._annotators({p.annotator_uuid for _, p in todo})
+        rows = []
+        for it, p in todo:
+            problem = problems[p.problem_key]
+            self._question_overrides(p, it.problem, problem)
+            rows.append(LabeledPass(
+                natural_key=p.key, annotator_id=annotators[p.annotator_uuid], problem_id=problem.id,
+                solution_id=solutions[p.solution_key] if p.solution_key else None, submitted_at=p.submitted_at,
+                generation=p.generation, is_quality_control=p.is_quality_control, is_screening=p.is_screening,
+                verifier_score=p.verifier_score, steps=p.steps, total_time=p.total_time,
+                finish_reason=p.finish_reason, extra=p.extra))
+        LabeledPass.objects.bulk_create(rows)
+        self.stats.created["passes"] += len(rows)
+
+    @staticmethod
+    def _question_overrides(p, incoming, stored: Problem) -> None:
+        # The record's reference answer/solution may differ from the stored problem's
+        # (same statement, other source): keep the record's own value for export.
+        keys = p.extra.get("question_keys") or (prm800k.PHASE2_QUESTION if p.solution_key else prm800k.PHASE1_QUESTION)
+        for name in ("ground_truth_answer", "ground_truth_solution"):
+            if name in keys and getattr(incoming, name) != getattr(stored, name):
+                p.extra.setdefault("question", {})[name] = getattr(incoming, name)
+
+    def _annotators(self, uuids: set[uuid.UUID]) -> dict[uuid.UUID, int]:
+        found = dict(Annotator.objects.filter(uuid__in=list(uuids)).values_list("uuid", "id"))
+        new = [Annotator(uuid=u) for u in uuids if u not in found]
+        for a in Annotator.objects.bulk_create(new):
+            found[a.uuid] = a.id
+        self.stats.created["annotators"] += len(new)
+        return found
+
+
+def run_import(path: str | Path, records: Iterable[tuple[str, object]], parse: Callable[[object], ImportItem],
+               *, dry_run: bool = False, progress: Callable[[int], None] | None = None) -> ImportStats:
+    """Parse and write every record of one file in a single transaction."""
+    stats = ImportStats()
+    writer = BatchWriter(stats)
+    try:
+        with transaction.atomic():
+            batch: list[ImportItem] = []
+            for where, rec in _located(path, records):
+                try:
+                    batch.append(parse(rec))
+                except RecordError as exc:
+                    raise ImportFileError(str(path), where, exc) from None
+                stats.records += 1
+                if len(batch) >= BATCH_SIZE:
+                    writer.write(batch)
+                    batch.clear()
+                    if progress:
+                        progress(stats.records)
+            if batch:
+                writer.write(batch)
+            if progress:
+                progress(stats.records)
+            if dry_run:
+                raise _DryRunRollback
+    except _DryRunRollback:
+        pass
+    return stats
+
+
+def _located(path, records) -> Iterator[tuple[str, object]]:
+    try:
+        yield from records
+    except sources.LocatedError as exc:
+        raise ImportFileError(str(path), exc.where, exc.error) from None
+    except RecordError as exc:
+        raise ImportFileError(str(path), "?", exc) from None
+    except OSError as exc:
+        raise ImportFileError(str(path), "read", exc) from None
+
+
+def import_prm800k(path, *, dry_run=False, progress=None) -> ImportStats:
+    return run_import(path, sources.iter_jsonl(path), prm800k.parse_record, dry_run=dry_run, progress=progress)
+
+
+def import_solutions(path, fmt: str = "auto", *, dry_run=False, progress=None) -> ImportStats:
+    if fmt == "auto":
+        try:
+            fmt = solution_formats.detect(path)
+        except (RecordError, sources.LocatedError) as exc:
+            raise ImportFileError(str(path), "format", exc) from None
+    reader = sources.iter_json_array if fmt == "processbench" and sources.first_char(path) == "[" else sources.iter_jsonl
+    return run_import(path, reader(path), solution_formats.PARSERS[fmt], dry_run=dry_run, progress=progress)

@@ -1,0 +1,126 @@
+"""Problems, solutions, annotators and labelled passes.
+
+A labelled pass is one PRM800K record. Its `label.steps` list is kept as JSON exactly
+as labelled (order, nulls and unknown keys included) because the pass is always read
+and written whole; ratings inside it are still checked by the database on PostgreSQL
+(see migration 0002) and by `labeling.prm800k.validate_record` everywhere.
+"""
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Role(models.TextChoices):
+    ANNOTATOR = "annotator", "Annotator"
+    ADMIN = "admin", "Admin"
+    ML_STAFF = "ml_staff", "ML staff"
+
+
+class FinishReason(models.TextChoices):
+    FOUND_ERROR = "found_error", "Found an error"
+    SOLUTION = "solution", "Reached the solution"
+    GIVE_UP = "give_up", "Gave up"
+    BAD_PROBLEM = "bad_problem", "Bad problem"
+
+
+RATINGS = (-1, 0, 1)
+
+
+class Problem(models.Model):
+    text = models.TextField()
+    ground_truth_answer = models.TextField(null=True, blank=True)
+    ground_truth_solution = models.TextField(null=True, blank=True)
+    subject = models.CharField(max_length=100, blank=True, default="")
+    level = models.PositiveSmallIntegerField(null=True, blank=True)
+    source_id = models.CharField(max_length=255, blank=True, default="", db_index=True,
+                                 help_text="Identifier in the source data set, e.g. MATH unique_id.")
+    content_hash = models.CharField(max_length=64, unique=True, editable=False,
+                                    help_text="sha256 of problem text and reference answer.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"#{self.pk} {self.text[:60]}"
+
+
+class Solution(models.Model):
+    """A model-written solution to label: ordered steps and the answer it reached."""
+
+    problem = models.ForeignKey(Problem, on_delete=models.PROTECT, related_name="solutions")
+    steps = models.JSONField(help_text="List of step texts, in order.")
+    final_answer = models.TextField(null=True, blank=True)
+    answer_is_correct = models.BooleanField(null=True, blank=True)
+    generator = models.CharField(max_length=255, blank=True, default="")
+    source_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    verifier_score = models.FloatField(null=True, blank=True,
+                                       help_text="Score of the model that selected it for labelling.")
+    generation = models.IntegerField(null=True, blank=True,
+                                     help_text="Active-learning round that queued it; -1 = screening set.")
+    is_quality_control = models.BooleanField(default=False)
+    is_screening = models.BooleanField(default=False)
+    content_hash = models.CharField(max_length=64, unique=True, editable=False)
+    extra = models.JSONField(default=dict, blank=True, help_text="Unknown keys from the imported record.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"Solution #{self.pk} of problem #{self.problem_id} ({len(self.steps)} steps)"
+
+
+class Annotator(models.Model):
+    """A labeller: a login (when they label in Stepwise) and a stable public UUID."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="annotator")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.ANNOTATOR)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(role__in=Role.values), name="annotator_role_valid")]
+
+    def __str__(self):
+        return f"{self.user.username if self.user else 'external'} ({self.uuid})"
+
+
+class LabeledPass(models.Model):
+    """One annotator's pass over one solution: one PRM800K record."""
+
+    annotator = models.ForeignKey(Annotator, on_delete=models.PROTECT, related_name="passes")
+    problem = models.ForeignKey(Problem, on_delete=models.PROTECT, related_name="passes")
+    solution = models.ForeignKey(Solution, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="passes",
+                                 help_text="Empty for phase-1 style passes, where labellers chose among generated steps.")
+    submitted_at = models.DateTimeField(db_index=True)
+    generation = models.IntegerField(null=True, blank=True, db_index=True)
+    is_quality_control = models.BooleanField(default=False)
+    is_screening = models.BooleanField(default=False)
+    verifier_score = models.FloatField(null=True, blank=True, help_text="Selecting model's score when served.")
+    steps = models.JSONField(help_text="label.steps: completions with rating/flagged, human and chosen completion.")
+    total_time = models.BigIntegerField(null=True, blank=True, help_text="Milliseconds spent on the pass.")
+    finish_reason = models.CharField(max_length=16, choices=FinishReason.choices)
+    reason_text = models.TextField(blank=True, default="", help_text="Why the annotator gave up or reported the problem.")
+    natural_key = models.CharField(max_length=64, unique=True, editable=False,
+                                   help_text="Identity used to make imports idempotent.")
+    client_id = models.UUIDField(null=True, blank=True, unique=True,
+                                 help_text="Client-generated submit id: a retried submit lands once.")
+    extra = models.JSONField(default=dict, blank=True,
+                             help_text="Unknown or non-canonical keys of the imported record, per section.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "labelled passes"
+        constraints = [
+            models.CheckConstraint(condition=Q(finish_reason__in=FinishReason.values), name="pass_finish_reason_valid"),
+            models.CheckConstraint(condition=Q(total_time__isnull=True) | Q(total_time__gte=0), name="pass_total_time_nonneg"),
+        ]
+
+    def __str__(self):
+        return f"Pass #{self.pk} by {self.annotator.uuid} ({self.finish_reason})"

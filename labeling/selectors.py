@@ -1,0 +1,50 @@
+"""Read-side queries."""
+from collections.abc import Iterator
+
+from django.db.models import F, QuerySet, TextField
+from django.db.models.functions import Cast
+
+from .models import LabeledPass
+
+EXPORT_CHUNK = 2000
+
+
+def passes_for_export(generations: list[int] | None = None, include_qc: bool = False) -> QuerySet:
+    qs = LabeledPass.objects.all()
+    if generations:
+        qs = qs.filter(generation__in=generations)
+    if not include_qc:
+        qs = qs.filter(is_quality_control=False, is_screening=False)
+    return qs
+
+
+def export_rows(qs: QuerySet, chunk: int = EXPORT_CHUNK) -> Iterator[dict]:
+    """The values `prm800k.build_record` needs, one dict per pass, in id order.
+
+    Keyset pagination (id > last) keeps each query small and memory flat; JSON columns
+    come back as text so they can be embedded without parsing.
+    """
+    qs = qs.order_by("id").values(
+        "id", "submitted_at", "generation", "is_quality_control", "is_screening", "verifier_score",
+        "total_time", "finish_reason", "extra",
+        annotator_uuid=F("annotator__uuid"), problem_text=F("problem__text"),
+        ground_truth_answer=F("problem__ground_truth_answer"),
+        ground_truth_solution=F("problem__ground_truth_solution"),
+        final_answer=F("solution__final_answer"),
+    ).annotate(steps_text=Cast("steps", TextField()), solution_steps=Cast("solution__steps", TextField()))
+    last = 0
+    while True:
+        rows = list(qs.filter(id__gt=last)[:chunk])
+        if not rows:
+            return
+        for row in rows:
+            row["steps"] = row.pop("steps_text")
+            yield row
+        last = rows[-1]["id"]
+
+
+def dataset_counts() -> dict:
+    from .models import Problem, Solution
+
+    return {"problems": Problem.objects.count(), "solutions": Solution.objects.count(),
+            "passes": LabeledPass.objects.count()}

@@ -1,0 +1,155 @@
+"""Parsers for problem and solution files: Stepwise JSONL, MATH problems, ProcessBench.
+
+Each parser turns one decoded record into an ImportItem or raises RecordError.
+"""
+import uuid
+from datetime import UTC, datetime
+
+from . import hashing, sources
+from .answers import extract_answer, split_steps
+from .errors import RecordError
+from .items import ImportItem, PassIn, ProblemIn, SolutionIn
+
+# ProcessBench labels were written by its authors' annotators; they import as one
+# external annotator with a fixed UUID so re-imports recognise them.
+PROCESSBENCH_ANNOTATOR = uuid.uuid5(uuid.NAMESPACE_URL, "stepwise:processbench")
+
+SOLUTION_KEYS = {"problem", "ground_truth_answer", "ground_truth_solution", "steps", "solution", "answer",
+                 "is_correct", "generator", "subject", "level", "unique_id", "id", "verifier_score"}
+
+
+def _obj(rec) -> dict:
+    if not isinstance(rec, dict):
+        raise RecordError("", f"record must be a JSON object, got {type(rec).__name__}")
+    return rec
+
+
+def _str(rec: dict, key: str, required: bool = False) -> str | None:
+    v = rec.get(key)
+    if v is None:
+        if required:
+            raise RecordError(key, "is missing")
+        return None
+    if not isinstance(v, str):
+        raise RecordError(key, f"must be a string, got {type(v).__name__}")
+    return v
+
+
+def _level(rec: dict) -> int | None:
+    v = rec.get("level")
+    if v is None or (isinstance(v, int) and not isinstance(v, bool)):
+        return v
+    if isinstance(v, str) and v.removeprefix("Level ").strip().isdigit():
+        return int(v.removeprefix("Level ").strip())
+    raise RecordError("level", f"must be an integer or 'Level N', got {v!r:.40}")
+
+
+def _bool(rec: dict, key: str) -> bool | None:
+    v = rec.get(key)
+    if v is not None and not isinstance(v, bool):
+        raise RecordError(key, f"must be true, false or null, got {v!r:.40}")
+    return v
+
+
+def _steps(rec: dict) -> list[str]:
+    if "steps" in rec:
+        steps = rec["steps"]
+        if not isinstance(steps, list) or not all(isinstance(s, str) for s in steps):
+            raise RecordError("steps", "must be a list of strings")
+    elif isinstance(rec.get("solution"), str):
+        steps = split_steps(rec["solution"])
+    else:
+        raise RecordError("steps", "is missing (give `steps` as a list or `solution` as text)")
+    if not steps:
+        raise RecordError("steps", "must not be empty")
+    return steps
+
+
+def _problem(rec: dict, answer_key: str, solution_key: str | None) -> ProblemIn:
+    text = _str(rec, "problem", required=True)
+    source_id = rec.get("unique_id") if isinstance(rec.get("unique_id"), str) else ""
+    return ProblemIn(key=hashing.problem_hash(text), text=text, ground_truth_answer=_str(rec, answer_key),
+                     ground_truth_solution=_str(rec, solution_key) if solution_key else None,
+                     subject=_str(rec, "subject") or "", level=_level(rec), source_id=source_id)
+
+
+def parse_solution(rec) -> ImportItem:
+    """`{problem, ground_truth_answer, steps[] | solution, answer, ...}`: an unlabelled solution."""
+    rec = _obj(rec)
+    problem = _problem(rec, "ground_truth_answer", "ground_truth_solution")
+    steps = _steps(rec)
+    answer = _str(rec, "answer")
+    if answer is None:
+        answer = extract_answer(steps[-1])
+    score = rec.get("verifier_score")
+    if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
+        raise RecordError("verifier_score", f"must be a number, got {score!r:.40}")
+    source_id = rec.get("id") if isinstance(rec.get("id"), str) else ""
+    solution = SolutionIn(key=hashing.solution_hash(problem.key, steps, answer), problem_key=problem.key,
+                          steps=steps, final_answer=answer, answer_is_correct=_bool(rec, "is_correct"),
+                          generator=_str(rec, "generator") or "", source_id=source_id, verifier_score=score,
+                          extra={k: v for k, v in rec.items() if k not in SOLUTION_KEYS})
+    return ImportItem(problem=problem, solution=solution)
+
+
+def parse_math(rec) -> ImportItem:
+    """A MATH problem `{problem, solution, answer, subject, level, unique_id}`: problem only."""
+    rec = _obj(rec)
+    _str(rec, "answer", required=True)
+    return ImportItem(problem=_problem(rec, "answer", "solution"))
+
+
+def parse_processbench(rec) -> ImportItem:
+    """`{id, generator, problem, steps, final_answer_correct, label}` with its human step labels.
+
+    Steps before `label` are correct (+1), step `label` is the first error (-1), later
+    steps are unlabelled; `label == -1` means every step is correct.
+    """
+    rec = _obj(rec)
+    pid = _str(rec, "id", required=True)
+    text = _str(rec, "problem", required=True)
+    steps = _steps(rec)
+    label = rec.get("label")
+    if isinstance(label, bool) or not isinstance(label, int) or not -1 <= label < len(steps):
+        raise RecordError("label", f"must be -1 or a step index 0..{len(steps) - 1}, got {label!r:.40}")
+    correct = _bool(rec, "final_answer_correct")
+    answer = extract_answer(steps[-1])
+    problem = ProblemIn(key=hashing.problem_hash(text), text=text, source_id="")
+    solution = SolutionIn(key=hashing.solution_hash(problem.key, steps, answer), problem_key=problem.key,
+                          steps=steps, final_answer=answer, answer_is_correct=correct,
+                          generator=_str(rec, "generator") or "", source_id=pid,
+                          extra={k: v for k, v in rec.items() if k not in {"id", "generator", "problem", "steps",
+                                                                             "final_answer_correct", "label"}})
+    last = len(steps) - 1 if label == -1 else label
+    labelled = []
+    for i in range(last + 1):
+        rating = -1 if i == label else 1
+        labelled.append({"completions": [{"text": steps[i], "rating": rating, "flagged": None}],
+                         "human_completion": None, "chosen_completion": None if rating == -1 else 0})
+    pas = PassIn(key=hashing.pass_key("processbench", pid, solution.key), annotator_uuid=PROCESSBENCH_ANNOTATOR,
+                 problem_key=problem.key, solution_key=solution.key, submitted_at=datetime.now(UTC),
+                 steps=labelled, finish_reason="solution" if label == -1 else "found_error")
+    return ImportItem(problem=problem, solution=solution, passes=[pas])
+
+
+PARSERS = {"jsonl": parse_solution, "math": parse_math, "processbench": parse_processbench}
+FORMATS = ("auto", *PARSERS)
+
+
+def detect(path) -> str:
+    """Guess the format from the first record."""
+    if sources.first_char(path) == "[":
+        return "processbench"
+    for where, rec in sources.iter_jsonl(path):
+        if not isinstance(rec, dict):
+            raise RecordError("", f"{where}: record must be a JSON object")
+        if "label" in rec and "question" in rec:
+            raise RecordError("", "this is a PRM800K labels file: use import_prm800k")
+        if "label" in rec and "steps" in rec and "id" in rec:
+            return "processbench"
+        if "steps" in rec or "ground_truth_answer" in rec:
+            return "jsonl"
+        if "solution" in rec and "answer" in rec:
+            return "math"
+        raise RecordError("", f"{where}: cannot tell the format from keys {sorted(rec)[:8]}; pass --format")
+    raise RecordError("", "the file holds no records")
