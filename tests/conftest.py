@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,8 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must have the real data at {SHARED_DATA}")
         pytest.skip(f"real data not found at {SHARED_DATA}")
     return SHARED_DATA
 
