@@ -84,7 +84,8 @@ def open_output(out: str):
         return
     tmp = f"{out}.partial"
     try:
-        with (gzip.open(tmp, "wb", compresslevel=6) if out.endswith(".gz") else open(tmp, "wb", buffering=1 << 20)) as f:
+        gz = out.endswith(".gz")
+        with gzip.open(tmp, "wb", compresslevel=6) if gz else open(tmp, "wb", buffering=1 << 20) as f:
             yield f
         os.replace(tmp, out)
     finally:

@@ -59,7 +59,8 @@ class BatchWriter:
             if self._fill_in(p, wanted[key]):
                 fill.append(p)
         if fill:
-            Problem.objects.bulk_update(fill, ["ground_truth_answer", "ground_truth_solution", "subject", "level", "source_id"])
+            Problem.objects.bulk_update(fill, ["ground_truth_answer", "ground_truth_solution", "subject", "level",
+                                               "source_id"])
         new = [Problem(content_hash=k, text=p.text, ground_truth_answer=p.ground_truth_answer,
                        ground_truth_solution=p.ground_truth_solution, subject=p.subject, level=p.level,
                        source_id=p.source_id) for k, p in wanted.items() if k not in found]
@@ -195,5 +196,6 @@ def import_solutions(path, fmt: str = "auto", *, dry_run=False, progress=None) -
             fmt = solution_formats.detect(path)
         except (RecordError, sources.LocatedError) as exc:
             raise ImportFileError(str(path), "format", exc) from None
-    reader = sources.iter_json_array if fmt == "processbench" and sources.first_char(path) == "[" else sources.iter_jsonl
+    is_array = fmt == "processbench" and sources.first_char(path) == "["
+    reader = sources.iter_json_array if is_array else sources.iter_jsonl
     return run_import(path, reader(path), solution_formats.PARSERS[fmt], dry_run=dry_run, progress=progress)

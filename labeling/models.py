@@ -96,7 +96,7 @@ class LabeledPass(models.Model):
     problem = models.ForeignKey(Problem, on_delete=models.PROTECT, related_name="passes")
     solution = models.ForeignKey(Solution, null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="passes",
-                                 help_text="Empty for phase-1 style passes, where labellers chose among generated steps.")
+                                 help_text="Empty for phase-1 style passes (labellers chose among generated steps).")
     submitted_at = models.DateTimeField(db_index=True)
     generation = models.IntegerField(null=True, blank=True, db_index=True)
     is_quality_control = models.BooleanField(default=False)
@@ -105,7 +105,8 @@ class LabeledPass(models.Model):
     steps = models.JSONField(help_text="label.steps: completions with rating/flagged, human and chosen completion.")
     total_time = models.BigIntegerField(null=True, blank=True, help_text="Milliseconds spent on the pass.")
     finish_reason = models.CharField(max_length=16, choices=FinishReason.choices)
-    reason_text = models.TextField(blank=True, default="", help_text="Why the annotator gave up or reported the problem.")
+    reason_text = models.TextField(blank=True, default="",
+                                   help_text="Why the annotator gave up or reported the problem.")
     natural_key = models.CharField(max_length=64, unique=True, editable=False,
                                    help_text="Identity used to make imports idempotent.")
     client_id = models.UUIDField(null=True, blank=True, unique=True,
@@ -119,7 +120,8 @@ class LabeledPass(models.Model):
         verbose_name_plural = "labelled passes"
         constraints = [
             models.CheckConstraint(condition=Q(finish_reason__in=FinishReason.values), name="pass_finish_reason_valid"),
-            models.CheckConstraint(condition=Q(total_time__isnull=True) | Q(total_time__gte=0), name="pass_total_time_nonneg"),
+            models.CheckConstraint(condition=Q(total_time__isnull=True) | Q(total_time__gte=0),
+                                   name="pass_total_time_nonneg"),
         ]
 
     def __str__(self):

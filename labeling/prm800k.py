@@ -148,7 +148,8 @@ def parse_record(rec) -> ImportItem:
     _expect(total_time is None or (_is_int(total_time) and total_time >= 0), "label.total_time",
             f"must be a non-negative integer (milliseconds) or null, got {total_time!r}")
     reason = label["finish_reason"]
-    _expect(reason in FINISH_REASONS, "label.finish_reason", f"must be one of {', '.join(FINISH_REASONS)}; got {reason!r}")
+    _expect(reason in FINISH_REASONS, "label.finish_reason",
+            f"must be one of {', '.join(FINISH_REASONS)}; got {reason!r}")
 
     extra = {}
     top = _extras(rec, TOP_KEYS)
@@ -165,10 +166,12 @@ def parse_record(rec) -> ImportItem:
         if part:
             extra[name] = part
 
-    pas = PassIn(key=hashing.pass_key(str(labeler_uuid), rec["timestamp"], problem.key, solution.key if solution else ""),
-                 annotator_uuid=labeler_uuid, problem_key=problem.key, solution_key=solution.key if solution else None,
+    solution_key = solution.key if solution else None
+    pas = PassIn(key=hashing.pass_key(str(labeler_uuid), rec["timestamp"], problem.key, solution_key or ""),
+                 annotator_uuid=labeler_uuid, problem_key=problem.key, solution_key=solution_key,
                  submitted_at=submitted_at, generation=generation,
-                 is_quality_control=rec["is_quality_control_question"], is_screening=rec["is_initial_screening_question"],
+                 is_quality_control=rec["is_quality_control_question"],
+                 is_screening=rec["is_initial_screening_question"],
                  verifier_score=score, steps=label["steps"], total_time=total_time, finish_reason=reason, extra=extra)
     return ImportItem(problem=problem, solution=solution, passes=[pas])
 
