@@ -38,18 +38,28 @@ def trl_rows(prompt: str, steps: list, neutral: str = "positive") -> Iterator[di
     """TRL stepwise-supervision rows of one pass.
 
     Follows the chosen path of the pass. Each rated alternative that was not chosen ends
-    a row of its own (prefix + that alternative); the chosen path is the last row. A step
-    the annotator wrote (human completion) counts as correct.
+    a row of its own (prefix + that alternative); the chosen path is the last row, as in
+    TRL's own PRM800K conversion. A step the annotator wrote (human completion) counts
+    as correct. Rows that the neutral policy makes identical are written once.
     """
     path: list[str] = []
     labels: list = []
+    seen: set = set()
+
+    def emit(completions, row_labels):
+        row = _cut(completions, row_labels)
+        key = row and (tuple(row["completions"]), tuple(row["labels"]))
+        if row and key not in seen:
+            seen.add(key)
+            return {"prompt": prompt, **row}
+        return None
+
     for step in steps:
         chosen = step.get("chosen_completion")
         for i, comp in enumerate(step.get("completions") or []):
             if i != chosen and comp.get("rating") is not None:
-                row = _cut(path + [comp["text"]], labels + [_step_label(comp["rating"], neutral)])
-                if row:
-                    yield {"prompt": prompt, **row}
+                if row := emit(path + [comp["text"]], labels + [_step_label(comp["rating"], neutral)]):
+                    yield row
         if chosen is not None:
             comp = step["completions"][chosen]
             label = _step_label(comp.get("rating"), neutral)
@@ -59,10 +69,8 @@ def trl_rows(prompt: str, steps: list, neutral: str = "positive") -> Iterator[di
             break
         path.append(comp["text"])
         labels.append(label)
-    if path:
-        row = _cut(path, labels)
-        if row:
-            yield {"prompt": prompt, **row}
+    if row := emit(path, labels):
+        yield row
 
 
 def trl_lines(qs, neutral: str = "positive") -> Iterator[bytes]:
