@@ -41,15 +41,19 @@ def test_rows_neutral_negative_and_drop():
 
 
 def test_known_record_through_the_command(shared_data, tmp_path):
-    rec = read_jsonl(shared_data / "prm800k" / "sample.jsonl")[4]  # generation 6, found_error at step 3
+    # generation 6: a neutral first step, then the error at step 2 with four rated alternatives
+    rec = read_jsonl(shared_data / "prm800k" / "sample.jsonl")[5]
     run("import_prm800k", str(write_jsonl(tmp_path / "one.jsonl", [rec])))
     out = tmp_path / "trl.jsonl"
     run("export_prm800k", str(out), "--format", "trl")
-    rows = read_jsonl(out)
-    steps = rec["label"]["steps"]
-    assert len(steps) == 3 and steps[2]["chosen_completion"] is None
-    texts = [s["completions"][0]["text"] for s in steps]
-    assert rows[0] == {"prompt": rec["question"]["problem"], "completions": texts, "labels": [True, True, False]}
-    # the rated alternative of the erroneous step makes a row of its own
-    assert rows[1]["completions"] == texts[:2] + [steps[2]["completions"][1]["text"]]
-    assert rows[-1] == {"prompt": rec["question"]["problem"], "completions": texts[:2], "labels": [True, True]}
+    first, second = rec["label"]["steps"]
+    prompt = rec["question"]["problem"]
+    assert first["completions"][0]["rating"] == 0 and second["chosen_completion"] is None
+    expected = [{"prompt": prompt, "completions": [first["completions"][0]["text"], c["text"]],
+                 "labels": [True, c["rating"] == 1]} for c in second["completions"]]
+    expected.append({"prompt": prompt, "completions": [first["completions"][0]["text"]], "labels": [True]})
+    assert read_jsonl(out) == expected
+    run("export_prm800k", str(out), "--format", "trl", "--neutral", "negative")
+    assert {tuple(r["labels"][:1]) for r in read_jsonl(out)} == {(False,)}
+    run("export_prm800k", str(out), "--format", "trl", "--neutral", "drop")
+    assert read_jsonl(out) == []  # every row starts with the neutral step
