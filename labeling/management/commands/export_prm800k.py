@@ -25,6 +25,8 @@ class Command(BaseCommand):
         bar = Progress(f"export {out}", unit="line", disable=no_progress or out == "-")
         try:
             n = exporters.write_export(out, lines, progress=bar)
+        except BrokenPipeError:  # `export_prm800k - | head`: the reader has what it wanted
+            return
         finally:
             bar.close()
         if out != "-":
