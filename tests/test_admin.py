@@ -1,0 +1,29 @@
+"""Every model has a working Django admin (list, search, detail)."""
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from .helpers import run
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client, django_user_model, shared_data):
+    user = django_user_model.objects.create_superuser("root", "root@example.org", "pw-for-tests-only")
+    client.force_login(user)
+    run("import_prm800k", str(shared_data / "prm800k" / "sample.jsonl"))
+    return client
+
+
+@pytest.mark.parametrize("model", [m for m in admin.site._registry if m._meta.app_label == "labeling"],
+                         ids=lambda m: m.__name__)
+def test_admin_pages(admin_client, model):
+    opts = model._meta
+    changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    assert admin_client.get(changelist).status_code == 200
+    assert admin_client.get(changelist, {"q": "sequence"}).status_code == 200
+    obj = model.objects.first()
+    assert obj is not None
+    r = admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
+    assert r.status_code == 200
