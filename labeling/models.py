@@ -37,7 +37,7 @@ class Problem(models.Model):
     source_id = models.CharField(max_length=255, blank=True, default="", db_index=True,
                                  help_text="Identifier in the source data set, e.g. MATH unique_id.")
     content_hash = models.CharField(max_length=64, unique=True, editable=False,
-                                    help_text="sha256 of problem text and reference answer.")
+                                    help_text="sha256 of the problem text.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
                 ('subject', models.CharField(blank=True, default='', max_length=100)),
                 ('level', models.PositiveSmallIntegerField(blank=True, null=True)),
                 ('source_id', models.CharField(blank=True, db_index=True, default='', help_text='Identifier in the source data set, e.g. MATH unique_id.', max_length=255)),
-                ('content_hash', models.CharField(editable=False, help_text='sha256 of problem text and reference answer.', max_length=64, unique=True)),
+                ('content_hash', models.CharField(editable=False, help_text='sha256 of the problem text.', max_length=64, unique=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
             ],
             options={
