@@ -14,6 +14,7 @@ from pathlib import Path
 from django.db import transaction
 
 from . import prm800k, solution_formats, sources
+from .bulk import insert_rows
 from .errors import ImportFileError, RecordError
 from .items import ImportItem
 from .models import Annotator, LabeledPass, Problem, Solution
@@ -93,13 +94,15 @@ class BatchWriter:
             return {}
         found = dict(Solution.objects.filter(content_hash__in=list(wanted)).values_list("content_hash", "id"))
         self.stats.existing["solutions"] += len(found)
-        new = [Solution(content_hash=k, problem_id=problems[s.problem_key].id, steps=s.steps,
-                        final_answer=s.final_answer, answer_is_correct=s.answer_is_correct, generator=s.generator,
-                        source_id=s.source_id, verifier_score=s.verifier_score, generation=s.generation,
-                        is_quality_control=s.is_quality_control, is_screening=s.is_screening, extra=s.extra)
+        new = [dict(content_hash=k, problem_id=problems[s.problem_key].id, steps=s.steps, final_answer=s.final_answer,
+                    answer_is_correct=s.answer_is_correct, generator=s.generator, source_id=s.source_id,
+                    verifier_score=s.verifier_score, generation=s.generation,
+                    is_quality_control=s.is_quality_control, is_screening=s.is_screening, extra=s.extra)
                for k, s in wanted.items() if k not in found]
-        for s in Solution.objects.bulk_create(new):
-            found[s.content_hash] = s.id
+        insert_rows(Solution, new)
+        if new:
+            found.update(Solution.objects.filter(content_hash__in=[r["content_hash"] for r in new])
+                         .values_list("content_hash", "id"))
         self.stats.created["solutions"] += len(new)
         return found
 
@@ -118,13 +121,13 @@ class BatchWriter:
         for it, p in todo:
             problem = problems[p.problem_key]
             self._question_overrides(p, it.problem, problem)
-            rows.append(LabeledPass(
+            rows.append(dict(
                 natural_key=p.key, annotator_id=annotators[p.annotator_uuid], problem_id=problem.id,
                 solution_id=solutions[p.solution_key] if p.solution_key else None, submitted_at=p.submitted_at,
                 generation=p.generation, is_quality_control=p.is_quality_control, is_screening=p.is_screening,
                 verifier_score=p.verifier_score, steps=p.steps, total_time=p.total_time,
                 finish_reason=p.finish_reason, extra=p.extra))
-        LabeledPass.objects.bulk_create(rows)
+        insert_rows(LabeledPass, rows)
         self.stats.created["passes"] += len(rows)
 
     @staticmethod

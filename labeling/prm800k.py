@@ -78,21 +78,47 @@ def validate_completion(c, field: str, human: bool = False) -> None:
         _expect(c.get("source", "human") == "human", f"{field}.source", "must be \"human\"")
 
 
+def _completion_ok(c) -> bool:
+    if type(c) is not dict:
+        return False
+    r, f = c.get("rating"), c.get("flagged")
+    return type(c.get("text")) is str and (r is None or (type(r) is int and -1 <= r <= 1)) and (
+        f is None or type(f) is bool)
+
+
+def _step_ok(step) -> bool:
+    if type(step) is not dict:
+        return False
+    comps = step.get("completions")
+    if type(comps) is not list or not all(_completion_ok(c) for c in comps):
+        return False
+    human, chosen = step.get("human_completion"), step.get("chosen_completion")
+    if human is not None and not (_completion_ok(human) and human.get("source", "human") == "human"):
+        return False
+    return chosen is None or (type(chosen) is int and 0 <= chosen < len(comps))
+
+
 def validate_steps(steps, field: str = "label.steps") -> None:
+    # The cheap check passes nearly every real step; the slow one runs only to word the error.
     _expect(isinstance(steps, list), field, f"must be a list, got {_type_name(steps)}")
     for i, step in enumerate(steps):
-        sf = f"{field}[{i}]"
-        _expect(isinstance(step, dict), sf, f"must be an object, got {_type_name(step)}")
-        comps = step.get("completions")
-        _expect(isinstance(comps, list), f"{sf}.completions", f"must be a list, got {_type_name(comps)}")
-        for j, c in enumerate(comps):
-            validate_completion(c, f"{sf}.completions[{j}]")
-        human = step.get("human_completion")
-        if human is not None:
-            validate_completion(human, f"{sf}.human_completion", human=True)
-        chosen = step.get("chosen_completion")
-        _expect(chosen is None or (_is_int(chosen) and 0 <= chosen < len(comps)), f"{sf}.chosen_completion",
-                f"must be null or an index into completions (0..{len(comps) - 1}), got {chosen!r}")
+        if not _step_ok(step):
+            _explain_step(step, f"{field}[{i}]")
+
+
+def _explain_step(step, sf: str) -> None:
+    _expect(isinstance(step, dict), sf, f"must be an object, got {_type_name(step)}")
+    comps = step.get("completions")
+    _expect(isinstance(comps, list), f"{sf}.completions", f"must be a list, got {_type_name(comps)}")
+    for j, c in enumerate(comps):
+        validate_completion(c, f"{sf}.completions[{j}]")
+    human = step.get("human_completion")
+    if human is not None:
+        validate_completion(human, f"{sf}.human_completion", human=True)
+    chosen = step.get("chosen_completion")
+    _expect(chosen is None or (_is_int(chosen) and 0 <= chosen < len(comps)), f"{sf}.chosen_completion",
+            f"must be null or an index into completions (0..{len(comps) - 1}), got {chosen!r}")
+    raise AssertionError(f"{sf}: the fast and the detailed step checks disagree")  # pragma: no cover
 
 
 def _extras(obj: dict, known) -> dict:

@@ -1,6 +1,7 @@
 """Read-side queries."""
 from collections.abc import Iterator
 
+import orjson
 from django.db.models import F, QuerySet, TextField
 from django.db.models.functions import Cast
 
@@ -26,12 +27,13 @@ def export_rows(qs: QuerySet, chunk: int = EXPORT_CHUNK) -> Iterator[dict]:
     """
     qs = qs.order_by("id").values(
         "id", "submitted_at", "generation", "is_quality_control", "is_screening", "verifier_score",
-        "total_time", "finish_reason", "extra",
+        "total_time", "finish_reason",
         annotator_uuid=F("annotator__uuid"), problem_text=F("problem__text"),
         ground_truth_answer=F("problem__ground_truth_answer"),
         ground_truth_solution=F("problem__ground_truth_solution"),
         final_answer=F("solution__final_answer"),
-    ).annotate(steps_text=Cast("steps", TextField()), solution_steps=Cast("solution__steps", TextField()))
+    ).annotate(steps_text=Cast("steps", TextField()), solution_steps=Cast("solution__steps", TextField()),
+               extra_text=Cast("extra", TextField()))
     last = 0
     while True:
         rows = list(qs.filter(id__gt=last)[:chunk])
@@ -39,6 +41,8 @@ def export_rows(qs: QuerySet, chunk: int = EXPORT_CHUNK) -> Iterator[dict]:
             return
         for row in rows:
             row["steps"] = row.pop("steps_text")
+            extra = row.pop("extra_text")
+            row["extra"] = orjson.loads(extra) if extra != "{}" else None  # most passes have none
             yield row
         last = rows[-1]["id"]
 
