@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from .fields import JSONTextField
+
 
 class Role(models.TextChoices):
     ANNOTATOR = "annotator", "Annotator"
@@ -51,7 +53,7 @@ class Solution(models.Model):
     """A model-written solution to label: ordered steps and the answer it reached."""
 
     problem = models.ForeignKey(Problem, on_delete=models.PROTECT, related_name="solutions")
-    steps = models.JSONField(help_text="List of step texts, in order.")
+    steps = JSONTextField(help_text="List of step texts, in order.")
     final_answer = models.TextField(null=True, blank=True)
     answer_is_correct = models.BooleanField(null=True, blank=True)
     generator = models.CharField(max_length=255, blank=True, default="")
@@ -102,7 +104,7 @@ class LabeledPass(models.Model):
     is_quality_control = models.BooleanField(default=False)
     is_screening = models.BooleanField(default=False)
     verifier_score = models.FloatField(null=True, blank=True, help_text="Selecting model's score when served.")
-    steps = models.JSONField(help_text="label.steps: completions with rating/flagged, human and chosen completion.")
+    steps = JSONTextField(help_text="label.steps: completions with rating/flagged, human and chosen completion.")
     total_time = models.BigIntegerField(null=True, blank=True, help_text="Milliseconds spent on the pass.")
     finish_reason = models.CharField(max_length=16, choices=FinishReason.choices)
     reason_text = models.TextField(blank=True, default="",

@@ -12,7 +12,7 @@ BAD_RATING = (
 )
 ADD = (
     "ALTER TABLE labeling_labeledpass ADD CONSTRAINT pass_steps_ratings_valid CHECK ("
-    f"jsonb_typeof(steps) = 'array' AND NOT jsonb_path_exists(steps, '{BAD_RATING}'))"
+    f"json_typeof(steps) = 'array' AND NOT jsonb_path_exists(steps::jsonb, '{BAD_RATING}'))"
 )
 DROP = "ALTER TABLE labeling_labeledpass DROP CONSTRAINT IF EXISTS pass_steps_ratings_valid"
 
