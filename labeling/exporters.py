@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import orjson
 
 from . import prm800k, selectors
+from .paths import rated_paths
 
 NEUTRAL_POLICIES = ("positive", "negative", "drop")
 
@@ -35,42 +36,19 @@ def _cut(completions: list[str], labels: list) -> dict | None:
 
 
 def trl_rows(prompt: str, steps: list, neutral: str = "positive") -> Iterator[dict]:
-    """TRL stepwise-supervision rows of one pass.
+    """TRL stepwise-supervision rows of one pass (see `paths.rated_paths` for which).
 
-    Follows the chosen path of the pass. Each rated alternative that was not chosen ends
-    a row of its own (prefix + that alternative); the chosen path is the last row, as in
-    TRL's own PRM800K conversion. A step the annotator wrote (human completion) counts
-    as correct. Rows that the neutral policy makes identical are written once.
+    Rows that the neutral policy makes identical are written once.
     """
-    path: list[str] = []
-    labels: list = []
     seen: set = set()
-
-    def emit(completions, row_labels):
-        row = _cut(completions, row_labels)
-        key = row and (tuple(row["completions"]), tuple(row["labels"]))
-        if row and key not in seen:
+    for texts, ratings in rated_paths(steps):
+        row = _cut(texts, [_step_label(r, neutral) for r in ratings])
+        if row is None:
+            continue
+        key = (tuple(row["completions"]), tuple(row["labels"]))
+        if key not in seen:
             seen.add(key)
-            return {"prompt": prompt, **row}
-        return None
-
-    for step in steps:
-        chosen = step.get("chosen_completion")
-        for i, comp in enumerate(step.get("completions") or []):
-            if i != chosen and comp.get("rating") is not None:
-                if row := emit(path + [comp["text"]], labels + [_step_label(comp["rating"], neutral)]):
-                    yield row
-        if chosen is not None:
-            comp = step["completions"][chosen]
-            label = _step_label(comp.get("rating"), neutral)
-        elif step.get("human_completion"):
-            comp, label = step["human_completion"], True
-        else:
-            break
-        path.append(comp["text"])
-        labels.append(label)
-    if row := emit(path, labels):
-        yield row
+            yield {"prompt": prompt, **row}
 
 
 def trl_lines(qs, neutral: str = "positive") -> Iterator[bytes]:
