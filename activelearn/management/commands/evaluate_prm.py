@@ -1,0 +1,75 @@
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from activelearn import evaluation, services
+from activelearn.models import ModelKind, ModelVersion
+from activelearn.reward_model import RewardModel
+
+
+def _version(pk, kind) -> ModelVersion | None:
+    if pk:
+        v = ModelVersion.objects.filter(pk=pk, kind=kind, status=ModelVersion.Status.READY).first()
+        if v is None:
+            raise CommandError(f"no ready {kind} version {pk}")
+        return v
+    return services.active_version(kind)
+
+
+class Command(BaseCommand):
+    help = "Evaluate a PRM: ProcessBench F1 and step AUROC per file, and best-of-N against an ORM and majority vote."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--version", type=int, help="PRM version (default: the active one).")
+        parser.add_argument("--orm-version", type=int, help="ORM version for best-of-N (default: the active one).")
+        parser.add_argument("--processbench", nargs="*", default=[], metavar="FILE")
+        parser.add_argument("--threshold-file", help="Choose the threshold on this file (default: the GSM8K one).")
+        parser.add_argument("--best-of-n", metavar="FILE", help="Scored samples (JSON/JSONL) for best-of-N.")
+        parser.add_argument("--n", type=int, nargs="+", default=[1, 2, 4, 8, 16])
+        parser.add_argument("--trials", type=int, default=400)
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--batch-size", type=int, default=32)
+        parser.add_argument("--json", action="store_true", help="Print the figures as one JSON object.")
+
+    def handle(self, *args, **o):
+        if not o["processbench"] and not o["best_of_n"]:
+            raise CommandError("give --processbench FILE... and/or --best-of-n FILE")
+        version = _version(o["version"], ModelKind.PRM)
+        if version is None:
+            raise CommandError("no PRM version is active: train one with train_prm")
+        rm = RewardModel.load(version.path)
+        out = {"version": version.pk}
+        if o["processbench"]:
+            out["processbench"] = evaluation.evaluate_processbench(rm, o["processbench"], o["threshold_file"],
+                                                                   o["batch_size"], o["seed"])
+        if o["best_of_n"]:
+            orm_version = _version(o["orm_version"], ModelKind.ORM)
+            orm = RewardModel.load(orm_version.path) if orm_version else None
+            out["best_of_n"] = evaluation.best_of_n(rm, orm, o["best_of_n"], o["n"], o["trials"], o["seed"],
+                                                    o["batch_size"])
+            out["best_of_n"]["orm_version"] = orm_version.pk if orm_version else None
+        if o["json"]:
+            self.stdout.write(json.dumps(out, indent=1))
+            return
+        self._print(out)
+
+    def _print(self, out):
+        w = self.stdout.write
+        w(f"PRM version {out['version']}")
+        pb = out.get("processbench")
+        if pb:
+            w(f"ProcessBench (threshold {pb['threshold']:.4f} chosen on {pb['threshold_file']})")
+            w(f"{'file':40} {'n':>5} {'acc err':>8} {'acc ok':>8} {'F1':>6} {'AUROC':>6}  baselines F1: "
+              "always-error / all-correct / random threshold")
+            for f, m in pb["files"].items():
+                b = m["baselines"]
+                w(f"{f[-40:]:40} {m['n']:5d} {100 * m['acc_error']:8.1f} {100 * m['acc_correct']:8.1f} "
+                  f"{100 * m['f1']:6.1f} {m['step_auroc']:6.3f}  {100 * b['always_error']:.1f} / "
+                  f"{100 * b['all_correct']:.1f} / {100 * b['random_threshold']:.1f}")
+        bon = out.get("best_of_n")
+        if bon:
+            w(f"Best-of-N on {bon['problems']} problems, {bon['samples']} samples (accuracy %, mean over trials)")
+            methods = list(bon["curves"])
+            w("N      " + " ".join(f"{m:>9}" for m in methods))
+            for i, row in enumerate(bon["curves"][methods[0]]):
+                w(f"{row['n']:<6} " + " ".join(f"{100 * bon['curves'][m][i]['accuracy']:9.1f}" for m in methods))

@@ -1,0 +1,59 @@
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from activelearn import services
+from activelearn.models import ModelKind, ModelVersion
+from activelearn.selectors import NEUTRAL_POLICIES
+from activelearn.training import TrainConfig
+
+
+class Command(BaseCommand):
+    help = "Train a PRM (from the labelled passes) or an ORM (from graded solutions) and register it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--kind", default=ModelKind.PRM, choices=ModelKind.values)
+        parser.add_argument("--base",
+                            help="Backbone directory or hub id (default: PRM_BASE_MODEL, else all-MiniLM-L6-v2).")
+        parser.add_argument("--init-from", type=int, metavar="VERSION", help="Fine-tune this version instead.")
+        parser.add_argument("--epochs", type=float, default=3.0)
+        parser.add_argument("--max-steps", type=int, default=-1, help="Stop after this many optimiser steps.")
+        parser.add_argument("--batch-size", type=int, default=8)
+        parser.add_argument("--lr", type=float, default=5e-5)
+        parser.add_argument("--max-length", type=int, default=512)
+        parser.add_argument("--patience", type=int, default=2, help="Early stopping: evaluations without progress.")
+        parser.add_argument("--val-fraction", type=float, default=0.1)
+        parser.add_argument("--evals-per-epoch", type=int, default=1)
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--neutral", default="keep", choices=NEUTRAL_POLICIES,
+                            help="Neutral (0) steps: keep as their own class, or train them as positive, "
+                                 "negative, or not at all.")
+        parser.add_argument("--no-activate", action="store_true", help="Register without making it active.")
+
+    def handle(self, *args, **o):
+        cfg = TrainConfig(epochs=o["epochs"], max_steps=o["max_steps"], batch_size=o["batch_size"],
+                          learning_rate=o["lr"], max_length=o["max_length"], patience=o["patience"],
+                          val_fraction=o["val_fraction"], seed=o["seed"], evals_per_epoch=o["evals_per_epoch"])
+        init = None
+        if o["init_from"]:
+            init = ModelVersion.objects.filter(pk=o["init_from"], status=ModelVersion.Status.READY).first()
+            if init is None:
+                raise CommandError(f"no ready model version {o['init_from']}")
+
+        def progress(logs):
+            keys = ("loss", "eval_loss", "learning_rate")
+            shown = " ".join(f"{k}={logs[k]:.4g}" for k in keys if k in logs)
+            if shown:
+                epoch = logs.get("epoch") or 0
+                sys.stderr.write(f"step {logs['step']}/{logs['max_steps']} epoch {epoch:.2f} {shown}\n")
+
+        try:
+            version = services.train_version(o["kind"], base=o["base"], init_from=init, cfg=cfg,
+                                             neutral=o["neutral"], activate=not o["no_activate"], progress=progress)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        val = version.metrics.get("validation", {})
+        self.stdout.write(self.style.SUCCESS(
+            f"{version}: {version.data_snapshot['train_items']} training / {version.data_snapshot['val_items']} "
+            f"validation sequences; validation step AUROC {val.get('step_auroc', float('nan')):.3f}, "
+            f"token accuracy {val.get('token_accuracy', float('nan')):.3f}; saved in {version.path}"))

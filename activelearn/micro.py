@@ -1,0 +1,47 @@
+"""A micro backbone built locally (no download): for tests, the demo and simulations.
+
+A WordPiece (BERT-style) or byte-level BPE (GPT-2-style) tokenizer trained on the
+given text, and a randomly initialised tiny model of that family, saved so that
+`from_pretrained` loads it like any other backbone.
+"""
+from collections.abc import Iterable
+from pathlib import Path
+
+
+def build_micro_backbone(out_dir: str | Path, corpus: Iterable[str], arch: str = "bert", *, vocab_size: int = 800,
+                         hidden: int = 64, layers: int = 2, heads: int = 2, max_positions: int = 512,
+                         seed: int = 0) -> Path:
+    import torch
+    from tokenizers import ByteLevelBPETokenizer, normalizers
+    from tokenizers.implementations import BertWordPieceTokenizer
+    from transformers import BertConfig, BertModel, BertTokenizerFast, GPT2Config, GPT2Model, PreTrainedTokenizerFast
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    texts = list(corpus)
+    torch.manual_seed(seed)
+    if arch == "bert":
+        raw = BertWordPieceTokenizer(lowercase=True)
+        raw.train_from_iterator(texts, vocab_size=vocab_size, min_frequency=1,
+                                special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+        raw.save_model(str(out))
+        tok = BertTokenizerFast(vocab_file=str(out / "vocab.txt"), do_lower_case=True)
+        config = BertConfig(vocab_size=tok.vocab_size, hidden_size=hidden, num_hidden_layers=layers,
+                            num_attention_heads=heads, intermediate_size=hidden * 2,
+                            max_position_embeddings=max_positions, pad_token_id=tok.pad_token_id)
+        model = BertModel(config, add_pooling_layer=False)
+    elif arch == "gpt2":
+        raw = ByteLevelBPETokenizer()
+        raw.normalizer = normalizers.NFC()
+        raw.train_from_iterator(texts, vocab_size=max(vocab_size, 300), min_frequency=1,
+                                special_tokens=["<|endoftext|>"])
+        tok = PreTrainedTokenizerFast(tokenizer_object=raw._tokenizer, bos_token="<|endoftext|>",
+                                      eos_token="<|endoftext|>", unk_token="<|endoftext|>")
+        config = GPT2Config(vocab_size=len(tok), n_embd=hidden, n_layer=layers, n_head=heads,
+                            n_positions=max_positions, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
+        model = GPT2Model(config)
+    else:
+        raise ValueError(f"arch must be 'bert' or 'gpt2', got {arch!r}")
+    model.save_pretrained(out)
+    tok.save_pretrained(out)
+    return out
