@@ -62,9 +62,12 @@ def load_tokenizer(path: str | Path):
     return tok
 
 
-def load_model(path: str | Path, tokenizer, *, new_head: bool):
-    """A three-class token-classification model; `new_head` when starting from a backbone."""
-    from transformers import AutoConfig, AutoModelForTokenClassification
+def load_model(path: str | Path, tokenizer, *, new_head: bool, seed: int | None = None):
+    """A three-class token-classification model; `new_head` when starting from a backbone.
+
+    `seed` makes the new head's random initialisation reproducible.
+    """
+    from transformers import AutoConfig, AutoModelForTokenClassification, set_seed
 
     configure_hub()
     config = AutoConfig.from_pretrained(str(path))
@@ -74,6 +77,8 @@ def load_model(path: str | Path, tokenizer, *, new_head: bool):
         config.label2id = {str(r): i for i, r in enumerate(CLASSES)}
     make_causal(config)
     config.pad_token_id = tokenizer.pad_token_id
+    if seed is not None:
+        set_seed(seed)
     model = AutoModelForTokenClassification.from_pretrained(str(path), config=config)
     if model.get_input_embeddings().num_embeddings < len(tokenizer):
         model.resize_token_embeddings(len(tokenizer), mean_resizing=False)

@@ -50,6 +50,11 @@ def _classes(ratings: list[int | None], neutral: str) -> list[int | None]:
     return out
 
 
+def _starts_with(texts, labels, prefix_texts, prefix_labels) -> bool:
+    n = len(prefix_texts)
+    return len(texts) >= n and texts[:n] == prefix_texts and labels[:n] == prefix_labels
+
+
 def prm_items(passes: QuerySet | None = None, neutral: str = "keep",
               snapshot: Snapshot | None = None) -> Iterator[Item]:
     """Training sequences from labelled passes (QC and screening passes included: they are real labels)."""
@@ -67,13 +72,19 @@ def prm_items(passes: QuerySet | None = None, neutral: str = "keep",
         for _, steps, text, group in rows:
             if snapshot is not None:
                 snapshot.passes += 1
+            kept: list[tuple[list, list]] = []
             for texts, ratings in rated_paths(steps):
                 labels = _classes(ratings, neutral)
-                if any(c is not None for c in labels):
-                    if snapshot is not None:
-                        snapshot.items += 1
-                        snapshot.ratings.update(r for r in ratings[:len(labels)] if r is not None)
-                    yield Item(text, texts[:len(labels)], labels, group)
+                texts = texts[:len(labels)]
+                # The chosen path of a found_error pass is a prefix of its erroneous row: the same
+                # labels again would double the weight of those steps.
+                if all(c is None for c in labels) or any(_starts_with(t, l, texts, labels) for t, l in kept):
+                    continue
+                kept.append((texts, labels))
+                if snapshot is not None:
+                    snapshot.items += 1
+                    snapshot.ratings.update(r for r in ratings[:len(labels)] if r is not None)
+                yield Item(text, texts, labels, group)
         last = rows[-1][0]
 
 

@@ -1,5 +1,6 @@
 """Write-side services: train and register model versions, activate them, score solutions."""
 import logging
+import math
 import os
 import shutil
 import uuid
@@ -19,6 +20,17 @@ from .reward_model import RewardModel
 from .training import TrainConfig, train
 
 log = logging.getLogger(__name__)
+
+
+def _json_safe(value):
+    """NaN/inf (e.g. AUROC of a one-class validation set) are not JSON: store them as null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 def _split(items: list, cfg: TrainConfig) -> tuple[list, list]:
@@ -78,14 +90,15 @@ def train_version(kind: str = ModelKind.PRM, *, base: str | None = None, init_fr
     final = model_dir / f"{kind}-v{version.pk}"
     try:
         tok = backbone.load_tokenizer(base)
-        rm = RewardModel(backbone.load_model(base, tok, new_head=init_from is None), tok, cfg.max_length)
+        rm = RewardModel(backbone.load_model(base, tok, new_head=init_from is None, seed=cfg.seed), tok,
+                         cfg.max_length)
         encode = lambda its: rm.encode([(i.problem, i.steps) for i in its], [i.labels for i in its])  # noqa: E731
         history = train(rm, encode(train_items), encode(val_items), work, cfg, progress)
         result = {"training": {k: v for k, v in history.items() if k != "history"},
                   "validation": evaluate_items(rm, val_items)}
         rm.save(tmp, kind=kind, version=version.pk)
         os.replace(tmp, final)
-        version.status, version.path, version.metrics = ModelVersion.Status.READY, str(final), result
+        version.status, version.path, version.metrics = ModelVersion.Status.READY, str(final), _json_safe(result)
         version.finished_at = timezone.now()
         version.save(update_fields=["status", "path", "metrics", "finished_at"])
         if activate:

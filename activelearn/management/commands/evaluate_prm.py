@@ -19,6 +19,10 @@ def _version(pk, kind) -> ModelVersion | None:
 class Command(BaseCommand):
     help = "Evaluate a PRM: ProcessBench F1 and step AUROC per file, and best-of-N against an ORM and majority vote."
 
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        # `--version V` names the model version here, replacing Django's "print the version".
+        return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
+
     def add_arguments(self, parser):
         parser.add_argument("--version", type=int, help="PRM version (default: the active one).")
         parser.add_argument("--orm-version", type=int, help="ORM version for best-of-N (default: the active one).")

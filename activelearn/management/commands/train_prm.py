@@ -52,8 +52,12 @@ class Command(BaseCommand):
                                              neutral=o["neutral"], activate=not o["no_activate"], progress=progress)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
-        val = version.metrics.get("validation", {})
+        val = version.metrics.get("validation") or {}
+
+        def fmt(key):
+            return "n/a" if val.get(key) is None else f"{val[key]:.3f}"
+
         self.stdout.write(self.style.SUCCESS(
             f"{version}: {version.data_snapshot['train_items']} training / {version.data_snapshot['val_items']} "
-            f"validation sequences; validation step AUROC {val.get('step_auroc', float('nan')):.3f}, "
-            f"token accuracy {val.get('token_accuracy', float('nan')):.3f}; saved in {version.path}"))
+            f"validation sequences; validation step AUROC {fmt('step_auroc')}, token accuracy "
+            f"{fmt('token_accuracy')}; saved in {version.path}"))
