@@ -78,7 +78,7 @@ def prm_items(passes: QuerySet | None = None, neutral: str = "keep",
                 texts = texts[:len(labels)]
                 # The chosen path of a found_error pass is a prefix of its erroneous row: the same
                 # labels again would double the weight of those steps.
-                if all(c is None for c in labels) or any(_starts_with(t, l, texts, labels) for t, l in kept):
+                if all(c is None for c in labels) or any(_starts_with(t, lab, texts, labels) for t, lab in kept):
                     continue
                 kept.append((texts, labels))
                 if snapshot is not None:
