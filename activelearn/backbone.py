@@ -23,10 +23,10 @@ ENCODERS_WITHOUT_CAUSAL_MODE = {"distilbert", "deberta", "deberta-v2", "mpnet", 
 
 
 def configure_hub() -> None:
-    """No downloads unless the user opted in (HF_ALLOW_NETWORK)."""
+    """No downloads unless the user opted in (HF_ALLOW_NETWORK); settings.py sets this at start-up too."""
     if not settings.HF_ALLOW_NETWORK:
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
 def default_base_model() -> str:

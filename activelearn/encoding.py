@@ -38,7 +38,7 @@ def encode(tokenizer, items: list[tuple[str, list[str]]], max_length: int,
     prefix = [tokenizer.cls_token_id] if tokenizer.cls_token_id is not None else (
         [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else [])
     flat = [normalize(t) for problem, steps in items for t in (problem, *steps)]
-    pieces = tokenizer(flat, add_special_tokens=False)["input_ids"] if flat else []
+    pieces = tokenizer(flat, add_special_tokens=False, verbose=False)["input_ids"] if flat else []
     out, k = [], 0
     for i, (_, steps) in enumerate(items):
         problem_ids, step_ids = pieces[k], pieces[k + 1:k + 1 + len(steps)]

@@ -67,6 +67,8 @@ class _RemoteError(GradingWorkerError):
 
 
 _ANSWER_INLINE = re.compile(r"^\s*#+\s*(?:final\s+)?answer\s*:\s*(.+?)\s*$", re.I | re.M)
+# Minerva's few-shot format, common in model outputs (e.g. ProcessBench).
+_ANSWER_MINERVA = re.compile(r"final answer is:?\s*(.+?)\.?\s*I hope it is correct", re.I | re.S)
 
 
 def extract_final_answer(solution_steps: list[str]) -> str | None:
@@ -74,15 +76,17 @@ def extract_final_answer(solution_steps: list[str]) -> str | None:
 
     Follows PRM800K's convention (the text after a `# Answer` heading) and `\\boxed{...}`
     with balanced braces, via `labeling.answers.extract_answer`; also accepts a one-line
-    `# Answer: ...`. An answer that is itself `\\boxed{...}` or `$...$` is unwrapped.
+    `# Answer: ...` and Minerva's "The final answer is X. I hope it is correct." An answer
+    that is itself `\\boxed{...}` or `$...$` is unwrapped.
     """
     last = next((s for s in reversed(solution_steps or []) if isinstance(s, str) and s.strip()), None)
     if last is None:
         return None
     answer = extract_answer(last)
-    if answer is None:
-        m = _ANSWER_INLINE.search(last)
-        answer = m.group(1) if m else None
+    for pattern in (_ANSWER_INLINE, _ANSWER_MINERVA):
+        if answer is None:
+            found = pattern.findall(last)
+            answer = found[-1] if found else None
     if answer is None:
         return None
     answer = _clean(answer)

@@ -4,6 +4,7 @@ Defaults give the embedded quickstart: SQLite in var/, Celery over kombu's
 filesystem transport (a folder in var/, no broker server needed, shared by all
 processes on the machine). DATABASE_URL and REDIS_URL switch to PostgreSQL and Redis.
 """
+import os
 import secrets
 from pathlib import Path
 
@@ -142,6 +143,10 @@ CELERY_BEAT_SCHEDULE: dict = {}
 PRM_BASE_MODEL = env("PRM_BASE_MODEL", default="")  # empty: the packaged all-MiniLM-L6-v2
 MODEL_DIR = Path(env("MODEL_DIR", default=str(VAR_DIR / "models")))
 HF_ALLOW_NETWORK = env.bool("HF_ALLOW_NETWORK", default=False)
+if not HF_ALLOW_NETWORK:
+    # Set before anything imports huggingface_hub, which reads it once at import time.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 # --- REST framework ---------------------------------------------------------
 REST_FRAMEWORK = {
