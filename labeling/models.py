@@ -56,6 +56,9 @@ class Solution(models.Model):
     steps = JSONTextField(help_text="List of step texts, in order.")
     final_answer = models.TextField(null=True, blank=True)
     answer_is_correct = models.BooleanField(null=True, blank=True)
+    answer_graded_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the final answer was graded automatically; null = not graded or graded by a person/the source.")
     generator = models.CharField(max_length=255, blank=True, default="")
     source_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
     verifier_score = models.FloatField(null=True, blank=True,

@@ -7,6 +7,10 @@ from tqdm import tqdm
 from activelearn import grading
 
 
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 class Command(BaseCommand):
     help = ("Grade solutions' final answers against their problem's reference answer (math-verify) and "
             "record answer_is_correct / answer_graded_at. Skips graded solutions and verdicts from the source "
@@ -17,7 +21,7 @@ class Command(BaseCommand):
                             help="Grade again solutions already graded, and override verdicts from the source data.")
         parser.add_argument("--timeout", type=float, default=grading.DEFAULT_TIMEOUT,
                             help="Seconds per comparison before it counts as ungradable (default %(default)s).")
-        parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
+        parser.add_argument("--workers", type=int, default=min(4, _cpus()),
                             help="Comparisons run at once, one process each (default %(default)s).")
         parser.add_argument("--no-progress", action="store_true")
 
