@@ -194,11 +194,13 @@ def import_prm800k(path, *, dry_run=False, progress=None) -> ImportStats:
 
 
 def import_solutions(path, fmt: str = "auto", *, dry_run=False, progress=None) -> ImportStats:
-    if fmt == "auto":
-        try:
+    try:
+        if fmt == "auto":
             fmt = solution_formats.detect(path)
-        except (RecordError, sources.LocatedError) as exc:
-            raise ImportFileError(str(path), "format", exc) from None
-    is_array = fmt == "processbench" and sources.first_char(path) == "["
+        is_array = fmt == "processbench" and sources.first_char(path) == "["
+    except (RecordError, sources.LocatedError) as exc:
+        raise ImportFileError(str(path), "format", exc) from None
+    except OSError as exc:
+        raise ImportFileError(str(path), "read", exc) from None
     reader = sources.iter_json_array if is_array else sources.iter_jsonl
     return run_import(path, reader(path), solution_formats.PARSERS[fmt], dry_run=dry_run, progress=progress)

@@ -24,6 +24,10 @@ def _obj(rec) -> dict:
     return rec
 
 
+# Keys stored in length-limited columns (see labeling.models).
+MAX_LENGTHS = {"subject": 100, "generator": 255, "unique_id": 255, "id": 255}
+
+
 def _str(rec: dict, key: str, required: bool = False) -> str | None:
     v = rec.get(key)
     if v is None:
@@ -32,6 +36,8 @@ def _str(rec: dict, key: str, required: bool = False) -> str | None:
         return None
     if not isinstance(v, str):
         raise RecordError(key, f"must be a string, got {type(v).__name__}")
+    if key in MAX_LENGTHS and len(v) > MAX_LENGTHS[key]:
+        raise RecordError(key, f"is longer than {MAX_LENGTHS[key]} characters")
     return v
 
 
@@ -67,7 +73,7 @@ def _steps(rec: dict) -> list[str]:
 
 def _problem(rec: dict, answer_key: str, solution_key: str | None) -> ProblemIn:
     text = _str(rec, "problem", required=True)
-    source_id = rec.get("unique_id") if isinstance(rec.get("unique_id"), str) else ""
+    source_id = _str(rec, "unique_id") or ""
     return ProblemIn(key=hashing.problem_hash(text), text=text, ground_truth_answer=_str(rec, answer_key),
                      ground_truth_solution=_str(rec, solution_key) if solution_key else None,
                      subject=_str(rec, "subject") or "", level=_level(rec), source_id=source_id)
@@ -84,7 +90,7 @@ def parse_solution(rec) -> ImportItem:
     score = rec.get("verifier_score")
     if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
         raise RecordError("verifier_score", f"must be a number, got {score!r:.40}")
-    source_id = rec.get("id") if isinstance(rec.get("id"), str) else ""
+    source_id = _str(rec, "id") if isinstance(rec.get("id"), str) else ""
     solution = SolutionIn(key=hashing.solution_hash(problem.key, steps, answer), problem_key=problem.key,
                           steps=steps, final_answer=answer, answer_is_correct=_bool(rec, "is_correct"),
                           generator=_str(rec, "generator") or "", source_id=source_id, verifier_score=score,

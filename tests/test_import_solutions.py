@@ -116,3 +116,13 @@ def test_unrecognised_format_is_refused(tmp_path, shared_data):
     f = write_jsonl(tmp_path / "odd.jsonl", [{"foo": 1}])
     with pytest.raises(CommandError, match="--format"):
         run("import_solutions", str(f))
+
+
+def test_missing_file_and_overlong_fields_are_clear_errors(tmp_path):
+    with pytest.raises(CommandError, match="nope.json:read"):
+        run("import_solutions", str(tmp_path / "nope.json"))
+    f = write_jsonl(tmp_path / "s.jsonl", [{"problem": "p", "ground_truth_answer": "1", "steps": ["a"],
+                                            "generator": "g" * 300}])
+    with pytest.raises(CommandError, match="line 1: field `generator`: is longer than 255"):
+        run("import_solutions", str(f))
+    assert set(row_counts().values()) == {0}
