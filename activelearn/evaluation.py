@@ -17,13 +17,13 @@ def read_records(path: str | Path) -> list[dict]:
     return records
 
 
-def processbench_scores(rm: RewardModel, records: list[dict], batch_size: int = 32) -> list[list[float]]:
+def processbench_scores(rm: RewardModel, records: list[dict], batch_size: int | None = None) -> list[list[float]]:
     probs = rm.step_probs([(r["problem"], r["steps"]) for r in records], batch_size)
     return [[metrics.step_score(p) for p in sample] for sample in probs]
 
 
 def evaluate_processbench(rm: RewardModel, files: list[str], threshold_file: str | None = None,
-                          batch_size: int = 32, seed: int = 0) -> dict:
+                          batch_size: int | None = None, seed: int = 0) -> dict:
     """Per file: F1 with the threshold chosen on `threshold_file` (and each file's own best), AUROC, baselines."""
     scored = {}
     for f in files:
@@ -57,7 +57,7 @@ def _answer_key(record: dict) -> str | None:
 
 
 def best_of_n(prm: RewardModel, orm: RewardModel | None, path: str, ns: list[int], trials: int = 400,
-              seed: int = 0, batch_size: int = 32) -> dict:
+              seed: int = 0, batch_size: int | None = None) -> dict:
     """PRM vs ORM vs majority vote on sampled solutions grouped by problem.
 
     Records: {problem, steps, is_correct, answer?, unique_id?}. Scores come from the given

@@ -19,6 +19,9 @@ class RewardModel:
         self.tokenizer = tokenizer
         self.max_length = min(max_length, getattr(model.config, "max_position_embeddings", max_length) or max_length)
         self.collate = Collator(tokenizer.pad_token_id)
+        # Measured (bench/prm_throughput.py): on CPU, batches of 32 long sequences are slower
+        # than batches of 8; a GPU wants larger batches.
+        self.batch_size = 32 if self.device == "cuda" else 8
 
     @classmethod
     def load(cls, path: str | Path, device: str | None = None) -> "RewardModel":
@@ -36,7 +39,7 @@ class RewardModel:
     def encode(self, items, step_labels=None) -> list[Encoded]:
         return encode(self.tokenizer, items, self.max_length, step_labels)
 
-    def step_probs(self, items: list[tuple[str, list[str]]], batch_size: int = 32) -> list[np.ndarray]:
+    def step_probs(self, items: list[tuple[str, list[str]]], batch_size: int | None = None) -> list[np.ndarray]:
         """Class probabilities (-1, 0, +1) at each step, one (n_steps, 3) array per solution.
 
         One forward pass per solution; solutions are batched by similar length (sorted,
@@ -44,6 +47,7 @@ class RewardModel:
         """
         import torch
 
+        batch_size = batch_size or self.batch_size
         encoded = self.encode(items)
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].input_ids))
         out: list[np.ndarray | None] = [None] * len(encoded)
@@ -57,7 +61,7 @@ class RewardModel:
                     out[i] = probs[row, encoded[i].sep_positions]
         return out
 
-    def score(self, items, batch_size: int = 32, aggregate: str = "prod", neutral: str = "positive"):
+    def score(self, items, batch_size: int | None = None, aggregate: str = "prod", neutral: str = "positive"):
         """(solution score, step scores) per solution; step score = P(+1) + P(0) by default."""
         from .metrics import solution_score, step_score
 

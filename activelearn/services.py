@@ -42,7 +42,7 @@ def _split(items: list, cfg: TrainConfig) -> tuple[list, list]:
     return train_items, val_items
 
 
-def evaluate_items(rm: RewardModel, items: list, batch_size: int = 32) -> dict:
+def evaluate_items(rm: RewardModel, items: list, batch_size: int | None = None) -> dict:
     """Step-level figures on labelled items: AUROC of the step score, token accuracy, counts."""
     if not items:
         return {}
@@ -127,7 +127,7 @@ def active_version(kind: str = ModelKind.PRM) -> ModelVersion | None:
     return ModelVersion.objects.filter(kind=kind, is_active=True).first()
 
 
-def score_solutions(version: ModelVersion, solutions=None, *, chunk: int = 512, batch_size: int = 32,
+def score_solutions(version: ModelVersion, solutions=None, *, chunk: int = 512, batch_size: int | None = None,
                     progress: Callable[[int], None] | None = None, rm: RewardModel | None = None) -> int:
     """Score solutions with a version and store the scores, chunk by chunk (flat memory)."""
     rm = rm or RewardModel.load(version.path)
