@@ -67,7 +67,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="default: all-MiniLM-L6-v2 (backbone.default_base_model()); micro: a micro BERT built here")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="ProcessBench JSON file (read in place)")
     p.add_argument("--solutions", type=int, default=200, help="solutions scored (default 200)")
-    p.add_argument("--score-batch-size", type=int, default=32, help="step_probs batch size (default 32)")
+    p.add_argument("--score-batch-size", type=int, default=None,
+                   help="step_probs batch size (default: the model's own, 32 on a GPU, 8 on CPU)")
     p.add_argument("--repeats", type=int, default=1, help="scoring runs of each kind; the fastest is kept")
     p.add_argument("--train-steps", type=int, default=20, help="optimiser steps of each training run (default 20)")
     p.add_argument("--batch-size", type=int, default=8, help="training batch size (default 8)")
@@ -177,6 +178,7 @@ def best_time(fn, repeats: int, device: str):
 def bench_scoring(rm, items, args) -> dict:
     import numpy as np
 
+    args.score_batch_size = args.score_batch_size or rm.batch_size
     encoded = rm.encode(items)
     tokens = sum(len(e.input_ids) for e in encoded)
     steps = sum(len(e.sep_positions) for e in encoded)
