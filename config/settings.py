@@ -148,6 +148,12 @@ if not HF_ALLOW_NETWORK:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+# --- Labelling queue ----------------------------------------------------------
+LABEL_LEASE_SECONDS = env.int("LABEL_LEASE_SECONDS", default=1800)  # a claimed task returns to the queue after
+LABEL_QC_EVERY = env.int("LABEL_QC_EVERY", default=10)  # one QC question after this many regular tasks
+LABEL_SCREENING_THRESHOLD = env.float("LABEL_SCREENING_THRESHOLD", default=0.8)  # first-error agreement to pass
+CELERY_BEAT_SCHEDULE["reap-expired-leases"] = {"task": "labeling.tasks.reap_expired_leases", "schedule": 60.0}
+
 # --- REST framework ---------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

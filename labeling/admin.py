@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Annotator, LabeledPass, Problem, Solution
+from .models import Annotator, LabeledPass, Lease, Problem, QueueEntry, Solution
 
 
 @admin.register(Problem)
@@ -31,7 +31,7 @@ class SolutionAdmin(admin.ModelAdmin):
 
 @admin.register(Annotator)
 class AnnotatorAdmin(admin.ModelAdmin):
-    list_display = ("uuid", "user", "role", "created_at")
+    list_display = ("uuid", "user", "role", "screening_passed_at", "screening_agreement", "created_at")
     list_filter = ("role",)
     search_fields = ("uuid", "user__username", "user__email")
     raw_id_fields = ("user",)
@@ -47,3 +47,18 @@ class LabeledPassAdmin(admin.ModelAdmin):
     readonly_fields = ("natural_key", "client_id", "created_at")
     date_hierarchy = "submitted_at"
     list_select_related = ("annotator__user",)
+
+
+@admin.register(QueueEntry)
+class QueueEntryAdmin(admin.ModelAdmin):
+    list_display = ("solution_id", "priority", "overlap", "completed", "in_flight", "is_open", "generation")
+    list_filter = ("is_open", "generation")
+    raw_id_fields = ("solution",)
+    readonly_fields = ("completed", "in_flight", "is_open")
+
+
+@admin.register(Lease)
+class LeaseAdmin(admin.ModelAdmin):
+    list_display = ("id", "annotator", "solution_id", "reason", "status", "created_at", "expires_at")
+    list_filter = ("status", "reason")
+    raw_id_fields = ("annotator", "solution", "labeled_pass")

@@ -9,7 +9,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from .fields import JSONTextField
 
@@ -68,6 +68,8 @@ class Solution(models.Model):
     is_quality_control = models.BooleanField(default=False)
     is_screening = models.BooleanField(default=False)
     content_hash = models.CharField(max_length=64, unique=True, editable=False)
+    gold_first_error = models.IntegerField(null=True, blank=True,
+                                           help_text="QC/screening gold label: first wrong step, -1 if none.")
     extra = models.JSONField(default=dict, blank=True, help_text="Unknown keys from the imported record.")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -85,6 +87,9 @@ class Annotator(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True,
                                 on_delete=models.SET_NULL, related_name="annotator")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.ANNOTATOR)
+    screening_passed_at = models.DateTimeField(null=True, blank=True,
+                                               help_text="Set when the screening set is passed or an admin approves.")
+    screening_agreement = models.FloatField(null=True, blank=True, help_text="First-error agreement with gold.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -131,3 +136,70 @@ class LabeledPass(models.Model):
 
     def __str__(self):
         return f"Pass #{self.pk} by {self.annotator.uuid} ({self.finish_reason})"
+
+
+class ServeReason(models.TextChoices):
+    SCREENING = "screening", "Screening question"
+    QC = "qc", "Quality-control question"
+    PRIORITY = "priority", "Next by queue priority"
+    OVERLAP = "overlap", "Another independent pass"
+
+
+class LeaseStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    SUBMITTED = "submitted", "Submitted"
+    EXPIRED = "expired", "Expired"
+
+
+class QueueEntry(models.Model):
+    """A solution waiting for `overlap` independent passes, served by priority.
+
+    `completed` and `in_flight` change in the same transaction as the lease or the pass
+    they count; `is_open` (room for another claim) is kept with them so that next-task is
+    one indexed query.
+    """
+
+    solution = models.OneToOneField(Solution, on_delete=models.CASCADE, related_name="queue_entry")
+    priority = models.FloatField(default=0.0, help_text="Higher is served first; rounds set it from the PRM score.")
+    overlap = models.PositiveSmallIntegerField(default=1, help_text="Independent passes wanted.")
+    completed = models.PositiveIntegerField(default=0)
+    in_flight = models.PositiveIntegerField(default=0)
+    is_open = models.BooleanField(default=True)
+    generation = models.IntegerField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "queue entries"
+        indexes = [models.Index(F("priority").desc(), "id", condition=Q(is_open=True), name="queue_open_by_priority")]
+        constraints = [
+            models.CheckConstraint(condition=Q(overlap__gte=1), name="queue_overlap_positive"),
+            models.CheckConstraint(condition=Q(in_flight__lte=F("overlap")), name="queue_in_flight_within_overlap"),
+        ]
+
+    def refresh_open(self) -> None:
+        self.is_open = self.completed + self.in_flight < self.overlap
+
+
+class Lease(models.Model):
+    """One annotator's claim on one solution, with an expiry; holds the draft until submit."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    annotator = models.ForeignKey(Annotator, on_delete=models.CASCADE, related_name="leases")
+    solution = models.ForeignKey(Solution, on_delete=models.CASCADE, related_name="leases")
+    reason = models.CharField(max_length=16, choices=ServeReason.choices)
+    status = models.CharField(max_length=16, choices=LeaseStatus.choices, default=LeaseStatus.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    draft = models.JSONField(default=dict, blank=True, help_text="Ratings so far and active time, saved per step.")
+    labeled_pass = models.OneToOneField(LabeledPass, null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="lease")
+
+    class Meta:
+        constraints = [
+            # A solution never reaches the same annotator twice.
+            models.UniqueConstraint(fields=["annotator", "solution"], name="lease_once_per_annotator"),
+            models.CheckConstraint(condition=Q(reason__in=ServeReason.values), name="lease_reason_valid"),
+            models.CheckConstraint(condition=Q(status__in=LeaseStatus.values), name="lease_status_valid"),
+        ]
+        indexes = [models.Index(fields=["expires_at"], condition=Q(status="open"), name="lease_open_by_expiry"),
+                   models.Index(fields=["annotator", "status"], name="lease_annotator_status")]

@@ -3,6 +3,8 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
+from labeling.models import Annotator
+
 from .helpers import run
 
 pytestmark = pytest.mark.django_db
@@ -13,6 +15,11 @@ def admin_client(client, django_user_model, shared_data):
     user = django_user_model.objects.create_superuser("root", "root@example.org", "pw-for-tests-only")
     client.force_login(user)
     run("import_prm800k", str(shared_data / "prm800k" / "sample.jsonl"))
+    from labeling import queue
+    from labeling.models import Solution
+
+    queue.enqueue(Solution.objects.all())
+    queue.next_task(Annotator.objects.create())
     return client
 
 

@@ -1,0 +1,126 @@
+"""Drafts and submits of a labelling pass: what the browser and the API both call.
+
+A submit carries a client-generated id: a double click, a retry or a second tab lands
+exactly one LabeledPass. The pass, the lease and the queue counters change in one
+transaction, so a crash leaves either all of it or none.
+"""
+import uuid
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import hashing
+from .models import Annotator, FinishReason, LabeledPass, Lease, LeaseStatus, QueueEntry, ServeReason
+
+
+class SubmissionError(ValueError):
+    def __init__(self, field: str, message: str):
+        self.field, self.message = field, message
+        super().__init__(f"{field}: {message}")
+
+
+@dataclass
+class StepRating:
+    rating: int | None
+    flagged: bool = False
+
+
+def _lease_for(annotator: Annotator, lease_id, *, lock: bool = False) -> Lease:
+    # of=self: lock the lease only, not the joined solution (a claim's FK check on it would deadlock)
+    qs = Lease.objects.select_for_update(of=("self",)) if lock else Lease.objects
+    lease = qs.filter(id=lease_id, annotator=annotator).select_related("solution__problem").first()
+    if lease is None:  # someone else's lease looks exactly like a missing one
+        raise SubmissionError("lease", "no such task for you")
+    return lease
+
+
+def save_draft(annotator: Annotator, lease_id, ratings: list[dict], active_ms: int) -> Lease:
+    """Store the ratings so far (a reload resumes exactly here); extends nothing else."""
+    with transaction.atomic():
+        lease = _lease_for(annotator, lease_id, lock=True)
+        if lease.status == LeaseStatus.SUBMITTED:
+            raise SubmissionError("lease", "this task is already submitted")
+        lease.draft = {"ratings": [_check_rating(r, f"ratings[{i}]").__dict__ for i, r in enumerate(ratings)],
+                       "active_ms": max(int(active_ms), int(lease.draft.get("active_ms", 0)))}
+        lease.save(update_fields=["draft"])
+        return lease
+
+
+def _check_rating(r: dict, field: str) -> StepRating:
+    rating, flagged = r.get("rating"), r.get("flagged", False)
+    if rating not in (-1, 0, 1) or isinstance(rating, bool):
+        raise SubmissionError(f"{field}.rating", "must be -1, 0 or 1")
+    if not isinstance(flagged, bool):
+        raise SubmissionError(f"{field}.flagged", "must be true or false")
+    return StepRating(rating, flagged)
+
+
+def _label_steps(solution_steps: list[str], ratings: list[StepRating], finish: str) -> list[dict]:
+    if len(ratings) > len(solution_steps):
+        raise SubmissionError("ratings", f"the solution has {len(solution_steps)} steps, got {len(ratings)} ratings")
+    negatives = [i for i, r in enumerate(ratings) if r.rating == -1]
+    if finish == FinishReason.FOUND_ERROR and (not negatives or negatives[0] != len(ratings) - 1):
+        raise SubmissionError("ratings", "found_error ends at the first step rated -1")
+    if finish == FinishReason.SOLUTION and (negatives or len(ratings) != len(solution_steps)):
+        raise SubmissionError("ratings", "a solution pass rates every step, none -1")
+    if finish in (FinishReason.GIVE_UP, FinishReason.BAD_PROBLEM) and negatives:
+        raise SubmissionError("ratings", "a -1 ends the pass as found_error")
+    steps = []
+    for text, r in zip(solution_steps, ratings, strict=False):
+        steps.append({"completions": [{"text": text, "rating": r.rating, "flagged": r.flagged}],
+                      "human_completion": None, "chosen_completion": None if r.rating == -1 else 0})
+    return steps
+
+
+def submit_pass(annotator: Annotator, lease_id, client_id, ratings: list[dict], finish_reason: str,
+                total_time: int, reason_text: str = "") -> LabeledPass:
+    try:
+        client_id = uuid.UUID(str(client_id))
+    except ValueError:
+        raise SubmissionError("client_id", "must be a UUID") from None
+    if done := LabeledPass.objects.filter(client_id=client_id, annotator=annotator).first():
+        return done  # a retry of a submit that landed
+    if finish_reason not in FinishReason.values:
+        raise SubmissionError("finish_reason", f"must be one of {', '.join(FinishReason.values)}")
+    if finish_reason in (FinishReason.GIVE_UP, FinishReason.BAD_PROBLEM) and not reason_text.strip():
+        raise SubmissionError("reason_text", "say why you give up or what is wrong with the problem")
+    if isinstance(total_time, bool) or not isinstance(total_time, int) or total_time < 0:
+        raise SubmissionError("total_time", "must be a non-negative number of milliseconds")
+    checked = [_check_rating(r, f"ratings[{i}]") for i, r in enumerate(ratings)]
+    try:
+        with transaction.atomic():
+            lease = _lease_for(annotator, lease_id, lock=True)
+            if lease.status == LeaseStatus.SUBMITTED:
+                return lease.labeled_pass  # the same task sent again under a new client id
+            solution = lease.solution
+            steps = _label_steps(solution.steps, checked, finish_reason)
+            labeled = LabeledPass.objects.create(
+                annotator=annotator, problem=solution.problem, solution=solution, submitted_at=timezone.now(),
+                generation=solution.generation, is_quality_control=lease.reason == ServeReason.QC,
+                is_screening=lease.reason == ServeReason.SCREENING, verifier_score=solution.verifier_score,
+                steps=steps, total_time=total_time, finish_reason=finish_reason, reason_text=reason_text.strip(),
+                natural_key=hashing.pass_key("lease", str(lease.id)), client_id=client_id)
+            _count(lease)
+            lease.status, lease.labeled_pass = LeaseStatus.SUBMITTED, labeled
+            lease.save(update_fields=["status", "labeled_pass"])
+            return labeled
+    except IntegrityError:
+        # Two submits raced on the same client id or lease: the other one landed.
+        done = LabeledPass.objects.filter(client_id=client_id, annotator=annotator).first() or \
+            Lease.objects.get(id=lease_id).labeled_pass
+        if done is None:
+            raise
+        return done
+
+
+def _count(lease: Lease) -> None:
+    """Move the lease's slot from in flight to completed (an expired lease already gave its slot back)."""
+    entry = QueueEntry.objects.select_for_update().filter(solution_id=lease.solution_id).first()
+    if entry is None:
+        return
+    if lease.status == LeaseStatus.OPEN and entry.in_flight > 0:
+        entry.in_flight -= 1
+    entry.completed += 1
+    entry.refresh_open()
+    entry.save(update_fields=["in_flight", "completed", "is_open"])
