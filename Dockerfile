@@ -2,6 +2,12 @@
 # (docker-compose.yml picks the command). Dependencies come from the same pinned
 # files as `make setup`: torch==2.13.0 first, then requirements.txt under
 # constraints.txt (runtime only; requirements-dev.txt stays out of the image).
+# Front-end libraries (KaTeX, markdown-it) from npm, as package-lock.json pins them.
+FROM node:20-slim AS assets
+WORKDIR /assets
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
 FROM python:3.11-slim
 
 # Optional: a wheel index for torch only, e.g. PyTorch's CPU-only index, to keep
@@ -37,6 +43,7 @@ RUN groupadd --system --gid 10001 stepwise \
     && useradd --system --uid 10001 --gid stepwise --home-dir /app/var --no-create-home stepwise
 
 COPY . .
+COPY --from=assets /assets/node_modules /app/node_modules
 
 # Static files are collected into the image; whitenoise serves them. The
 # SECRET_KEY here is a throwaway for this one step only: it is not an ARG or an

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from . import queue
 from .demo_problems import FAMILIES, GENERATOR, SOURCE_PREFIX, DemoProblem, generate  # noqa: F401 - used by callers
 from .hashing import problem_hash, solution_hash
 from .models import Problem, Role, Solution
@@ -45,7 +46,27 @@ def seed_problems(n_problems: int = 60, n_solutions: int = 4, seed: int = 0) -> 
     keyed = {problem_hash(p.text): p for p in generate(n_problems, n_solutions, seed)}
     rows = _save_problems(keyed, stats)
     _save_solutions(keyed, rows, stats)
+    _seed_queue()
     return stats
+
+
+SCREENING_SOLUTIONS = 4  # the first demo solutions form the screening set
+QC_SOLUTIONS = 3  # the next ones are quality-control questions
+
+
+def _seed_queue() -> None:
+    """Screening and QC sets with gold labels (the demo's known first errors); the rest is queued."""
+    demo = list(Solution.objects.filter(generator=GENERATOR).order_by("problem__source_id", "id"))
+    regular = []
+    for i, s in enumerate(demo):
+        first_error = s.extra.get("demo_first_error")
+        s.is_screening = i < SCREENING_SOLUTIONS
+        s.is_quality_control = SCREENING_SOLUTIONS <= i < SCREENING_SOLUTIONS + QC_SOLUTIONS
+        s.gold_first_error = -1 if first_error is None else first_error
+        if not (s.is_screening or s.is_quality_control):
+            regular.append(s)
+    Solution.objects.bulk_update(demo, ["is_screening", "is_quality_control", "gold_first_error"], batch_size=500)
+    queue.enqueue(regular)
 
 
 def _save_problems(keyed: dict[str, DemoProblem], stats: SeedStats) -> dict[str, Problem]:

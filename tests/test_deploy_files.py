@@ -375,7 +375,12 @@ def _torch_pin(text: str) -> str:
 
 def test_dockerfile_base_user_workdir_offline():
     instructions = dockerfile_instructions()
-    assert instructions[0] == ("FROM", "python:3.11-slim")
+    froms = [args for keyword, args in instructions if keyword == "FROM"]
+    assert froms[-1] == "python:3.11-slim", "the runtime stage is the last one"
+    # front-end libraries come from npm in their own stage, as `make setup` installs them
+    assert froms[0] == "node:20-slim AS assets"
+    assert any(k == "RUN" and "npm ci" in a for k, a in instructions)
+    assert any(k == "COPY" and a.startswith("--from=assets") and "node_modules" in a for k, a in instructions)
     users = [args for keyword, args in instructions if keyword == "USER"]
     assert users and users[-1] not in ("root", "0"), "the image must run as a non-root user"
     assert ("WORKDIR", "/app") in instructions
@@ -396,7 +401,8 @@ def test_dockerfile_installs_like_make_setup():
     assert "-c constraints.txt" in requirements
     assert not any("requirements-dev.txt" in a for _, a in dockerfile_instructions()), "runtime dependencies only"
     copies = [args for keyword, args in dockerfile_instructions() if keyword == "COPY"]
-    assert "requirements.txt" in copies[0] and "constraints.txt" in copies[0]
+    first_python_copy = next(c for c in copies if "package.json" not in c)
+    assert "requirements.txt" in first_python_copy and "constraints.txt" in first_python_copy
 
 
 def test_dockerfile_torch_index_is_optional_and_not_hard_coded():
