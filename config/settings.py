@@ -113,7 +113,8 @@ STATIC_URL = "static/"
 NODE_MODULES = BASE_DIR / "node_modules"
 STATICFILES_DIRS = [BASE_DIR / "static"] + [
     (f"vendor/{name}", NODE_MODULES / path) for name, path in
-    (("katex", "katex/dist"), ("markdown-it", "markdown-it/dist/browser")) if (NODE_MODULES / path).is_dir()
+    (("katex", "katex/dist"), ("markdown-it", "markdown-it/dist/browser"), ("chart.js", "chart.js/dist"))
+    if (NODE_MODULES / path).is_dir()
 ]
 STATIC_ROOT = Path(env("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)

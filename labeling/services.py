@@ -1,8 +1,9 @@
 """Write-side services for people: users with a role and their annotator profile."""
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
-from .models import Annotator, Role
+from .models import Annotator, Lease, Role, ServeReason
 
 
 @transaction.atomic
@@ -23,3 +24,18 @@ def set_user(username: str, password: str, role: str, *, email: str = "") -> Ann
         annotator.role = role
         annotator.save(update_fields=["role"])
     return annotator
+
+
+def approve_screening(annotator: Annotator) -> None:
+    """An admin lets the annotator through, whatever the screening score."""
+    annotator.screening_passed_at = timezone.now()
+    annotator.save(update_fields=["screening_passed_at"])
+
+
+@transaction.atomic
+def reset_screening(annotator: Annotator) -> None:
+    """The annotator does the screening set again; their earlier screening passes stay on record."""
+    Lease.objects.filter(annotator=annotator, reason=ServeReason.SCREENING).delete()
+    annotator.screening_passed_at = None
+    annotator.screening_agreement = None
+    annotator.save(update_fields=["screening_passed_at", "screening_agreement"])

@@ -5,6 +5,9 @@ from . import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("label/", views.label_page, name="label"),
+    path("label/progress/", views.progress_page, name="progress"),
+    path("quality/", views.quality_page, name="quality"),
+    path("quality/annotators/<uuid:annotator_uuid>/screening", views.screening_decision, name="screening-decision"),
     path("label/api/next", views.api_next, name="label-next"),
     path("label/api/<uuid:lease_id>/draft", views.api_draft, name="label-draft"),
     path("label/api/<uuid:lease_id>/submit", views.api_submit, name="label-submit"),

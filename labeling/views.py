@@ -3,11 +3,12 @@ import uuid
 
 import orjson
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from . import queue, selectors
+from . import quality, queue, selectors, services
 from .models import Annotator, Role
 from .submission import SubmissionError, save_draft, submit_pass
 
@@ -99,3 +100,40 @@ def api_submit(request, lease_id):
     except SubmissionError as exc:
         return _error(exc)
     return JsonResponse({"pass": labeled.pk, "duplicate": before})
+
+
+def is_quality_viewer(user) -> bool:
+    return user.is_superuser or annotator_for(user).role in (Role.ADMIN, Role.ML_STAFF)
+
+
+@login_required
+def progress_page(request):
+    annotator = annotator_for(request.user)
+    return render(request, "labeling/progress.html", {"progress": quality.annotator_progress(annotator)})
+
+
+@login_required
+def quality_page(request):
+    if not is_quality_viewer(request.user):
+        raise PermissionDenied("admins and ML staff only")
+    rows = quality.annotator_table()
+    return render(request, "labeling/quality.html", {
+        "rows": rows, "iaa": quality.inter_annotator_agreement(),
+        "chart": {"labels": [r["username"] for r in rows], "passes": [r["passes"] for r in rows],
+                  "qc": [r["qc_agreement"] for r in rows], "seconds_per_step": [r["seconds_per_step"] for r in rows]}})
+
+
+@login_required
+@require_POST
+def screening_decision(request, annotator_uuid):
+    if annotator_for(request.user).role != Role.ADMIN and not request.user.is_superuser:
+        raise PermissionDenied("admins only")
+    target = get_object_or_404(Annotator, uuid=annotator_uuid)
+    action = request.POST.get("action")
+    if action == "approve":
+        services.approve_screening(target)
+    elif action == "reset":
+        services.reset_screening(target)
+    else:
+        return JsonResponse({"error": "action must be approve or reset", "field": "action"}, status=400)
+    return redirect("quality")

@@ -1,0 +1,85 @@
+"""Read-side quality figures: per-annotator progress, QC agreement, inter-annotator agreement."""
+from collections import defaultdict
+from itertools import combinations
+
+import numpy as np
+from django.db.models import Count, Sum
+
+from .models import Annotator, LabeledPass, LeaseStatus, ServeReason
+from .queue import first_error
+
+
+def _gold_agreement(passes) -> tuple[int, int]:
+    pairs = [(first_error(p.steps), p.solution.gold_first_error) for p in passes
+             if p.solution is not None and p.solution.gold_first_error is not None]
+    return sum(a == b for a, b in pairs), len(pairs)
+
+
+def annotator_progress(annotator: Annotator) -> dict:
+    passes = annotator.passes.all()
+    qc = passes.filter(is_quality_control=True).select_related("solution")
+    agree, n = _gold_agreement(qc)
+    return {"passes": passes.count(), "regular": passes.filter(is_quality_control=False, is_screening=False).count(),
+            "qc_agreement": agree / n if n else None, "qc_answered": n,
+            "screening_passed": annotator.screening_passed_at is not None,
+            "screening_agreement": annotator.screening_agreement,
+            "open_leases": annotator.leases.filter(status=LeaseStatus.OPEN).count()}
+
+
+def annotator_table() -> list[dict]:
+    """One row per annotator with a login: throughput, time per step, QC agreement, screening."""
+    rows = []
+    annotators = Annotator.objects.filter(user__isnull=False).select_related("user").annotate(
+        n_passes=Count("passes"), time_ms=Sum("passes__total_time"))
+    for a in annotators:
+        steps = sum(len(s) for s in a.passes.values_list("steps", flat=True)) if a.n_passes else 0
+        agree, n = _gold_agreement(a.passes.filter(is_quality_control=True).select_related("solution"))
+        hours = (a.time_ms or 0) / 3_600_000
+        rows.append({
+            "uuid": str(a.uuid), "username": a.user.username, "role": a.role, "passes": a.n_passes,
+            "steps_rated": steps, "passes_per_hour": a.n_passes / hours if hours else None,
+            "seconds_per_step": (a.time_ms or 0) / 1000 / steps if steps else None,
+            "qc_agreement": agree / n if n else None, "qc_answered": n,
+            "screening": "passed" if a.screening_passed_at else (
+                "review" if a.leases.filter(reason=ServeReason.SCREENING, status=LeaseStatus.SUBMITTED).exists()
+                else "pending"),
+            "screening_agreement": a.screening_agreement,
+        })
+    return rows
+
+
+def inter_annotator_agreement() -> dict:
+    """Krippendorff's alpha (ordinal) on step ratings of solutions with several passes,
+    and raw agreement on the first wrong step between every two passes of a solution."""
+    import krippendorff
+
+    by_solution = defaultdict(list)
+    multi = LabeledPass.objects.filter(solution__isnull=False).values("solution_id").annotate(n=Count("id")) \
+        .filter(n__gte=2).values_list("solution_id", flat=True)
+    for sid, aid, steps in LabeledPass.objects.filter(solution_id__in=multi).values_list(
+            "solution_id", "annotator_id", "steps"):
+        by_solution[sid].append((aid, steps))
+    coders = sorted({aid for passes in by_solution.values() for aid, _ in passes})
+    units = [(sid, k) for sid, passes in by_solution.items() for k in range(max(len(s) for _, s in passes))]
+    if not units or len(coders) < 2:
+        return {"solutions": len(by_solution), "alpha": None, "first_error_agreement": None, "pairs": 0}
+    col = {u: j for j, u in enumerate(units)}
+    row = {c: i for i, c in enumerate(coders)}
+    data = np.full((len(coders), len(units)), np.nan)
+    agree = pairs = 0
+    for sid, passes in by_solution.items():
+        for aid, steps in passes:
+            for k, step in enumerate(steps):
+                comps = step.get("completions") or []
+                if comps and comps[0].get("rating") is not None:
+                    data[row[aid], col[(sid, k)]] = comps[0]["rating"]
+        for (_, a), (_, b) in combinations(passes, 2):
+            pairs += 1
+            agree += first_error(a) == first_error(b)
+    try:
+        alpha = float(krippendorff.alpha(reliability_data=data, level_of_measurement="ordinal",
+                                         value_domain=[-1, 0, 1]))
+    except ValueError:  # one value only: alpha is undefined
+        alpha = None
+    return {"solutions": len(by_solution), "alpha": alpha if alpha == alpha else None,
+            "first_error_agreement": agree / pairs if pairs else None, "pairs": pairs}
