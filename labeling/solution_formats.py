@@ -91,11 +91,25 @@ def parse_solution(rec) -> ImportItem:
     if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
         raise RecordError("verifier_score", f"must be a number, got {score!r:.40}")
     source_id = _str(rec, "id") if isinstance(rec.get("id"), str) else ""
+    _check_alternatives(rec.get("alternatives"), len(steps))
     solution = SolutionIn(key=hashing.solution_hash(problem.key, steps, answer), problem_key=problem.key,
                           steps=steps, final_answer=answer, answer_is_correct=_bool(rec, "is_correct"),
                           generator=_str(rec, "generator") or "", source_id=source_id, verifier_score=score,
                           extra={k: v for k, v in rec.items() if k not in SOLUTION_KEYS})
     return ImportItem(problem=problem, solution=solution)
+
+
+def _check_alternatives(alternatives, n_steps: int) -> None:
+    """Optional `{"<step index>": ["other candidate text", ...]}`: rated after a -1 at that step."""
+    if alternatives is None:
+        return
+    if not isinstance(alternatives, dict):
+        raise RecordError("alternatives", "must be an object mapping step indexes to lists of texts")
+    for k, texts in alternatives.items():
+        if not (k.isdigit() and int(k) < n_steps):
+            raise RecordError(f"alternatives.{k}", f"must be a step index 0..{n_steps - 1}")
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            raise RecordError(f"alternatives.{k}", "must be a list of strings")
 
 
 def parse_math(rec) -> ImportItem:

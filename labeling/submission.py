@@ -24,6 +24,7 @@ class SubmissionError(ValueError):
 class StepRating:
     rating: int | None
     flagged: bool = False
+    alternatives: list | None = None  # ratings of the solution's alternative steps at a -1 step
 
 
 def _lease_for(annotator: Annotator, lease_id, *, lock: bool = False) -> Lease:
@@ -41,22 +42,39 @@ def save_draft(annotator: Annotator, lease_id, ratings: list[dict], active_ms: i
         lease = _lease_for(annotator, lease_id, lock=True)
         if lease.status == LeaseStatus.SUBMITTED:
             raise SubmissionError("lease", "this task is already submitted")
-        lease.draft = {"ratings": [_check_rating(r, f"ratings[{i}]").__dict__ for i, r in enumerate(ratings)],
+        checked = [_check_rating(r, f"ratings[{i}]") for i, r in enumerate(ratings)]
+        lease.draft = {"ratings": [_as_json(r) for r in checked],
                        "active_ms": max(int(active_ms), int(lease.draft.get("active_ms", 0)))}
         lease.save(update_fields=["draft"])
         return lease
 
 
-def _check_rating(r: dict, field: str) -> StepRating:
+def _check_rating(r: dict, field: str, *, allow_null: bool = False, nested: bool = True) -> StepRating:
+    if not isinstance(r, dict):
+        raise SubmissionError(field, "must be an object {rating, flagged}")
     rating, flagged = r.get("rating"), r.get("flagged", False)
-    if rating not in (-1, 0, 1) or isinstance(rating, bool):
+    if (rating not in (-1, 0, 1) or isinstance(rating, bool)) and not (allow_null and rating is None):
         raise SubmissionError(f"{field}.rating", "must be -1, 0 or 1")
     if not isinstance(flagged, bool):
         raise SubmissionError(f"{field}.flagged", "must be true or false")
-    return StepRating(rating, flagged)
+    alternatives = r.get("alternatives")
+    if alternatives is not None:
+        if not nested or not isinstance(alternatives, list):
+            raise SubmissionError(f"{field}.alternatives", "must be a list of {rating, flagged} objects")
+        alternatives = [_check_rating(a, f"{field}.alternatives[{j}]", allow_null=True, nested=False)
+                        for j, a in enumerate(alternatives)]
+    return StepRating(rating, flagged, alternatives)
 
 
-def _label_steps(solution_steps: list[str], ratings: list[StepRating], finish: str) -> list[dict]:
+def _as_json(r: StepRating) -> dict:
+    out = {"rating": r.rating, "flagged": r.flagged}
+    if r.alternatives is not None:
+        out["alternatives"] = [{"rating": a.rating, "flagged": a.flagged} for a in r.alternatives]
+    return out
+
+
+def _label_steps(solution_steps: list[str], ratings: list[StepRating], finish: str,
+                 alternatives: dict | None = None) -> list[dict]:
     if len(ratings) > len(solution_steps):
         raise SubmissionError("ratings", f"the solution has {len(solution_steps)} steps, got {len(ratings)} ratings")
     negatives = [i for i, r in enumerate(ratings) if r.rating == -1]
@@ -67,9 +85,18 @@ def _label_steps(solution_steps: list[str], ratings: list[StepRating], finish: s
     if finish in (FinishReason.GIVE_UP, FinishReason.BAD_PROBLEM) and negatives:
         raise SubmissionError("ratings", "a -1 ends the pass as found_error")
     steps = []
-    for text, r in zip(solution_steps, ratings, strict=False):
-        steps.append({"completions": [{"text": text, "rating": r.rating, "flagged": r.flagged}],
-                      "human_completion": None, "chosen_completion": None if r.rating == -1 else 0})
+    for k, (text, r) in enumerate(zip(solution_steps, ratings, strict=False)):
+        completions = [{"text": text, "rating": r.rating, "flagged": r.flagged}]
+        if r.alternatives:
+            # After the first error the annotator rates the solution's other candidates for that step.
+            texts = (alternatives or {}).get(str(k), [])
+            if r.rating != -1 or len(r.alternatives) > len(texts):
+                raise SubmissionError(f"ratings[{k}].alternatives",
+                                      f"step {k + 1} has {len(texts)} alternatives to rate after a -1")
+            completions += [{"text": t, "rating": a.rating, "flagged": a.flagged}
+                            for t, a in zip(texts, r.alternatives, strict=False)]
+        steps.append({"completions": completions, "human_completion": None,
+                      "chosen_completion": None if r.rating == -1 else 0})
     return steps
 
 
@@ -94,7 +121,7 @@ def submit_pass(annotator: Annotator, lease_id, client_id, ratings: list[dict], 
             if lease.status == LeaseStatus.SUBMITTED:
                 return lease.labeled_pass  # the same task sent again under a new client id
             solution = lease.solution
-            steps = _label_steps(solution.steps, checked, finish_reason)
+            steps = _label_steps(solution.steps, checked, finish_reason, solution.extra.get("alternatives"))
             labeled = LabeledPass.objects.create(
                 annotator=annotator, problem=solution.problem, solution=solution, submitted_at=timezone.now(),
                 generation=solution.generation, is_quality_control=lease.reason == ServeReason.QC,

@@ -32,6 +32,7 @@ def task_payload(task) -> dict:
     solution = task.solution
     return {"lease": {"id": str(task.id), "reason": task.reason, "problem": solution.problem.text,
                       "ground_truth_answer": solution.problem.ground_truth_answer, "steps": solution.steps,
+                      "alternatives": solution.extra.get("alternatives", {}),
                       "draft": task.draft, "expires_at": task.expires_at.isoformat()}}
 
 

@@ -183,3 +183,22 @@ def test_phone_width_and_instructions_panel(browser, live_server):
     assert names[:3] == ["Great (+1) for step 1", "Okay (0) for step 1", "Bad (-1) for step 1"]
     if os.environ.get("STEPWISE_SCREENSHOT"):
         page.screenshot(path=os.environ["STEPWISE_SCREENSHOT"], full_page=True)
+
+
+def test_alternatives_are_rated_after_an_error(browser, live_server):
+    s = _solution(steps=("a $1$", "wrong $2+2=5$", "c\n\n# Answer\n\n5"))
+    s.extra = {"alternatives": {"1": ["instead $2+2=4$", "or maybe $2+2=3$"]}}
+    s.save()
+    queue.enqueue([s])
+    page = _page(browser, live_server, _annotator())
+    page.keyboard.press("1")
+    page.keyboard.press("3")  # step 2 is wrong: its alternatives appear
+    page.wait_for_selector("#alt-1")
+    page.keyboard.press("1")  # first alternative: Great
+    page.keyboard.press("3")  # second: Bad
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#empty-reason")
+    step = LabeledPass.objects.get().steps[1]
+    assert [(c["text"], c["rating"]) for c in step["completions"]] == [
+        ("wrong $2+2=5$", -1), ("instead $2+2=4$", 1), ("or maybe $2+2=3$", -1)]
+    assert step["chosen_completion"] is None

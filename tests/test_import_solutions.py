@@ -126,3 +126,12 @@ def test_missing_file_and_overlong_fields_are_clear_errors(tmp_path):
     with pytest.raises(CommandError, match="line 1: field `generator`: is longer than 255"):
         run("import_solutions", str(f))
     assert set(row_counts().values()) == {0}
+
+
+def test_alternatives_are_kept_and_checked(tmp_path):
+    rec = {"problem": "p", "ground_truth_answer": "1", "steps": ["a", "b"], "alternatives": {"1": ["b2"]}}
+    run("import_solutions", str(write_jsonl(tmp_path / "a.jsonl", [rec])))
+    assert Solution.objects.get().extra == {"alternatives": {"1": ["b2"]}}
+    bad = rec | {"problem": "q", "alternatives": {"5": ["x"]}}
+    with pytest.raises(CommandError, match="field `alternatives.5`"):
+        run("import_solutions", str(write_jsonl(tmp_path / "b.jsonl", [bad])))

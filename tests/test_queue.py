@@ -214,3 +214,18 @@ def test_reaper_runs_on_a_beat_schedule(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["reap-expired-leases"]
     assert entry["task"] == "labeling.tasks.reap_expired_leases" and entry["schedule"] <= 60
     assert reap_expired_leases() == 0
+
+
+def test_alternatives_are_stored_as_completions_and_checked():
+    (s,) = _solutions(1)
+    s.extra = {"alternatives": {"1": ["alt one"]}}
+    s.save()
+    queue.enqueue([s])
+    a = _annotator("a")
+    lease = queue.next_task(a)
+    too_many = [{"rating": 1}, {"rating": -1, "alternatives": [{"rating": 1}, {"rating": 0}]}]
+    with pytest.raises(SubmissionError, match="1 alternatives"):
+        submit_pass(a, lease.id, uuid.uuid4(), too_many, "found_error", 5)
+    ok = [{"rating": 1}, {"rating": -1, "alternatives": [{"rating": None}]}]
+    p = submit_pass(a, lease.id, uuid.uuid4(), ok, "found_error", 5)
+    assert p.steps[1]["completions"][1] == {"text": "alt one", "rating": None, "flagged": False}

@@ -8,7 +8,9 @@
   const LABELS = { 1: "Great", 0: "Okay", "-1": "Bad" };
   const csrf = (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
   const submitKey = "stepwise-submit-" + lease.id;
-  let ratings = (lease.draft.ratings || []).map((r) => ({ rating: r.rating, flagged: !!r.flagged }));
+  const alternatives = lease.alternatives || {};
+  let ratings = (lease.draft.ratings || []).map((r) => ({ rating: r.rating, flagged: !!r.flagged,
+    ...(r.alternatives ? { alternatives: r.alternatives } : {}) }));
   let activeMs = lease.draft.active_ms || 0;
   let selected = Math.min(ratings.length, steps.length - 1);
   let lastInput = Date.now();
@@ -71,6 +73,7 @@
       unsure.addEventListener("click", () => { selected = i; toggleUnsure(); });
       bar.append(unsure);
       li.append(bar);
+      if (ended() && i === ratings.length - 1 && altTexts().length) li.append(renderAlternatives(i));
       list.append(li);
     }
     document.getElementById("submit-btn").disabled = busy || !(ended() || complete());
@@ -80,11 +83,60 @@
     if (sel) { sel.focus({ preventScroll: true }); sel.scrollIntoView({ block: "nearest" }); }
   }
 
+  // --- alternatives: after a -1, the solution's other candidates for that step are rated too -----
+  function altTexts() { return ended() ? (alternatives[String(ratings.length - 1)] || []) : []; }
+  function altRatings() {
+    const last = ratings[ratings.length - 1];
+    last.alternatives = last.alternatives || altTexts().map(() => ({ rating: null, flagged: false }));
+    return last.alternatives;
+  }
+  function renderAlternatives(stepIndex) {
+    const box = document.createElement("div");
+    box.className = "alternatives";
+    const h = document.createElement("p");
+    h.textContent = "Other candidates for step " + (stepIndex + 1) + ": rate them too (1 / 2 / 3 rate the next one).";
+    box.append(h);
+    altTexts().forEach((text, j) => {
+      const item = document.createElement("div");
+      item.className = "alternative";
+      item.id = "alt-" + j;
+      const t = document.createElement("div");
+      t.className = "rich";
+      rich(t, text);
+      item.append(t);
+      const current = altRatings()[j].rating;
+      for (const value of [1, 0, -1]) {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.className = "rate-btn" + (current === value ? " on" : "");
+        b.setAttribute("aria-pressed", current === value ? "true" : "false");
+        b.setAttribute("aria-label", LABELS[value] + " for alternative " + (j + 1));
+        b.textContent = LABELS[value];
+        b.addEventListener("click", () => rateAlternative(j, value));
+        item.append(b);
+      }
+      box.append(item);
+    });
+    return box;
+  }
+  function rateAlternative(j, value) {
+    if (busy) return;
+    altRatings()[j].rating = value;
+    saveDraft();
+    render();
+  }
+  function rateNextAlternative(value) {
+    const j = altRatings().findIndex((a) => a.rating === null);
+    if (j >= 0) rateAlternative(j, value);
+  }
+
   // --- editing ------------------------------------------------------------------------------------
   function rate(value) {
     if (busy || selected >= steps.length) return;
+    if (ended() && selected === ratings.length - 1 && altTexts().length && ratings[selected].rating === -1 &&
+        altRatings().some((a) => a.rating === null)) { rateNextAlternative(value); return; }
     const flagged = ratings[selected] ? ratings[selected].flagged : false;
-    ratings[selected] = { rating: value, flagged };
+    ratings[selected] = { rating: value, flagged }; // a changed rating drops alternatives rated for the old one
     if (value === -1) ratings = ratings.slice(0, selected + 1); // supervision stops at the first error
     else if (selected === ratings.length - 1 && selected + 1 < steps.length && !ended()) selected += 1;
     saveDraft();
