@@ -97,8 +97,9 @@ def next_task(annotator: Annotator, now: datetime | None = None) -> Lease | NoTa
             return lease
     if lease := _claim(annotator, now):
         return lease
-    if QueueEntry.objects.filter(is_open=False, completed__lt=F("overlap")).exists():
-        return NoTask("waiting", "Other annotators hold the remaining tasks; some may come back if they expire.")
+    if QueueEntry.objects.filter(completed__lt=F("overlap")).exists():
+        return NoTask("waiting", "Nothing for you right now: the remaining tasks are with other annotators or need "
+                                 "someone who has not seen them. Leases that expire come back to the queue.")
     return NoTask("all_done", "Everything queued is labelled. New tasks arrive with the next active-learning round.")
 
 
