@@ -75,6 +75,10 @@ class Solution(models.Model):
 
     class Meta:
         ordering = ["id"]
+        # next-task looks these small sets up on every call; without an index that is a scan
+        # of every solution (measured by bench/annotators.py at 10^6 queued).
+        indexes = [models.Index(fields=["id"], condition=Q(is_screening=True), name="solution_screening_set"),
+                   models.Index(fields=["id"], condition=Q(is_quality_control=True), name="solution_qc_set")]
 
     def __str__(self):
         return f"Solution #{self.pk} of problem #{self.problem_id} ({len(self.steps)} steps)"
