@@ -2,15 +2,19 @@
 
     .venv/bin/python bench/annotators.py                       # 10^3, 10^5, 10^6 queued; 100 annotators; 30 s each
     .venv/bin/python bench/annotators.py --queued 1000 --annotators 10 --seconds 5   # quick run
-    .venv/bin/python bench/annotators.py --queued 1000000 --workers 4 --threads 4 --json
+    .venv/bin/python bench/annotators.py --think-ms 3000      # paced annotators: latency below saturation
+    .venv/bin/python bench/annotators.py --queued 1000 1000000 --think-ms 3000 --max-submits 900   # equal work
+    .venv/bin/python bench/annotators.py --queued 1000000 --extra-sql "CREATE INDEX ..." --json  # try an index
 
 Prints figures; it is not a test. For each queue size, in a fresh database of its own:
 
 1. creates ``stepwise_bench_annot_<pid>`` on the PostgreSQL server named by DATABASE_URL (used only as
    the admin connection; default postgres://postgres@127.0.0.1:5432/postgres), migrates it and fills it
    server-side (INSERT ... SELECT generate_series, no rows cross the wire): a few thousand problems shared
-   by N solutions of 3-8 steps, one QueueEntry per solution (random priority, overlap 1), then VACUUM
-   ANALYZE; creates ``--annotators`` annotator logins (bulk, one password hash, screening passed);
+   by N solutions of 3-8 steps, one QueueEntry per solution (random priority, overlap 1), then
+   ``--extra-sql``, VACUUM ANALYZE, CHECKPOINT and sync (the run starts with the bulk load on disk: at 10^6
+   ~1.5 GB still being written back made every COMMIT's WAL fsync wait); creates ``--annotators``
+   annotator logins (bulk, one password hash, screening passed: 100 x PBKDF2 would take ~25 s);
 2. starts gunicorn (config.wsgi:application, gthread, ``--workers`` x ``--threads``) on 127.0.0.1 at a
    free port with DATABASE_URL pointing at that database, and waits for /healthz/;
 3. logs every annotator in through /accounts/login/ (its own cookies and CSRF token), then drives them
@@ -19,16 +23,20 @@ Prints figures; it is not a test. For each queue size, in a fresh database of it
    ``solution``, or +1/0 up to a -1 at a random step and ``found_error``), ~``--replay`` of the submits
    sent a second time with the same client_id (must answer the same pass, duplicate=true), without
    think time unless ``--think-ms``, for ``--seconds`` (after ``--warmup`` seconds not measured) or
-   until ``--max-submits`` or an empty queue;
+   until ``--max-submits`` or an empty queue; meanwhile pg_stat_activity of the bench database is sampled
+   every 20 ms (what the backends wait on, per query) with the machine's CPU use;
 4. reports client-side p50/p95/p99 per endpoint (the server-side time from gunicorn's access log as
    well), throughput, 5xx, and the database's own view after gunicorn has stopped: duplicate claims (a
    solution leased beyond its QueueEntry.overlap), lost submissions (200-acknowledged passes against
-   LabeledPass rows), queue counters against leases, and EXPLAIN (ANALYZE, BUFFERS) of the claim query
-   exactly as labeling.queue._claim sends it (captured, then rolled back);
+   LabeledPass rows), queue counters against leases; then one labeling.queue.next_task, query by query
+   with times, and EXPLAIN (ANALYZE, BUFFERS) of its claim query exactly as labeling.queue._claim sends
+   it and of its slowest other query (captured, then rolled back);
 5. stops gunicorn and drops the database (also on errors and Ctrl-C).
 
 Goals: p95 < 25 ms for next-task and submit with 100 annotators; p95 at the largest queue within 1.3x
-of p95 at the smallest. Only 127.0.0.1 is contacted.
+of p95 at the smallest. Without ``--think-ms`` the loop is closed (each annotator always has a request
+out), which measures capacity: the mean latency is then annotators / throughput whatever a request
+costs, and the report says so. Only 127.0.0.1 is contacted.
 """
 from __future__ import annotations
 

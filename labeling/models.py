@@ -174,7 +174,8 @@ class QueueEntry(models.Model):
 
     class Meta:
         verbose_name_plural = "queue entries"
-        indexes = [models.Index(F("priority").desc(), "id", condition=Q(is_open=True), name="queue_open_by_priority")]
+        indexes = [models.Index(F("priority").desc(), "id", condition=Q(is_open=True), name="queue_open_by_priority"),
+                   models.Index(fields=["id"], condition=Q(in_flight__gt=0), name="queue_leased")]
         constraints = [
             models.CheckConstraint(condition=Q(overlap__gte=1), name="queue_overlap_positive"),
             models.CheckConstraint(condition=Q(in_flight__lte=F("overlap")), name="queue_in_flight_within_overlap"),

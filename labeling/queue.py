@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from .models import Annotator, Lease, LeaseStatus, QueueEntry, ServeReason, Solution
@@ -97,7 +96,9 @@ def next_task(annotator: Annotator, now: datetime | None = None) -> Lease | NoTa
             return lease
     if lease := _claim(annotator, now):
         return lease
-    if QueueEntry.objects.filter(completed__lt=F("overlap")).exists():
+    # Passes still missing = an entry open to others or one with leases out (two indexed lookups;
+    # `completed < overlap` itself would scan the whole queue).
+    if QueueEntry.objects.filter(is_open=True).exists() or QueueEntry.objects.filter(in_flight__gt=0).exists():
         return NoTask("waiting", "Nothing for you right now: the remaining tasks are with other annotators or need "
                                  "someone who has not seen them. Leases that expire come back to the queue.")
     return NoTask("all_done", "Everything queued is labelled. New tasks arrive with the next active-learning round.")
