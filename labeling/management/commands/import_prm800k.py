@@ -1,12 +1,11 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from labeling import importers
-from labeling.errors import ImportFileError
 
-from ._progress import Progress
+from ._progress import ImportCommand
 
 
-class Command(BaseCommand):
+class Command(ImportCommand, BaseCommand):
     help = "Import PRM800K labelled solutions (JSON Lines, optionally gzip). All or nothing per file."
 
     def add_arguments(self, parser):
@@ -15,13 +14,4 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, files, dry_run, no_progress, **opts):
-        for path in files:
-            bar = Progress(f"import {path}", disable=no_progress)
-            try:
-                stats = importers.import_prm800k(path, dry_run=dry_run, progress=bar)
-            except ImportFileError as exc:
-                raise CommandError(f"{exc}\nNothing was written from {path}.") from None
-            finally:
-                bar.close()
-            prefix = "[dry run, nothing written] " if dry_run else ""
-            self.stdout.write(self.style.SUCCESS(f"{prefix}{path}: {stats.summary()}"))
+        self.import_files(files, importers.import_prm800k, dry_run=dry_run, no_progress=no_progress)

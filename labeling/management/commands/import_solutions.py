@@ -1,12 +1,11 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from labeling import importers, solution_formats
-from labeling.errors import ImportFileError
 
-from ._progress import Progress
+from ._progress import ImportCommand
 
 
-class Command(BaseCommand):
+class Command(ImportCommand, BaseCommand):
     help = ("Import problems and unlabelled solutions: Stepwise JSONL, MATH problem files, or ProcessBench "
             "files (whose human step labels import as labelled passes). All or nothing per file.")
 
@@ -17,13 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, files, format, dry_run, no_progress, **opts):
-        for path in files:
-            bar = Progress(f"import {path}", disable=no_progress)
-            try:
-                stats = importers.import_solutions(path, format, dry_run=dry_run, progress=bar)
-            except ImportFileError as exc:
-                raise CommandError(f"{exc}\nNothing was written from {path}.") from None
-            finally:
-                bar.close()
-            prefix = "[dry run, nothing written] " if dry_run else ""
-            self.stdout.write(self.style.SUCCESS(f"{prefix}{path}: {stats.summary()}"))
+        def run(path, **kw):
+            return importers.import_solutions(path, format, **kw)
+
+        self.import_files(files, run, dry_run=dry_run, no_progress=no_progress)
