@@ -38,6 +38,7 @@ class ModelVersion(models.Model):
             models.CheckConstraint(condition=Q(status__in=["training", "ready", "failed"]), name="model_status_valid"),
             models.CheckConstraint(condition=Q(is_active=False) | Q(status="ready"), name="only_ready_is_active"),
         ]
+        permissions = [("run_rounds", "Can train, activate models and start or cancel active-learning rounds")]
 
     def __str__(self):
         return f"{self.kind} v{self.pk} ({self.status}{', active' if self.is_active else ''})"

@@ -6,6 +6,7 @@ from .health import healthz
 urlpatterns = [
     path("healthz/", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("api/", include("api.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("labeling.urls")),
 ]

@@ -1,6 +1,19 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
+from django.db.models.signals import post_migrate
 
 
 class LabelingConfig(AppConfig):
     name = "labeling"
     verbose_name = "Labelling"
+
+    def ready(self):
+        post_migrate.connect(_sync_role_groups, dispatch_uid="stepwise-sync-role-groups")
+
+
+def _sync_role_groups(sender, **kwargs):
+    # post_migrate fires once per app and each app's permissions are created on its own
+    # signal: sync on the last app's, when every permission a role needs exists.
+    if sender.name == list(apps.get_app_configs())[-1].name:
+        from . import roles
+
+        roles.sync_groups()

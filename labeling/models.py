@@ -98,6 +98,16 @@ class Annotator(models.Model):
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(role__in=Role.values), name="annotator_role_valid")]
+        # What each role may do; labeling.roles gives these to the role's group. The API and
+        # the HTML views both check them with user.has_perm, so the two cannot disagree.
+        permissions = [
+            ("label_task", "Can label tasks from the queue"),
+            ("view_data", "Can browse problems and solutions, gold labels included"),
+            ("import_data", "Can import problems, solutions and labels"),
+            ("export_data", "Can export labels"),
+            ("view_quality", "Can see annotator statistics and agreement"),
+            ("manage_users", "Can create users, change roles and decide screening"),
+        ]
 
     def __str__(self):
         return f"{self.user.username if self.user else 'external'} ({self.uuid})"

@@ -52,3 +52,11 @@ def dataset_counts() -> dict:
 
     return {"problems": Problem.objects.count(), "solutions": Solution.objects.count(),
             "passes": LabeledPass.objects.count()}
+
+
+def pass_records(ids) -> dict[int, dict]:
+    """PRM800K records of the given passes, by pass id (one query, for an API page)."""
+    from .prm800k import build_record
+
+    return {row["id"]: orjson.loads(orjson.dumps(build_record(row)))
+            for row in export_rows(LabeledPass.objects.filter(id__in=list(ids)))}

@@ -8,7 +8,4 @@ urlpatterns = [
     path("label/progress/", views.progress_page, name="progress"),
     path("quality/", views.quality_page, name="quality"),
     path("quality/annotators/<uuid:annotator_uuid>/screening", views.screening_decision, name="screening-decision"),
-    path("label/api/next", views.api_next, name="label-next"),
-    path("label/api/<uuid:lease_id>/draft", views.api_draft, name="label-draft"),
-    path("label/api/<uuid:lease_id>/submit", views.api_submit, name="label-submit"),
 ]

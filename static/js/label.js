@@ -164,7 +164,7 @@
     const state = document.getElementById("save-state");
     state.textContent = "Saving…";
     const body = { ratings, active_ms: Math.round(activeMs) };
-    saving = saving.then(() => post("/label/api/" + lease.id + "/draft", body))
+    saving = saving.then(() => post("/api/tasks/" + lease.id + "/draft/", body))
       .then(() => { state.textContent = "Saved"; })
       .catch(() => { state.textContent = "Not saved (offline?): will retry"; setTimeout(saveDraft, 3000); });
   }
@@ -178,7 +178,8 @@
     err.hidden = true;
     try {
       await saving;
-      await post("/label/api/" + lease.id + "/submit", { client_id: clientId, ratings, finish_reason: finishReason,
+      const action = { give_up: "give-up", bad_problem: "bad-problem" }[finishReason] || "submit";
+      await post("/api/tasks/" + lease.id + "/" + action + "/", { client_id: clientId, ratings, finish_reason: finishReason,
         total_time: Math.round(activeMs), reason_text: reasonText || "" });
       localStorage.removeItem(submitKey);
       window.location.reload();

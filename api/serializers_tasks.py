@@ -1,0 +1,65 @@
+"""Request and response shapes of the annotator flow (documented in the OpenAPI schema).
+
+The serializers check only types; every rule about what a pass may contain lives in
+labeling.submission, which the labelling page calls too.
+"""
+from rest_framework import serializers
+
+from labeling.models import FinishReason
+
+
+class StepRatingIn(serializers.Serializer):
+    rating = serializers.IntegerField(allow_null=True, help_text="-1, 0 or 1 (null only inside alternatives).")
+    flagged = serializers.BooleanField(required=False, default=False, help_text="Marked 'unsure'.")
+    alternatives = serializers.ListField(child=serializers.DictField(), required=False,
+                                         help_text="Ratings of the alternative steps offered at a -1 step.")
+
+
+class DraftIn(serializers.Serializer):
+    ratings = serializers.ListField(child=serializers.DictField(), max_length=1000)
+    active_ms = serializers.IntegerField(min_value=0, max_value=10**10, required=False, default=0)
+
+
+class SubmitIn(serializers.Serializer):
+    client_id = serializers.UUIDField(help_text="Made by the client once per pass; a retry sends the same id.")
+    ratings = serializers.ListField(child=serializers.DictField(), max_length=1000)
+    finish_reason = serializers.ChoiceField(choices=[FinishReason.FOUND_ERROR, FinishReason.SOLUTION])
+    total_time = serializers.IntegerField(min_value=0, max_value=10**10, help_text="Active milliseconds.")
+    reason_text = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class StopIn(serializers.Serializer):
+    """Give up or report a bad problem: a reason is required; ratings so far are kept."""
+
+    client_id = serializers.UUIDField()
+    reason_text = serializers.CharField(max_length=5000)
+    ratings = serializers.ListField(child=serializers.DictField(), max_length=1000, required=False, default=list)
+    total_time = serializers.IntegerField(min_value=0, max_value=10**10, required=False, default=0)
+
+
+class TaskOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=["task", "screening"])
+    problem = serializers.CharField()
+    ground_truth_answer = serializers.CharField(allow_null=True)
+    steps = serializers.ListField(child=serializers.CharField())
+    alternatives = serializers.DictField()
+    draft = serializers.DictField()
+    expires_at = serializers.DateTimeField()
+
+
+class NextOut(serializers.Serializer):
+    lease = TaskOut(allow_null=True)
+    reason = serializers.CharField(required=False,
+                                   help_text="Why there is no task: all_done, waiting, screening_review.")
+    message = serializers.CharField(required=False)
+
+
+class OkOut(serializers.Serializer):
+    ok = serializers.BooleanField()
+
+
+class SubmitOut(serializers.Serializer):
+    ok = serializers.BooleanField()
+    duplicate = serializers.BooleanField(help_text="True when this client id (or this task) had already landed.")
+    finish_reason = serializers.CharField()

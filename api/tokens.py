@@ -1,0 +1,41 @@
+"""Create, check and revoke API tokens. A key is `sw_` + 40 random characters; only its
+sha256 is stored, so a database leak does not leak working keys."""
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.utils import timezone
+
+from .models import ApiToken
+
+PREFIX = "sw_"
+LAST_USED_RESOLUTION = timedelta(minutes=1)  # do not write on every request
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_token(user, name: str, *, created_by=None) -> tuple[ApiToken, str]:
+    """Returns the token and its key; the key cannot be recovered later."""
+    key = PREFIX + secrets.token_urlsafe(30)
+    token = ApiToken.objects.create(user=user, name=name, prefix=key[:10], key_hash=_digest(key),
+                                    created_by=created_by or user)
+    return token, key
+
+
+def revoke_token(token: ApiToken) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+
+
+def user_for_key(key: str):
+    """The active user a live key belongs to, or None."""
+    token = ApiToken.objects.filter(key_hash=_digest(key), revoked_at__isnull=True).select_related("user").first()
+    if token is None or not token.user.is_active:
+        return None, None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user, token

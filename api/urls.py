@@ -1,0 +1,36 @@
+"""Everything under /api/. The permission-matrix test walks these patterns: a new
+endpoint needs a row there."""
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from .views import data, models, people, tasks
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # annotator flow
+    path("tasks/next/", tasks.NextTask.as_view(), name="api-task-next"),
+    path("tasks/<uuid:lease_id>/draft/", tasks.Draft.as_view(), name="api-task-draft"),
+    path("tasks/<uuid:lease_id>/submit/", tasks.Submit.as_view(), name="api-task-submit"),
+    path("tasks/<uuid:lease_id>/give-up/", tasks.GiveUp.as_view(), name="api-task-give-up"),
+    path("tasks/<uuid:lease_id>/bad-problem/", tasks.BadProblem.as_view(), name="api-task-bad-problem"),
+    # data
+    path("problems/", data.ProblemList.as_view(), name="api-problems"),
+    path("problems/<int:pk>/", data.ProblemDetail.as_view(), name="api-problem"),
+    path("solutions/", data.SolutionList.as_view(), name="api-solutions"),
+    path("solutions/<int:pk>/", data.SolutionDetail.as_view(), name="api-solution"),
+    path("passes/", data.PassList.as_view(), name="api-passes"),
+    path("passes/<int:pk>/", data.PassDetail.as_view(), name="api-pass"),
+    # people
+    path("me/", people.Me.as_view(), name="api-me"),
+    path("users/", people.UserList.as_view(), name="api-users"),
+    path("users/<str:username>/", people.UserDetail.as_view(), name="api-user"),
+    path("users/<str:username>/screening/", people.Screening.as_view(), name="api-user-screening"),
+    path("tokens/", people.TokenList.as_view(), name="api-tokens"),
+    path("tokens/<uuid:pk>/", people.TokenDetail.as_view(), name="api-token"),
+    path("stats/annotators/", people.AnnotatorStats.as_view(), name="api-stats-annotators"),
+    # models
+    path("models/", models.ModelList.as_view(), name="api-models"),
+    path("models/<int:pk>/", models.ModelDetail.as_view(), name="api-model"),
+    path("models/<int:pk>/activate/", models.ActivateModel.as_view(), name="api-model-activate"),
+]

@@ -1,0 +1,40 @@
+"""Model versions of the PRM registry (ML staff)."""
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from activelearn import services
+from activelearn.models import ModelVersion
+from labeling import roles
+
+from ..permissions import has_perm
+from ..serializers_data import ModelVersionOut
+
+
+class ModelList(generics.ListAPIView):
+    permission_classes = [has_perm(roles.VIEW_MODELS)]
+    serializer_class = ModelVersionOut
+    queryset = ModelVersion.objects.order_by("-id")
+
+
+class ModelDetail(generics.RetrieveAPIView):
+    permission_classes = [has_perm(roles.VIEW_MODELS)]
+    serializer_class = ModelVersionOut
+    queryset = ModelList.queryset
+
+
+class ActivateModel(APIView):
+    permission_classes = [has_perm(roles.RUN_ROUNDS)]
+
+    @extend_schema(request=None, responses=ModelVersionOut, summary="Make this version the one that scores and selects")
+    @transaction.atomic
+    def post(self, request, pk):
+        version = generics.get_object_or_404(ModelVersion.objects.select_for_update(), pk=pk)
+        try:
+            services.activate_version(version)
+        except ValueError as exc:
+            raise ValidationError({"status": str(exc)}) from None
+        return Response(ModelVersionOut(version).data)

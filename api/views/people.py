@@ -1,0 +1,132 @@
+"""Users and roles (admins), API tokens (everyone: their own; admins: anyone's), own stats."""
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from labeling import quality, roles, services
+
+from .. import serializers_data as s
+from ..models import ApiToken
+from ..permissions import has_perm
+from ..tokens import create_token, revoke_token
+
+User = get_user_model()
+
+
+class UserList(generics.ListCreateAPIView):
+    permission_classes = [has_perm(roles.MANAGE_USERS)]
+    serializer_class = s.UserOut
+    queryset = User.objects.select_related("annotator").order_by("username")
+
+    @extend_schema(request=s.UserIn, responses={201: s.UserOut})
+    def post(self, request):
+        data = s.UserIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        if User.objects.filter(username=data.validated_data["username"]).exists():
+            raise ValidationError({"username": "a user with this name exists; PATCH it instead"})
+        d = data.validated_data
+        annotator = services.set_user(d["username"], d["password"], d["role"], email=d["email"])
+        return Response(s.UserOut(annotator.user).data, status=status.HTTP_201_CREATED)
+
+
+class UserDetail(generics.RetrieveAPIView):
+    permission_classes = [has_perm(roles.MANAGE_USERS)]
+    serializer_class = s.UserOut
+    queryset = UserList.queryset
+    lookup_field = "username"
+    lookup_value_regex = r"[\w.@+-]+"
+
+    @extend_schema(request=s.UserPatch, responses=s.UserOut)
+    @transaction.atomic
+    def patch(self, request, username):
+        user = self.get_object()
+        data = s.UserPatch(data=request.data)
+        data.is_valid(raise_exception=True)
+        d = data.validated_data
+        demoted = d.get("is_active") is False or d.get("role", roles.Role.ADMIN) != roles.Role.ADMIN
+        if user == request.user and demoted:
+            raise ValidationError({"role": "you cannot demote or deactivate yourself"})
+        if "role" in d:
+            services.change_role(user, d["role"])
+        if "password" in d:
+            user.set_password(d["password"])
+        if "is_active" in d:
+            user.is_active = d["is_active"]
+        user.save()
+        return Response(s.UserOut(User.objects.select_related("annotator").get(pk=user.pk)).data)
+
+
+class Screening(APIView):
+    permission_classes = [has_perm(roles.MANAGE_USERS)]
+
+    @extend_schema(request=s.ScreeningIn, responses=s.UserOut, summary="Approve or reset a user's screening")
+    def post(self, request, username):
+        user = get_object_or_404(User, username=username)
+        data = s.ScreeningIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.decide_screening(services.annotator_for(user), data.validated_data["action"])
+        return Response(s.UserOut(User.objects.select_related("annotator").get(pk=user.pk)).data)
+
+
+class TokenList(generics.ListCreateAPIView):
+    """Your tokens; admins see everyone's and can make one for any user."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = s.TokenOut
+
+    def get_queryset(self):
+        qs = ApiToken.objects.select_related("user")
+        return qs if self.request.user.has_perm(roles.MANAGE_USERS) else qs.filter(user=self.request.user)
+
+    @extend_schema(request=s.TokenIn, responses={201: s.TokenCreatedOut})
+    def post(self, request):
+        data = s.TokenIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        owner = request.user
+        if data.validated_data.get("user") and data.validated_data["user"] != request.user.username:
+            if not request.user.has_perm(roles.MANAGE_USERS):
+                raise ValidationError({"user": "only admins can make tokens for other users"})
+            owner = User.objects.filter(username=data.validated_data["user"]).first()
+            if owner is None:
+                raise ValidationError({"user": "no such user"})
+        token, key = create_token(owner, data.validated_data["name"], created_by=request.user)
+        out = s.TokenCreatedOut(token).data
+        out["key"] = key
+        return Response(out, status=status.HTTP_201_CREATED)
+
+
+class TokenDetail(generics.RetrieveDestroyAPIView):
+    """DELETE revokes: the token stops working at once and stays listed as revoked."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = s.TokenOut
+    get_queryset = TokenList.get_queryset
+
+    def perform_destroy(self, instance):
+        revoke_token(instance)
+
+
+class Me(APIView):
+    @extend_schema(responses=inline_serializer("MeOut", {
+        "username": serializers.CharField(), "role": serializers.CharField(), "annotator": serializers.UUIDField(),
+        "permissions": serializers.ListField(child=serializers.CharField()), "progress": serializers.DictField()}))
+    def get(self, request):
+        annotator = services.annotator_for(request.user)
+        return Response({"username": request.user.username, "role": annotator.role, "annotator": annotator.uuid,
+                         "permissions": sorted(request.user.get_all_permissions()),
+                         "progress": quality.annotator_progress(annotator)})
+
+
+class AnnotatorStats(APIView):
+    permission_classes = [has_perm(roles.QUALITY)]
+
+    @extend_schema(responses=inline_serializer("AnnotatorStatsPage", {
+        "annotators": s.AnnotatorStatsOut(many=True), "agreement": serializers.DictField()}))
+    def get(self, request):
+        return Response({"annotators": quality.annotator_table(), "agreement": quality.inter_annotator_agreement()})

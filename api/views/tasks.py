@@ -1,0 +1,68 @@
+"""The annotator flow: the same labeling.queue / labeling.submission calls as the labelling page."""
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from labeling import queue, roles, services
+from labeling.models import FinishReason
+from labeling.payloads import task_payload
+from labeling.submission import save_draft, submit_pass
+
+from .. import serializers_tasks as s
+from ..permissions import has_perm
+
+
+class _TaskView(APIView):
+    permission_classes = [has_perm(roles.LABEL)]
+
+    def annotator(self):
+        return services.annotator_for(self.request.user)
+
+    def body(self, serializer_class):
+        ser = serializer_class(data=self.request.data)
+        ser.is_valid(raise_exception=True)
+        return ser.validated_data
+
+
+class NextTask(_TaskView):
+    @extend_schema(request=None, responses=s.NextOut, summary="Your open task, or claim the next one")
+    def post(self, request):
+        return Response(task_payload(queue.next_task(self.annotator())))
+
+
+class Draft(_TaskView):
+    @extend_schema(request=s.DraftIn, responses=s.OkOut, summary="Save the ratings so far")
+    def post(self, request, lease_id):
+        data = self.body(s.DraftIn)
+        save_draft(self.annotator(), lease_id, data["ratings"], data["active_ms"])
+        return Response({"ok": True})
+
+
+class _Finish(_TaskView):
+    def finish(self, lease_id, data, finish_reason):
+        annotator = self.annotator()
+        before = annotator.passes.filter(client_id=data["client_id"]).exists()
+        labeled = submit_pass(annotator, lease_id, data["client_id"], data["ratings"], finish_reason,
+                              data["total_time"], data.get("reason_text", ""))
+        return Response({"ok": True, "duplicate": before or labeled.client_id != data["client_id"],
+                         "finish_reason": labeled.finish_reason})
+
+
+class Submit(_Finish):
+    @extend_schema(request=s.SubmitIn, responses=s.SubmitOut,
+                   summary="Submit a pass (found an error, or reached the end)")
+    def post(self, request, lease_id):
+        data = self.body(s.SubmitIn)
+        return self.finish(lease_id, data, data["finish_reason"])
+
+
+class GiveUp(_Finish):
+    @extend_schema(request=s.StopIn, responses=s.SubmitOut, summary="Give up on this task, with a reason")
+    def post(self, request, lease_id):
+        return self.finish(lease_id, self.body(s.StopIn), FinishReason.GIVE_UP)
+
+
+class BadProblem(_Finish):
+    @extend_schema(request=s.StopIn, responses=s.SubmitOut, summary="Report the problem as bad, with a reason")
+    def post(self, request, lease_id):
+        return self.finish(lease_id, self.body(s.StopIn), FinishReason.BAD_PROBLEM)
