@@ -63,3 +63,4 @@ class SubmitOut(serializers.Serializer):
     ok = serializers.BooleanField()
     duplicate = serializers.BooleanField(help_text="True when this client id (or this task) had already landed.")
     finish_reason = serializers.CharField()
+    receipt = serializers.UUIDField(help_text="The client id under which the pass landed (the first one sent).")

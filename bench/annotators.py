@@ -19,7 +19,7 @@ Prints figures; it is not a test. For each queue size, in a fresh database of it
    free port with DATABASE_URL pointing at that database, and waits for /healthz/;
 3. logs every annotator in through /accounts/login/ (its own cookies and CSRF token), then drives them
    all at once from ``--client-procs`` processes (one thread and one keep-alive HTTP connection per
-   annotator, standard library only): POST /label/api/next -> one draft save -> submit (all +1 and
+   annotator, standard library only): POST /api/tasks/next/ -> one draft save -> submit (all +1 and
    ``solution``, or +1/0 up to a -1 at a random step and ``found_error``), ~``--replay`` of the submits
    sent a second time with the same client_id (must answer the same pass, duplicate=true), without
    think time unless ``--think-ms``, for ``--seconds`` (after ``--warmup`` seconds not measured) or
@@ -289,7 +289,7 @@ CHECK_SQL = {
 }
 
 
-def check_database(acked_ids: set[int]) -> dict:
+def check_database(acked_ids: set[str]) -> dict:
     from django.db import connection
 
     out: dict = {}
@@ -298,7 +298,7 @@ def check_database(acked_ids: set[int]) -> dict:
             cur.execute(sql)
             row = cur.fetchone()
             out[name] = row[0] if len(row) == 1 else list(row)
-        cur.execute("SELECT count(*) FROM labeling_labeledpass WHERE id = ANY(%s)", [sorted(acked_ids)])
+        cur.execute("SELECT count(*) FROM labeling_labeledpass WHERE client_id = ANY(%s::uuid[])", [sorted(acked_ids)])
         out["acked_found"] = cur.fetchone()[0]
     out["duplicate_claim_solutions"], out["duplicate_claim_excess"] = out.pop("duplicate_claims")
     out["acked"] = len(acked_ids)
@@ -613,7 +613,7 @@ class SimulatedAnnotator:
         self.rng = random.Random(f"{cfg['seed']}:{username}")
         self.lat: dict[str, list[float]] = {k: [] for k in ENDPOINTS}
         self.status: dict[str, int] = {}
-        self.acked: list[int] = []
+        self.acked: list[str] = []
         self.acked_in_window = 0
         self.errors: list[str] = []
         self.transport_errors = 0
@@ -682,7 +682,7 @@ class SimulatedAnnotator:
         measure_from = shared["measure_from"]
         think = cfg["think_ms"] / 1000
         while time.perf_counter() < shared["deadline"] and not shared["stop"].is_set():
-            status, task = self.post("next", "/label/api/next", {}, measure_from)
+            status, task = self.post("next", "/api/tasks/next/", {}, measure_from)
             if task is None:
                 time.sleep(0.05)  # a 5xx or a transport error: do not spin
                 continue
@@ -697,13 +697,13 @@ class SimulatedAnnotator:
                 self.waits += 1
                 time.sleep(cfg["wait_poll_ms"] / 1000)  # the rest is leased to others: ask again later
                 continue
-            if lease.get("reason") == "screening":
+            if lease.get("kind") == "screening":
                 self.screening += 1
             ratings, finish = plan_ratings(self.rng, len(lease.get("steps") or []))
-            base = f"/label/api/{lease['id']}"
+            base = f"/api/tasks/{lease['id']}"
             if think:
                 time.sleep(self.rng.uniform(0.5, 1.5) * think / 2)
-            self.post("draft", f"{base}/draft", {"ratings": ratings[:max(1, len(ratings) // 2)],
+            self.post("draft", f"{base}/draft/", {"ratings": ratings[:max(1, len(ratings) // 2)],
                                                   "active_ms": self.rng.randint(1_000, 60_000)}, measure_from)
             if think:
                 time.sleep(self.rng.uniform(0.5, 1.5) * think / 2)
@@ -715,10 +715,10 @@ class SimulatedAnnotator:
             submit = {"client_id": str(uuid.uuid4()), "ratings": ratings, "finish_reason": finish,
                       "total_time": self.rng.randint(5_000, 600_000), "reason_text": ""}
             started = time.perf_counter()
-            status, ack = self.post("submit", f"{base}/submit", submit, measure_from)
+            status, ack = self.post("submit", f"{base}/submit/", submit, measure_from)
             if ack is None:
                 continue
-            self.acked.append(ack["pass"])
+            self.acked.append(ack["receipt"])
             self.last_done = time.time()
             if started >= measure_from:
                 self.acked_in_window += 1
@@ -726,8 +726,8 @@ class SimulatedAnnotator:
                 self.unexpected_duplicates += 1
             if self.rng.random() < cfg["replay"]:
                 self.replays += 1
-                _, again = self.post("replay", f"{base}/submit", submit, measure_from)
-                if again is not None and again.get("pass") == ack["pass"] and again.get("duplicate") is True:
+                _, again = self.post("replay", f"{base}/submit/", submit, measure_from)
+                if again is not None and again.get("receipt") == ack["receipt"] and again.get("duplicate") is True:
                     self.replay_ok += 1
                 else:
                     self._note_error(f"replay of pass {ack['pass']} answered {again!r}")

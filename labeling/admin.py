@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from . import services
 from .models import Annotator, LabeledPass, Lease, Problem, QueueEntry, Solution
 
 
@@ -35,6 +36,11 @@ class AnnotatorAdmin(admin.ModelAdmin):
     list_filter = ("role",)
     search_fields = ("uuid", "user__username", "user__email")
     raw_id_fields = ("user",)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if obj.user is not None:  # the role's group (the permissions) follows the role
+            services.change_role(obj.user, obj.role)
 
 
 @admin.register(LabeledPass)

@@ -45,7 +45,7 @@ class _Finish(_TaskView):
         labeled = submit_pass(annotator, lease_id, data["client_id"], data["ratings"], finish_reason,
                               data["total_time"], data.get("reason_text", ""))
         return Response({"ok": True, "duplicate": before or labeled.client_id != data["client_id"],
-                         "finish_reason": labeled.finish_reason})
+                         "finish_reason": labeled.finish_reason, "receipt": labeled.client_id})
 
 
 class Submit(_Finish):
