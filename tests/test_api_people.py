@@ -51,7 +51,8 @@ def test_token_lifecycle_key_shown_once_and_stored_hashed():
     assert ApiToken.objects.get(pk=created["id"]).last_used_at is not None
     assert c.delete(f"/api/tokens/{created['id']}/").status_code == 204
     r = laptop.get("/api/me/")
-    assert r.status_code == 401 and r.json()["error"] == "invalid or revoked token" and "Bearer" in r["WWW-Authenticate"]
+    assert r.status_code == 401 and r.json()["error"] == "invalid or revoked token"
+    assert "Bearer" in r["WWW-Authenticate"]
     assert ApiToken.objects.get(pk=created["id"]).revoked_at is not None  # kept, listed as revoked
 
 
@@ -124,3 +125,15 @@ def test_lists_are_paginated():
         set_user(f"user{i}", "pw-for-tests-only", "annotator")
     page = admin.get("/api/users/?page_size=2").json()
     assert page["count"] == 4 and len(page["results"]) == 2 and page["next"]
+
+
+def test_create_api_token_command_prints_a_working_key():
+    import io
+
+    from django.core.management import call_command
+
+    set_user("ann", "pw-for-tests-only", "annotator")
+    out = io.StringIO()
+    call_command("create_api_token", "ann", "laptop", stdout=out)
+    key = out.getvalue().strip()
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {key}").get("/api/me/").json()["username"] == "ann"

@@ -1,0 +1,19 @@
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from api.tokens import create_token
+
+
+class Command(BaseCommand):
+    help = "Make an API token for a user and print its key (shown once; only a hash is stored)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("username")
+        parser.add_argument("name", help="What the token is for, e.g. 'training cluster'.")
+
+    def handle(self, username, name, **options):
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            raise CommandError(f"no user named {username!r}")
+        _, key = create_token(user, name)
+        self.stdout.write(key)
