@@ -55,3 +55,94 @@ class SolutionScore(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["model_version", "solution"], name="one_score_per_model")]
+
+
+class RoundStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Stage(models.TextChoices):
+    TRAIN = "train", "Retrain the PRM"
+    SCORE = "score", "Score the pool"
+    GRADE = "grade", "Grade final answers"
+    SELECT = "select", "Select"
+    QUEUE = "queue", "Queue for labelling"
+
+
+STAGES = [s.value for s in Stage]
+
+
+class Round(models.Model):
+    """One active-learning round (a *generation*): retrain, score, grade, select, queue.
+
+    `stages` holds per stage {status, started_at, finished_at, seconds, done, total}: a
+    stage marked done is skipped when a failed round is resumed, and each stage is written
+    so that running it twice gives the same result.
+    """
+
+    generation = models.IntegerField(unique=True)
+    status = models.CharField(max_length=16, choices=RoundStatus.choices, default=RoundStatus.QUEUED)
+    # "active" while queued or running, NULL after: the unique index lets one round run at a time.
+    slot = models.CharField(max_length=8, null=True, blank=True, unique=True, editable=False)
+    stage = models.CharField(max_length=16, choices=Stage.choices, blank=True, default="")
+    config = models.JSONField(default=dict)
+    stages = models.JSONField(default=dict, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    comparison = models.JSONField(default=dict, blank=True,
+                                  help_text="How the selection compares with the last round's.")
+    model_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="rounds", help_text="The model that scored and selected.")
+    error = models.TextField(blank=True, default="")
+    cancel_requested = models.BooleanField(default=False)
+    dispatched_at = models.DateTimeField(null=True, blank=True, help_text="When the round's task reached the broker.")
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life from the worker.")
+    created_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-generation"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=RoundStatus.values), name="round_status_valid"),
+            models.CheckConstraint(condition=Q(slot__isnull=True) | Q(status__in=["queued", "running"]),
+                                   name="round_slot_only_while_active"),
+        ]
+
+    def __str__(self):
+        return f"round {self.generation} ({self.status})"
+
+
+class RoundSelection(models.Model):
+    """A solution a round picked for labelling, with why and with the score it had."""
+
+    class Bucket(models.TextChoices):
+        CONVINCING_WRONG = "convincing_wrong", "Most convincing wrong answer"
+        CONVINCING_REST = "convincing_rest", "Most convincing of the rest"
+        TOP_K = "top_k", "Global top-K wrong answer"
+        UNIFORM = "uniform", "Uniform random (control)"
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="selections")
+    solution = models.ForeignKey("labeling.Solution", on_delete=models.CASCADE, related_name="selections")
+    score = models.FloatField(null=True, blank=True)
+    answer_is_correct = models.BooleanField(null=True, blank=True)
+    bucket = models.CharField(max_length=20, choices=Bucket.choices)
+    rank = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["round", "rank"]
+        constraints = [models.UniqueConstraint(fields=["round", "solution"], name="one_selection_per_round")]
+
+
+class WorkerHeartbeat(models.Model):
+    """Written by every Celery worker every few seconds: the 'is a worker alive?' indicator."""
+
+    hostname = models.CharField(max_length=255, unique=True)
+    pid = models.IntegerField()
+    started_at = models.DateTimeField()
+    last_seen = models.DateTimeField(db_index=True)
