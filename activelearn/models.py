@@ -99,6 +99,8 @@ class Round(models.Model):
                                       related_name="rounds", help_text="The model that scored and selected.")
     error = models.TextField(blank=True, default="")
     cancel_requested = models.BooleanField(default=False)
+    attempt = models.PositiveIntegerField(default=0, help_text="Bumped on every dispatch; a stale task message "
+                                          "(an older attempt redelivered by the broker) does nothing.")
     dispatched_at = models.DateTimeField(null=True, blank=True, help_text="When the round's task reached the broker.")
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life from the worker.")
     created_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -62,7 +62,8 @@ def evaluate_items(rm: RewardModel, items: list, batch_size: int | None = None) 
 
 def train_version(kind: str = ModelKind.PRM, *, base: str | None = None, init_from: ModelVersion | None = None,
                   cfg: TrainConfig | None = None, neutral: str = "keep", activate: bool = True,
-                  passes=None, solutions=None, progress: Callable[[dict], None] | None = None) -> ModelVersion:
+                  passes=None, solutions=None, progress: Callable[[dict], None] | None = None,
+                  on_created: Callable[[ModelVersion], None] | None = None) -> ModelVersion:
     """Train a PRM (from labelled passes) or an ORM (from graded solutions) and register it.
 
     Files are written to a temporary directory and renamed into place only when complete,
@@ -89,6 +90,8 @@ def train_version(kind: str = ModelKind.PRM, *, base: str | None = None, init_fr
     work, tmp = model_dir / f".work-{version.pk}-{token}", model_dir / f".tmp-{version.pk}-{token}"
     final = model_dir / f"{kind}-v{version.pk}"
     try:
+        if on_created:
+            on_created(version)
         tok = backbone.load_tokenizer(base)
         rm = RewardModel(backbone.load_model(base, tok, new_head=init_from is None, seed=cfg.seed), tok,
                          cfg.max_length)

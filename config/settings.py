@@ -138,6 +138,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+IMPORT_MAX_UPLOAD_MB = env.int("IMPORT_MAX_UPLOAD_MB", default=512)  # larger files: the import commands
 
 # --- Celery -----------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
@@ -176,9 +177,14 @@ LABEL_QC_EVERY = env.int("LABEL_QC_EVERY", default=10)  # one QC question after 
 LABEL_SCREENING_THRESHOLD = env.float("LABEL_SCREENING_THRESHOLD", default=0.8)  # first-error agreement to pass
 CELERY_BEAT_SCHEDULE["reap-expired-leases"] = {"task": "labeling.tasks.reap_expired_leases", "schedule": 60.0}
 
+# Active-learning rounds and worker health.
+WORKER_DEAD_AFTER_SECONDS = env.int("WORKER_DEAD_AFTER_SECONDS", default=60)
+ROUND_STALL_SECONDS = env.int("ROUND_STALL_SECONDS", default=900)
+CELERY_BEAT_SCHEDULE["watch-rounds"] = {"task": "activelearn.tasks.watch_rounds", "schedule": 30.0}
+
 # --- REST framework ---------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ErrorsAutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiTokenAuthentication",
                                        "rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -197,6 +203,10 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI from npm (swagger-ui-dist), served by whitenoise: no CDN at run time.
     "SWAGGER_UI_DIST": "/static/vendor/swagger-ui-dist",
     "SWAGGER_UI_FAVICON_HREF": "/static/vendor/swagger-ui-dist/favicon-32x32.png",
+    # Choice sets shared by several components need a name of their own (else a warning).
+    "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "labeling.models.JobStatus",
+                            "ImportFormatEnum": "labeling.models.ImportFormat",
+                            "ExportFormatEnum": "labeling.models.ExportFormat"},
 }
 
 LOGGING = {

@@ -1,0 +1,225 @@
+"""What a worker does for each stage of a round. Every stage can run twice with the same
+result: scores are upserted, grades are cached on the solution, the selection is replaced
+in one transaction, and queueing is get-or-create."""
+import functools
+import statistics
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from labeling import queue
+from labeling.models import FinishReason, LabeledPass, Solution
+
+from . import selection, services
+from .grading import grade_solutions
+from .models import ModelKind, Round, RoundSelection, RoundStatus, SolutionScore
+from .reward_model import RewardModel
+from .round_config import selection_config
+from .rounds import RoundStopped
+from .training import TrainConfig
+
+HEARTBEAT_EVERY_S = 5
+
+
+def claim(round_id: int, attempt: int) -> Round | None:
+    """The round, now running, if this task's attempt still owns it; else None (do nothing)."""
+    with transaction.atomic():
+        r = Round.objects.select_for_update().filter(pk=round_id).first()
+        if r is None or r.attempt != attempt or r.status not in (RoundStatus.QUEUED, RoundStatus.RUNNING):
+            return None
+        now = timezone.now()
+        r.status, r.heartbeat_at, r.started_at = RoundStatus.RUNNING, now, r.started_at or now
+        r.save(update_fields=["status", "heartbeat_at", "started_at"])
+        return r
+
+
+def alive(r: Round, force: bool = False) -> None:
+    """Heartbeat, and stop (RoundStopped) if the round was cancelled, failed or re-dispatched."""
+    now = timezone.now()
+    if not force and r.heartbeat_at and (now - r.heartbeat_at).total_seconds() < HEARTBEAT_EVERY_S:
+        return
+    if not Round.objects.filter(pk=r.pk, attempt=r.attempt, status=RoundStatus.RUNNING).update(heartbeat_at=now):
+        raise RoundStopped(f"round {r.generation} is no longer running this attempt")
+    r.heartbeat_at = now
+
+
+def _save_stages(r: Round, **fields) -> None:
+    updated = Round.objects.filter(pk=r.pk, attempt=r.attempt, status=RoundStatus.RUNNING).update(
+        stages=r.stages, stage=r.stage, heartbeat_at=timezone.now(), **fields)
+    if not updated:
+        raise RoundStopped(f"round {r.generation} is no longer running this attempt")
+
+
+def run_stage(r: Round, name: str, fn: Callable[[Round], dict]) -> None:
+    """Run one stage unless a previous attempt finished it; record its timing and result."""
+    info = r.stages.setdefault(name, {})
+    if info.get("status") == "done":
+        return
+    start = timezone.now()
+    info.update(status="running", started_at=start.isoformat())
+    r.stage = name
+    _save_stages(r)
+    result = fn(r) or {}
+    end = timezone.now()
+    info.update(status="done", finished_at=end.isoformat(), seconds=round((end - start).total_seconds(), 3), **result)
+    _save_stages(r)
+
+
+def pool(r: Round | None = None):
+    """Candidates: solutions nobody labelled, not queued, not screening or QC."""
+    labelled = LabeledPass.objects.filter(solution=OuterRef("pk"))
+    return Solution.objects.filter(is_screening=False, is_quality_control=False, queue_entry__isnull=True) \
+        .exclude(Exists(labelled))
+
+
+# --- train ---------------------------------------------------------------------------------------
+
+def train(r: Round) -> dict:
+    cfg = r.config
+    if cfg["retrain"] == "none":
+        version = services.active_version()
+        if version is None:
+            raise ValueError("retrain=none needs an active PRM and there is none")
+        Round.objects.filter(pk=r.pk).update(model_version=version)
+        r.model_version = version
+        return {"model_version": version.pk, "trained": False}
+
+    def created(version):
+        r.stages["train"]["model_version"] = version.pk
+        _save_stages(r)
+
+    def progress(p: dict) -> None:
+        alive(r)
+        r.stages["train"].update(done=p.get("step"), total=p.get("max_steps"))
+
+    init_from = services.active_version() if cfg["retrain"] == "finetune" else None
+    version = services.train_version(
+        ModelKind.PRM, base=cfg["base_model"] or None, init_from=init_from, progress=progress, on_created=created,
+        cfg=TrainConfig(epochs=cfg["epochs"], seed=cfg["seed"], max_length=cfg["max_length"]))
+    Round.objects.filter(pk=r.pk).update(model_version=version, metrics=version.metrics)
+    r.model_version, r.metrics = version, version.metrics
+    return {"model_version": version.pk, "trained": True}
+
+
+# --- score ---------------------------------------------------------------------------------------
+
+def unscored_ids(r: Round) -> list[int]:
+    scored = SolutionScore.objects.filter(model_version_id=r.model_version_id, solution=OuterRef("pk"))
+    return list(pool(r).exclude(Exists(scored)).order_by("id").values_list("id", flat=True))
+
+
+def scoring_complete(r: Round) -> bool:
+    return r.model_version_id is not None and not unscored_ids(r)
+
+
+def begin_scoring(r: Round) -> list[list[int]]:
+    """Mark scoring running and cut what is left to score into chunks (a resumed round
+    scores only what it had not scored)."""
+    ids = unscored_ids(r)
+    info = r.stages.setdefault("score", {})
+    already = SolutionScore.objects.filter(model_version_id=r.model_version_id,
+                                           solution__in=pool(r)).count()
+    info.update(status="running", started_at=info.get("started_at") or timezone.now().isoformat(),
+                total=len(ids) + already)
+    r.stage = "score"
+    _save_stages(r)
+    size = r.config["chunk_size"]
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+def end_scoring(r: Round) -> None:
+    info = r.stages.setdefault("score", {})
+    if info.get("status") == "done":
+        return
+    if not scoring_complete(r):
+        raise RuntimeError("scoring is incomplete: some chunks failed; resume the round to score the rest")
+    now = timezone.now()
+    started = info.get("started_at")
+    info.update(status="done", finished_at=now.isoformat(), done=info.get("total"),
+                seconds=round((now - datetime.fromisoformat(started)).total_seconds(), 3) if started else None)
+    _save_stages(r)
+
+
+@functools.lru_cache(maxsize=1)
+def _model(path: str) -> RewardModel:
+    return RewardModel.load(path)  # one per worker process, reused by its chunks
+
+
+def score_chunk(r: Round, ids: list[int]) -> int:
+    version = r.model_version
+    return services.score_solutions(version, Solution.objects.filter(id__in=ids), rm=_model(version.path))
+
+
+# --- grade, select, queue ------------------------------------------------------------------------
+
+def grade(r: Round) -> dict:
+    counts = grade_solutions(pool(r), progress=lambda n: alive(r))
+    return {"graded": counts.get("graded", 0), "ungradable": counts.get("ungradable", 0),
+            "skipped": counts.get("skipped", 0)}
+
+
+def candidates(r: Round) -> list[selection.Candidate]:
+    scores = dict(SolutionScore.objects.filter(model_version_id=r.model_version_id)
+                  .values_list("solution_id", "score"))
+    return [selection.Candidate(sid, pid, scores.get(sid), ok)
+            for sid, pid, ok in pool(r).values_list("id", "problem_id", "answer_is_correct").order_by("id")]
+
+
+def select(r: Round) -> dict:
+    cands = candidates(r)
+    picks = selection.select(cands, selection_config(r.config))
+    with transaction.atomic():
+        RoundSelection.objects.filter(round=r).delete()
+        RoundSelection.objects.bulk_create([
+            RoundSelection(round=r, solution_id=p.candidate.solution_id, score=p.candidate.score,
+                           answer_is_correct=p.candidate.is_correct, bucket=p.bucket, rank=i)
+            for i, p in enumerate(picks)])
+    buckets = Counter(p.bucket for p in picks)
+    return {"candidates": len(cands), "selected": len(picks), "buckets": dict(buckets),
+            "wrong_selected": sum(p.candidate.is_correct is False for p in picks)}
+
+
+@transaction.atomic
+def enqueue(r: Round) -> dict:
+    rows = list(RoundSelection.objects.filter(round=r).select_related("solution"))
+    for row in rows:
+        row.solution.generation, row.solution.verifier_score = r.generation, row.score
+    Solution.objects.bulk_update([row.solution for row in rows], ["generation", "verifier_score"], batch_size=1000)
+    created = 0
+    for row in rows:  # priority by the selecting model's score: the most convincing first
+        created += queue.enqueue([row.solution], overlap=r.config["overlap"], generation=r.generation,
+                                 priority=row.score if row.score is not None else 0.0)
+    qc = list(Solution.objects.filter(is_quality_control=True, gold_first_error__isnull=False, generation__isnull=True)
+              .order_by("id").values_list("id", flat=True)[:r.config["qc"]])
+    Solution.objects.filter(id__in=qc).update(generation=r.generation)
+    return {"queued": created, "requeued": len(rows) - created, "qc": len(qc)}
+
+
+def summarise(r: Round) -> None:
+    """Counts, metrics and the comparison with the previous finished round; then done."""
+    sel = list(RoundSelection.objects.filter(round=r).values_list("score", "answer_is_correct"))
+    scores = [s for s, _ in sel if s is not None]
+    prev = Round.objects.filter(status=RoundStatus.SUCCEEDED, generation__lt=r.generation).order_by("-generation") \
+        .first()
+    r.counts = {**r.counts, "selected": len(sel), "wrong_selected": sum(ok is False for _, ok in sel),
+                "mean_selected_score": statistics.fmean(scores) if scores else None,
+                "labels_at_start": LabeledPass.objects.filter(generation__lt=r.generation).count()}
+    comparison = {}
+    if prev:
+        prev_sel = set(RoundSelection.objects.filter(round=prev).values_list("solution_id", flat=True))
+        passes = LabeledPass.objects.filter(generation=prev.generation, is_quality_control=False)
+        found = passes.filter(finish_reason=FinishReason.FOUND_ERROR).count()
+        comparison = {"previous_generation": prev.generation,
+                      "previous_mean_selected_score": prev.counts.get("mean_selected_score"),
+                      "previous_wrong_selected": prev.counts.get("wrong_selected"),
+                      "previous_labelled": passes.count(),
+                      "previous_found_error_share": found / passes.count() if passes.count() else None,
+                      "overlap_with_previous": len(prev_sel & {s for s, in RoundSelection.objects.filter(round=r)
+                                                                .values_list("solution_id")})}
+    Round.objects.filter(pk=r.pk, attempt=r.attempt, status=RoundStatus.RUNNING).update(
+        counts=r.counts, comparison=comparison, status=RoundStatus.SUCCEEDED, slot=None, stage="",
+        finished_at=timezone.now())

@@ -1,0 +1,166 @@
+"""Starting, cancelling, resuming and watching active-learning rounds (the write side).
+
+A round runs as Celery tasks (activelearn.tasks): `run_round` trains, then fans scoring
+out as a chord of `score_chunk` tasks whose callback `finish_round` grades, selects and
+queues. Every stage is idempotent and recorded in `Round.stages`, so a resumed round
+skips what is done. Each dispatch bumps `Round.attempt`; a task carrying an older
+attempt (a message the broker redelivers after a crash) does nothing.
+"""
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from labeling.models import LabeledPass, Solution
+
+from .models import STAGES, ModelVersion, Round, RoundStatus
+from .round_config import RoundConfigError, parse_config
+from .services import active_version
+
+log = logging.getLogger(__name__)
+ACTIVE = (RoundStatus.QUEUED, RoundStatus.RUNNING)
+
+
+class RoundBusy(Exception):
+    """Another round is queued or running; the message says which and what it is doing."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
+class RoundStopped(Exception):
+    """Raised inside a stage when the round was cancelled or failed meanwhile."""
+
+
+def _busy_message(r: Round) -> str:
+    doing = f"at stage '{r.stage}'" if r.stage else "waiting for a worker"
+    return f"round {r.generation} is {r.status} ({doing}); wait for it to finish or cancel it"
+
+
+def next_generation() -> int:
+    """One past every generation used so far (rounds, queued solutions, imported passes)."""
+    highest = max(
+        Round.objects.aggregate(m=Max("generation"))["m"] or 0,
+        Solution.objects.aggregate(m=Max("generation"))["m"] or 0,
+        LabeledPass.objects.aggregate(m=Max("generation"))["m"] or 0,
+    )
+    return highest + 1
+
+
+def start_round(config: dict | None = None, user=None) -> Round:
+    """Create a round and send it to the workers. Raises RoundBusy or RoundConfigError."""
+    cfg = parse_config(config)
+    if cfg["retrain"] in ("none", "finetune") and active_version() is None:
+        raise RoundConfigError("retrain", f"'{cfg['retrain']}' needs an active PRM and there is none: "
+                                          "use retrain=scratch or train one (manage.py train_prm)")
+    with transaction.atomic():
+        if busy := Round.objects.filter(status__in=ACTIVE).first():
+            raise RoundBusy(_busy_message(busy))
+        try:
+            with transaction.atomic():
+                r = Round.objects.create(generation=next_generation(), slot="active", config=cfg, created_by=user,
+                                         stages={s: {"status": "pending"} for s in STAGES}, attempt=1)
+        except IntegrityError:  # the slot's unique index: someone started one at the same moment
+            busy = Round.objects.filter(status__in=ACTIVE).first()
+            raise RoundBusy(_busy_message(busy) if busy else "another round was just started") from None
+        transaction.on_commit(lambda: dispatch(r.pk))
+    return r
+
+
+def dispatch(round_id: int) -> bool:
+    """Send the round's first task. With the broker down the round stays queued and
+    `watch` sends it when the broker is back."""
+    from .tasks import run_round
+
+    r = Round.objects.get(pk=round_id)
+    try:
+        run_round.apply_async((r.pk, r.attempt), retry=False)
+    except Exception as exc:  # kombu raises many kinds of connection errors
+        log.warning("round %s not sent to the broker yet: %r", r.generation, exc)
+        return False
+    Round.objects.filter(pk=r.pk, attempt=r.attempt).update(dispatched_at=timezone.now())
+    return True
+
+
+@transaction.atomic
+def cancel_round(r: Round) -> Round:
+    """Stops at once in the database; a worker still on it stops at its next check."""
+    r = Round.objects.select_for_update().get(pk=r.pk)
+    if r.status not in ACTIVE:
+        raise RoundConfigError("status", f"round {r.generation} is {r.status}, not queued or running")
+    r.status, r.slot, r.cancel_requested, r.finished_at = RoundStatus.CANCELLED, None, True, timezone.now()
+    r.save(update_fields=["status", "slot", "cancel_requested", "finished_at"])
+    _fail_training_version(r, f"round {r.generation} cancelled")
+    return r
+
+
+def resume_round(r: Round) -> Round:
+    """Run a failed or cancelled round again from its first unfinished stage."""
+    with transaction.atomic():
+        r = Round.objects.select_for_update().get(pk=r.pk)
+        if r.status not in (RoundStatus.FAILED, RoundStatus.CANCELLED):
+            raise RoundConfigError("status", f"only a failed or cancelled round can be resumed; round {r.generation} "
+                                             f"is {r.status}")
+        if busy := Round.objects.filter(status__in=ACTIVE).exclude(pk=r.pk).first():
+            raise RoundBusy(_busy_message(busy))
+        r.status, r.slot, r.cancel_requested, r.error = RoundStatus.QUEUED, "active", False, ""
+        r.attempt += 1
+        r.finished_at = r.dispatched_at = None
+        try:
+            with transaction.atomic():
+                r.save(update_fields=["status", "slot", "cancel_requested", "error", "attempt", "finished_at",
+                                      "dispatched_at"])
+        except IntegrityError:
+            raise RoundBusy("another round was just started") from None
+        transaction.on_commit(lambda: dispatch(r.pk))
+    return r
+
+
+def fail(round_id: int, attempt: int | None, reason: str) -> None:
+    """Mark the round failed (if this attempt still owns it); the previous model stays active."""
+    with transaction.atomic():
+        r = Round.objects.select_for_update().filter(pk=round_id).first()
+        if r is None or r.status not in ACTIVE or (attempt is not None and r.attempt != attempt):
+            return
+        r.status, r.slot, r.error, r.finished_at = RoundStatus.FAILED, None, reason[:4000], timezone.now()
+        stage = r.stages.get(r.stage)
+        if stage and stage.get("status") == "running":
+            stage["status"] = "failed"
+        r.save(update_fields=["status", "slot", "error", "finished_at", "stages"])
+        _fail_training_version(r, reason)
+    log.error("round %s failed: %s", r.generation, reason)
+
+
+def _fail_training_version(r: Round, reason: str) -> None:
+    # a training killed with the worker never reaches train_version's own failure handling
+    version_id = r.stages.get("train", {}).get("model_version")
+    if version_id:
+        ModelVersion.objects.filter(pk=version_id, status=ModelVersion.Status.TRAINING).update(
+            status=ModelVersion.Status.FAILED, error=reason[:2000], finished_at=timezone.now())
+
+
+def watch(now=None) -> dict:
+    """Periodic (beat): send rounds the broker missed; fail rounds whose worker went silent;
+    finish a scoring stage whose chord callback was lost."""
+    now = now or timezone.now()
+    out = {"dispatched": 0, "failed": 0, "finished": 0}
+    for r in Round.objects.filter(status=RoundStatus.QUEUED, dispatched_at__isnull=True):
+        out["dispatched"] += dispatch(r.pk)
+    stall = now - timedelta(seconds=settings.ROUND_STALL_SECONDS)
+    for r in Round.objects.filter(status=RoundStatus.RUNNING, heartbeat_at__lt=stall):
+        fail(r.pk, r.attempt, f"no sign of life from the worker for {settings.ROUND_STALL_SECONDS} s during stage "
+                              f"'{r.stage}' (the worker probably died); resume the round to continue")
+        out["failed"] += 1
+    from . import round_stages
+    from .tasks import finish_round
+
+    quiet = now - timedelta(seconds=60)
+    for r in Round.objects.filter(status=RoundStatus.RUNNING, stage="score", heartbeat_at__lt=quiet):
+        if round_stages.scoring_complete(r):
+            finish_round.apply_async((r.pk, r.attempt), retry=False)
+            out["finished"] += 1
+    return out
