@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from labeling import queue
@@ -37,12 +37,14 @@ def claim(round_id: int, attempt: int) -> Round | None:
         return r
 
 
-def alive(r: Round, force: bool = False) -> None:
-    """Heartbeat, and stop (RoundStopped) if the round was cancelled, failed or re-dispatched."""
+def alive(r: Round, force: bool = False, with_stages: bool = False) -> None:
+    """Heartbeat (with the stage progress if asked), and stop (RoundStopped) if the round was
+    cancelled, failed or re-dispatched meanwhile. Writes at most every HEARTBEAT_EVERY_S."""
     now = timezone.now()
     if not force and r.heartbeat_at and (now - r.heartbeat_at).total_seconds() < HEARTBEAT_EVERY_S:
         return
-    if not Round.objects.filter(pk=r.pk, attempt=r.attempt, status=RoundStatus.RUNNING).update(heartbeat_at=now):
+    fields = {"heartbeat_at": now, **({"stages": r.stages} if with_stages else {})}
+    if not Round.objects.filter(pk=r.pk, attempt=r.attempt, status=RoundStatus.RUNNING).update(**fields):
         raise RoundStopped(f"round {r.generation} is no longer running this attempt")
     r.heartbeat_at = now
 
@@ -70,10 +72,12 @@ def run_stage(r: Round, name: str, fn: Callable[[Round], dict]) -> None:
 
 
 def pool(r: Round | None = None):
-    """Candidates: solutions nobody labelled, not queued, not screening or QC."""
+    """Candidates: solutions nobody labelled, not screening or QC, and not queued, except by
+    this round itself (so that re-running a stage sees the same pool and picks the same)."""
     labelled = LabeledPass.objects.filter(solution=OuterRef("pk"))
-    return Solution.objects.filter(is_screening=False, is_quality_control=False, queue_entry__isnull=True) \
-        .exclude(Exists(labelled))
+    mine = RoundSelection.objects.filter(round=r, solution=OuterRef("pk")) if r is not None else None
+    free = Q(queue_entry__isnull=True) | Exists(mine) if mine is not None else Q(queue_entry__isnull=True)
+    return Solution.objects.filter(free, is_screening=False, is_quality_control=False).exclude(Exists(labelled))
 
 
 # --- train ---------------------------------------------------------------------------------------
@@ -93,8 +97,8 @@ def train(r: Round) -> dict:
         _save_stages(r)
 
     def progress(p: dict) -> None:
-        alive(r)
         r.stages["train"].update(done=p.get("step"), total=p.get("max_steps"))
+        alive(r, with_stages=True)
 
     init_from = services.active_version() if cfg["retrain"] == "finetune" else None
     version = services.train_version(

@@ -109,11 +109,15 @@ def resume_round(r: Round) -> Round:
             raise RoundBusy(_busy_message(busy))
         r.status, r.slot, r.cancel_requested, r.error = RoundStatus.QUEUED, "active", False, ""
         r.attempt += 1
+        # stages a previous attempt finished are kept (and skipped); the others start over
+        r.stages = {s: info if info.get("status") == "done" else {"status": "pending"}
+                    for s, info in ((s, r.stages.get(s, {})) for s in STAGES)}
         r.finished_at = r.dispatched_at = None
+        r.stage = ""
         try:
             with transaction.atomic():
                 r.save(update_fields=["status", "slot", "cancel_requested", "error", "attempt", "finished_at",
-                                      "dispatched_at"])
+                                      "dispatched_at", "stages", "stage"])
         except IntegrityError:
             raise RoundBusy("another round was just started") from None
         transaction.on_commit(lambda: dispatch(r.pk))
