@@ -74,10 +74,14 @@ def _coerce(o: Option, value):
     if o.choices and value not in o.choices:
         raise RoundConfigError(o.name, f"must be one of {', '.join(o.choices)}")
     if o.min is not None and value < o.min or o.max is not None and value > o.max:
-        raise RoundConfigError(o.name, f"must be between {o.min:g} and {o.max:g}")
+        raise RoundConfigError(o.name, f"must be between {_num(o.min)} and {_num(o.max)}")
     if o.type is str and len(value) > 1000:
         raise RoundConfigError(o.name, "is too long")
     return value
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
 
 
 def parse_config(data: dict | None) -> dict:

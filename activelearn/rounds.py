@@ -148,23 +148,28 @@ def _fail_training_version(r: Round, reason: str) -> None:
 
 
 def watch(now=None) -> dict:
-    """Periodic (beat): send rounds the broker missed; fail rounds whose worker went silent;
-    finish a scoring stage whose chord callback was lost."""
+    """Periodic (beat): send rounds the broker missed; finish or re-send a scoring stage
+    whose messages were lost (a broker outage, a dead worker: re-scoring is idempotent);
+    fail rounds whose worker went silent in any other stage."""
+    from . import round_stages
+    from .tasks import finish_round, run_round
+
     now = now or timezone.now()
-    out = {"dispatched": 0, "failed": 0, "finished": 0}
+    out = {"dispatched": 0, "failed": 0, "finished": 0, "rescored": 0}
     for r in Round.objects.filter(status=RoundStatus.QUEUED, dispatched_at__isnull=True):
         out["dispatched"] += dispatch(r.pk)
-    stall = now - timedelta(seconds=settings.ROUND_STALL_SECONDS)
-    for r in Round.objects.filter(status=RoundStatus.RUNNING, heartbeat_at__lt=stall):
-        fail(r.pk, r.attempt, f"no sign of life from the worker for {settings.ROUND_STALL_SECONDS} s during stage "
-                              f"'{r.stage}' (the worker probably died); resume the round to continue")
-        out["failed"] += 1
-    from . import round_stages
-    from .tasks import finish_round
-
-    quiet = now - timedelta(seconds=60)
-    for r in Round.objects.filter(status=RoundStatus.RUNNING, stage="score", heartbeat_at__lt=quiet):
+    running = Round.objects.filter(status=RoundStatus.RUNNING)
+    for r in running.filter(stage="score", heartbeat_at__lt=now - timedelta(seconds=60)):
         if round_stages.scoring_complete(r):
             finish_round.apply_async((r.pk, r.attempt), retry=False)
             out["finished"] += 1
+        elif r.heartbeat_at < now - timedelta(seconds=settings.ROUND_RESEND_SECONDS):
+            Round.objects.filter(pk=r.pk, attempt=r.attempt).update(heartbeat_at=now)
+            run_round.apply_async((r.pk, r.attempt), retry=False)  # skips training, scores what is left
+            out["rescored"] += 1
+    stall = now - timedelta(seconds=settings.ROUND_STALL_SECONDS)
+    for r in running.exclude(stage="score").filter(heartbeat_at__lt=stall):
+        fail(r.pk, r.attempt, f"no sign of life from the worker for {settings.ROUND_STALL_SECONDS} s during stage "
+                              f"'{r.stage}' (the worker probably died); resume the round to continue")
+        out["failed"] += 1
     return out

@@ -1,10 +1,14 @@
 """Celery tasks of an active-learning round (see activelearn.rounds for the flow)."""
+import logging
+
 from celery import chord, shared_task
 from celery.signals import task_failure
+from kombu.exceptions import OperationalError
 
 from . import round_stages as stages
 from . import rounds
 
+log = logging.getLogger(__name__)
 
 def _guarded(round_id: int, attempt: int, body) -> None:
     """Run `body(round)` if this attempt owns the round; a stage error fails the round with its reason."""
@@ -32,7 +36,11 @@ def run_round(round_id: int, attempt: int) -> None:
         if not chunks:
             return finish_round.delay(round_id, attempt)
         # the chunks run in parallel on every worker; the callback runs once, after the last
-        chord(score_chunk.si(round_id, attempt, c) for c in chunks)(finish_round.si(round_id, attempt))
+        try:
+            chord(score_chunk.si(round_id, attempt, c) for c in chunks)(finish_round.si(round_id, attempt))
+        except (OperationalError, OSError) as exc:
+            # the broker is away: the round waits; watch_rounds sends the scoring again once it is back
+            log.warning("round %s: scoring not sent (%r); it will be re-sent", r.generation, exc)
 
     _guarded(round_id, attempt, body)
 

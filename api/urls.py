@@ -3,7 +3,7 @@ endpoint needs a row there."""
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from .views import data, models, people, tasks
+from .views import data, jobs, models, people, tasks
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -21,6 +21,12 @@ urlpatterns = [
     path("solutions/<int:pk>/", data.SolutionDetail.as_view(), name="api-solution"),
     path("passes/", data.PassList.as_view(), name="api-passes"),
     path("passes/<int:pk>/", data.PassDetail.as_view(), name="api-pass"),
+    # bulk data in and out: background jobs
+    path("imports/", jobs.ImportList.as_view(), name="api-imports"),
+    path("imports/<uuid:pk>/", jobs.ImportDetail.as_view(), name="api-import"),
+    path("exports/", jobs.ExportList.as_view(), name="api-exports"),
+    path("exports/<uuid:pk>/", jobs.ExportDetail.as_view(), name="api-export"),
+    path("exports/<uuid:pk>/download/", jobs.ExportDownload.as_view(), name="api-export-download"),
     # people
     path("me/", people.Me.as_view(), name="api-me"),
     path("users/", people.UserList.as_view(), name="api-users"),
@@ -33,4 +39,15 @@ urlpatterns = [
     path("models/", models.ModelList.as_view(), name="api-models"),
     path("models/<int:pk>/", models.ModelDetail.as_view(), name="api-model"),
     path("models/<int:pk>/activate/", models.ActivateModel.as_view(), name="api-model-activate"),
+]
+
+# active-learning rounds (ML staff) and worker health
+from .views import rounds  # noqa: E402
+
+urlpatterns += [
+    path("rounds/", rounds.RoundList.as_view(), name="api-rounds"),
+    path("rounds/<int:pk>/", rounds.RoundDetail.as_view(), name="api-round"),
+    path("rounds/<int:pk>/cancel/", rounds.CancelRound.as_view(), name="api-round-cancel"),
+    path("rounds/<int:pk>/resume/", rounds.ResumeRound.as_view(), name="api-round-resume"),
+    path("workers/", rounds.Workers.as_view(), name="api-workers"),
 ]

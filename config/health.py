@@ -18,6 +18,20 @@ def _broker() -> str:
     return "ok"
 
 
+def _worker(database_ok: bool = True) -> dict:
+    """Information only: jobs and rounds wait without a worker, but this web process is fine."""
+    from activelearn.heartbeat import worker_status
+
+    if not database_ok:  # the heartbeats live in the database
+        return {"ok": False, "last_seen": None}
+    try:
+        status = worker_status()
+    except Exception as exc:
+        return {"ok": False, "last_seen": None, "error": type(exc).__name__}
+    last = status["last_seen"]
+    return {"ok": status["alive"], "last_seen": last.isoformat() if last else None}
+
+
 @never_cache
 def healthz(request):
     checks, healthy = {}, True
@@ -27,5 +41,7 @@ def healthz(request):
         except Exception as exc:  # any failure is reported, never raised
             checks[name] = f"error: {type(exc).__name__}"
             healthy = False
-    return JsonResponse({"status": "ok" if healthy else "unavailable", "checks": checks},
+    # the status code depends on the database and the broker only: a missing worker is reported, not fatal
+    worker = _worker(database_ok=checks["database"] == "ok")
+    return JsonResponse({"status": "ok" if healthy else "unavailable", "checks": checks, "worker": worker},
                         status=200 if healthy else 503)

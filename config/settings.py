@@ -91,6 +91,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "activelearn.context_processors.worker_health",
             ],
         },
     },
@@ -154,6 +155,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(BROKER_DIR / "control"),  # pidbox/broadcast files, not in the working directory
         "store_processed": False,
     }
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="celery")
 CELERY_RESULT_BACKEND = "django-db"
 CELERY_RESULT_EXTENDED = True
 CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is delivered again
@@ -180,6 +182,7 @@ CELERY_BEAT_SCHEDULE["reap-expired-leases"] = {"task": "labeling.tasks.reap_expi
 # Active-learning rounds and worker health.
 WORKER_DEAD_AFTER_SECONDS = env.int("WORKER_DEAD_AFTER_SECONDS", default=60)
 ROUND_STALL_SECONDS = env.int("ROUND_STALL_SECONDS", default=900)
+ROUND_RESEND_SECONDS = env.int("ROUND_RESEND_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE["watch-rounds"] = {"task": "activelearn.tasks.watch_rounds", "schedule": 30.0}
 
 # --- REST framework ---------------------------------------------------------
@@ -206,7 +209,8 @@ SPECTACULAR_SETTINGS = {
     # Choice sets shared by several components need a name of their own (else a warning).
     "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "labeling.models.JobStatus",
                             "ImportFormatEnum": "labeling.models.ImportFormat",
-                            "ExportFormatEnum": "labeling.models.ExportFormat"},
+                            "ExportFormatEnum": "labeling.models.ExportFormat",
+                            "RoundStatusEnum": "activelearn.models.RoundStatus"},
 }
 
 LOGGING = {

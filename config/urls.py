@@ -8,5 +8,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("rounds/", include("activelearn.urls")),
     path("", include("labeling.urls")),
 ]
+
+handler404 = "api.exceptions.not_found"

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from .round_fixtures import labelled_and_pool, round_config
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[1]
 REDIS = os.environ.get("ROUNDS_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+QUEUE = f"stepwise-test-{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture
@@ -36,17 +38,20 @@ def redis_broker():
         if os.environ.get("CI"):
             pytest.fail(f"CI needs Redis at {REDIS}: {exc}")
         pytest.skip(f"no Redis at {REDIS}")
-    client.flushdb()
-    old = celery_app.conf.broker_url
+    old, old_queue = celery_app.conf.broker_url, celery_app.conf.task_default_queue
+    # a queue of our own: another test run on the same Redis must not take our tasks
+    celery_app.conf.task_default_queue = QUEUE
     _use_broker(REDIS)
     yield REDIS
     _use_broker(old)
-    client.flushdb()
+    celery_app.conf.task_default_queue = old_queue
 
 
 def _use_broker(url):
     # this process publishes the round's first task: point its (lazily made) pools at `url`
-    celery_app.pool.force_close_all()
+    from kombu import pools
+
+    pools.reset()  # kombu keeps producer pools per broker URL, process-wide
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
     celery_app.conf.broker_url = url
@@ -57,7 +62,7 @@ def worker_env(redis_broker, tmp_path, model_dir):
     db = connection.settings_dict
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     env = {**os.environ, "DATABASE_URL": url, "CELERY_BROKER_URL": redis_broker, "MODEL_DIR": str(model_dir),
-           "STEPWISE_VAR_DIR": str(tmp_path / "var"), "PYTHONUNBUFFERED": "1"}
+           "STEPWISE_VAR_DIR": str(tmp_path / "var"), "PYTHONUNBUFFERED": "1", "CELERY_QUEUE": QUEUE}
     env.pop("REDIS_URL", None)
     return env
 
@@ -100,7 +105,8 @@ def wait_for(check, timeout, worker=None, what="condition"):
         if check():
             return
         time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}\n{worker.output() if worker else ''}")
+    rows = list(Round.objects.values("generation", "status", "attempt", "stage", "stages", "error"))
+    raise AssertionError(f"timed out waiting for {what}\nrounds: {rows}\n{worker.output() if worker else ''}")
 
 
 def status(r) -> Round:
@@ -176,3 +182,87 @@ def test_cancel_kill_and_resume(setup, worker_env, tmp_path, micro_bert):
         assert not ModelVersion.objects.filter(status="training").exists()
     finally:
         worker.stop()
+
+
+class PrivateRedis:
+    """A redis-server of our own, so the test can take it away and bring it back."""
+
+    def __init__(self, tmp_path):
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.dir = tmp_path
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no", "--dir", str(self.dir)], stdout=subprocess.DEVNULL)
+        import redis
+
+        wait_for(lambda: _pings(redis.Redis.from_url(self.url)), 20, None, "redis-server")
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+
+def _pings(client) -> bool:
+    import redis
+
+    try:
+        return client.ping()
+    except redis.ConnectionError:
+        return False
+
+
+def test_redis_outage_pauses_the_round_and_labelling_goes_on(shared_data, tmp_path, micro_bert, model_dir,
+                                                            worker_env, settings):
+    import shutil
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from labeling import queue
+    from labeling.models import LabeledPass, Solution
+
+    from .api_helpers import token_client
+
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server is not installed")
+    labelled_and_pool(shared_data, tmp_path)
+    extra = Solution.objects.filter(passes__isnull=True).order_by("-id").first()
+    queue.enqueue([extra])  # already queued before the round: annotators label it during the outage
+    redis_server = PrivateRedis(tmp_path)
+    _use_broker(redis_server.url)
+    worker = Worker({**worker_env, "CELERY_BROKER_URL": redis_server.url}, tmp_path, "w4")
+    try:
+        r = rounds.start_round(round_config(micro_bert, epochs=30))
+        wait_for(lambda: (status(r).stages.get("train", {}).get("done") or 0) > 0, 120, worker, "training")
+        redis_server.stop()
+
+        client, _ = token_client("ann", "annotator")  # the queue lives in the database
+        task = client.post("/api/tasks/next/").json()["lease"]
+        assert task is not None
+        body = {"client_id": str(uuid.uuid4()), "ratings": [{"rating": 1}] * len(task["steps"]),
+                "finish_reason": "solution", "total_time": 1000}
+        r_submit = client.post(f"/api/tasks/{task['id']}/submit/", body, content_type="application/json")
+        assert r_submit.status_code == 200, r_submit.content
+        assert LabeledPass.objects.filter(solution=extra).count() == 1
+
+        # training ends during the outage; the scoring cannot be sent, so the round waits
+        wait_for(lambda: status(r).stages["train"].get("status") == "done", 240, worker, "training to end")
+        time.sleep(3)
+        assert status(r).status == "running" and r.stage == "score"
+
+        redis_server.start()  # empty: whatever was queued in it is gone
+        _use_broker(redis_server.url)
+        later = timezone.now() + timedelta(seconds=settings.ROUND_RESEND_SECONDS + 1)
+        assert rounds.watch(now=later)["rescored"] == 1
+        wait_for(lambda: status(r).status not in ("queued", "running"), 240, worker, "the round to end")
+        assert r.status == "succeeded", r.error
+    finally:
+        worker.stop()
+        redis_server.stop()

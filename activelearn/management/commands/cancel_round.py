@@ -1,0 +1,20 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from activelearn.round_config import RoundConfigError
+from activelearn.rounds import cancel_round
+
+from ._round_cli import get_round
+
+
+class Command(BaseCommand):
+    help = "Cancel a queued or running round: it stops at once in the database, a worker on it at its next check."
+
+    def add_arguments(self, parser):
+        parser.add_argument("generation", type=int)
+
+    def handle(self, *args, generation, **opts):
+        try:
+            r = cancel_round(get_round(generation))
+        except RoundConfigError as exc:
+            raise CommandError(exc.message) from None
+        self.stdout.write(f"Round {r.generation} cancelled; resume it with `manage.py resume_round {r.generation}`.")

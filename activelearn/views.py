@@ -1,0 +1,56 @@
+"""The rounds page (ML staff): start, watch, cancel and resume active-learning rounds. The
+page's buttons and form call the REST API (api.views.rounds) with the session's CSRF token."""
+from django.contrib.auth.decorators import login_required, permission_required
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+
+from labeling import roles
+
+from .models import Round
+from .round_config import OPTIONS
+from .round_selectors import current_round, generation_charts, round_detail
+
+ROUNDS_LISTED = 100
+
+
+def num(x) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def form_fields() -> list[dict]:
+    """The start form, built from OPTIONS: one input (or select) per option, its default filled in."""
+    fields = []
+    for o in OPTIONS:
+        if o.choices:
+            widget, step = "select", None
+        elif o.type in (int, float):
+            widget, step = "number", "1" if o.type is int else "any"
+        else:
+            widget, step = "text", None
+        default = "" if o.default is None else (num(o.default) if o.type is float else str(o.default))
+        fields.append({"name": o.name, "label": o.name.replace("_", " "), "widget": widget, "step": step,
+                       "min": None if o.min is None else num(o.min), "max": None if o.max is None else num(o.max),
+                       "default": default, "help": o.help, "choices": list(o.choices), "nullable": o.nullable,
+                       "type": o.type.__name__})
+    return fields
+
+
+@login_required
+@permission_required(roles.VIEW_MODELS, raise_exception=True)
+def rounds_page(request):
+    generation = request.GET.get("generation", "")
+    if generation.isdigit():
+        current = get_object_or_404(Round.objects.select_related("created_by"), generation=int(generation))
+    else:
+        current = current_round()
+    detail = round_detail(current) if current else None
+    can_run = request.user.has_perm(roles.RUN_ROUNDS)
+    page = {"can_run": can_run, "current": detail, "fields": [f["name"] for f in form_fields()],
+            "api": {"rounds": reverse("api-rounds"), "workers": reverse("api-workers"),
+                    "round": reverse("api-round", args=[0]), "cancel": reverse("api-round-cancel", args=[0]),
+                    "resume": reverse("api-round-resume", args=[0])},
+            "page": reverse("rounds")}
+    return render(request, "activelearn/rounds.html", {
+        "fields": form_fields(), "current": detail, "can_run": can_run, "page_data": page,
+        "charts": generation_charts(),
+        "rounds": Round.objects.select_related("created_by").order_by("-generation")[:ROUNDS_LISTED]})

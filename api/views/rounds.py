@@ -1,0 +1,113 @@
+"""Active-learning rounds (ML staff) and worker health (ML staff, admins)."""
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from activelearn import rounds
+from activelearn.heartbeat import worker_status
+from activelearn.models import Round
+from activelearn.round_config import RoundConfigError
+from activelearn.round_selectors import round_detail
+from labeling import roles
+
+from .. import serializers_rounds as s
+from ..permissions import has_perm
+from ..schema import Error
+
+BUSY = OpenApiResponse(Error, description="Another round is queued or running (the message says which); "
+                                          "wait for it to finish or cancel it.")
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "conflict"
+
+
+def _config_error(exc: RoundConfigError) -> ValidationError:
+    return ValidationError({exc.field: exc.message})
+
+
+def _detail(r: Round) -> dict:
+    return s.RoundDetailOut(round_detail(r)).data
+
+
+class RoundList(generics.ListAPIView):
+    """Rounds, newest generation first."""
+
+    serializer_class = s.RoundOut
+    queryset = Round.objects.select_related("created_by").order_by("-generation")
+
+    def get_permissions(self):
+        perm = roles.RUN_ROUNDS if self.request and self.request.method == "POST" else roles.VIEW_MODELS
+        return [has_perm(perm)()]
+
+    @extend_schema(request=s.RoundConfigIn, summary="Start a round (retrain, score, grade, select, queue)",
+                   responses={201: s.RoundDetailOut,
+                              400: OpenApiResponse(Error, description="An option is invalid (`field` names it)."),
+                              409: BUSY})
+    def post(self, request):
+        data = request.data
+        if hasattr(data, "dict"):  # a form body
+            data = data.dict()
+        try:
+            r = rounds.start_round(data, request.user)
+        except RoundConfigError as exc:
+            raise _config_error(exc) from None
+        except rounds.RoundBusy as exc:
+            raise Conflict(exc.message) from None
+        return Response(_detail(r), status=status.HTTP_201_CREATED, headers={"Location": reverse("api-round",
+                                                                                                 args=[r.pk])})
+
+
+class RoundDetail(APIView):
+    permission_classes = [has_perm(roles.VIEW_MODELS)]
+
+    @extend_schema(responses=s.RoundDetailOut, summary="A round with the live progress of its stages (poll it)")
+    def get(self, request, pk):
+        return Response(_detail(get_object_or_404(Round.objects.select_related("created_by"), pk=pk)))
+
+
+class CancelRound(APIView):
+    permission_classes = [has_perm(roles.RUN_ROUNDS)]
+
+    @extend_schema(request=None, summary="Cancel a queued or running round",
+                   responses={200: s.RoundDetailOut,
+                              400: OpenApiResponse(Error, description="The round is not queued or running.")})
+    def post(self, request, pk):
+        r = get_object_or_404(Round, pk=pk)
+        try:
+            r = rounds.cancel_round(r)
+        except RoundConfigError as exc:
+            raise _config_error(exc) from None
+        return Response(_detail(r))
+
+
+class ResumeRound(APIView):
+    permission_classes = [has_perm(roles.RUN_ROUNDS)]
+
+    @extend_schema(request=None, summary="Run a failed or cancelled round again from its first unfinished stage",
+                   responses={200: s.RoundDetailOut,
+                              400: OpenApiResponse(Error, description="The round is not failed or cancelled."),
+                              409: BUSY})
+    def post(self, request, pk):
+        r = get_object_or_404(Round, pk=pk)
+        try:
+            r = rounds.resume_round(r)
+        except RoundConfigError as exc:
+            raise _config_error(exc) from None
+        except rounds.RoundBusy as exc:
+            raise Conflict(exc.message) from None
+        return Response(_detail(r))
+
+
+class Workers(APIView):
+    permission_classes = [has_perm(roles.VIEW_MODELS) | has_perm(roles.QUALITY)]
+
+    @extend_schema(responses=s.WorkerStatusOut, summary="Is a Celery worker alive? (imports, exports and rounds "
+                                                        "wait for one)")
+    def get(self, request):
+        return Response(s.WorkerStatusOut(worker_status()).data)

@@ -1,0 +1,224 @@
+// The rounds page: start a round through the REST API (session + CSRF header), follow the
+// current round's stages live, cancel or resume it, and draw the charts across generations.
+(function () {
+  "use strict";
+  const page = JSON.parse(document.getElementById("rounds-data").textContent);
+  const charts = JSON.parse(document.getElementById("charts-data").textContent);
+  const POLL_MS = 2000;
+  const WORKERS_EVERY = 5; // ask about workers every 5th poll (10 s)
+  const $ = (id) => document.getElementById(id);
+
+  function csrfToken() {
+    const input = document.querySelector("#start-form input[name=csrfmiddlewaretoken]");
+    if (input) return input.value;
+    return (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
+  }
+
+  const urlFor = (name, id) => page.api[name].replace("/0/", "/" + id + "/");
+
+  async function api(url, method, body) {
+    const opts = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+    if (method !== "GET") {
+      opts.headers["Content-Type"] = "application/json";
+      opts.headers["X-CSRFToken"] = csrfToken();
+      opts.body = JSON.stringify(body || {});
+    }
+    const r = await fetch(url, opts);
+    let data = null;
+    try { data = await r.json(); } catch (e) { data = { error: "unexpected answer (" + r.status + ")", field: null }; }
+    return { status: r.status, ok: r.ok, data };
+  }
+
+  function show(el, text) {
+    if (!el) return;
+    el.textContent = text || "";
+    el.hidden = !text;
+  }
+
+  // --- the current round -------------------------------------------------------------------------
+  let current = page.current;
+  let timer = null;
+  let polls = 0;
+  let sawActive = current && current.active;
+
+  function fmtStage(s) {
+    let text = s.status;
+    if (s.total !== null && s.total !== undefined) text += " · " + (s.done === null ? 0 : s.done) + "/" + s.total;
+    if (s.seconds !== null && s.seconds !== undefined) text += " · " + Number(s.seconds).toFixed(1) + " s";
+    return text;
+  }
+
+  function render(round) {
+    if (!round) return;
+    const status = $("round-status");
+    if (status) { status.textContent = round.status; status.className = "status-" + round.status; }
+    $("round-stage").textContent = round.stage || "";
+    $("round-stage-wrap").hidden = !round.stage;
+    const model = $("round-model");
+    if (model) model.textContent = round.model_version === null ? "–" : round.model_version;
+    for (const s of round.stages) {
+      const li = document.querySelector('#stage-list li[data-stage="' + s.name + '"]');
+      if (!li) continue;
+      const bar = li.querySelector("progress");
+      // no fraction: indeterminate while running, empty before
+      if (s.fraction !== null) bar.value = s.fraction;
+      else if (s.status === "running") bar.removeAttribute("value");
+      else bar.value = 0;
+      li.querySelector(".stage-meta").textContent = fmtStage(s);
+    }
+    show($("round-error"), round.error);
+    const sel = round.selection;
+    if ($("round-selection") && sel && sel.selected) {
+      let text = "Selected " + sel.selected + " solutions (" + sel.wrong_answer + " with a wrong final answer)";
+      if (sel.mean_score !== null) text += ", mean score " + sel.mean_score.toFixed(3);
+      $("round-selection").textContent = text + ".";
+    }
+    const cancel = $("cancel-round");
+    const resume = $("resume-round");
+    if (cancel) cancel.hidden = !round.active;
+    if (resume) resume.hidden = !(round.status === "failed" || round.status === "cancelled");
+  }
+
+  async function poll() {
+    timer = null;
+    polls += 1;
+    if (polls % WORKERS_EVERY === 0) checkWorkers();
+    const r = await api(urlFor("round", current.id), "GET").catch(() => null);
+    if (r && r.ok) {
+      current = r.data;
+      render(current);
+    }
+    if (current.active) {
+      sawActive = true;
+      timer = setTimeout(poll, POLL_MS);
+    } else if (sawActive) {
+      // finished: the list of rounds and the charts have changed
+      window.location.assign(page.page + "?generation=" + current.generation);
+    }
+  }
+
+  function follow(round) {
+    current = round;
+    if (timer) clearTimeout(timer);
+    if (round && round.active) timer = setTimeout(poll, POLL_MS);
+  }
+
+  async function checkWorkers() {
+    const r = await api(page.api.workers, "GET").catch(() => null);
+    if (!r || !r.ok) return;
+    const el = $("worker-status");
+    if (r.data.alive) {
+      const n = r.data.workers.length;
+      el.textContent = n + " worker" + (n === 1 ? "" : "s") + " alive.";
+      el.className = "muted";
+    } else {
+      el.textContent = "No worker is alive: a round you start waits in the queue until a worker runs " +
+        "(celery -A config worker).";
+      el.className = "error";
+    }
+  }
+
+  async function act(name) {
+    show($("action-error"), "");
+    const r = await api(urlFor(name, current.id), "POST");
+    if (!r.ok) { show($("action-error"), r.data.error); return; }
+    current = r.data;
+    render(current);
+    sawActive = sawActive || current.active;
+    follow(current);
+    if (!current.active) window.location.assign(page.page + "?generation=" + current.generation);
+  }
+
+  if ($("cancel-round")) $("cancel-round").addEventListener("click", () => act("cancel"));
+  if ($("resume-round")) $("resume-round").addEventListener("click", () => act("resume"));
+
+  // --- the start form ----------------------------------------------------------------------------
+  const form = $("start-form");
+
+  function clearErrors() {
+    for (const name of page.fields) {
+      show($("error-" + name), "");
+      const input = $("opt-" + name);
+      if (input) input.removeAttribute("aria-invalid");
+    }
+    show($("form-error"), "");
+  }
+
+  function formBody() {
+    const body = {};
+    for (const name of page.fields) {
+      const input = $("opt-" + name);
+      if (!input) continue;
+      const raw = input.value.trim();
+      if (input.type === "number") {
+        if (raw === "") { if (input.dataset.nullable) body[name] = null; continue; }
+        body[name] = Number(raw);
+      } else {
+        body[name] = raw;
+      }
+    }
+    return body;
+  }
+
+  if (form) {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors();
+      const button = $("start-round");
+      button.disabled = true;
+      try {
+        const r = await api(page.api.rounds, "POST", formBody());
+        if (r.status === 201) {
+          window.location.assign(page.page + "?generation=" + r.data.generation);
+          return;
+        }
+        const field = r.data.field;
+        const input = field ? $("opt-" + field) : null;
+        if (input) {
+          show($("error-" + field), r.data.error);
+          input.setAttribute("aria-invalid", "true");
+          input.focus();
+        } else {
+          show($("form-error"), (field ? field + ": " : "") + r.data.error);
+        }
+      } catch (e) {
+        show($("form-error"), "The server could not be reached; try again.");
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+
+  // --- charts across generations -----------------------------------------------------------------
+  function draw() {
+    if (!window.Chart || !charts.generations.length) return;
+    const gens = charts.generations.map((g) => "gen " + g);
+    const line = (id, datasets, yMax) => new window.Chart($(id), {
+      type: "line",
+      data: { labels: gens, datasets },
+      options: { responsive: true, spanGaps: true,
+        scales: { y: yMax ? { min: 0, max: yMax } : { beginAtZero: true } } },
+    });
+    line("chart-prm", charts.prm.keys.map((k) => ({ label: k.replace(/_/g, " "), data: charts.prm.series[k] })), 1);
+    new window.Chart($("chart-labels"), {
+      type: "bar",
+      data: { labels: gens, datasets: [{ label: "labelled passes", data: charts.labels.labels },
+        { label: "QC and screening passes", data: charts.labels.qc }] },
+      options: { responsive: true, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } },
+    });
+    line("chart-found", [
+      { label: "passes that found an error", data: charts.found.found_error_share },
+      { label: "passes on a wrong-answer solution", data: charts.found.wrong_answer_share },
+      { label: "found an error, of those on a wrong answer", data: charts.found.found_error_on_wrong_share },
+    ], 1);
+    new window.Chart($("chart-scores"), {
+      type: "bar",
+      data: { labels: charts.scores.bins,
+        datasets: charts.scores.generations.map((g) => ({ label: "gen " + g, data: charts.scores.counts[String(g)] })) },
+      options: { responsive: true, scales: { y: { beginAtZero: true, title: { display: true, text: "solutions" } } } },
+    });
+  }
+
+  draw();
+  follow(current);
+})();
