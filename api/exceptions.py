@@ -2,9 +2,10 @@
 stack trace or a server path."""
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
@@ -12,6 +13,11 @@ from rest_framework.views import exception_handler as drf_handler
 from labeling.submission import SubmissionError
 
 log = logging.getLogger(__name__)
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "the request body is too large"
 
 
 def _flatten(detail, path: str = "") -> list[dict]:
@@ -43,6 +49,11 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound("not found")
     if isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
+    if isinstance(exc, SuspiciousOperation):
+        # Raised while reading the body (too big, too many fields): logged as Django does, a 413
+        # or a 400 rather than a 500.
+        logging.getLogger(f"django.security.{type(exc).__name__}").error(str(exc))
+        exc = PayloadTooLarge(str(exc)) if isinstance(exc, RequestDataTooBig) else exceptions.ParseError(str(exc))
     response = drf_handler(exc, context)
     if response is None:
         # Unexpected: log it with the trace for operators, tell the client only that it happened.
@@ -52,3 +63,12 @@ def exception_handler(exc, context):
     errors = _flatten(response.data) or [{"field": None, "message": "error"}]
     response.data = {"error": errors[0]["message"], "field": errors[0]["field"], "errors": errors}
     return response
+
+
+def not_found(request, exception):
+    """handler404: a URL that matches no pattern (e.g. /api/problems/abc/) is JSON under /api/
+    too, like the 404s the views raise; elsewhere Django's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": "not found", "field": None, "errors": [{"field": None, "message": "not found"}]},
+                            status=404)
+    return defaults.page_not_found(request, exception)

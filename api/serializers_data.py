@@ -43,9 +43,11 @@ class PassOut(serializers.ModelSerializer):
 
 
 class UserOut(serializers.ModelSerializer):
-    role = serializers.CharField(source="annotator.role", read_only=True)
-    annotator = serializers.UUIDField(source="annotator.uuid", read_only=True)
-    screening_passed_at = serializers.DateTimeField(source="annotator.screening_passed_at", read_only=True)
+    # null for a user made outside Stepwise (createsuperuser) until it first uses the site
+    role = serializers.CharField(source="annotator.role", read_only=True, allow_null=True)
+    annotator = serializers.UUIDField(source="annotator.uuid", read_only=True, allow_null=True)
+    screening_passed_at = serializers.DateTimeField(source="annotator.screening_passed_at", read_only=True,
+                                                    allow_null=True)
 
     class Meta:
         model = get_user_model()
@@ -104,7 +106,7 @@ class AnnotatorStatsOut(serializers.Serializer):
     username = serializers.CharField()
     role = serializers.CharField()
     passes = serializers.IntegerField()
-    steps = serializers.IntegerField()
+    steps_rated = serializers.IntegerField()
     passes_per_hour = serializers.FloatField(allow_null=True)
     seconds_per_step = serializers.FloatField(allow_null=True)
     qc_agreement = serializers.FloatField(allow_null=True)

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from . import services
-from .models import Annotator, LabeledPass, Lease, Problem, QueueEntry, Solution
+from .models import Annotator, ExportJob, ImportJob, LabeledPass, Lease, Problem, QueueEntry, Solution
 
 
 @admin.register(Problem)
@@ -68,3 +68,28 @@ class LeaseAdmin(admin.ModelAdmin):
     list_display = ("id", "annotator", "solution_id", "reason", "status", "created_at", "expires_at")
     list_filter = ("status", "reason")
     raw_id_fields = ("annotator", "solution", "labeled_pass")
+
+
+class _JobAdmin(admin.ModelAdmin):
+    """Jobs are made through the API and run by the worker: here they are only looked at (or deleted)."""
+
+    list_filter = ("status",)
+    date_hierarchy = "created_at"
+    list_select_related = ("created_by",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(_JobAdmin):
+    list_display = ("id", "original_filename", "format", "status", "created_by", "created_at", "finished_at")
+    search_fields = ("id", "original_filename", "error_message")
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(_JobAdmin):
+    list_display = ("id", "format", "gzip", "status", "lines", "size", "created_by", "created_at", "finished_at")

@@ -7,6 +7,7 @@ problems, solutions and passes are recognised by content hash, so re-importing a
 file changes nothing.
 """
 import uuid
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,7 +186,7 @@ def _located(path, records) -> Iterator[tuple[str, object]]:
         raise ImportFileError(str(path), exc.where, exc.error) from None
     except RecordError as exc:
         raise ImportFileError(str(path), "?", exc) from None
-    except OSError as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # EOFError, zlib.error: a truncated or corrupt .gz
         raise ImportFileError(str(path), "read", exc) from None
 
 
@@ -200,7 +201,7 @@ def import_solutions(path, fmt: str = "auto", *, dry_run=False, progress=None) -
         is_array = fmt == "processbench" and sources.first_char(path) == "["
     except (RecordError, sources.LocatedError) as exc:
         raise ImportFileError(str(path), "format", exc) from None
-    except OSError as exc:
+    except (OSError, EOFError, zlib.error) as exc:
         raise ImportFileError(str(path), "read", exc) from None
     reader = sources.iter_json_array if is_array else sources.iter_jsonl
     return run_import(path, reader(path), solution_formats.PARSERS[fmt], dry_run=dry_run, progress=progress)

@@ -218,3 +218,84 @@ class Lease(models.Model):
         ]
         indexes = [models.Index(fields=["expires_at"], condition=Q(status="open"), name="lease_open_by_expiry"),
                    models.Index(fields=["annotator", "status"], name="lease_annotator_status")]
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class ImportFormat(models.TextChoices):
+    AUTO = "auto", "Detect from the first record"
+    PRM800K = "prm800k", "PRM800K labelled solutions"
+    JSONL = "jsonl", "Stepwise JSONL solutions"
+    MATH = "math", "MATH problems"
+    PROCESSBENCH = "processbench", "ProcessBench"
+
+
+class ExportFormat(models.TextChoices):
+    PRM800K = "prm800k", "PRM800K JSONL"
+    TRL = "trl", "TRL stepwise supervision"
+
+
+class Job(models.Model):
+    """A background import or export (labeling.jobs), polled through the API.
+
+    UUID ids so that job URLs cannot be enumerated. `file_path` is the server-side file and
+    is never serialised; errors name the file as uploaded instead.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Runs started (a lost worker's task is re-run).")
+    options = models.JSONField(default=dict, blank=True, help_text="Parameters of the job as requested.")
+    stats = models.JSONField(default=dict, blank=True, help_text="What the job did: counts.")
+    error_message = models.TextField(blank=True, default="")
+    error_file = models.CharField(max_length=255, blank=True, default="", help_text="File name as uploaded.")
+    error_line = models.PositiveIntegerField(null=True, blank=True, help_text="Line (or record) number.")
+    error_field = models.CharField(max_length=255, blank=True, default="", help_text="Dotted path in the record.")
+    file_path = models.CharField(max_length=1024, blank=True, default="", editable=False,
+                                 help_text="Server-side file; never shown through the API.")
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+
+class ImportJob(Job):
+    format = models.CharField(max_length=16, choices=ImportFormat.choices, default=ImportFormat.AUTO)
+    original_filename = models.CharField(max_length=255)
+    size = models.BigIntegerField(default=0, help_text="Bytes uploaded.")
+
+    class Meta(Job.Meta):
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=JobStatus.values), name="importjob_status_valid"),
+            models.CheckConstraint(condition=Q(format__in=ImportFormat.values), name="importjob_format_valid"),
+        ]
+
+    def __str__(self):
+        return f"import {self.original_filename} ({self.status})"
+
+
+class ExportJob(Job):
+    """`options` holds the filters: generations, include_qc, neutral (TRL only)."""
+
+    format = models.CharField(max_length=16, choices=ExportFormat.choices, default=ExportFormat.PRM800K)
+    gzip = models.BooleanField(default=False)
+    lines = models.BigIntegerField(null=True, blank=True)
+    size = models.BigIntegerField(null=True, blank=True, help_text="Bytes written (compressed if gzip).")
+
+    class Meta(Job.Meta):
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=JobStatus.values), name="exportjob_status_valid"),
+            models.CheckConstraint(condition=Q(format__in=ExportFormat.values), name="exportjob_format_valid"),
+        ]
+
+    def __str__(self):
+        return f"export {self.format} ({self.status})"

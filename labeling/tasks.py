@@ -13,3 +13,18 @@ def reap_expired_leases() -> int:
     from .queue import reap_expired
 
     return reap_expired()
+
+
+# Jobs (labeling.jobs): safe to deliver twice, as acks_late does after a lost worker.
+@shared_task
+def run_import_job(job_id: str) -> str:
+    from . import jobs
+
+    return jobs.run_import_job(job_id)
+
+
+@shared_task
+def run_export_job(job_id: str) -> str:
+    from . import jobs
+
+    return jobs.run_export_job(job_id)

@@ -15,6 +15,17 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+def pytest_addoption(parser):
+    parser.addoption("--schemathesis-examples", type=int, default=None, metavar="N",
+                     help="tests/test_api_schemathesis.py: N examples per API operation and role, random seed "
+                          "(default: a few, fixed seed; or set SCHEMATHESIS_EXAMPLES)")
+
+
+def pytest_configure(config):
+    if config.getoption("schemathesis_examples", None):
+        os.environ["SCHEMATHESIS_EXAMPLES"] = str(config.getoption("schemathesis_examples"))
+
+
 def pytest_collection_modifyitems(config, items):
     from django.db import connection
 
@@ -50,3 +61,9 @@ def micro_gpt2(tmp_path_factory):
 def model_dir(settings, tmp_path):
     settings.MODEL_DIR = tmp_path / "models"
     return settings.MODEL_DIR
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    """Uploads and export files of a test go to its own folder, never into var/media."""
+    settings.MEDIA_ROOT = tmp_path / "media"

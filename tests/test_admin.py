@@ -20,6 +20,10 @@ def admin_client(client, django_user_model, shared_data):
 
     queue.enqueue(Solution.objects.all())
     queue.next_task(Annotator.objects.create())
+    from labeling.models import ExportJob, ImportJob
+
+    ImportJob.objects.create(created_by=user, original_filename="sample.jsonl", error_message="x:line 1: bad")
+    ExportJob.objects.create(created_by=user)
     return client
 
 

@@ -86,6 +86,21 @@ def test_invalid_utf8_and_non_object(good, tmp_path):
     assert set(row_counts().values()) == {0}
 
 
+@pytest.mark.parametrize("command", ["import_prm800k", "import_solutions"])
+def test_truncated_gzip_is_a_clear_error(good, tmp_path, command):
+    import gzip
+
+    if command == "import_solutions":
+        good = [{"problem": f"What is {i}+{i}?", "ground_truth_answer": str(2 * i), "steps": [f"{i}+{i}={2 * i}"]}
+                for i in range(2000)]
+    whole = gzip.compress(b"".join(orjson.dumps(r) + b"\n" for r in good))
+    f = tmp_path / "cut.jsonl.gz"
+    f.write_bytes(whole[:len(whole) // 2])
+    with pytest.raises(CommandError, match=r"cut.jsonl.gz:read: .*(end-of-stream|Compressed file ended)"):
+        run(command, str(f))
+    assert set(row_counts().values()) == {0}
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(CommandError, match="nope.jsonl"):
         run("import_prm800k", str(tmp_path / "nope.jsonl"))

@@ -1,6 +1,6 @@
 """Model versions of the PRM registry (ML staff)."""
 from django.db import transaction
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -11,6 +11,7 @@ from activelearn.models import ModelVersion
 from labeling import roles
 
 from ..permissions import has_perm
+from ..schema import Error
 from ..serializers_data import ModelVersionOut
 
 
@@ -29,7 +30,9 @@ class ModelDetail(generics.RetrieveAPIView):
 class ActivateModel(APIView):
     permission_classes = [has_perm(roles.RUN_ROUNDS)]
 
-    @extend_schema(request=None, responses=ModelVersionOut, summary="Make this version the one that scores and selects")
+    @extend_schema(request=None, summary="Make this version the one that scores and selects",
+                   responses={200: ModelVersionOut,
+                              400: OpenApiResponse(Error, description="Only a ready version can be active.")})
     @transaction.atomic
     def post(self, request, pk):
         version = generics.get_object_or_404(ModelVersion.objects.select_for_update(), pk=pk)

@@ -46,7 +46,7 @@ class UserDetail(generics.RetrieveAPIView):
     @transaction.atomic
     def patch(self, request, username):
         user = self.get_object()
-        data = s.UserPatch(data=request.data)
+        data = s.UserPatch(data=request.data, partial=True)  # else a form body without is_active deactivates
         data.is_valid(raise_exception=True)
         d = data.validated_data
         demoted = d.get("is_active") is False or d.get("role", roles.Role.ADMIN) != roles.Role.ADMIN

@@ -1,0 +1,128 @@
+"""Bulk imports (admins) and exports (admins, ML staff) as background jobs with status resources."""
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import APIException
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from labeling import jobs, roles
+from labeling.models import ExportJob, ImportJob, JobStatus
+
+from .. import serializers_jobs as s
+from ..permissions import has_perm
+from ..schema import Error
+
+MULTIPART_SLACK = 1024 * 1024  # form fields and boundaries around the file
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+
+
+class Gone(APIException):
+    status_code = status.HTTP_410_GONE
+
+
+def _accepted(request, job, serializer_class, url_name) -> Response:
+    out = serializer_class(job, context={"request": request}).data
+    return Response(out, status=status.HTTP_202_ACCEPTED, headers={"Location": reverse(url_name, args=[job.pk])})
+
+
+class ImportList(generics.ListAPIView):
+    """Import jobs, newest first."""
+
+    permission_classes = [has_perm(roles.IMPORT)]
+    serializer_class = s.ImportJobOut
+    queryset = ImportJob.objects.select_related("created_by").order_by("-created_at", "-id")
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(request={"multipart/form-data": s.ImportIn},
+                   responses={202: s.ImportJobOut, 413: Error},
+                   summary="Upload a file to import in the background (all or nothing)")
+    def post(self, request):
+        # Refuse before the body is parsed and spooled to disk, when the client says how big it is.
+        length = str(request.META.get("CONTENT_LENGTH") or "")
+        if length.isdigit() and int(length) > jobs.max_upload_bytes() + MULTIPART_SLACK:
+            raise PayloadTooLarge({"file": jobs.upload_limit_message()})
+        data = s.ImportIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        d = data.validated_data
+        try:
+            job = jobs.create_import_job(request.user, d["file"], d["format"], enqueue=d["enqueue"])
+        except jobs.UploadTooLarge as exc:
+            raise PayloadTooLarge({"file": str(exc)}) from None
+        return _accepted(request, job, s.ImportJobOut, "api-import")
+
+
+class ImportDetail(generics.RetrieveAPIView):
+    permission_classes = [has_perm(roles.IMPORT)]
+    serializer_class = s.ImportJobOut
+    queryset = ImportList.queryset
+
+
+class ExportList(generics.ListAPIView):
+    """Export jobs, newest first."""
+
+    permission_classes = [has_perm(roles.EXPORT)]
+    serializer_class = s.ExportJobOut
+    queryset = ExportJob.objects.select_related("created_by").order_by("-created_at", "-id")
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=s.ExportIn, responses={202: s.ExportJobOut},
+                   summary="Export labelled passes in the background")
+    def post(self, request):
+        data = s.ExportIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        d = data.validated_data
+        job = jobs.create_export_job(request.user, d["format"], d["generations"], d["include_qc"], d["neutral"],
+                                     d["gzip"])
+        return _accepted(request, job, s.ExportJobOut, "api-export")
+
+
+class ExportDetail(generics.RetrieveAPIView):
+    permission_classes = [has_perm(roles.EXPORT)]
+    serializer_class = s.ExportJobOut
+    queryset = ExportList.queryset
+
+
+class _AnyAccept(BaseContentNegotiation):
+    """A file download answers whatever the client accepts; errors are JSON regardless."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0]
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class ExportDownload(APIView):
+    permission_classes = [has_perm(roles.EXPORT)]
+    content_negotiation_class = _AnyAccept
+
+    @extend_schema(responses={(200, "application/jsonl"): OpenApiTypes.BINARY,
+                              (200, "application/gzip"): OpenApiTypes.BINARY,
+                              409: Error, 410: Error},
+                   summary="The exported file, once the job has succeeded")
+    def get(self, request, pk):
+        job = get_object_or_404(ExportJob, pk=pk)
+        if job.status != JobStatus.SUCCEEDED:
+            why = f": {job.error_message}" if job.status == JobStatus.FAILED else "; poll the job and try again"
+            raise Conflict({"status": f"the export is {job.status}, there is nothing to download{why}"})
+        try:
+            f = open(job.file_path, "rb")  # FileResponse closes it
+        except FileNotFoundError:
+            raise Gone({"status": "the export file is no longer on the server; start a new export"}) from None
+        name = f"stepwise-export-{timezone.localdate(job.created_at):%Y-%m-%d}.jsonl{'.gz' if job.gzip else ''}"
+        return FileResponse(f, as_attachment=True, filename=name,
+                            content_type="application/gzip" if job.gzip else "application/jsonl")
