@@ -3,6 +3,7 @@ page's buttons and form call the REST API (api.views.rounds) with the session's 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.views.decorators.http import require_safe
 
 from labeling import roles
 
@@ -35,6 +36,7 @@ def form_fields() -> list[dict]:
     return fields
 
 
+@require_safe
 @login_required
 @permission_required(roles.VIEW_MODELS, raise_exception=True)
 def rounds_page(request):

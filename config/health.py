@@ -2,6 +2,7 @@
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 from .celery import app as celery_app
 
@@ -33,6 +34,7 @@ def _worker(database_ok: bool = True) -> dict:
 
 
 @never_cache
+@require_safe
 def healthz(request):
     checks, healthy = {}, True
     for name, check in (("database", _database), ("broker", _broker)):

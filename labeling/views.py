@@ -3,17 +3,19 @@ which calls the same labeling.queue / labeling.submission services."""
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from . import quality, queue, roles, selectors, services
 from .models import Annotator
 from .payloads import task_payload
 
 
+@require_safe
 def home(request):
     return render(request, "labeling/home.html", {"counts": selectors.dataset_counts()})
 
 
+@require_safe
 @login_required
 @permission_required(roles.LABEL, raise_exception=True)
 def label_page(request):
@@ -21,12 +23,14 @@ def label_page(request):
     return render(request, "labeling/label.html", {"task": task_payload(task)})
 
 
+@require_safe
 @login_required
 def progress_page(request):
     annotator = services.annotator_for(request.user)
     return render(request, "labeling/progress.html", {"progress": quality.annotator_progress(annotator)})
 
 
+@require_safe
 @login_required
 @permission_required(roles.QUALITY, raise_exception=True)
 def quality_page(request):

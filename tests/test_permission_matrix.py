@@ -54,7 +54,6 @@ MODELS_OR_QUALITY = (LOGIN, DENY, ALLOW, ALLOW, ALLOW)
 
 MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("healthz", "GET"): EVERYONE,
-    ("healthz", "POST"): EVERYONE,
     # --- API ---
     ("api-schema", "GET"): EVERYONE,
     ("api-docs", "GET"): EVERYONE,
@@ -115,16 +114,11 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("password_reset_complete", "GET"): EVERYONE,
     # --- HTML pages ---
     ("home", "GET"): EVERYONE,
-    ("home", "POST"): EVERYONE,
     ("label", "GET"): LABEL,
-    ("label", "POST"): LABEL,
     ("progress", "GET"): SIGNED_IN,
-    ("progress", "POST"): SIGNED_IN,
     ("quality", "GET"): QUALITY,
-    ("quality", "POST"): QUALITY,
     ("screening-decision", "POST"): MANAGE_USERS,
     ("rounds", "GET"): VIEW_MODELS,
-    ("rounds", "POST"): VIEW_MODELS,
 }
 
 PROBED = ("GET", "POST")  # what a function view is tried with
