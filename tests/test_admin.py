@@ -38,3 +38,18 @@ def test_admin_pages(admin_client, model):
     assert obj is not None
     r = admin_client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
     assert r.status_code == 200
+
+
+def test_api_tokens_are_listed_and_revoked_in_the_admin(admin_client):
+    from django.contrib.auth import get_user_model
+
+    from api.models import ApiToken
+    from api.tokens import create_token
+
+    token, key = create_token(get_user_model().objects.get(username="root"), "laptop")
+    page = admin_client.get(reverse("admin:api_apitoken_changelist")).content.decode()
+    assert "laptop" in page and token.prefix in page and key not in page
+    assert admin_client.get(reverse("admin:api_apitoken_add")).status_code == 403
+    r = admin_client.post(reverse("admin:api_apitoken_changelist"),
+                          {"action": "revoke", "_selected_action": [str(token.pk)]})
+    assert r.status_code == 302 and ApiToken.objects.get(pk=token.pk).revoked_at is not None
