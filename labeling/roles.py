@@ -30,10 +30,20 @@ def _permission(name: str) -> Permission:
 
 
 def sync_groups(**_) -> None:
-    """Create each role's group with exactly its permissions (run after every migrate)."""
+    """Create each role's group with exactly its permissions, and put every user with an
+    annotator profile in their role's group (run after every migrate, so a database from
+    before roles were groups keeps its people's rights)."""
+    from django.contrib.auth import get_user_model
+
+    from .models import Annotator
+
+    membership = get_user_model().groups.through
     for role, perms in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
         group.permissions.set([_permission(p) for p in perms])
+        users = Annotator.objects.filter(role=role, user__isnull=False).values_list("user_id", flat=True)
+        membership.objects.bulk_create([membership(user_id=u, group_id=group.pk) for u in users],
+                                       ignore_conflicts=True)
 
 
 def assign_role(user, role: str) -> None:
