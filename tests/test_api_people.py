@@ -137,3 +137,14 @@ def test_create_api_token_command_prints_a_working_key():
     call_command("create_api_token", "ann", "laptop", stdout=out)
     key = out.getvalue().strip()
     assert Client(HTTP_AUTHORIZATION=f"Bearer {key}").get("/api/me/").json()["username"] == "ann"
+
+
+def test_migrate_gives_existing_profiles_their_role_group():
+    """A database from before roles were groups: profiles with a role but no group membership."""
+    user = get_user_model().objects.create_user("old", password="pw-for-tests-only")
+    Annotator.objects.create(user=user, role="ml_staff")
+    assert not get_user_model().objects.get(pk=user.pk).has_perm(roles.RUN_ROUNDS)
+    roles.sync_groups()
+    roles.sync_groups()  # twice: nothing doubles
+    user = get_user_model().objects.get(pk=user.pk)
+    assert user.has_perm(roles.RUN_ROUNDS) and list(user.groups.values_list("name", flat=True)) == ["ml_staff"]
