@@ -4,15 +4,17 @@ The problems and their solutions come from `demo_problems` (a seeded generator);
 module writes them to the database and manages the demo accounts.
 """
 import secrets
+import uuid
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from . import queue
 from .demo_problems import FAMILIES, GENERATOR, SOURCE_PREFIX, DemoProblem, generate  # noqa: F401 - used by callers
-from .hashing import problem_hash, solution_hash
-from .models import Problem, Role, Solution
+from .hashing import pass_key, problem_hash, solution_hash
+from .models import Annotator, FinishReason, LabeledPass, Problem, Role, Solution
 from .services import set_user
 
 DEMO_EMAIL_DOMAIN = "demo.stepwise.invalid"  # marks accounts this command owns and may reset
@@ -55,8 +57,12 @@ QC_SOLUTIONS = 3  # the next ones are quality-control questions
 
 
 def _seed_queue() -> None:
-    """Screening and QC sets with gold labels (the demo's known first errors); the rest is queued."""
-    demo = list(Solution.objects.filter(generator=GENERATOR).order_by("problem__source_id", "id"))
+    """Screening and QC sets with gold labels (the demo's known first errors). Of the other
+    problems, a third comes labelled already (generation 0, by a demo labeller, so that an
+    active-learning round has something to train on), a third is queued for the demo
+    annotators, and a third stays unqueued: the pool the rounds select from."""
+    demo = list(Solution.objects.filter(generator=GENERATOR).select_related("problem")
+                .order_by("problem__source_id", "id"))
     regular = []
     for i, s in enumerate(demo):
         first_error = s.extra.get("demo_first_error")
@@ -65,8 +71,36 @@ def _seed_queue() -> None:
         s.gold_first_error = -1 if first_error is None else first_error
         if not (s.is_screening or s.is_quality_control):
             regular.append(s)
-    Solution.objects.bulk_update(demo, ["is_screening", "is_quality_control", "gold_first_error"], batch_size=500)
-    queue.enqueue(regular)
+    problems = sorted({s.problem.source_id for s in regular})
+    third = {pid: 3 * i // max(1, len(problems)) for i, pid in enumerate(problems)}
+    labelled = [s for s in regular if third[s.problem.source_id] == 0]
+    for s in labelled:
+        s.generation = 0
+    Solution.objects.bulk_update(demo, ["is_screening", "is_quality_control", "gold_first_error", "generation"],
+                                 batch_size=500)
+    _label(labelled)
+    queue.enqueue([s for s in regular if third[s.problem.source_id] == 1])
+
+
+DEMO_LABELLER = uuid.UUID("00000000-0000-4000-8000-00000000de70")
+
+
+def _label(solutions: list[Solution]) -> None:
+    """Passes as a careful labeller would give them: +1 up to the known first error, -1 there."""
+    labeller, _ = Annotator.objects.get_or_create(uuid=DEMO_LABELLER, defaults={"role": Role.ANNOTATOR})
+    now = timezone.now()
+    passes = []
+    for s in solutions:
+        first = s.extra.get("demo_first_error")
+        n = len(s.steps) if first is None else first + 1
+        ratings = [{"rating": -1 if k == first else 1, "flagged": False} for k in range(n)]
+        steps = [{"completions": [{"text": s.steps[k], **r}], "human_completion": None,
+                  "chosen_completion": None if r["rating"] == -1 else 0} for k, r in enumerate(ratings)]
+        passes.append(LabeledPass(
+            annotator=labeller, problem=s.problem, solution=s, submitted_at=now, generation=0, steps=steps,
+            total_time=20_000 * n, finish_reason=FinishReason.SOLUTION if first is None else FinishReason.FOUND_ERROR,
+            natural_key=pass_key("demo", s.content_hash), client_id=uuid.uuid4()))
+    LabeledPass.objects.bulk_create(passes, batch_size=QUERY_CHUNK, ignore_conflicts=True)
 
 
 def _save_problems(keyed: dict[str, DemoProblem], stats: SeedStats) -> dict[str, Problem]:

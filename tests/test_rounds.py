@@ -143,3 +143,17 @@ def test_undispatched_round_is_sent_when_the_broker_is_back(data, micro_bert, mo
     monkeypatch.setattr(run_round, "apply_async", lambda args, **k: sent.append(args))
     assert rounds.watch()["dispatched"] == 1 and sent == [(r.pk, 1)]
     assert Round.objects.get(pk=r.pk).dispatched_at is not None
+
+
+def test_a_round_on_the_demo_data(eager, micro_bert, model_dir):
+    """What a new user does after `make run`: seed_demo, then start a round from the page."""
+    from labeling.demo import seed_problems
+
+    seed_problems()
+    r = rounds.start_round({"base_model": str(micro_bert), "epochs": 1, "max_length": 256})
+    r.refresh_from_db()
+    assert r.status == "succeeded", r.error
+    assert r.model_version.data_snapshot["passes"] > 0 and r.generation == 1
+    picks = RoundSelection.objects.filter(round=r)
+    assert picks.count() == r.counts["selected"] > 0 and r.counts["wrong_selected"] > 0
+    assert QueueEntry.objects.filter(generation=1).count() == picks.count()

@@ -197,7 +197,34 @@ def test_rerun_creates_nothing_and_resets_passwords(seeded):
     for username, (_, password) in new.items():
         assert password != old[username][1]
         assert can_log_in(username, password) and not can_log_in(username, old[username][1])
-    assert get_user_model().objects.count() == Annotator.objects.count() == 4
+    assert get_user_model().objects.count() == Annotator.objects.filter(user__isnull=False).count() == 4
+    assert Annotator.objects.filter(uuid=demo.DEMO_LABELLER, user__isnull=True).count() == 1
+
+
+@pytest.mark.django_db
+def test_demo_has_labels_to_train_on_a_queue_and_a_pool_for_rounds(seeded):
+    import orjson
+
+    from activelearn.round_stages import pool
+    from labeling.exporters import prm800k_lines
+    from labeling.models import LabeledPass, QueueEntry
+    from labeling.prm800k import parse_record
+    from labeling.queue import first_error
+
+    passes = list(LabeledPass.objects.select_related("solution"))
+    queued, free = QueueEntry.objects.count(), pool().count()
+    assert len(passes) and queued and free and len(passes) + queued + free + 7 == 240  # 7: screening + QC
+    assert {p.generation for p in passes} == {0} and {p.solution.generation for p in passes} == {0}
+    for p in passes:  # the known first error, as a careful labeller would mark it
+        known = p.solution.extra.get("demo_first_error")
+        assert first_error(p.steps) == (-1 if known is None else known)
+        assert p.finish_reason == ("solution" if known is None else "found_error")
+    for line in prm800k_lines(LabeledPass.objects.all()):  # export as valid PRM800K records
+        parse_record(orjson.loads(line))
+    labelled = set(LabeledPass.objects.values_list("problem_id", flat=True))
+    queued_problems = set(QueueEntry.objects.values_list("solution__problem_id", flat=True))
+    free_problems = set(pool().values_list("problem_id", flat=True))
+    assert not (labelled & free_problems) and not (labelled & queued_problems) and not (queued_problems & free_problems)
 
 
 @pytest.mark.django_db
