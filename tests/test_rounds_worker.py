@@ -131,6 +131,18 @@ def test_whole_round_on_a_real_worker(setup, worker_env, tmp_path, micro_bert):
         chunks = TaskResult.objects.filter(task_name="activelearn.tasks.score_chunk", status="SUCCESS")
         assert chunks.count() == 5  # 30 pool solutions in chunks of 7
         assert r.counts["selected"] > 0 and r.stages["queue"]["queued"] == r.counts["selected"]
+
+        # the broker delivers the round's messages again (a crash before the ack): nothing changes
+        from activelearn import tasks
+        from activelearn.models import RoundSelection, SolutionScore
+        from labeling.models import QueueEntry
+
+        before = (QueueEntry.objects.count(), RoundSelection.objects.count(), SolutionScore.objects.count())
+        again = [tasks.run_round.delay(r.pk, r.attempt), tasks.finish_round.delay(r.pk, r.attempt)]
+        wait_for(lambda: TaskResult.objects.filter(task_id__in=[a.id for a in again], status="SUCCESS").count() == 2,
+                 60, worker, "the replayed messages")
+        after = (QueueEntry.objects.count(), RoundSelection.objects.count(), SolutionScore.objects.count())
+        assert after == before and status(r).status == "succeeded"
     finally:
         worker.stop()
 
