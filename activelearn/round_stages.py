@@ -103,7 +103,9 @@ def train(r: Round) -> dict:
     init_from = services.active_version() if cfg["retrain"] == "finetune" else None
     version = services.train_version(
         ModelKind.PRM, base=cfg["base_model"] or None, init_from=init_from, progress=progress, on_created=created,
-        cfg=TrainConfig(epochs=cfg["epochs"], seed=cfg["seed"], max_length=cfg["max_length"]))
+        cfg=TrainConfig(epochs=cfg["epochs"], seed=cfg["seed"], max_length=cfg["max_length"]), activate=False)
+    alive(r, force=True)  # cancelled while the last steps ran: the new version stays inactive
+    services.activate_version(version)
     Round.objects.filter(pk=r.pk).update(model_version=version, metrics=version.metrics)
     r.model_version, r.metrics = version, version.metrics
     return {"model_version": version.pk, "trained": True}
