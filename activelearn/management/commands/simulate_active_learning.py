@@ -1,3 +1,5 @@
+import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -21,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--holdout", type=float, default=0.0, metavar="FRACTION",
                             help="Also move this fraction of the oracle's problems (by problem text) to an "
                                  "evaluation set named 'holdout'.")
-        parser.add_argument("--rounds", type=int, default=8)
+        parser.add_argument("--rounds", type=int, default=6)
         parser.add_argument("--per-round", type=int, default=50, metavar="K")
         parser.add_argument("--seed-labels", type=int, metavar="N", help="Random labels before round 1 (default K).")
         parser.add_argument("--strategy", action="append", choices=simulation.SIM_STRATEGIES,
@@ -30,14 +32,18 @@ class Command(BaseCommand):
                             help="Convincing quotas per round (the 80/20 mix over the whole pool) or per problem "
                                  "(degenerate with one solution per problem: top-K wrong answers).")
         parser.add_argument("--wrong-fraction", type=float, default=0.8)
-        parser.add_argument("--base", default="micro",
-                            help="Backbone directory, or 'micro': a tiny BERT built here on the oracle pool's text.")
+        parser.add_argument("--base", default="default",
+                            help="'default' (the project's default backbone, all-MiniLM-L6-v2), 'micro' (a tiny "
+                                 "BERT built here on the oracle pool's text) or a backbone directory.")
+        parser.add_argument("--layers", type=int, default=2,
+                            help="Micro: its depth. A pretrained base: keep only its first N layers (0: all).")
         parser.add_argument("--hidden", type=int, default=64, help="Micro backbone width.")
-        parser.add_argument("--layers", type=int, default=2, help="Micro backbone depth.")
         parser.add_argument("--heads", type=int, default=2, help="Micro backbone attention heads.")
         parser.add_argument("--vocab-size", type=int, default=2000, help="Micro backbone vocabulary.")
-        parser.add_argument("--epochs", type=float, default=5.0)
-        parser.add_argument("--lr", type=float, default=1e-3)
+        parser.add_argument("--threads", type=int, default=1,
+                            help="torch CPU threads (0: torch's default). One is much faster on a shared CPU.")
+        parser.add_argument("--epochs", type=float, default=3.0)
+        parser.add_argument("--lr", type=float, default=1e-4)
         parser.add_argument("--batch-size", type=int, default=8)
         parser.add_argument("--max-length", type=int, default=256)
         parser.add_argument("--seed", type=int, default=0)
@@ -52,18 +58,21 @@ class Command(BaseCommand):
                 rounds=o["rounds"], per_round=o["per_round"], seed_labels=o["seed_labels"],
                 strategies=tuple(dict.fromkeys(o["strategy"] or simulation.SIM_STRATEGIES)), group=o["group"],
                 wrong_fraction=o["wrong_fraction"], seed=o["seed"], holdout=o["holdout"], base=o["base"],
-                micro_hidden=o["hidden"], micro_layers=o["layers"], micro_heads=o["heads"],
-                micro_vocab=o["vocab_size"], train=train_cfg)
+                layers=o["layers"] or None, micro_hidden=o["hidden"], micro_heads=o["heads"],
+                micro_vocab=o["vocab_size"], threads=o["threads"] or None, train=train_cfg)
             oracle = [r for f in o["oracle"] for r in read_records(f)]
             eval_sets = {}
             for f in o["eval"]:
                 name = Path(f).stem
                 eval_sets[name if name not in eval_sets else f] = read_records(f)
-            started = time.perf_counter()
+            started, load_before = time.perf_counter(), os.getloadavg()
             result = simulation.simulate(oracle, eval_sets, cfg, log=lambda line: sys.stderr.write(line + "\n"))
         except (ValueError, OSError) as exc:
             raise CommandError(str(exc)) from None
-        result["command"] = " ".join(["python manage.py simulate_active_learning", *sys.argv[2:]])
+        if sys.argv[1:2] == ["simulate_active_learning"]:
+            result["command"] = shlex.join(["python", "manage.py", *sys.argv[1:]])
+        result["machine"] = {"cpus": os.cpu_count(), "torch_threads": cfg.threads, "loadavg_before": load_before,
+                             "loadavg_after": os.getloadavg()}
         result["oracle_files"], result["eval_files"] = o["oracle"], o["eval"]
         prefix = Path(o["out"])
         prefix.parent.mkdir(parents=True, exist_ok=True)

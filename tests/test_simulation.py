@@ -1,0 +1,105 @@
+"""Simulated annotators (activelearn/simulation.py): rounds replay human labels, the curve and the ratio."""
+import csv
+import json
+import random
+
+import pytest
+from django.core.management import call_command
+
+from activelearn import simulation
+from activelearn.backbone import CLASS_OF_RATING
+from activelearn.training import TrainConfig
+
+WORDS = "add the two numbers then divide by three so we get half of the total and check the answer again".split()
+
+
+def _records(n: int, seed: int) -> list[dict]:
+    """ProcessBench-shaped records: wrong final answers always carry an error step."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        steps = [" ".join(rng.choices(WORDS, k=rng.randint(3, 8))) + f" = {rng.randint(0, 99)}"
+                 for _ in range(rng.randint(2, 4))]
+        correct = rng.random() < 0.5
+        label = -1 if correct and rng.random() < 0.8 else rng.randrange(len(steps))
+        out.append({"id": f"s-{seed}-{i}", "problem": f"problem {i % (n // 2)}: what is {i} plus {i + 1}?",
+                    "steps": steps, "final_answer_correct": correct, "label": label})
+    return out
+
+
+def _cfg(**kw) -> simulation.SimConfig:
+    return simulation.SimConfig(rounds=2, per_round=5, base="micro", layers=1, micro_hidden=16, micro_vocab=200,
+                                train=TrainConfig(epochs=1, learning_rate=1e-3, max_length=64, batch_size=8), **kw)
+
+
+@pytest.fixture(scope="module")
+def result():
+    return simulation.simulate(_records(40, 0), {"evalset": _records(12, 1)}, _cfg(), log=lambda line: None)
+
+
+def test_oracle_labels_follow_processbench():
+    good, bad = CLASS_OF_RATING[1], CLASS_OF_RATING[-1]
+    assert simulation.oracle_classes({"steps": ["a", "b", "c"], "label": 1}) == [good, bad, None]
+    assert simulation.oracle_classes({"steps": ["a", "b"], "label": -1}) == [good, good]
+
+
+def test_labels_grow_by_k_and_none_is_revealed_twice(result):
+    for strategy in ("convincing", "uniform"):
+        curve = result["curves"][strategy]
+        assert [p["labels"] for p in curve] == [5, 10, 15]
+        assert [p["new"] for p in curve] == [5, 5, 5]
+        revealed = [i for p in curve for i in p["picks"]]
+        assert len(revealed) == len(set(revealed)) == 15
+        pool = _records(40, 0)  # no holdout: pool index = record index
+        supervised = [sum(c is not None for c in simulation.oracle_classes(pool[i])) for i in revealed]
+        assert [p["step_labels"] for p in curve] == [sum(supervised[:n]) for n in (5, 10, 15)]
+    # both start from the same seed set and the same first model
+    assert result["curves"]["convincing"][0]["picks"] == result["curves"]["uniform"][0]["picks"]
+    assert result["curves"]["convincing"][0]["eval"] == result["curves"]["uniform"][0]["eval"]
+
+
+def test_convincing_picks_are_the_highest_scoring_wrong_answers(result):
+    pool_correct = {i: r["final_answer_correct"] for i, r in enumerate(_records(40, 0))}
+    for p in result["curves"]["convincing"][1:]:
+        picked, scores = p["picked_scores"]["picked"], p["picked_scores"]["all"]
+        wrong = [(i, s) for i, bucket, s in picked if bucket == "convincing_wrong"]
+        assert len(wrong) == round(0.8 * 5)  # the paper's 80%: 4 of 5
+        assert all(pool_correct[i] is False for i, _ in wrong)
+        assert [s for _, s in wrong] == sorted((s for _, s in wrong), reverse=True)
+        unpicked_wrong = [scores[i] for i in scores if not pool_correct[i] and i not in {j for j, _, _ in picked}]
+        assert min(s for _, s in wrong) >= max(unpicked_wrong)
+        rest = [(i, s) for i, bucket, s in picked if bucket == "convincing_rest"]
+        assert len(rest) == 1 and rest[0][1] == max(s for i, s in scores.items() if i not in {j for j, _ in wrong})
+
+
+def test_same_seed_same_curve(result):
+    again = simulation.simulate(_records(40, 0), {"evalset": _records(12, 1)}, _cfg(), log=lambda line: None)
+    for strategy in ("convincing", "uniform"):
+        assert [(p["picks"], p["eval"]) for p in again["curves"][strategy]] == \
+            [(p["picks"], p["eval"]) for p in result["curves"][strategy]]
+
+
+def test_data_efficiency_interpolates_or_gives_a_lower_bound():
+    e = simulation.data_efficiency([(10, 0.1), (20, 0.5)], [(10, 0.1), (20, 0.3), (30, 0.7)])
+    assert e["uniform_labels"] == pytest.approx(25) and e["ratio"] == pytest.approx(1.25) and not e["lower_bound"]
+    e = simulation.data_efficiency([(10, 0.1), (20, 0.5)], [(10, 0.1), (20, 0.2)])
+    assert e["lower_bound"] and e["ratio"] == pytest.approx(1.0) and simulation.format_ratio(e) == ">1.00x"
+
+
+def test_command_writes_csv_png_json(tmp_path):
+    oracle, evalset = tmp_path / "oracle.json", tmp_path / "evalset.json"
+    oracle.write_text(json.dumps(_records(40, 0)))
+    evalset.write_text(json.dumps(_records(12, 1)))
+    prefix = tmp_path / "out" / "sim"
+    call_command("simulate_active_learning", "--oracle", str(oracle), "--eval", str(evalset), "--rounds", "2",
+                 "--per-round", "5", "--base", "micro", "--layers", "1", "--hidden", "16", "--vocab-size", "200",
+                 "--epochs", "1", "--lr", "1e-3", "--max-length", "64", "--out", str(prefix))
+    rows = list(csv.DictReader(open(f"{prefix}.csv")))
+    assert [(r["strategy"], r["labels"]) for r in rows] == [
+        ("convincing", "5"), ("convincing", "10"), ("convincing", "15"),
+        ("uniform", "5"), ("uniform", "10"), ("uniform", "15")]
+    assert {"evalset_f1", "evalset_step_auroc"} <= rows[0].keys()
+    assert open(f"{prefix}.png", "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    summary = json.loads(open(f"{prefix}.json").read())
+    assert summary["efficiency"]["evalset"]["f1"]["ratio"] > 0
+    assert summary["config"]["per_round"] == 5 and "timings" in summary
