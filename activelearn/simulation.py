@@ -20,8 +20,8 @@ highest-scoring wrong answers, i.e. plain top-K convincing wrong answers. group=
 (the default) puts the whole unlabelled pool in one group with per_problem = K, which keeps
 the recipe's 80/20 mix at the level of the round.
 
-Backbone. A micro BERT trained from scratch on a few hundred solutions fits its training
-set (step AUROC 0.82) but scores held-out steps at chance (0.50-0.55), so the default is
+Backbone. A micro BERT trained from scratch on the 784 pool solutions fits them (training
+step AUROC 0.82) but scores held-out steps near chance (0.50-0.55), so the default is
 the project's default backbone (all-MiniLM-L6-v2) cut to its first two of six layers:
 pretrained, local, and cheap enough for both strategies to retrain from scratch every
 round on a 2-core CPU.
@@ -417,7 +417,18 @@ def write_csv(result: dict, path: str | Path) -> None:
 def write_json(result: dict, path: str | Path) -> None:
     slim = {**result, "curves": {s: [{k: v for k, v in p.items() if k not in ("picks", "picked_scores")}
                                      for p in curve] for s, curve in result["curves"].items()}}
-    Path(path).write_text(json.dumps(slim, indent=1, default=str) + "\n")
+    Path(path).write_text(json.dumps(_finite(slim), indent=1, default=str) + "\n")
+
+
+def _finite(x):
+    """NaN (an empty class, e.g. an evaluation set without errors) as null: strict JSON."""
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_finite(v) for v in x]
+    return x
 
 
 def plot(result: dict, path: str | Path) -> None:
