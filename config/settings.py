@@ -178,6 +178,8 @@ LABEL_LEASE_SECONDS = env.int("LABEL_LEASE_SECONDS", default=1800)  # a claimed 
 LABEL_QC_EVERY = env.int("LABEL_QC_EVERY", default=10)  # one QC question after this many regular tasks
 LABEL_SCREENING_THRESHOLD = env.float("LABEL_SCREENING_THRESHOLD", default=0.8)  # first-error agreement to pass
 CELERY_BEAT_SCHEDULE["reap-expired-leases"] = {"task": "labeling.tasks.reap_expired_leases", "schedule": 60.0}
+EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
+CELERY_BEAT_SCHEDULE["expire-exports"] = {"task": "labeling.tasks.expire_exports", "schedule": 3600.0}
 
 # Active-learning rounds and worker health.
 WORKER_DEAD_AFTER_SECONDS = env.int("WORKER_DEAD_AFTER_SECONDS", default=60)

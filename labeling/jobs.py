@@ -13,6 +13,7 @@ import uuid
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -299,3 +300,15 @@ def _export(job: ExportJob) -> None:
         lines = exporters.prm800k_lines(qs)
     n = exporters.write_export(str(path), lines)  # written beside and renamed: never half a file
     _finish(job, JobStatus.SUCCEEDED, file_path=str(path), lines=n, size=path.stat().st_size)
+
+
+def expire_exports(now=None) -> int:
+    """Delete export files older than EXPORT_KEEP_DAYS (their download then answers 410 Gone);
+    the job rows stay as the record of what was exported, by whom and when."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.EXPORT_KEEP_DAYS)
+    removed = 0
+    for job in ExportJob.objects.filter(status=JobStatus.SUCCEEDED, finished_at__lt=cutoff).exclude(file_path=""):
+        Path(job.file_path).unlink(missing_ok=True)
+        ExportJob.objects.filter(pk=job.pk).update(file_path="")
+        removed += 1
+    return removed

@@ -28,3 +28,11 @@ def run_export_job(job_id: str) -> str:
     from . import jobs
 
     return jobs.run_export_job(job_id)
+
+
+@shared_task
+def expire_exports() -> int:
+    """Periodic (beat): delete export files older than EXPORT_KEEP_DAYS."""
+    from . import jobs
+
+    return jobs.expire_exports()

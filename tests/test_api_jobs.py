@@ -2,6 +2,7 @@
 import copy
 import gzip
 import json
+import os
 
 import orjson
 import pytest
@@ -277,3 +278,21 @@ def test_broker_down_fails_the_job_instead_of_leaving_it_queued(admin, monkeypat
     assert r.status_code == 202
     job = admin.get(r["Location"]).json()
     assert job["status"] == "failed" and "broker is unavailable" in job["failure"]["message"]
+
+
+def test_old_export_files_expire_and_their_download_is_gone(admin, imported, export, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from labeling import jobs
+    from labeling.models import ExportJob
+
+    job = admin.get(export(admin)["Location"]).json()
+    path = ExportJob.objects.get(pk=job["id"]).file_path
+    assert jobs.expire_exports() == 0 and os.path.exists(path)  # fresh: kept
+    later = timezone.now() + timedelta(days=settings.EXPORT_KEEP_DAYS, minutes=1)
+    assert jobs.expire_exports(now=later) == 1 and not os.path.exists(path)
+    r = admin.get(job["download"])
+    assert r.status_code == 410 and "no longer on the server" in r.json()["error"]
+    assert admin.get(f"/api/exports/{job['id']}/").json()["status"] == "succeeded"  # the record stays
