@@ -102,12 +102,18 @@ def _label_steps(solution_steps: list[str], ratings: list[StepRating], finish: s
 
 def submit_pass(annotator: Annotator, lease_id, client_id, ratings: list[dict], finish_reason: str,
                 total_time: int, reason_text: str = "") -> LabeledPass:
+    return submit(annotator, lease_id, client_id, ratings, finish_reason, total_time, reason_text)[0]
+
+
+def submit(annotator: Annotator, lease_id, client_id, ratings: list[dict], finish_reason: str,
+           total_time: int, reason_text: str = "") -> tuple[LabeledPass, bool]:
+    """The pass that landed for this submit, and whether it had landed before (a replay)."""
     try:
         client_id = uuid.UUID(str(client_id))
     except ValueError:
         raise SubmissionError("client_id", "must be a UUID") from None
     if done := LabeledPass.objects.filter(client_id=client_id, annotator=annotator).first():
-        return done  # a retry of a submit that landed
+        return done, True  # a retry of a submit that landed
     if finish_reason not in FinishReason.values:
         raise SubmissionError("finish_reason", f"must be one of {', '.join(FinishReason.values)}")
     if finish_reason in (FinishReason.GIVE_UP, FinishReason.BAD_PROBLEM) and not reason_text.strip():
@@ -119,7 +125,7 @@ def submit_pass(annotator: Annotator, lease_id, client_id, ratings: list[dict], 
         with transaction.atomic():
             lease = _lease_for(annotator, lease_id, lock=True)
             if lease.status == LeaseStatus.SUBMITTED:
-                return lease.labeled_pass  # the same task sent again under a new client id
+                return lease.labeled_pass, True  # the same task sent again under a new client id
             solution = lease.solution
             steps = _label_steps(solution.steps, checked, finish_reason, solution.extra.get("alternatives"))
             labeled = LabeledPass.objects.create(
@@ -131,14 +137,14 @@ def submit_pass(annotator: Annotator, lease_id, client_id, ratings: list[dict], 
             _count(lease)
             lease.status, lease.labeled_pass = LeaseStatus.SUBMITTED, labeled
             lease.save(update_fields=["status", "labeled_pass"])
-            return labeled
+            return labeled, False
     except IntegrityError:
         # Two submits raced on the same client id or lease: the other one landed.
         done = LabeledPass.objects.filter(client_id=client_id, annotator=annotator).first() or \
             Lease.objects.get(id=lease_id).labeled_pass
         if done is None:
             raise
-        return done
+        return done, True
 
 
 def _count(lease: Lease) -> None:

@@ -6,7 +6,7 @@ from rest_framework.views import APIView
 from labeling import queue, roles, services
 from labeling.models import FinishReason
 from labeling.payloads import task_payload
-from labeling.submission import save_draft, submit_pass
+from labeling.submission import save_draft, submit
 
 from .. import serializers_tasks as s
 from ..permissions import has_perm
@@ -40,11 +40,9 @@ class Draft(_TaskView):
 
 class _Finish(_TaskView):
     def finish(self, lease_id, data, finish_reason):
-        annotator = self.annotator()
-        before = annotator.passes.filter(client_id=data["client_id"]).exists()
-        labeled = submit_pass(annotator, lease_id, data["client_id"], data["ratings"], finish_reason,
-                              data["total_time"], data.get("reason_text", ""))
-        return Response({"ok": True, "duplicate": before or labeled.client_id != data["client_id"],
+        labeled, duplicate = submit(self.annotator(), lease_id, data["client_id"], data["ratings"], finish_reason,
+                                    data["total_time"], data.get("reason_text", ""))
+        return Response({"ok": True, "duplicate": duplicate,
                          "finish_reason": labeled.finish_reason, "receipt": labeled.client_id})
 
 
