@@ -207,11 +207,11 @@ def enqueue(r: Round) -> dict:
 
 def summarise(r: Round) -> None:
     """Counts, metrics and the comparison with the previous finished round; then done."""
-    sel = list(RoundSelection.objects.filter(round=r).values_list("score", "answer_is_correct"))
-    scores = [s for s, _ in sel if s is not None]
+    sel = list(RoundSelection.objects.filter(round=r).values_list("score", "answer_is_correct", "solution_id"))
+    scores = [s for s, _, _ in sel if s is not None]
     prev = Round.objects.filter(status=RoundStatus.SUCCEEDED, generation__lt=r.generation).order_by("-generation") \
         .first()
-    r.counts = {**r.counts, "selected": len(sel), "wrong_selected": sum(ok is False for _, ok in sel),
+    r.counts = {**r.counts, "selected": len(sel), "wrong_selected": sum(ok is False for _, ok, _ in sel),
                 "mean_selected_score": statistics.fmean(scores) if scores else None,
                 "labels_at_start": LabeledPass.objects.filter(generation__lt=r.generation).count()}
     comparison = {}
@@ -224,8 +224,7 @@ def summarise(r: Round) -> None:
                       "previous_wrong_selected": prev.counts.get("wrong_selected"),
                       "previous_labelled": passes.count(),
                       "previous_found_error_share": found / passes.count() if passes.count() else None,
-                      "overlap_with_previous": len(prev_sel & {s for s, in RoundSelection.objects.filter(round=r)
-                                                                .values_list("solution_id")})}
+                      "overlap_with_previous": len(prev_sel & {sid for _, _, sid in sel})}
     Round.objects.filter(pk=r.pk, attempt=r.attempt, status=RoundStatus.RUNNING).update(
         counts=r.counts, comparison=comparison, status=RoundStatus.SUCCEEDED, slot=None, stage="",
         finished_at=timezone.now())
