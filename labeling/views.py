@@ -1,5 +1,6 @@
 """Thin HTML views. The labelling page's JSON calls go to the REST API (api.views.tasks),
 which calls the same labeling.queue / labeling.submission services."""
+from csp.decorators import csp_update
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,6 +19,9 @@ def home(request):
 @require_safe
 @login_required
 @permission_required(roles.LABEL, raise_exception=True)
+# KaTeX lays formulas out with style attributes (struts, SVG widths); this page alone may use them.
+# They cannot run script, and <style> elements and outside stylesheets stay refused.
+@csp_update({"style-src-attr": ["'unsafe-inline'"]})
 def label_page(request):
     task = queue.next_task(services.annotator_for(request.user))
     return render(request, "labeling/label.html", {"task": task_payload(task)})
@@ -48,7 +52,7 @@ def quality_page(request):
 def screening_decision(request, annotator_uuid):
     target = get_object_or_404(Annotator, uuid=annotator_uuid)
     try:
-        services.decide_screening(target, request.POST.get("action"))
+        services.decide_screening(target, request.POST.get("action"), actor=request.user)
     except ValueError as exc:
         return JsonResponse({"error": str(exc), "field": "action"}, status=400)
     return redirect("quality")

@@ -113,7 +113,8 @@ def test_reload_mid_pass_resumes(browser, live_server):
     page = _page(browser, live_server, _annotator())
     page.keyboard.press("1")
     page.keyboard.press("2")
-    page.wait_for_function("document.getElementById('save-state').textContent === 'Saved'")
+    # A function, not an expression string: Playwright evals strings, which the CSP refuses.
+    page.wait_for_function("() => document.getElementById('save-state').textContent === 'Saved'")
     page.reload()
     page.wait_for_selector("#step-2")
     assert page.get_attribute("#step-0", "aria-label") == "Step 1, rated Great"

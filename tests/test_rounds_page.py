@@ -330,7 +330,8 @@ def test_start_follow_and_cancel_a_round_in_the_browser(chromium, live_server, s
     page.fill("#id_password", "pw-for-browser-tests")
     page.click("button[type=submit]")
     page.wait_for_url("**/rounds/")
-    page.wait_for_function("document.querySelectorAll('canvas').length === 4 && window.Chart "
+    # Functions, not expression strings: Playwright evals strings, which the CSP refuses.
+    page.wait_for_function("() => document.querySelectorAll('canvas').length === 4 && window.Chart "
                            "&& Object.keys(window.Chart.instances).length === 4")
 
     page.fill("#opt-per_problem", "0")
@@ -351,12 +352,14 @@ def test_start_follow_and_cancel_a_round_in_the_browser(chromium, live_server, s
     # the worker starts training: the page follows (it polls every 2 s)
     Round.objects.filter(pk=r.pk).update(status="running", stage="train", stages={
         **r.stages, "train": {"status": "running", "started_at": timezone.now().isoformat(), "done": 5, "total": 20}})
-    page.wait_for_function("document.getElementById('round-status').textContent === 'running'", timeout=10_000)
+    page.wait_for_function("() => document.getElementById('round-status').textContent === 'running'",
+                           timeout=10_000)
     assert "5/20" in page.inner_text('li[data-stage="train"] .stage-meta')
     assert page.eval_on_selector('li[data-stage="train"] progress', "p => p.value") == 0.25
 
     page.click("#cancel-round")
-    page.wait_for_function("document.getElementById('round-status').textContent === 'cancelled'", timeout=10_000)
+    page.wait_for_function("() => document.getElementById('round-status').textContent === 'cancelled'",
+                           timeout=10_000)
     assert Round.objects.get(pk=r.pk).status == "cancelled"
     page.wait_for_selector("#resume-round:not([hidden])")
     assert not errors, errors
