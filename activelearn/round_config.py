@@ -77,7 +77,18 @@ def _coerce(o: Option, value):
         raise RoundConfigError(o.name, f"must be between {_num(o.min)} and {_num(o.max)}")
     if o.type is str and len(value) > 1000:
         raise RoundConfigError(o.name, "is too long")
+    if o.type is str and not _storable(value):
+        raise RoundConfigError(o.name, "must not contain NUL characters or unpaired surrogates")
     return value
+
+
+def _storable(text: str) -> bool:
+    """Round.config is jsonb: PostgreSQL refuses NUL and unpaired surrogates (it was a 500)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
 
 
 def _num(x: float) -> str:

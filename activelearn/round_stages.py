@@ -105,7 +105,7 @@ def train(r: Round) -> dict:
         ModelKind.PRM, base=cfg["base_model"] or None, init_from=init_from, progress=progress, on_created=created,
         cfg=TrainConfig(epochs=cfg["epochs"], seed=cfg["seed"], max_length=cfg["max_length"]), activate=False)
     alive(r, force=True)  # cancelled while the last steps ran: the new version stays inactive
-    services.activate_version(version)
+    services.activate_version(version, actor=r.created_by, round=r.generation)
     Round.objects.filter(pk=r.pk).update(model_version=version, metrics=version.metrics)
     r.model_version, r.metrics = version, version.metrics
     return {"model_version": version.pk, "trained": True}

@@ -14,7 +14,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from labeling.models import LabeledPass, Solution
+from labeling import audit
+from labeling.models import AuditAction, LabeledPass, Solution
 
 from .models import STAGES, ModelVersion, Round, RoundStatus
 from .round_config import RoundConfigError, parse_config
@@ -67,6 +68,7 @@ def start_round(config: dict | None = None, user=None) -> Round:
         except IntegrityError:  # the slot's unique index: someone started one at the same moment
             busy = Round.objects.filter(status__in=ACTIVE).first()
             raise RoundBusy(_busy_message(busy) if busy else "another round was just started") from None
+        audit.record(user, AuditAction.ROUND_START, r, config=cfg)
         transaction.on_commit(lambda: dispatch(r.pk))
     return r
 
@@ -87,18 +89,19 @@ def dispatch(round_id: int) -> bool:
 
 
 @transaction.atomic
-def cancel_round(r: Round) -> Round:
+def cancel_round(r: Round, *, actor=None) -> Round:
     """Stops at once in the database; a worker still on it stops at its next check."""
     r = Round.objects.select_for_update().get(pk=r.pk)
     if r.status not in ACTIVE:
         raise RoundConfigError("status", f"round {r.generation} is {r.status}, not queued or running")
+    audit.record(actor, AuditAction.ROUND_CANCEL, r, status=r.status, stage=r.stage)
     r.status, r.slot, r.cancel_requested, r.finished_at = RoundStatus.CANCELLED, None, True, timezone.now()
     r.save(update_fields=["status", "slot", "cancel_requested", "finished_at"])
     _fail_training_version(r, f"round {r.generation} cancelled")
     return r
 
 
-def resume_round(r: Round) -> Round:
+def resume_round(r: Round, *, actor=None) -> Round:
     """Run a failed or cancelled round again from its first unfinished stage."""
     with transaction.atomic():
         r = Round.objects.select_for_update().get(pk=r.pk)
@@ -120,6 +123,8 @@ def resume_round(r: Round) -> Round:
                                       "dispatched_at", "stages", "stage"])
         except IntegrityError:
             raise RoundBusy("another round was just started") from None
+        audit.record(actor, AuditAction.ROUND_RESUME, r, attempt=r.attempt,
+                     stages_done=[s for s in STAGES if r.stages[s].get("status") == "done"])
         transaction.on_commit(lambda: dispatch(r.pk))
     return r
 

@@ -12,7 +12,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from labeling.models import Solution
+from labeling import audit
+from labeling.models import AuditAction, Solution
 
 from . import backbone, metrics, selectors
 from .models import ModelKind, ModelVersion, SolutionScore
@@ -63,7 +64,7 @@ def evaluate_items(rm: RewardModel, items: list, batch_size: int | None = None) 
 def train_version(kind: str = ModelKind.PRM, *, base: str | None = None, init_from: ModelVersion | None = None,
                   cfg: TrainConfig | None = None, neutral: str = "keep", activate: bool = True,
                   passes=None, solutions=None, progress: Callable[[dict], None] | None = None,
-                  on_created: Callable[[ModelVersion], None] | None = None) -> ModelVersion:
+                  on_created: Callable[[ModelVersion], None] | None = None, actor=None) -> ModelVersion:
     """Train a PRM (from labelled passes) or an ORM (from graded solutions) and register it.
 
     Files are written to a temporary directory and renamed into place only when complete,
@@ -105,7 +106,7 @@ def train_version(kind: str = ModelKind.PRM, *, base: str | None = None, init_fr
         version.finished_at = timezone.now()
         version.save(update_fields=["status", "path", "metrics", "finished_at"])
         if activate:
-            activate_version(version)
+            activate_version(version, actor=actor)
         return version
     except BaseException as exc:
         ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.FAILED, error=repr(exc)[:2000],
@@ -117,13 +118,19 @@ def train_version(kind: str = ModelKind.PRM, *, base: str | None = None, init_fr
 
 
 @transaction.atomic
-def activate_version(version: ModelVersion) -> None:
+def activate_version(version: ModelVersion, *, actor=None, **context) -> None:
+    """Make `version` the active one of its kind; recorded in the audit trail when it changes
+    anything (`context`, e.g. the round, goes into the event's details)."""
     if version.status != ModelVersion.Status.READY:
         raise ValueError(f"only a ready model can be active; {version} is {version.status}")
-    ModelVersion.objects.select_for_update().filter(kind=version.kind, is_active=True).exclude(pk=version.pk) \
-        .update(is_active=False)
-    ModelVersion.objects.filter(pk=version.pk).update(is_active=True)
+    previous = list(ModelVersion.objects.select_for_update().filter(kind=version.kind, is_active=True)
+                    .exclude(pk=version.pk).values_list("pk", flat=True))
+    ModelVersion.objects.filter(pk__in=previous).update(is_active=False)
+    changed = ModelVersion.objects.filter(pk=version.pk, is_active=False).update(is_active=True)
     version.is_active = True
+    if changed:
+        audit.record(actor, AuditAction.MODEL_ACTIVATE, version, kind=version.kind,
+                     previous=previous[0] if previous else None, **context)
 
 
 def active_version(kind: str = ModelKind.PRM) -> ModelVersion | None:

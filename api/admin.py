@@ -22,5 +22,5 @@ class ApiTokenAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request, queryset):
         for token in queryset:
-            revoke_token(token)
+            revoke_token(token, actor=request.user)
         messages.success(request, f"{queryset.count()} token(s) revoked.")

@@ -4,7 +4,11 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from django.db import transaction
 from django.utils import timezone
+
+from labeling import audit
+from labeling.models import AuditAction
 
 from .models import ApiToken
 
@@ -16,18 +20,28 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+@transaction.atomic
 def create_token(user, name: str, *, created_by=None) -> tuple[ApiToken, str]:
-    """Returns the token and its key; the key cannot be recovered later."""
+    """Returns the token and its key; the key cannot be recovered later. `created_by` is who
+    asked (None: a command, recorded as the OS user in the audit trail)."""
     key = PREFIX + secrets.token_urlsafe(30)
     token = ApiToken.objects.create(user=user, name=name, prefix=key[:10], key_hash=_digest(key),
                                     created_by=created_by or user)
+    audit.record(created_by, AuditAction.TOKEN_CREATE, token, owner=user.get_username(), name=name,
+                 prefix=token.prefix)
     return token, key
 
 
-def revoke_token(token: ApiToken) -> None:
-    if token.revoked_at is None:
-        token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
+@transaction.atomic
+def revoke_token(token: ApiToken, *, actor=None) -> None:
+    # locked: two revokes at once give one event
+    locked = ApiToken.objects.select_for_update().select_related("user").get(pk=token.pk)
+    if locked.revoked_at is None:
+        locked.revoked_at = timezone.now()
+        locked.save(update_fields=["revoked_at"])
+        audit.record(actor, AuditAction.TOKEN_REVOKE, locked, owner=locked.user.get_username(), name=locked.name,
+                     prefix=locked.prefix)
+    token.revoked_at = locked.revoked_at
 
 
 def user_for_key(key: str):

@@ -1,7 +1,7 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import before_task_publish, setup_logging, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -16,3 +16,36 @@ def _start_heartbeat(sender=None, **_):
     from activelearn import heartbeat
 
     heartbeat.start(getattr(sender, "hostname", None))
+
+
+@setup_logging.connect
+def _logging(**_):
+    # Celery (worker and beat) keeps its hands off logging when this signal has a receiver: the
+    # same LOGGING as the web (config/logging.py, LOG_FORMAT and LOG_LEVEL; `-l` is not used).
+    import logging.config
+
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+
+
+@before_task_publish.connect
+def _carry_request_id(headers=None, **_):
+    # a task sent while a request is served logs with that request's id (config.logging reads it back)
+    from .logging import REQUEST_ID_HEADER
+    from .request_context import request_id
+
+    if headers is not None and (rid := request_id.get()):
+        headers.setdefault(REQUEST_ID_HEADER, rid)
+
+
+TRAINING_TASKS = ("activelearn.tasks.run_round",)
+
+
+def route_task(name, args, kwargs, options, task=None, **_):
+    """task_routes: training to TRAIN_QUEUE when set (read per call, so tests can change it)."""
+    from django.conf import settings
+
+    if name in TRAINING_TASKS and settings.TRAIN_QUEUE:
+        return {"queue": settings.TRAIN_QUEUE}
+    return None

@@ -1,7 +1,21 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.db import transaction
 
-from . import services
-from .models import Annotator, ExportJob, ImportJob, LabeledPass, Lease, Problem, QueueEntry, Solution
+from . import audit, services
+from .models import (
+    Annotator,
+    AuditAction,
+    AuditEvent,
+    ExportJob,
+    ImportJob,
+    LabeledPass,
+    Lease,
+    Problem,
+    QueueEntry,
+    Solution,
+)
 
 
 @admin.register(Problem)
@@ -40,7 +54,7 @@ class AnnotatorAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if obj.user is not None:  # the role's group (the permissions) follows the role
-            services.change_role(obj.user, obj.role)
+            services.change_role(obj.user, obj.role, actor=request.user)
 
 
 @admin.register(LabeledPass)
@@ -93,3 +107,53 @@ class ImportJobAdmin(_JobAdmin):
 @admin.register(ExportJob)
 class ExportJobAdmin(_JobAdmin):
     list_display = ("id", "format", "gzip", "status", "lines", "size", "created_by", "created_at", "finished_at")
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read only: the trail is written by labeling.audit.record and never edited."""
+
+    list_display = ("created_at", "actor_name", "action", "target_type", "target_label", "source", "request_id")
+    list_filter = ("action", "source", "created_at", "actor_name")
+    search_fields = ("actor_name", "target_label", "target_id", "request_id")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+_USER_FIELDS_AUDITED = ("is_active", "is_staff", "is_superuser", "groups", "user_permissions", "username")
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class AuditedUserAdmin(UserAdmin):
+    """Django's user admin, with who changed activation, staff/superuser flags, groups or
+    permissions in the audit trail (roles are better changed on the annotator profile)."""
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)  # inside the admin's transaction
+        user = form.instance
+        if not change:
+            audit.record(request.user, AuditAction.USER_CREATE, user, via="django admin")
+            return
+        changed = {}
+        for name in (n for n in form.changed_data if n in _USER_FIELDS_AUDITED):
+            value = form.cleaned_data.get(name)
+            changed[name] = [str(v) for v in value] if name in ("groups", "user_permissions") else value
+        if changed:
+            audit.record(request.user, AuditAction.USER_UPDATE, user, **changed)
+
+    def user_change_password(self, request, id, form_url=""):
+        with transaction.atomic():  # the new password and its event together
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and response.status_code == 302:  # the form was valid and saved
+                audit.record(request.user, AuditAction.USER_UPDATE, User.objects.get(pk=id), password="changed")
+        return response

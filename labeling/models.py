@@ -8,6 +8,7 @@ and written whole; ratings inside it are still checked by the database on Postgr
 import uuid
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import F, Q
 
@@ -299,3 +300,80 @@ class ExportJob(Job):
 
     def __str__(self):
         return f"export {self.format} ({self.status})"
+
+
+class AuditAction(models.TextChoices):
+    IMPORT = "data.import", "Imported a file"
+    EXPORT = "data.export", "Exported labels"
+    USER_CREATE = "user.create", "Created a user"
+    USER_UPDATE = "user.update", "Changed a user (active, password, staff/superuser, groups)"
+    ROLE_CHANGE = "role.change", "Changed a role"
+    SCREENING_APPROVE = "screening.approve", "Approved a screening"
+    SCREENING_RESET = "screening.reset", "Reset a screening"
+    TOKEN_CREATE = "token.create", "Created an API token"
+    TOKEN_REVOKE = "token.revoke", "Revoked an API token"
+    ROUND_START = "round.start", "Started a round"
+    ROUND_CANCEL = "round.cancel", "Cancelled a round"
+    ROUND_RESUME = "round.resume", "Resumed a round"
+    MODEL_ACTIVATE = "model.activate", "Activated a model version"
+
+
+class AuditSource(models.TextChoices):
+    WEB = "web", "HTML pages"
+    API = "api", "REST API"
+    ADMIN = "admin", "Django admin"
+    CLI = "cli", "Management command or shell"
+    WORKER = "worker", "Celery worker"
+
+
+class AuditEventQuerySet(models.QuerySet):
+    """Append-only: no bulk rewrites or deletes through the ORM (PostgreSQL also refuses them, see
+    migration 0009; only the actor's SET_NULL on user deletion may touch a row)."""
+
+    def update(self, **kwargs):
+        raise TypeError("audit events are append-only")
+
+    def delete(self):
+        raise TypeError("audit events are append-only")
+
+
+class AuditEvent(models.Model):
+    """Who did what, to what, when and from where (labeling.audit.record writes these, in the
+    same transaction as the change they describe)."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    actor_name = models.CharField(max_length=150, help_text="The actor's username then (kept if the user is "
+                                  "deleted); 'os:NAME' for a command run without --actor; 'system' for the worker.")
+    source = models.CharField(max_length=8, choices=AuditSource.choices)
+    action = models.CharField(max_length=32, choices=AuditAction.choices)
+    target_type = models.CharField(max_length=64, blank=True, default="", help_text="e.g. auth.user, "
+                                   "activelearn.round, file.")
+    target_id = models.CharField(max_length=64, blank=True, default="")
+    target_label = models.CharField(max_length=255, blank=True, default="")
+    details = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder,
+                               help_text="What changed: counts, filters, old and new values. Never a secret.")
+    request_id = models.CharField(max_length=64, blank=True, default="",
+                                  help_text="X-Request-ID of the request that did it: find its log lines.")
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["action", "-created_at"], name="audit_action_time"),
+                   models.Index(fields=["actor_name", "-created_at"], name="audit_actor_time"),
+                   models.Index(fields=["target_type", "target_id"], name="audit_target")]
+        constraints = [models.CheckConstraint(condition=Q(action__in=AuditAction.values), name="audit_action_valid"),
+                       models.CheckConstraint(condition=Q(source__in=AuditSource.values), name="audit_source_valid")]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action} {self.target_label}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError("audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("audit events are append-only")

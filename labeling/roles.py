@@ -16,10 +16,11 @@ QUALITY = "labeling.view_quality"
 MANAGE_USERS = "labeling.manage_users"
 VIEW_MODELS = "activelearn.view_modelversion"
 RUN_ROUNDS = "activelearn.run_rounds"
+VIEW_AUDIT = "labeling.view_auditevent"  # the audit trail: admins only (it shows what everyone, ML staff too, did)
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     Role.ANNOTATOR: (LABEL,),
-    Role.ADMIN: (LABEL, VIEW_DATA, IMPORT, EXPORT, VIEW_PASSES, QUALITY, MANAGE_USERS),
+    Role.ADMIN: (LABEL, VIEW_DATA, IMPORT, EXPORT, VIEW_PASSES, QUALITY, MANAGE_USERS, VIEW_AUDIT),
     Role.ML_STAFF: (LABEL, VIEW_DATA, EXPORT, QUALITY, VIEW_MODELS, RUN_ROUNDS),
 }
 

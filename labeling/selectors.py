@@ -5,7 +5,7 @@ import orjson
 from django.db.models import F, QuerySet, TextField
 from django.db.models.functions import Cast
 
-from .models import LabeledPass
+from .models import AuditEvent, LabeledPass
 
 EXPORT_CHUNK = 2000
 
@@ -60,3 +60,8 @@ def pass_records(ids) -> dict[int, dict]:
 
     return {row["id"]: orjson.loads(orjson.dumps(build_record(row)))
             for row in export_rows(LabeledPass.objects.filter(id__in=list(ids)))}
+
+
+def audit_events() -> QuerySet:
+    """The audit trail, newest first (ties by id: events of one transaction share a timestamp)."""
+    return AuditEvent.objects.order_by("-created_at", "-id")

@@ -1,40 +1,60 @@
-"""Write-side services for people: users with a role and their annotator profile."""
+"""Write-side services for people: users with a role and their annotator profile.
+
+Each change an admin makes is recorded in the audit trail (labeling.audit) in its own transaction.
+"""
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from . import roles
-from .models import Annotator, Lease, Role, ServeReason
+from . import audit, roles
+from .models import Annotator, AuditAction, Lease, Role, ServeReason
 
 
 @transaction.atomic
-def set_user(username: str, password: str, role: str, *, email: str = "") -> Annotator:
+def set_user(username: str, password: str, role: str, *, email: str = "", actor=None) -> Annotator:
     """Create or update a login with a role; returns its annotator profile.
 
     Admins and ML staff get Django-admin access (is_staff); annotators do not.
     """
     if role not in Role.values:
         raise ValueError(f"role must be one of {', '.join(Role.values)}, got {role!r}")
-    user, _ = get_user_model().objects.get_or_create(username=username, defaults={"email": email})
+    user, created = get_user_model().objects.get_or_create(username=username, defaults={"email": email})
     user.set_password(password)
     user.is_staff = role in (Role.ADMIN, Role.ML_STAFF)
     user.email = email or user.email
     user.save()
-    return change_role(user, role)
+    if created:
+        annotator, _ = _set_role(user, role)
+        audit.record(actor, AuditAction.USER_CREATE, user, role=role, email=user.email)
+        return annotator
+    return change_role(user, role, actor=actor)
 
 
 def annotator_for(user) -> Annotator:
     """The user's annotator profile; users made outside Stepwise (createsuperuser, the Django
-    admin) get one, with its group, on first use."""
+    admin) get one, with its group, on first use (recorded as a role change by the system)."""
     annotator = getattr(user, "annotator", None)
     if annotator is None:
         annotator = change_role(user, Role.ADMIN if user.is_superuser else Role.ANNOTATOR)
     return annotator
 
 
+def current_role(user) -> str | None:
+    """The role whose group the user is in (the groups carry the permissions)."""
+    return user.groups.filter(name__in=Role.values).values_list("name", flat=True).first()
+
+
 @transaction.atomic
-def change_role(user, role: str) -> Annotator:
+def change_role(user, role: str, *, actor=None) -> Annotator:
     """Give the user a role: the annotator profile's role and the matching group together."""
+    annotator, before = _set_role(user, role)
+    if before != role:
+        audit.record(actor, AuditAction.ROLE_CHANGE, user, **{"from": before, "to": role})
+    return annotator
+
+
+def _set_role(user, role: str) -> tuple[Annotator, str | None]:
+    before = current_role(user) if user.pk else None
     roles.assign_role(user, role)
     staff = role in (Role.ADMIN, Role.ML_STAFF) or user.is_superuser
     if user.is_staff != staff:
@@ -44,16 +64,40 @@ def change_role(user, role: str) -> Annotator:
     if annotator.role != role:
         annotator.role = role
         annotator.save(update_fields=["role"])
-    return annotator
+    return annotator, before
 
 
-def decide_screening(annotator: Annotator, action: str) -> None:
+@transaction.atomic
+def update_user(user, *, actor=None, role: str | None = None, password: str | None = None,
+                is_active: bool | None = None):
+    """An admin's PATCH: role, password, active flag. The password itself is never recorded."""
+    if role is not None:
+        change_role(user, role, actor=actor)
+    changes = {}
+    if password is not None:
+        user.set_password(password)
+        changes["password"] = "changed"
+    if is_active is not None and is_active != user.is_active:
+        changes["is_active"] = {"from": user.is_active, "to": is_active}
+        user.is_active = is_active
+    user.save()
+    if changes:
+        audit.record(actor, AuditAction.USER_UPDATE, user, **changes)
+    return user
+
+
+@transaction.atomic
+def decide_screening(annotator: Annotator, action: str, *, actor=None) -> None:
+    before = {"screening_passed_at": annotator.screening_passed_at, "agreement": annotator.screening_agreement}
     if action == "approve":
         approve_screening(annotator)
+        event = AuditAction.SCREENING_APPROVE
     elif action == "reset":
         reset_screening(annotator)
+        event = AuditAction.SCREENING_RESET
     else:
         raise ValueError("action must be approve or reset")
+    audit.record(actor, event, annotator.user or annotator, annotator=annotator.uuid, before=before)
 
 
 def approve_screening(annotator: Annotator) -> None:

@@ -29,5 +29,5 @@ cat <<MSG
   Log in with one of the demo logins printed above. Ctrl-C stops everything.
 
 MSG
-$BIN/gunicorn config.wsgi:application --bind "$HOST:$PORT" --workers "${WEB_WORKERS:-2}" \
-    --access-logfile - --error-logfile -
+# gunicorn.conf.py formats its own lines like the app's (LOG_FORMAT); the app logs one line per request
+$BIN/gunicorn config.wsgi:application --bind "$HOST:$PORT" --workers "${WEB_WORKERS:-2}"

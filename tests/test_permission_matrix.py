@@ -50,6 +50,7 @@ QUALITY = (LOGIN, DENY, ALLOW, ALLOW, ALLOW)  # labeling.view_quality
 MANAGE_USERS = (LOGIN, DENY, ALLOW, DENY, ALLOW)  # labeling.manage_users
 VIEW_MODELS = (LOGIN, DENY, DENY, ALLOW, ALLOW)  # activelearn.view_modelversion
 RUN_ROUNDS = (LOGIN, DENY, DENY, ALLOW, ALLOW)  # activelearn.run_rounds
+VIEW_AUDIT = (LOGIN, DENY, ALLOW, DENY, ALLOW)  # labeling.view_auditevent
 MODELS_OR_QUALITY = (LOGIN, DENY, ALLOW, ALLOW, ALLOW)
 
 MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
@@ -95,6 +96,7 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("api-round-cancel", "POST"): RUN_ROUNDS,
     ("api-round-resume", "POST"): RUN_ROUNDS,
     ("api-workers", "GET"): MODELS_OR_QUALITY,
+    ("api-audit", "GET"): VIEW_AUDIT,
     # --- accounts (django.contrib.auth); FormViews take PUT like POST ---
     ("login", "GET"): EVERYONE,
     ("login", "POST"): EVERYONE,

@@ -37,7 +37,7 @@ class ActivateModel(APIView):
     def post(self, request, pk):
         version = generics.get_object_or_404(ModelVersion.objects.select_for_update(), pk=pk)
         try:
-            services.activate_version(version)
+            services.activate_version(version, actor=request.user)
         except ValueError as exc:
             raise ValidationError({"status": str(exc)}) from None
         return Response(ModelVersionOut(version).data)

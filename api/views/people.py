@@ -31,7 +31,7 @@ class UserList(generics.ListCreateAPIView):
         if User.objects.filter(username=data.validated_data["username"]).exists():
             raise ValidationError({"username": "a user with this name exists; PATCH it instead"})
         d = data.validated_data
-        annotator = services.set_user(d["username"], d["password"], d["role"], email=d["email"])
+        annotator = services.set_user(d["username"], d["password"], d["role"], email=d["email"], actor=request.user)
         return Response(s.UserOut(annotator.user).data, status=status.HTTP_201_CREATED)
 
 
@@ -52,13 +52,8 @@ class UserDetail(generics.RetrieveAPIView):
         demoted = d.get("is_active") is False or d.get("role", roles.Role.ADMIN) != roles.Role.ADMIN
         if user == request.user and demoted:
             raise ValidationError({"role": "you cannot demote or deactivate yourself"})
-        if "role" in d:
-            services.change_role(user, d["role"])
-        if "password" in d:
-            user.set_password(d["password"])
-        if "is_active" in d:
-            user.is_active = d["is_active"]
-        user.save()
+        services.update_user(user, actor=request.user, role=d.get("role"), password=d.get("password"),
+                             is_active=d.get("is_active"))
         return Response(s.UserOut(User.objects.select_related("annotator").get(pk=user.pk)).data)
 
 
@@ -70,7 +65,7 @@ class Screening(APIView):
         user = get_object_or_404(User, username=username)
         data = s.ScreeningIn(data=request.data)
         data.is_valid(raise_exception=True)
-        services.decide_screening(services.annotator_for(user), data.validated_data["action"])
+        services.decide_screening(services.annotator_for(user), data.validated_data["action"], actor=request.user)
         return Response(s.UserOut(User.objects.select_related("annotator").get(pk=user.pk)).data)
 
 
@@ -109,7 +104,7 @@ class TokenDetail(generics.RetrieveDestroyAPIView):
     get_queryset = TokenList.get_queryset
 
     def perform_destroy(self, instance):
-        revoke_token(instance)
+        revoke_token(instance, actor=self.request.user)
 
 
 class Me(APIView):

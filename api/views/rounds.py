@@ -80,7 +80,7 @@ class CancelRound(APIView):
     def post(self, request, pk):
         r = get_object_or_404(Round, pk=pk)
         try:
-            r = rounds.cancel_round(r)
+            r = rounds.cancel_round(r, actor=request.user)
         except RoundConfigError as exc:
             raise _config_error(exc) from None
         return Response(_detail(r))
@@ -96,7 +96,7 @@ class ResumeRound(APIView):
     def post(self, request, pk):
         r = get_object_or_404(Round, pk=pk)
         try:
-            r = rounds.resume_round(r)
+            r = rounds.resume_round(r, actor=request.user)
         except RoundConfigError as exc:
             raise _config_error(exc) from None
         except rounds.RoundBusy as exc:

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from activelearn.round_config import RoundConfigError
 from activelearn.rounds import cancel_round
+from labeling.management.actor import actor_from, add_actor_argument
 
 from ._round_cli import get_round
 
@@ -11,10 +12,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("generation", type=int)
+        add_actor_argument(parser)
 
     def handle(self, *args, generation, **opts):
         try:
-            r = cancel_round(get_round(generation))
+            r = cancel_round(get_round(generation), actor=actor_from(opts))
         except RoundConfigError as exc:
             raise CommandError(exc.message) from None
         self.stdout.write(f"Round {r.generation} cancelled; resume it with `manage.py resume_round {r.generation}`.")

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from activelearn.round_config import RoundConfigError
 from activelearn.rounds import RoundBusy, resume_round
+from labeling.management.actor import actor_from, add_actor_argument
 
 from ._round_cli import get_round, wait, warn_if_no_worker
 
@@ -15,10 +16,11 @@ class Command(BaseCommand):
                             help="Print the stages' progress until the round ends; exit non-zero if it fails or is "
                                  "cancelled.")
         parser.add_argument("--interval", type=float, default=2.0, help="Seconds between checks with --wait.")
+        add_actor_argument(parser)
 
     def handle(self, *args, generation, **opts):
         try:
-            r = resume_round(get_round(generation))
+            r = resume_round(get_round(generation), actor=actor_from(opts))
         except RoundConfigError as exc:
             raise CommandError(exc.message) from None
         except RoundBusy as exc:

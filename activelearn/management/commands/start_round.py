@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from activelearn.round_config import OPTIONS, RoundConfigError
 from activelearn.round_selectors import round_detail
 from activelearn.rounds import RoundBusy, start_round
+from labeling.management.actor import actor_from, add_actor_argument
 
 from ._round_cli import stage_line, wait, warn_if_no_worker
 
@@ -35,6 +36,7 @@ class Command(BaseCommand):
                             help="Print the stages' progress until the round ends; exit non-zero if it fails or is "
                                  "cancelled.")
         parser.add_argument("--interval", type=float, default=2.0, help="Seconds between checks with --wait.")
+        add_actor_argument(parser)
 
     def handle(self, *args, **opts):
         config = {}
@@ -44,7 +46,7 @@ class Command(BaseCommand):
                 continue
             config[o.name] = None if o.nullable and value.strip().lower() in NULL else value
         try:
-            r = start_round(config)
+            r = start_round(config, actor_from(opts))
         except RoundConfigError as exc:
             field = flag(exc.field) if exc.field in {o.name for o in OPTIONS} else exc.field
             raise CommandError(f"{field}: {exc.message}") from None

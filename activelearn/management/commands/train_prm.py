@@ -6,6 +6,7 @@ from activelearn import services
 from activelearn.models import ModelKind, ModelVersion
 from activelearn.selectors import NEUTRAL_POLICIES
 from activelearn.training import TrainConfig
+from labeling.management.actor import actor_from, add_actor_argument
 
 
 class Command(BaseCommand):
@@ -29,11 +30,13 @@ class Command(BaseCommand):
                             help="Neutral (0) steps: keep as their own class, or train them as positive, "
                                  "negative, or not at all.")
         parser.add_argument("--no-activate", action="store_true", help="Register without making it active.")
+        add_actor_argument(parser)
 
     def handle(self, *args, **o):
         cfg = TrainConfig(epochs=o["epochs"], max_steps=o["max_steps"], batch_size=o["batch_size"],
                           learning_rate=o["lr"], max_length=o["max_length"], patience=o["patience"],
                           val_fraction=o["val_fraction"], seed=o["seed"], evals_per_epoch=o["evals_per_epoch"])
+        actor = actor_from(o)
         init = None
         if o["init_from"]:
             init = ModelVersion.objects.filter(pk=o["init_from"], status=ModelVersion.Status.READY).first()
@@ -49,7 +52,8 @@ class Command(BaseCommand):
 
         try:
             version = services.train_version(o["kind"], base=o["base"], init_from=init, cfg=cfg,
-                                             neutral=o["neutral"], activate=not o["no_activate"], progress=progress)
+                                             neutral=o["neutral"], activate=not o["no_activate"], progress=progress,
+                                             actor=actor)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         val = version.metrics.get("validation") or {}

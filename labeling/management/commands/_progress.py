@@ -1,5 +1,6 @@
 """A tqdm progress bar for commands, on stderr so stdout stays clean for data."""
 import sys
+from pathlib import Path
 
 from tqdm import tqdm
 
@@ -18,15 +19,23 @@ class Progress:
 class ImportCommand:
     """The per-file loop both import commands share: progress bar, located error, summary."""
 
-    def import_files(self, files, run, *, dry_run: bool, no_progress: bool) -> None:
+    def import_files(self, files, run, *, dry_run: bool, no_progress: bool, fmt: str, actor=None) -> None:
         from django.core.management.base import CommandError
+        from django.db import transaction
 
+        from labeling import audit
         from labeling.errors import ImportFileError
+        from labeling.models import AuditAction
 
         for path in files:
             bar = Progress(f"import {path}", disable=no_progress)
             try:
-                stats = run(path, dry_run=dry_run, progress=bar)
+                with transaction.atomic():  # the rows and their audit event commit together
+                    stats = run(path, dry_run=dry_run, progress=bar)
+                    if not dry_run:  # the file name only: the audit API never shows server paths
+                        name = Path(path).name
+                        audit.record(actor, AuditAction.IMPORT, audit.Target("file", name), file=name, format=fmt,
+                                     records=stats.records, created=stats.created, existing=stats.existing)
             except ImportFileError as exc:
                 raise CommandError(f"{exc}\nNothing was written from {path}.") from None
             finally:

@@ -1,6 +1,10 @@
+from pathlib import Path
+
 from django.core.management.base import BaseCommand
 
-from labeling import exporters, selectors
+from labeling import audit, exporters, selectors
+from labeling.management.actor import actor_from, add_actor_argument
+from labeling.models import AuditAction
 
 from ._progress import Progress
 
@@ -18,16 +22,23 @@ class Command(BaseCommand):
                             help="TRL only: neutral (0) steps count as positive (the paper's best), negative, "
                                  "or end the row (drop).")
         parser.add_argument("--no-progress", action="store_true")
+        add_actor_argument(parser)
 
     def handle(self, *args, out, generation, include_qc, format, neutral, no_progress, **opts):
+        actor = actor_from(opts)
         qs = selectors.passes_for_export(generation, include_qc)
         lines = exporters.prm800k_lines(qs) if format == "prm800k" else exporters.trl_lines(qs, neutral)
         bar = Progress(f"export {out}", unit="line", disable=no_progress or out == "-")
         try:
             n = exporters.write_export(out, lines, progress=bar)
         except BrokenPipeError:  # `export_prm800k - | head`: the reader has what it wanted
-            return
+            n = None
         finally:
             bar.close()
-        if out != "-":
+        # after the data is out (a failed export wrote no file); the file name only, never a server path
+        name = "stdout" if out == "-" else Path(out).name
+        audit.record(actor, AuditAction.EXPORT, audit.Target("file", name), file=name, format=format, lines=n,
+                     complete=n is not None, generations=sorted(set(generation or [])), include_qc=include_qc,
+                     **({"neutral": neutral} if format == "trl" else {}))
+        if n is not None and out != "-":
             self.stdout.write(self.style.SUCCESS(f"wrote {n} {format} lines to {out}"))

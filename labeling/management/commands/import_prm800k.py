@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from labeling import importers
+from labeling.management.actor import actor_from, add_actor_argument
 
 from ._progress import ImportCommand
 
@@ -12,6 +13,8 @@ class Command(ImportCommand, BaseCommand):
         parser.add_argument("files", nargs="+", metavar="FILE")
         parser.add_argument("--dry-run", action="store_true", help="Validate and count, write nothing.")
         parser.add_argument("--no-progress", action="store_true")
+        add_actor_argument(parser)
 
     def handle(self, *args, files, dry_run, no_progress, **opts):
-        self.import_files(files, importers.import_prm800k, dry_run=dry_run, no_progress=no_progress)
+        self.import_files(files, importers.import_prm800k, dry_run=dry_run, no_progress=no_progress, fmt="prm800k",
+                          actor=actor_from(opts))

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from labeling import importers, solution_formats
+from labeling.management.actor import actor_from, add_actor_argument
 
 from ._progress import ImportCommand
 
@@ -14,9 +15,10 @@ class Command(ImportCommand, BaseCommand):
         parser.add_argument("--format", default="auto", choices=solution_formats.FORMATS)
         parser.add_argument("--dry-run", action="store_true", help="Validate and count, write nothing.")
         parser.add_argument("--no-progress", action="store_true")
+        add_actor_argument(parser)
 
     def handle(self, *args, files, format, dry_run, no_progress, **opts):
         def run(path, **kw):
             return importers.import_solutions(path, format, **kw)
 
-        self.import_files(files, run, dry_run=dry_run, no_progress=no_progress)
+        self.import_files(files, run, dry_run=dry_run, no_progress=no_progress, fmt=format, actor=actor_from(opts))
