@@ -20,6 +20,12 @@ class PayloadTooLarge(exceptions.APIException):
     default_detail = "the request body is too large"
 
 
+def _utf8(text: str | None) -> str | None:
+    """An error may echo the request (`"\\ud800" is not a valid choice`): a lone surrogate would
+    make the renderer's UTF-8 encoding fail, a 500. It is written as its escape instead."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8") if text else text
+
+
 def _flatten(detail, path: str = "") -> list[dict]:
     if isinstance(detail, dict):
         out = []
@@ -29,13 +35,13 @@ def _flatten(detail, path: str = "") -> list[dict]:
         return out
     if isinstance(detail, list):
         if all(not isinstance(d, (dict, list)) for d in detail):
-            return [{"field": path or None, "message": str(d)} for d in detail]
+            return [{"field": _utf8(path) or None, "message": _utf8(str(d))} for d in detail]
         out = []
         for i, value in enumerate(detail):
             if value:
                 out += _flatten(value, f"{path}[{i}]")
         return out
-    return [{"field": path or None, "message": str(detail)}]
+    return [{"field": _utf8(path) or None, "message": _utf8(str(detail))}]
 
 
 def exception_handler(exc, context):

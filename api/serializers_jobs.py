@@ -18,8 +18,10 @@ class ImportIn(serializers.Serializer):
 
 class ExportIn(serializers.Serializer):
     format = serializers.ChoiceField(ExportFormat.choices, default=ExportFormat.PRM800K)
-    generations = serializers.ListField(child=serializers.IntegerField(), required=False, default=list,
-                                        max_length=1000, help_text="Only passes of these generations; empty: all.")
+    # 32-bit like the generation column: a larger number would fail the export job later, not this request
+    generations = serializers.ListField(child=serializers.IntegerField(min_value=-2**31, max_value=2**31 - 1),
+                                        required=False, default=list, max_length=1000,
+                                        help_text="Only passes of these generations; empty: all.")
     include_qc = serializers.BooleanField(default=False, help_text="Include quality-control and screening passes.")
     neutral = serializers.ChoiceField(
         NEUTRAL_POLICIES, default="positive",

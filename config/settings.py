@@ -11,6 +11,8 @@ from pathlib import Path
 
 import environ
 
+from .logging import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -51,13 +53,16 @@ INSTALLED_APPS = [
     "axes",
     "drf_spectacular",
     "django_celery_results",
+    "csp",  # django-csp: the Content-Security-Policy header (its system checks need the app)
     "labeling",
     "api",
     "activelearn",
 ]
 
 MIDDLEWARE = [
+    "config.request_context.RequestIdMiddleware",  # first: every log line of the request carries its id
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # before whitenoise, so static files get the header too
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -77,6 +82,44 @@ AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+# --- Security: HTTPS, headers, cookies, Content-Security-Policy -----------------
+# HTTPS=1 says the site is reached over TLS (docker-compose sets it: a TLS-terminating proxy in
+# front); it turns on the http->https redirect, HSTS and Secure cookies. The quickstart serves
+# plain http://127.0.0.1, so it stays off there (`check --deploy` then warns, rightly).
+HTTPS = env.bool("HTTPS", default=False)
+# Name of the header in which the proxy says "https" (e.g. X-Forwarded-Proto). Trust it only
+# when the proxy always sets it itself: a client could otherwise claim https.
+if proxy_header := env("SECURE_PROXY_SSL_HEADER", default=""):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + proxy_header.upper().replace("-", "_"), "https")
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]  # the container health check asks http://localhost:8000/healthz/
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_HTTPONLY = True  # the CSRF cookie stays readable: label.js sends it as X-CSRFToken
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# No inline script anywhere (pages load their JS from static/; Swagger UI's init script is a
+# separate request), no eval. Fonts and images may be data: URIs (KaTeX, swagger-ui CSS). The
+# labelling page alone adds style-src-attr 'unsafe-inline' for KaTeX's layout (labeling/views.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+    },
+}
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -140,6 +183,7 @@ STORAGES = {
 }
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 IMPORT_MAX_UPLOAD_MB = env.int("IMPORT_MAX_UPLOAD_MB", default=512)  # larger files: the import commands
+IMPORT_MAX_LINE_KB = env.int("IMPORT_MAX_LINE_KB", default=1024)  # one JSONL record; commands and uploads alike
 
 # --- Celery -----------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
@@ -156,6 +200,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="celery")
+# A round's training task (activelearn.tasks.run_round) can go to a queue of its own, so that a GPU
+# worker (`celery -A config worker -Q <this>`) takes only training; empty: CELERY_QUEUE like the rest.
+TRAIN_QUEUE = env("CELERY_TRAIN_QUEUE", default="")
+CELERY_TASK_ROUTES = ["config.celery.route_task"]
 CELERY_RESULT_BACKEND = "django-db"
 CELERY_RESULT_EXTENDED = True
 CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is delivered again
@@ -195,6 +243,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's three, with a JSON parser that answers a too deeply nested body with 400 (api/parsers.py)
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
     "PAGE_SIZE": 50,
 }
@@ -208,6 +259,8 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI from npm (swagger-ui-dist), served by whitenoise: no CDN at run time.
     "SWAGGER_UI_DIST": "/static/vendor/swagger-ui-dist",
     "SWAGGER_UI_FAVICON_HREF": "/static/vendor/swagger-ui-dist/favicon-32x32.png",
+    # No validator badge: it would send the schema URL to validator.swagger.io (and break the CSP).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # Choice sets shared by several components need a name of their own (else a warning).
     "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "labeling.models.JobStatus",
                             "ImportFormatEnum": "labeling.models.ImportFormat",
@@ -215,9 +268,5 @@ SPECTACULAR_SETTINGS = {
                             "RoundStatusEnum": "activelearn.models.RoundStatus"},
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-}
+# One line per record on stdout, JSON or text, with the request id / Celery task id (config/logging.py).
+LOGGING = logging_config(env("LOG_FORMAT", default="text"), env("LOG_LEVEL", default="INFO"))

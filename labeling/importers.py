@@ -199,7 +199,9 @@ def import_solutions(path, fmt: str = "auto", *, dry_run=False, progress=None) -
         if fmt == "auto":
             fmt = solution_formats.detect(path)
         is_array = fmt == "processbench" and sources.first_char(path) == "["
-    except (RecordError, sources.LocatedError) as exc:
+    except sources.LocatedError as exc:  # the first record, read to tell the format
+        raise ImportFileError(str(path), exc.where, exc.error) from None
+    except RecordError as exc:
         raise ImportFileError(str(path), "format", exc) from None
     except (OSError, EOFError, zlib.error) as exc:
         raise ImportFileError(str(path), "read", exc) from None

@@ -22,9 +22,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
-from . import exporters, importers, prm800k, queue, selectors, solution_formats, sources
+from . import audit, exporters, importers, prm800k, queue, selectors, solution_formats, sources
 from .errors import ImportFileError, RecordError
-from .models import ExportFormat, ExportJob, ImportFormat, ImportJob, Job, JobStatus, Solution
+from .models import AuditAction, ExportFormat, ExportJob, ImportFormat, ImportJob, Job, JobStatus, Solution
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +260,10 @@ def _import_once(job: ImportJob) -> bool:
         out = {"format": fmt, "records": stats.records, "created": stats.created, "existing": stats.existing}
         if enqueue:
             out["enqueued"] = _enqueue(list(keys))
-        return _finish(job, JobStatus.SUCCEEDED, stats=out)
+        done = _finish(job, JobStatus.SUCCEEDED, stats=out)
+        if done:  # a failed import changed nothing: its job row says why, the audit trail stays silent
+            audit.record(job.created_by, AuditAction.IMPORT, job, file=job.original_filename, **out)
+        return done
 
 
 def _located(job: ImportJob, exc: ImportFileError) -> dict:
@@ -299,7 +302,10 @@ def _export(job: ExportJob) -> None:
     else:
         lines = exporters.prm800k_lines(qs)
     n = exporters.write_export(str(path), lines)  # written beside and renamed: never half a file
-    _finish(job, JobStatus.SUCCEEDED, file_path=str(path), lines=n, size=path.stat().st_size)
+    with transaction.atomic():
+        if _finish(job, JobStatus.SUCCEEDED, file_path=str(path), lines=n, size=path.stat().st_size):
+            audit.record(job.created_by, AuditAction.EXPORT, job, format=job.format, gzip=job.gzip, lines=n,
+                         **o)
 
 
 def expire_exports(now=None) -> int:

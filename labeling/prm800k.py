@@ -62,7 +62,10 @@ def parse_timestamp(value, field: str = "timestamp") -> datetime:
         dt = datetime.fromisoformat(value)
     except ValueError:
         raise RecordError(field, f"is not an ISO 8601 date-time: {value[:40]!r}") from None
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    try:
+        return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise RecordError(field, f"is out of range in UTC: {value[:40]!r}") from None
 
 
 def validate_completion(c, field: str, human: bool = False) -> None:
@@ -138,7 +141,8 @@ def parse_record(rec) -> ImportItem:
     _expect(labeler_uuid is not None, "labeler", f"must be a UUID string, got {labeler!r:.60}")
     submitted_at = parse_timestamp(rec["timestamp"])
     generation = rec["generation"]
-    _expect(generation is None or _is_int(generation), "generation", f"must be an integer or null, got {generation!r}")
+    _expect(generation is None or (_is_int(generation) and -2**31 <= generation < 2**31), "generation",
+            f"must be an integer (32-bit) or null, got {generation!r:.40}")
     for key in ("is_quality_control_question", "is_initial_screening_question"):
         _expect(isinstance(rec[key], bool), key, f"must be true or false, got {rec[key]!r}")
 
@@ -171,8 +175,8 @@ def parse_record(rec) -> ImportItem:
         _expect(key in label, f"label.{key}", "is missing")
     validate_steps(label["steps"])
     total_time = label["total_time"]
-    _expect(total_time is None or (_is_int(total_time) and total_time >= 0), "label.total_time",
-            f"must be a non-negative integer (milliseconds) or null, got {total_time!r}")
+    _expect(total_time is None or (_is_int(total_time) and 0 <= total_time < 2**63), "label.total_time",
+            f"must be a non-negative integer (milliseconds, 64-bit) or null, got {total_time!r:.40}")
     reason = label["finish_reason"]
     _expect(reason in FINISH_REASONS, "label.finish_reason",
             f"must be one of {', '.join(FINISH_REASONS)}; got {reason!r}")

@@ -41,13 +41,18 @@ def _str(rec: dict, key: str, required: bool = False) -> str | None:
     return v
 
 
+MAX_LEVEL = 32767  # Problem.level is a PositiveSmallIntegerField
+
+
 def _level(rec: dict) -> int | None:
-    v = rec.get("level")
-    if v is None or (isinstance(v, int) and not isinstance(v, bool)):
+    v = original = rec.get("level")
+    if isinstance(v, str):
+        digits = v.removeprefix("Level ").strip()
+        if digits.isascii() and digits.isdigit() and len(digits) <= 5:  # not "²", not 5000 digits
+            v = int(digits)
+    if v is None or (isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_LEVEL):
         return v
-    if isinstance(v, str) and v.removeprefix("Level ").strip().isdigit():
-        return int(v.removeprefix("Level ").strip())
-    raise RecordError("level", f"must be an integer or 'Level N', got {v!r:.40}")
+    raise RecordError("level", f"must be an integer 0..{MAX_LEVEL} or 'Level N', got {original!r:.40}")
 
 
 def _bool(rec: dict, key: str) -> bool | None:
@@ -105,9 +110,10 @@ def _check_alternatives(alternatives, n_steps: int) -> None:
         return
     if not isinstance(alternatives, dict):
         raise RecordError("alternatives", "must be an object mapping step indexes to lists of texts")
+    indexes = {str(i) for i in range(n_steps)}  # as written by submission: "0", "1", ... (not "01" or "²")
     for k, texts in alternatives.items():
-        if not (k.isdigit() and int(k) < n_steps):
-            raise RecordError(f"alternatives.{k}", f"must be a step index 0..{n_steps - 1}")
+        if k not in indexes:
+            raise RecordError(f"alternatives.{k[:40]}", f"must be a step index 0..{n_steps - 1}")
         if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
             raise RecordError(f"alternatives.{k}", "must be a list of strings")
 

@@ -53,7 +53,8 @@ def _check_rating(r: dict, field: str, *, allow_null: bool = False, nested: bool
     if not isinstance(r, dict):
         raise SubmissionError(field, "must be an object {rating, flagged}")
     rating, flagged = r.get("rating"), r.get("flagged", False)
-    if (rating not in (-1, 0, 1) or isinstance(rating, bool)) and not (allow_null and rating is None):
+    # An int, not 1.0 or True: the pass must export as a record that the PRM800K importer takes back.
+    if (type(rating) is not int or rating not in (-1, 0, 1)) and not (allow_null and rating is None):
         raise SubmissionError(f"{field}.rating", "must be -1, 0 or 1")
     if not isinstance(flagged, bool):
         raise SubmissionError(f"{field}.flagged", "must be true or false")
@@ -143,7 +144,8 @@ def submit(annotator: Annotator, lease_id, client_id, ratings: list[dict], finis
         done = LabeledPass.objects.filter(client_id=client_id, annotator=annotator).first() or \
             Lease.objects.get(id=lease_id).labeled_pass
         if done is None:
-            raise
+            # The client id is another annotator's: say no, and never hand out their pass.
+            raise SubmissionError("client_id", "this client id belongs to another submit; send a new one") from None
         return done, True
 
 

@@ -19,11 +19,16 @@ def pytest_addoption(parser):
     parser.addoption("--schemathesis-examples", type=int, default=None, metavar="N",
                      help="tests/test_api_schemathesis.py: N examples per API operation and role, random seed "
                           "(default: a few, fixed seed; or set SCHEMATHESIS_EXAMPLES)")
+    parser.addoption("--fuzz-examples", type=int, default=None, metavar="N",
+                     help="tests/test_fuzz_*.py: N examples per property, random seed (default: a few per "
+                          "property, fixed seed; or set FUZZ_EXAMPLES)")
 
 
 def pytest_configure(config):
     if config.getoption("schemathesis_examples", None):
         os.environ["SCHEMATHESIS_EXAMPLES"] = str(config.getoption("schemathesis_examples"))
+    if config.getoption("fuzz_examples", None):
+        os.environ["FUZZ_EXAMPLES"] = str(config.getoption("fuzz_examples"))
 
 
 def pytest_collection_modifyitems(config, items):

@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import APIException
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -16,6 +16,7 @@ from labeling import jobs, roles
 from labeling.models import ExportJob, ImportJob, JobStatus
 
 from .. import serializers_jobs as s
+from ..parsers import JSONParser
 from ..permissions import has_perm
 from ..schema import Error
 
