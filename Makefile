@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench-import clean
+.PHONY: setup run test lint bench-import bench-soak clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,9 @@ lint: setup
 
 bench-import: setup
 	$(BIN)/python bench/import_export.py
+
+bench-soak: setup
+	$(BIN)/python bench/soak.py
 
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -215,12 +215,12 @@ def start_cluster(args, db_url: str, scratch: Path) -> dict:
            "STEPWISE_VAR_DIR": str(scratch / "var"), "LABEL_LEASE_SECONDS": str(args.lease_seconds),
            "ROUND_STALL_SECONDS": str(args.stall_seconds), "ROUND_RESEND_SECONDS": str(args.stall_seconds),
            "WORKER_DEAD_AFTER_SECONDS": str(args.stall_seconds), "OMP_NUM_THREADS": "1",
-           "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "WARNING"}
+           "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "INFO", "LOG_FORMAT": "json"}  # as docker-compose logs
     os.environ.update({k: env[k] for k in ("CELERY_BROKER_URL", "CELERY_QUEUE")})
     cluster = {"env": env, "scratch": scratch, "port": web_port, "spawned": []}
     cluster["redis"] = Redis(redis_port, scratch, env).start()
     cluster["gunicorn"] = gunicorn(web_port, args.web_workers, args.web_threads, scratch, env).start()
-    cluster["workers"] = {n: celery_worker(n, scratch, {**env, "LOG_LEVEL": "INFO"}).start()
+    cluster["workers"] = {n: celery_worker(n, scratch, env).start()
                           for n in ("soak-w1", "soak-w2")}
     cluster["beat"] = celery_beat(scratch, env).start()
     wait_until(lambda: http_status(web_port, "/healthz/") == 200, 90, "gunicorn /healthz/")
