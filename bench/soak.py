@@ -17,8 +17,9 @@ Prints figures; it is not a test, and it only talks to 127.0.0.1. It:
 3. lets the annotators label (next, a draft, submit; ``--replay`` of submits sent twice with the same client
    id; ``--late`` annotators who hold every task past its lease before submitting; every submit retried
    with its client id until acknowledged, as the labelling page does), starts a round through the API, and
-   injects, ``--gap`` seconds apart: SIGKILL of the worker running the round's training (a new worker is
-   started at once; the watchdog fails the round, the soak resumes it through the API as an operator would),
+   injects, ``--gap`` seconds apart: SIGKILL of the worker running the round's training (or, if that has
+   ended, a scoring chunk), a new worker started at once (the watchdog fails the round or re-sends the
+   scoring; a failed round is resumed through the API, as an operator would),
    a Redis restart, SIGKILL of one gunicorn worker, and an ACCESS EXCLUSIVE lock on the labelling tables for
    ``--lock-seconds``;
 4. waits for the round to end, then checks the database: acknowledged labels vs labels stored (0 lost),
@@ -154,15 +155,16 @@ class RoundWatcher(threading.Thread):
 # Faults: each returns when the system is whole again; the soak notes start and end
 # --------------------------------------------------------------------------------------
 
-def kill_training_worker(cluster: dict, round_id: int) -> str:
+def kill_round_worker(cluster: dict) -> str:
     from django_celery_results.models import TaskResult
 
     from activelearn.models import WorkerHeartbeat
 
-    running = TaskResult.objects.filter(task_name="activelearn.tasks.run_round", status="STARTED") \
-        .values_list("worker", flat=True).first() or ""
-    name = running.split("@")[0]
-    victim = cluster["workers"].get(name) or next(iter(cluster["workers"].values()))
+    # the worker in one of the round's tasks: the training if it still runs, else a scoring chunk or the finish
+    round_tasks = [f"activelearn.tasks.{t}" for t in ("run_round", "score_chunk", "finish_round")]
+    started = TaskResult.objects.filter(status="STARTED", task_name__in=round_tasks).order_by("task_name")
+    task, running = started.values_list("task_name", "worker").first() or ("no task", "")
+    victim = cluster["workers"].get(running.split("@")[0]) or next(iter(cluster["workers"].values()))
     victim.kill(signal.SIGKILL)
     victim.proc.wait(timeout=30)
     n = len(cluster["spawned"]) + 1
@@ -171,7 +173,7 @@ def kill_training_worker(cluster: dict, round_id: int) -> str:
     cluster["workers"].pop(victim.name, None)
     cluster["workers"][fresh.name] = fresh
     wait_until(lambda: WorkerHeartbeat.objects.filter(pid=fresh.pid).exists(), 120, "the new worker's heartbeat")
-    return f"SIGKILL {victim.name} (running {running or 'nothing yet'}); {fresh.name} started"
+    return f"SIGKILL {victim.name} (in {task.rsplit('.', 1)[-1]}); {fresh.name} started"
 
 
 def restart_redis(cluster: dict, down_s: float) -> str:
@@ -277,7 +279,7 @@ def drive(args, cluster: dict, usernames: list[str], token: str, micro: Path, ad
             faults.append({"name": name, "start": start - t0, "end": time.time() - t0, "what": what})
             log(f"{name}: {what} ({time.time() - start:.1f} s)")
 
-        fault("worker_kill", lambda: kill_training_worker(cluster, r["id"]))
+        fault("worker_kill", lambda: kill_round_worker(cluster))
         for name, inject in (("redis_restart", lambda: restart_redis(cluster, args.redis_down)),
                              ("gunicorn_worker_kill", lambda: kill_gunicorn_worker(cluster, port)),
                              ("db_lock", lambda: lock_tables(admin_url, db, args.lock_seconds))):
