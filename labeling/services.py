@@ -27,6 +27,8 @@ def set_user(username: str, password: str, role: str, *, email: str = "", actor=
         annotator, _ = _set_role(user, role)
         audit.record(actor, AuditAction.USER_CREATE, user, role=role, email=user.email)
         return annotator
+    # an existing login (seed_demo --force): its password was just reset, which the trail must show
+    audit.record(actor, AuditAction.USER_UPDATE, user, password="changed")
     return change_role(user, role, actor=actor)
 
 

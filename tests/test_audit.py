@@ -179,6 +179,14 @@ def test_deactivation_and_password_change_are_recorded_without_the_password(admi
     assert "a-new-secret-pw-123" not in orjson.dumps(event.details).decode()
 
 
+def test_resetting_an_existing_login_records_the_password_change():
+    services.set_user("demo-reset", "pw-for-tests-only", Role.ANNOTATOR)
+    start = last_id()
+    services.set_user("demo-reset", "another-pw-for-tests", Role.ML_STAFF)
+    assert [(e.action, e.details) for e in new_events(start)] == [
+        ("user.update", {"password": "changed"}), ("role.change", {"from": "annotator", "to": "ml_staff"})]
+
+
 def test_refused_change_records_nothing(admin):
     client, boss = admin
     start = last_id()
