@@ -670,14 +670,18 @@ class SimulatedAnnotator:
                 self.first_measured = time.time() - elapsed / 1000
         key = f"{kind} {status}"
         self.status[key] = self.status.get(key, 0) + 1
+        return status, self.parsed(kind, status, data)
+
+    def parsed(self, kind: str, status: int, data: bytes) -> dict | None:
+        """The JSON body of a 200; None (and the error noted) otherwise."""
         if status != 200:
             self._note_error(f"{kind} {status}: {data[:300]!r}")
-            return status, None
+            return None
         try:
-            return status, json.loads(data)
+            return json.loads(data)
         except ValueError:
             self._note_error(f"{kind}: not JSON: {data[:200]!r}")
-            return status, None
+            return None
 
     def run(self) -> None:
         cfg, shared = self.cfg, self.shared
@@ -732,7 +736,7 @@ class SimulatedAnnotator:
                 if again is not None and again.get("receipt") == ack["receipt"] and again.get("duplicate") is True:
                     self.replay_ok += 1
                 else:
-                    self._note_error(f"replay of pass {ack['pass']} answered {again!r}")
+                    self._note_error(f"replay of receipt {ack['receipt']} answered {again!r}")
         self.http.close()
 
 

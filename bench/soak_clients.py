@@ -36,14 +36,7 @@ class SoakAnnotator(SimulatedAnnotator):
             self._note_error(f"{kind}: {exc!r}")
             return 0, None
         self.events.append((started_wall, kind, (time.perf_counter() - started) * 1000, status))
-        if status != 200:
-            self._note_error(f"{kind} {status}: {data[:200]!r}")
-            return status, None
-        try:
-            return status, json.loads(data)
-        except ValueError:
-            self._note_error(f"{kind}: not JSON: {data[:200]!r}")
-            return status, None
+        return status, self.parsed(kind, status, data)
 
     def submit(self, path: str, body: dict, kind: str) -> dict | None:
         """Retry on no answer or a 5xx (the same client id makes that safe); a 4xx is final."""
