@@ -1092,13 +1092,19 @@ def _terminate(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
+def local_admin_url() -> str:
+    """DATABASE_URL (or the default), refused unless it is PostgreSQL on this machine."""
     admin_url = os.environ.get("DATABASE_URL") or DEFAULT_ADMIN_URL
     if not urlsplit(admin_url).scheme.startswith("postgres"):
         raise SystemExit(f"DATABASE_URL must be a PostgreSQL URL, got {urlsplit(admin_url).scheme}://")
     if urlsplit(admin_url).hostname not in ("127.0.0.1", "localhost", "::1"):
         raise SystemExit("this benchmark only talks to a database on 127.0.0.1")
+    return admin_url
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    admin_url = local_admin_url()
     signal.signal(signal.SIGTERM, _terminate)
     setup_django(admin_url)
     from django.db import connection

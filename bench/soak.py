@@ -43,16 +43,15 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from annotators import (  # noqa: E402
-    DEFAULT_ADMIN_URL,
     BenchDatabase,
     create_annotators,
     fill,
     free_port,
+    local_admin_url,
     log,
     setup_django,
     use_database,
@@ -391,11 +390,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    admin_url = os.environ.get("DATABASE_URL") or DEFAULT_ADMIN_URL
-    if not urlsplit(admin_url).scheme.startswith("postgres"):
-        raise SystemExit(f"DATABASE_URL must be a PostgreSQL URL, got {urlsplit(admin_url).scheme}://")
-    if urlsplit(admin_url).hostname not in ("127.0.0.1", "localhost", "::1"):
-        raise SystemExit("this benchmark only talks to 127.0.0.1")
+    admin_url = local_admin_url()
     setup_django(admin_url)
     out = run(args, admin_url)
     if args.json:
