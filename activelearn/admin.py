@@ -1,13 +1,19 @@
 from django.contrib import admin
 
+from . import backbone
 from .models import ModelVersion, SolutionScore
 
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ("id", "kind", "status", "is_active", "base_model", "created_at", "finished_at")
+    list_display = ("id", "kind", "status", "is_active", "base_model_name", "created_at", "finished_at")
     list_filter = ("kind", "status", "is_active")
     readonly_fields = ("created_at", "finished_at")
+
+    @admin.display(description="base model", ordering="base_model")
+    def base_model_name(self, obj):
+        """Its public name, as the API shows it: no server path in the list."""
+        return backbone.public_name(obj.base_model)
 
 
 @admin.register(SolutionScore)

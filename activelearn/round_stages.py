@@ -14,7 +14,7 @@ from django.utils import timezone
 from labeling import queue
 from labeling.models import FinishReason, LabeledPass, Solution
 
-from . import selection, services
+from . import backbone, selection, services
 from .grading import grade_solutions
 from .models import ModelKind, Round, RoundSelection, RoundStatus, SolutionScore
 from .reward_model import RewardModel
@@ -101,8 +101,11 @@ def train(r: Round) -> dict:
         alive(r, with_stages=True)
 
     init_from = services.active_version() if cfg["retrain"] == "finetune" else None
+    # checked again here, not only when the round started: PRM_ALLOWED_BACKBONES may have changed since
+    # (or the worker's differs), and a path or unlisted hub id must never reach a loader
+    base = backbone.resolve_backbone(cfg.get("base_model", "")) if init_from is None else None
     version = services.train_version(
-        ModelKind.PRM, base=cfg["base_model"] or None, init_from=init_from, progress=progress, on_created=created,
+        ModelKind.PRM, base=base, init_from=init_from, progress=progress, on_created=created,
         cfg=TrainConfig(epochs=cfg["epochs"], seed=cfg["seed"], max_length=cfg["max_length"]), activate=False)
     alive(r, force=True)  # cancelled while the last steps ran: the new version stays inactive
     services.activate_version(version, actor=r.created_by, round=r.generation)

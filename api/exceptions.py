@@ -10,7 +10,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 
-from labeling.submission import SubmissionError
+from labeling.submission import SubmissionConflict, SubmissionError
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,9 @@ def _flatten(detail, path: str = "") -> list[dict]:
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, SubmissionConflict):
+        return Response({"error": exc.message, "field": exc.field, "receipt": str(exc.receipt),
+                         "errors": [{"field": exc.field, "message": exc.message}]}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, SubmissionError):
         code = status.HTTP_404_NOT_FOUND if exc.field == "lease" else status.HTTP_400_BAD_REQUEST
         return Response({"error": exc.message, "field": exc.field,

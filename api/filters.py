@@ -1,10 +1,58 @@
 import django_filters
+from django import forms
+from django.db import models
 from django.db.models import Exists, OuterRef
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from labeling.models import AuditAction, AuditEvent, AuditSource, FinishReason, LabeledPass, Problem, Solution
 
+_TRUE, _FALSE = ("true", "1"), ("false", "0")
 
-class ProblemFilter(django_filters.FilterSet):
+
+class StrictBooleanField(forms.Field):
+    """`true`/`false` (or 1/0), `null` where the column may be empty; anything else is an error
+    naming the parameter, where django-filter's own boolean field silently drops the filter."""
+
+    def __init__(self, *args, nullable: bool = False, **kwargs):
+        self.nullable = nullable
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in _TRUE or text in _FALSE:
+            return text in _TRUE
+        if self.nullable and text == "null":
+            return "null"
+        allowed = "true, false or null" if self.nullable else "true or false"
+        raise forms.ValidationError(f"must be {allowed}, got \"{str(value)[:40]}\"")
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class StrictBooleanFilter(django_filters.Filter):
+    field_class = StrictBooleanField
+
+    def __init__(self, *args, nullable: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.extra["nullable"] = nullable
+
+    def filter(self, qs, value):
+        if value == "null":
+            return qs.filter(**{f"{self.field_name}__isnull": True})
+        return super().filter(qs, value)
+
+
+class StrictFilterSet(django_filters.FilterSet):
+    @classmethod
+    def filter_for_lookup(cls, field, lookup_type):
+        if isinstance(field, models.BooleanField) and lookup_type == "exact":
+            return StrictBooleanFilter, {"nullable": field.null}
+        return super().filter_for_lookup(field, lookup_type)
+
+
+class ProblemFilter(StrictFilterSet):
     q = django_filters.CharFilter(field_name="text", lookup_expr="icontains", label="Text contains")
 
     class Meta:
@@ -12,8 +60,8 @@ class ProblemFilter(django_filters.FilterSet):
         fields = ["subject", "level", "source_id"]
 
 
-class SolutionFilter(django_filters.FilterSet):
-    labeled = django_filters.BooleanFilter(method="filter_labeled", label="Has at least one labelled pass")
+class SolutionFilter(StrictFilterSet):
+    labeled = StrictBooleanFilter(method="filter_labeled", label="Has at least one labelled pass")
 
     class Meta:
         model = Solution
@@ -24,7 +72,7 @@ class SolutionFilter(django_filters.FilterSet):
         return qs.filter(has) if value else qs.exclude(has)
 
 
-class PassFilter(django_filters.FilterSet):
+class PassFilter(StrictFilterSet):
     annotator = django_filters.UUIDFilter(field_name="annotator__uuid")
     finish_reason = django_filters.ChoiceFilter(choices=FinishReason.choices)
     submitted_after = django_filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
@@ -34,7 +82,7 @@ class PassFilter(django_filters.FilterSet):
         fields = ["problem", "solution", "generation", "is_quality_control", "is_screening"]
 
 
-class AuditFilter(django_filters.FilterSet):
+class AuditFilter(StrictFilterSet):
     action = django_filters.MultipleChoiceFilter(choices=AuditAction.choices, help_text="Repeat for several.")
     actor = django_filters.CharFilter(field_name="actor_name", help_text="Username as it was then (or os:NAME, "
                                                                         "system).")

@@ -32,6 +32,12 @@ class Error(serializers.Serializer):
     errors = ErrorItem(many=True)
 
 
+class SubmitConflict(Error):
+    """A submit that contradicts the pass that already landed for this client id or task."""
+
+    receipt = serializers.UUIDField(help_text="The client id under which the pass landed.")
+
+
 DESCRIPTIONS = {
     "400": "The request body or a query parameter is invalid.",
     "401": "No credentials, or an invalid or revoked token.",

@@ -1,8 +1,11 @@
 """Read shapes for problems, solutions, passes, people and model versions (staff only:
 these carry gold labels and other annotators' work)."""
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from activelearn import backbone
 from activelearn.models import ModelVersion
 from labeling.models import Annotator, LabeledPass, Problem, Role, Solution
 
@@ -54,17 +57,39 @@ class UserOut(serializers.ModelSerializer):
         fields = ["username", "email", "is_active", "role", "annotator", "screening_passed_at", "date_joined"]
 
 
+def _checked_password(password: str, user) -> str:
+    """The site's AUTH_PASSWORD_VALIDATORS, as the Django admin and createsuperuser apply them."""
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(list(exc.messages)) from None
+    return password
+
+
 class UserIn(serializers.Serializer):
     username = serializers.RegexField(r"^[\w.@+-]{1,150}$", help_text="Letters, digits and @/./+/-/_ only.")
-    password = serializers.CharField(min_length=8, max_length=128, write_only=True)
+    password = serializers.CharField(min_length=8, max_length=128, write_only=True,
+                                     help_text="Checked by the site's password validators.")
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     role = serializers.ChoiceField(choices=Role.choices)
+
+    def validate(self, data):
+        user = get_user_model()(username=data["username"], email=data.get("email", ""))
+        try:
+            _checked_password(data["password"], user)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({"password": exc.detail}) from None
+        return data
 
 
 class UserPatch(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices, required=False)
-    password = serializers.CharField(min_length=8, max_length=128, required=False, write_only=True)
+    password = serializers.CharField(min_length=8, max_length=128, required=False, write_only=True,
+                                     help_text="Checked by the site's password validators.")
     is_active = serializers.BooleanField(required=False)
+
+    def validate_password(self, value):
+        return _checked_password(value, self.context.get("user"))
 
 
 class ScreeningIn(serializers.Serializer):
@@ -93,12 +118,25 @@ class TokenIn(serializers.Serializer):
 
 
 class ModelVersionOut(serializers.ModelSerializer):
-    """No `path`: server file paths stay on the server."""
+    """No `path`, and no server path anywhere: server file paths stay on the server."""
+
+    base_model = serializers.SerializerMethodField(
+        help_text="The backbone it was trained from, by its public name: a PRM_ALLOWED_BACKBONES name, "
+                  f"`{backbone.BUNDLED_NAME}`, or the last component of a path; never a server path.")
 
     class Meta:
         model = ModelVersion
         fields = ["id", "kind", "base_model", "parent", "status", "is_active", "hyperparameters", "data_snapshot",
                   "metrics", "error", "created_at", "finished_at"]
+
+    def get_base_model(self, obj) -> str:
+        return backbone.public_name(obj.base_model)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        for key in ("hyperparameters", "data_snapshot", "metrics", "error"):  # a library's error names paths
+            data[key] = backbone.scrub(data[key])
+        return data
 
 
 class AnnotatorStatsOut(serializers.Serializer):

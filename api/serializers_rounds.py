@@ -3,6 +3,7 @@ activelearn.round_config.OPTIONS, so the schema documents exactly the options th
 `parse_config` (the one parser of the page, the API and `start_round`) accepts."""
 from rest_framework import serializers
 
+from activelearn import backbone
 from activelearn.models import Round, RoundStatus
 from activelearn.round_config import OPTIONS, Option
 from activelearn.round_selectors import round_summary
@@ -22,6 +23,8 @@ def option_field(o: Option) -> serializers.Field:
     common = {"default": o.default, "help_text": _help(o)}
     if o.nullable:
         common["allow_null"] = True
+    if o.check is not None:  # choices that depend on the settings (base_model): checked by parse_config
+        return serializers.CharField(allow_blank=True, max_length=1000, **common)
     if o.choices:
         return serializers.ChoiceField(choices=list(o.choices), **common)
     if o.type is int:
@@ -84,7 +87,19 @@ class RoundOut(serializers.Serializer):
     finished_at = serializers.DateTimeField(allow_null=True)
 
     def to_representation(self, instance):
-        return super().to_representation(round_summary(instance) if isinstance(instance, Round) else instance)
+        data = super().to_representation(round_summary(instance) if isinstance(instance, Round) else instance)
+        return public(data)
+
+
+def public(data: dict) -> dict:
+    """No server path in a round: `config.base_model` by its public name (a round started before the
+    allow-list may hold a path), and paths a worker or a library wrote into the rest replaced."""
+    for key in ("config", "counts", "error", "metrics", "comparison", "stages"):
+        if key in data:
+            data[key] = backbone.scrub(data[key])
+    if isinstance(data.get("config"), dict) and isinstance(data["config"].get("base_model"), str):
+        data["config"]["base_model"] = backbone.public_name(data["config"]["base_model"])
+    return data
 
 
 class RoundDetailOut(RoundOut):

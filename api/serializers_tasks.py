@@ -61,6 +61,7 @@ class OkOut(serializers.Serializer):
 
 class SubmitOut(serializers.Serializer):
     ok = serializers.BooleanField()
-    duplicate = serializers.BooleanField(help_text="True when this client id (or this task) had already landed.")
+    duplicate = serializers.BooleanField(help_text="True when this very submit had already landed (same task, same "
+                                         "content): the answer names the pass stored then.")
     finish_reason = serializers.CharField()
     receipt = serializers.UUIDField(help_text="The client id under which the pass landed (the first one sent).")

@@ -216,7 +216,8 @@ def start_cluster(args, db_url: str, scratch: Path) -> dict:
            "STEPWISE_VAR_DIR": str(scratch / "var"), "LABEL_LEASE_SECONDS": str(args.lease_seconds),
            "ROUND_STALL_SECONDS": str(args.stall_seconds), "ROUND_RESEND_SECONDS": str(args.stall_seconds),
            "WORKER_DEAD_AFTER_SECONDS": str(args.stall_seconds), "OMP_NUM_THREADS": "1",
-           "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "INFO", "LOG_FORMAT": "json"}  # as docker-compose logs
+           "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "INFO", "LOG_FORMAT": "json",  # as docker-compose logs
+           "PRM_ALLOWED_BACKBONES": f"micro={scratch / 'micro-bert'}"}  # rounds name it: "micro"
     os.environ.update({k: env[k] for k in ("CELERY_BROKER_URL", "CELERY_QUEUE")})
     cluster = {"env": env, "scratch": scratch, "port": web_port, "spawned": []}
     cluster["redis"] = Redis(redis_port, scratch, env).start()
@@ -260,7 +261,7 @@ def drive(args, cluster: dict, usernames: list[str], token: str, micro: Path, ad
         start_ev.set()
         log(f"{len(usernames)} annotators labelling; baseline {args.baseline:g} s")
         time.sleep(args.baseline)
-        config = {"base_model": str(micro), "epochs": args.epochs, "max_length": 256, "per_problem": 2,
+        config = {"base_model": "micro", "epochs": args.epochs, "max_length": 256, "per_problem": 2,
                   "round_cap": args.round_cap, "chunk_size": 40, "seed": 0}
         status, r = api(port, token, "POST", "/api/rounds/", config)
         if status != 201:

@@ -156,6 +156,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -214,6 +215,9 @@ CELERY_BEAT_SCHEDULE: dict = {}
 
 # --- Models -----------------------------------------------------------------
 PRM_BASE_MODEL = env("PRM_BASE_MODEL", default="")  # empty: the packaged all-MiniLM-L6-v2
+# The other backbones a round may name (API, page, start_round), comma-separated: `name=path-or-hub-id`, or a
+# bare absolute path (named by its basename) or hub id (named by itself). A round gives the name, never a path.
+PRM_ALLOWED_BACKBONES = env.list("PRM_ALLOWED_BACKBONES", default=[])
 MODEL_DIR = Path(env("MODEL_DIR", default=str(VAR_DIR / "models")))
 HF_ALLOW_NETWORK = env.bool("HF_ALLOW_NETWORK", default=False)
 if not HF_ALLOW_NETWORK:

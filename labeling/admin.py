@@ -136,7 +136,23 @@ admin.site.unregister(User)
 @admin.register(User)
 class AuditedUserAdmin(UserAdmin):
     """Django's user admin, with who changed activation, staff/superuser flags, groups or
-    permissions in the audit trail (roles are better changed on the annotator profile)."""
+    permissions in the audit trail (roles are better changed on the annotator profile).
+
+    Staff who are not superusers (the admin role) manage logins but never rights: superuser,
+    staff, groups and permissions are read-only to them, and superusers' accounts (password
+    included) are theirs to view only, so nobody can raise their own rights through this page.
+    """
+
+    _RIGHTS = ("is_superuser", "is_staff", "groups", "user_permissions")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return fields if request.user.is_superuser else (*fields, *self._RIGHTS)
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)  # inside the admin's transaction

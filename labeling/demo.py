@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from . import queue
 from .demo_problems import FAMILIES, GENERATOR, SOURCE_PREFIX, DemoProblem, generate  # noqa: F401 - used by callers
-from .hashing import pass_key, problem_hash, solution_hash
+from .hashing import pass_identity, problem_hash, solution_hash
 from .models import Annotator, FinishReason, LabeledPass, Problem, Role, Solution
+from .prm800k import format_timestamp
 from .services import set_user
 
 DEMO_EMAIL_DOMAIN = "demo.stepwise.invalid"  # marks accounts this command owns and may reset
@@ -89,8 +90,10 @@ def _label(solutions: list[Solution]) -> None:
     """Passes as a careful labeller would give them: +1 up to the known first error, -1 there."""
     labeller, _ = Annotator.objects.get_or_create(uuid=DEMO_LABELLER, defaults={"role": Role.ANNOTATOR})
     now = timezone.now()
+    stamp = format_timestamp(now)
+    done = set(labeller.passes.values_list("solution_id", flat=True))  # seeding again labels nothing twice
     passes = []
-    for s in solutions:
+    for s in (s for s in solutions if s.pk not in done):
         first = s.extra.get("demo_first_error")
         n = len(s.steps) if first is None else first + 1
         ratings = [{"rating": -1 if k == first else 1, "flagged": False} for k in range(n)]
@@ -99,8 +102,9 @@ def _label(solutions: list[Solution]) -> None:
         passes.append(LabeledPass(
             annotator=labeller, problem=s.problem, solution=s, submitted_at=now, generation=0, steps=steps,
             total_time=20_000 * n, finish_reason=FinishReason.SOLUTION if first is None else FinishReason.FOUND_ERROR,
-            natural_key=pass_key("demo", s.content_hash), client_id=uuid.uuid4()))
-    LabeledPass.objects.bulk_create(passes, batch_size=QUERY_CHUNK, ignore_conflicts=True)
+            natural_key=pass_identity(str(DEMO_LABELLER), stamp, s.problem.content_hash, s.content_hash),
+            client_id=uuid.uuid4()))
+    LabeledPass.objects.bulk_create(passes, batch_size=QUERY_CHUNK)
 
 
 def _save_problems(keyed: dict[str, DemoProblem], stats: SeedStats) -> dict[str, Problem]:

@@ -21,5 +21,11 @@ def solution_hash(problem_key: str, steps: list[str], final_answer: str | None) 
     return _sha("solution", problem_key, orjson.dumps(steps), final_answer or "")
 
 
-def pass_key(*parts: str) -> str:
-    return _sha("pass", *parts)
+def pass_identity(labeler: str, timestamp: str, problem_key: str, solution_key: str | None) -> str:
+    """A pass's identity, from exactly what its PRM800K record carries: who labelled (the labeller's UUID),
+    when (the record's `timestamp` as written), the problem and the solution (their content hashes).
+
+    Every path that creates a pass (a submit, an import, the demo) keys it by this, so a pass labelled
+    here, exported and imported again (into this instance or another) is recognised as the same pass.
+    """
+    return _sha("pass", labeler, timestamp, problem_key, solution_key or "")

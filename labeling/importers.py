@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import transaction
+from django.db.models import Max
 
 from . import prm800k, solution_formats, sources
 from .bulk import insert_rows
@@ -23,16 +24,28 @@ from .models import Annotator, LabeledPass, Problem, Solution
 BATCH_SIZE = 1000
 
 
+def _kinds() -> dict:
+    return {"problems": 0, "solutions": 0, "passes": 0}
+
+
 @dataclass
 class ImportStats:
+    """What an import did, per kind of row. Every problem, solution and pass a record names is
+    counted once: `created`, `existing` (in the database before) or `repeated` (earlier in the
+    same file), so for a PRM800K file records = passes created + existing + repeated."""
+
     records: int = 0
-    created: dict = field(default_factory=lambda: {"problems": 0, "solutions": 0, "passes": 0, "annotators": 0})
-    existing: dict = field(default_factory=lambda: {"problems": 0, "solutions": 0, "passes": 0})
+    created: dict = field(default_factory=lambda: {**_kinds(), "annotators": 0})
+    existing: dict = field(default_factory=_kinds)
+    repeated: dict = field(default_factory=_kinds)
 
     def summary(self) -> str:
         made = ", ".join(f"{v} {k}" for k, v in self.created.items())
         kept = ", ".join(f"{v} {k}" for k, v in self.existing.items())
-        return f"{self.records} records: created {made}; already present {kept}"
+        text = f"{self.records} records: created {made}; already present {kept}"
+        if any(self.repeated.values()):
+            text += "; repeated in the file " + ", ".join(f"{v} {k}" for k, v in self.repeated.items())
+        return text
 
 
 class _DryRunRollback(Exception):
@@ -40,10 +53,30 @@ class _DryRunRollback(Exception):
 
 
 class BatchWriter:
-    """Writes batches of ImportItems, resolving content hashes to existing rows."""
+    """Writes batches of ImportItems, resolving content hashes to existing rows.
+
+    A row found with an id above the table's largest id when the import began was written by
+    this import (an earlier batch): the record repeats one earlier in the file.
+    """
 
     def __init__(self, stats: ImportStats):
         self.stats = stats
+        self.before = {model: model.objects.aggregate(m=Max("id"))["m"] or 0
+                       for model in (Problem, Solution, LabeledPass)}
+
+    def _count_found(self, kind: str, model, ids) -> None:
+        earlier = sum(i > self.before[model] for i in ids)
+        self.stats.repeated[kind] += earlier
+        self.stats.existing[kind] += len(ids) - earlier
+
+    def _wanted(self, kind: str, keyed) -> dict:
+        wanted = {}
+        for key, value in keyed:
+            if key in wanted:
+                self.stats.repeated[kind] += 1
+            else:
+                wanted[key] = value
+        return wanted
 
     def write(self, items: list[ImportItem]) -> None:
         problems = self._problems(items)
@@ -51,11 +84,9 @@ class BatchWriter:
         self._passes(items, problems, solutions)
 
     def _problems(self, items) -> dict[str, Problem]:
-        wanted = {}
-        for it in items:
-            wanted.setdefault(it.problem.key, it.problem)
+        wanted = self._wanted("problems", ((it.problem.key, it.problem) for it in items))
         found = {p.content_hash: p for p in Problem.objects.filter(content_hash__in=list(wanted))}
-        self.stats.existing["problems"] += len(found)
+        self._count_found("problems", Problem, [p.id for p in found.values()])
         fill = []
         for key, p in found.items():
             if self._fill_in(p, wanted[key]):
@@ -87,14 +118,11 @@ class BatchWriter:
         return changed
 
     def _solutions(self, items, problems) -> dict[str, int]:
-        wanted = {}
-        for it in items:
-            if it.solution is not None:
-                wanted.setdefault(it.solution.key, it.solution)
+        wanted = self._wanted("solutions", ((it.solution.key, it.solution) for it in items if it.solution is not None))
         if not wanted:
             return {}
         found = dict(Solution.objects.filter(content_hash__in=list(wanted)).values_list("content_hash", "id"))
-        self.stats.existing["solutions"] += len(found)
+        self._count_found("solutions", Solution, list(found.values()))
         new = [dict(content_hash=k, problem_id=problems[s.problem_key].id, steps=s.steps, final_answer=s.final_answer,
                     answer_is_correct=s.answer_is_correct, generator=s.generator, source_id=s.source_id,
                     verifier_score=s.verifier_score, generation=s.generation,
@@ -108,14 +136,11 @@ class BatchWriter:
         return found
 
     def _passes(self, items, problems, solutions) -> None:
-        wanted = {}
-        for it in items:
-            for p in it.passes:
-                wanted.setdefault(p.key, (it, p))
+        wanted = self._wanted("passes", ((p.key, (it, p)) for it in items for p in it.passes))
         if not wanted:
             return
-        existing = set(LabeledPass.objects.filter(natural_key__in=list(wanted)).values_list("natural_key", flat=True))
-        self.stats.existing["passes"] += len(existing)
+        existing = dict(LabeledPass.objects.filter(natural_key__in=list(wanted)).values_list("natural_key", "id"))
+        self._count_found("passes", LabeledPass, list(existing.values()))
         todo = [(it, p) for k, (it, p) in wanted.items() if k not in existing]
         annotators = self._annotators({p.annotator_uuid for _, p in todo})
         rows = []

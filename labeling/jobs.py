@@ -257,7 +257,8 @@ def _import_once(job: ImportJob) -> bool:
             return item
 
         stats = importers.run_import(job.file_path, records, parse)
-        out = {"format": fmt, "records": stats.records, "created": stats.created, "existing": stats.existing}
+        out = {"format": fmt, "records": stats.records, "created": stats.created, "existing": stats.existing,
+               "repeated": stats.repeated}
         if enqueue:
             out["enqueued"] = _enqueue(list(keys))
         done = _finish(job, JobStatus.SUCCEEDED, stats=out)

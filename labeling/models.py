@@ -214,6 +214,9 @@ class Lease(models.Model):
         constraints = [
             # A solution never reaches the same annotator twice.
             models.UniqueConstraint(fields=["annotator", "solution"], name="lease_once_per_annotator"),
+            # One task at a time: concurrent next-task calls of one annotator cannot both claim.
+            models.UniqueConstraint(fields=["annotator"], condition=Q(status="open"),
+                                    name="lease_one_open_per_annotator"),
             models.CheckConstraint(condition=Q(reason__in=ServeReason.values), name="lease_reason_valid"),
             models.CheckConstraint(condition=Q(status__in=LeaseStatus.values), name="lease_status_valid"),
         ]

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import orjson
 
 from . import hashing
-from .errors import RecordError
+from .errors import RecordError, json_type, json_value
 from .items import ImportItem, PassIn, ProblemIn, SolutionIn
 
 TOP_KEYS = ("labeler", "timestamp", "generation", "is_quality_control_question",
@@ -33,20 +33,16 @@ def _expect(cond: bool, field: str, message: str) -> None:
         raise RecordError(field, message)
 
 
-def _type_name(v) -> str:
-    return "null" if v is None else type(v).__name__
-
-
 def _opt_str(obj: dict, key: str, field: str) -> str | None:
     v = obj.get(key)
-    _expect(v is None or isinstance(v, str), field, f"must be a string or null, got {_type_name(v)}")
+    _expect(v is None or isinstance(v, str), field, f"must be a string or null, got {json_type(v)}")
     return v
 
 
 def _req_str(obj: dict, key: str, field: str) -> str:
     _expect(key in obj, field, "is missing")
     v = obj[key]
-    _expect(isinstance(v, str), field, f"must be a string, got {_type_name(v)}")
+    _expect(isinstance(v, str), field, f"must be a string, got {json_type(v)}")
     return v
 
 
@@ -57,26 +53,26 @@ def format_timestamp(dt: datetime) -> str:
 
 
 def parse_timestamp(value, field: str = "timestamp") -> datetime:
-    _expect(isinstance(value, str), field, f"must be an ISO 8601 string, got {_type_name(value)}")
+    _expect(isinstance(value, str), field, f"must be an ISO 8601 string, got {json_type(value)}")
     try:
         dt = datetime.fromisoformat(value)
     except ValueError:
-        raise RecordError(field, f"is not an ISO 8601 date-time: {value[:40]!r}") from None
+        raise RecordError(field, f"is not an ISO 8601 date-time: {json_value(value)}") from None
     try:
         return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
     except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
-        raise RecordError(field, f"is out of range in UTC: {value[:40]!r}") from None
+        raise RecordError(field, f"is out of range in UTC: {json_value(value)}") from None
 
 
 def validate_completion(c, field: str, human: bool = False) -> None:
-    _expect(isinstance(c, dict), field, f"must be an object, got {_type_name(c)}")
-    _expect(isinstance(c.get("text"), str), f"{field}.text", f"must be a string, got {_type_name(c.get('text'))}")
+    _expect(isinstance(c, dict), field, f"must be an object, got {json_type(c)}")
+    _expect(isinstance(c.get("text"), str), f"{field}.text", f"must be a string, got {json_type(c.get('text'))}")
     rating = c.get("rating")
     _expect(rating is None or (_is_int(rating) and rating in (-1, 0, 1)), f"{field}.rating",
-            f"must be -1, 0, 1 or null, got {rating!r}")
+            f"must be -1, 0, 1 or null, got {json_value(rating)}")
     flagged = c.get("flagged")
     _expect(flagged is None or isinstance(flagged, bool), f"{field}.flagged",
-            f"must be true, false or null, got {flagged!r}")
+            f"must be true, false or null, got {json_value(flagged)}")
     if human:
         _expect(c.get("source", "human") == "human", f"{field}.source", "must be \"human\"")
 
@@ -103,16 +99,16 @@ def _step_ok(step) -> bool:
 
 def validate_steps(steps, field: str = "label.steps") -> None:
     # The cheap check passes nearly every real step; the slow one runs only to word the error.
-    _expect(isinstance(steps, list), field, f"must be a list, got {_type_name(steps)}")
+    _expect(isinstance(steps, list), field, f"must be a list, got {json_type(steps)}")
     for i, step in enumerate(steps):
         if not _step_ok(step):
             _explain_step(step, f"{field}[{i}]")
 
 
 def _explain_step(step, sf: str) -> None:
-    _expect(isinstance(step, dict), sf, f"must be an object, got {_type_name(step)}")
+    _expect(isinstance(step, dict), sf, f"must be an object, got {json_type(step)}")
     comps = step.get("completions")
-    _expect(isinstance(comps, list), f"{sf}.completions", f"must be a list, got {_type_name(comps)}")
+    _expect(isinstance(comps, list), f"{sf}.completions", f"must be a list, got {json_type(comps)}")
     for j, c in enumerate(comps):
         validate_completion(c, f"{sf}.completions[{j}]")
     human = step.get("human_completion")
@@ -120,7 +116,7 @@ def _explain_step(step, sf: str) -> None:
         validate_completion(human, f"{sf}.human_completion", human=True)
     chosen = step.get("chosen_completion")
     _expect(chosen is None or (_is_int(chosen) and 0 <= chosen < len(comps)), f"{sf}.chosen_completion",
-            f"must be null or an index into completions (0..{len(comps) - 1}), got {chosen!r}")
+            f"must be null or an index into completions (0..{len(comps) - 1}), got {json_value(chosen)}")
     raise AssertionError(f"{sf}: the fast and the detailed step checks disagree")  # pragma: no cover
 
 
@@ -130,7 +126,7 @@ def _extras(obj: dict, known) -> dict:
 
 def parse_record(rec) -> ImportItem:
     """Validate one PRM800K record and split it into problem, solution and pass."""
-    _expect(isinstance(rec, dict), "", f"record must be a JSON object, got {_type_name(rec)}")
+    _expect(isinstance(rec, dict), "", f"record must be a JSON object, got {json_type(rec)}")
     for key in TOP_KEYS:
         _expect(key in rec, key, "is missing")
     labeler = rec["labeler"]
@@ -138,16 +134,16 @@ def parse_record(rec) -> ImportItem:
         labeler_uuid = uuid.UUID(labeler) if isinstance(labeler, str) else None
     except ValueError:
         labeler_uuid = None
-    _expect(labeler_uuid is not None, "labeler", f"must be a UUID string, got {labeler!r:.60}")
+    _expect(labeler_uuid is not None, "labeler", f"must be a UUID string, got {json_value(labeler, 60)}")
     submitted_at = parse_timestamp(rec["timestamp"])
     generation = rec["generation"]
     _expect(generation is None or (_is_int(generation) and -2**31 <= generation < 2**31), "generation",
-            f"must be an integer (32-bit) or null, got {generation!r:.40}")
+            f"must be an integer (32-bit) or null, got {json_value(generation, 40)}")
     for key in ("is_quality_control_question", "is_initial_screening_question"):
-        _expect(isinstance(rec[key], bool), key, f"must be true or false, got {rec[key]!r}")
+        _expect(isinstance(rec[key], bool), key, f"must be true or false, got {json_value(rec[key])}")
 
     q = rec["question"]
-    _expect(isinstance(q, dict), "question", f"must be an object, got {_type_name(q)}")
+    _expect(isinstance(q, dict), "question", f"must be an object, got {json_type(q)}")
     text = _req_str(q, "problem", "question.problem")
     _expect("ground_truth_answer" in q, "question.ground_truth_answer", "is missing")
     gt_answer = _opt_str(q, "ground_truth_answer", "question.ground_truth_answer")
@@ -163,23 +159,23 @@ def parse_record(rec) -> ImportItem:
                 "must be a list of strings")
         answer = _opt_str(q, "pre_generated_answer", "question.pre_generated_answer")
         _expect(score is None or (isinstance(score, (int, float)) and not isinstance(score, bool)),
-                "question.pre_generated_verifier_score", f"must be a number or null, got {score!r:.40}")
+                "question.pre_generated_verifier_score", f"must be a number or null, got {json_value(score, 40)}")
         solution = SolutionIn(key=hashing.solution_hash(problem.key, steps, answer), problem_key=problem.key,
                               steps=steps, final_answer=answer, verifier_score=score, generation=generation,
                               is_quality_control=rec["is_quality_control_question"],
                               is_screening=rec["is_initial_screening_question"])
 
     label = rec["label"]
-    _expect(isinstance(label, dict), "label", f"must be an object, got {_type_name(label)}")
+    _expect(isinstance(label, dict), "label", f"must be an object, got {json_type(label)}")
     for key in LABEL_KEYS:
         _expect(key in label, f"label.{key}", "is missing")
     validate_steps(label["steps"])
     total_time = label["total_time"]
     _expect(total_time is None or (_is_int(total_time) and 0 <= total_time < 2**63), "label.total_time",
-            f"must be a non-negative integer (milliseconds, 64-bit) or null, got {total_time!r:.40}")
+            f"must be a non-negative integer (milliseconds, 64-bit) or null, got {json_value(total_time, 40)}")
     reason = label["finish_reason"]
     _expect(reason in FINISH_REASONS, "label.finish_reason",
-            f"must be one of {', '.join(FINISH_REASONS)}; got {reason!r}")
+            f"must be one of {', '.join(FINISH_REASONS)}; got {json_value(reason)}")
 
     extra = {}
     top = _extras(rec, TOP_KEYS)
@@ -197,7 +193,7 @@ def parse_record(rec) -> ImportItem:
             extra[name] = part
 
     solution_key = solution.key if solution else None
-    pas = PassIn(key=hashing.pass_key(str(labeler_uuid), rec["timestamp"], problem.key, solution_key or ""),
+    pas = PassIn(key=hashing.pass_identity(str(labeler_uuid), rec["timestamp"], problem.key, solution_key),
                  annotator_uuid=labeler_uuid, problem_key=problem.key, solution_key=solution_key,
                  submitted_at=submitted_at, generation=generation,
                  is_quality_control=rec["is_quality_control_question"],

@@ -1,9 +1,11 @@
 """Read-side quality figures: per-annotator progress, QC agreement, inter-annotator agreement."""
 from collections import defaultdict
+from datetime import UTC, datetime
 from itertools import combinations
 
 import numpy as np
 from django.db.models import Count, Sum
+from django.utils import timezone
 
 from .models import Annotator, LabeledPass, LeaseStatus, ServeReason
 from .queue import first_error
@@ -15,12 +17,17 @@ def _gold_agreement(passes) -> tuple[int, int]:
     return sum(a == b for a, b in pairs), len(pairs)
 
 
-def annotator_progress(annotator: Annotator) -> dict:
+def annotator_progress(annotator: Annotator, now: datetime | None = None) -> dict:
+    """What annotators see of their own work. A QC question must read like any other task, so
+    nothing here moves when one is answered: one count for all passes, and QC agreement over the
+    QC passes submitted before today (UTC) only, which cannot tell which of today's tasks was one."""
+    now = now or timezone.now()
+    midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     passes = annotator.passes.all()
-    qc = passes.filter(is_quality_control=True).select_related("solution")
+    qc = passes.filter(is_quality_control=True, submitted_at__lt=midnight).select_related("solution")
     agree, n = _gold_agreement(qc)
-    return {"passes": passes.count(), "regular": passes.filter(is_quality_control=False, is_screening=False).count(),
-            "qc_agreement": agree / n if n else None, "qc_answered": n,
+    return {"passes": passes.count(), "qc_agreement": agree / n if n else None, "qc_answered": n,
+            "qc_as_of": midnight.isoformat(),
             "screening_passed": annotator.screening_passed_at is not None,
             "screening_agreement": annotator.screening_agreement,
             "open_leases": annotator.leases.filter(status=LeaseStatus.OPEN).count()}

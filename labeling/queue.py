@@ -53,25 +53,30 @@ def _lease_fixed(annotator: Annotator, solutions, reason: str, now: datetime) ->
     try:
         with transaction.atomic():
             return Lease.objects.create(annotator=annotator, solution=solution, reason=reason, expires_at=_expiry(now))
-    except IntegrityError:  # the same annotator in another tab got there first
+    except IntegrityError:  # the same annotator in another tab got there first (one open lease each)
         return open_lease(annotator, now)
 
 
 def _claim(annotator: Annotator, now: datetime) -> Lease | None:
-    with transaction.atomic():
-        entry = _for_update(_unserved(annotator, QueueEntry.objects.filter(is_open=True).order_by("-priority", "id"),
-                                      "solution_id")
-                            .values_list("id", flat=True)).first()
-        if entry is None:
-            return None
-        entry = QueueEntry.objects.select_for_update().get(id=entry)
-        reason = ServeReason.OVERLAP if entry.completed + entry.in_flight else ServeReason.PRIORITY
-        lease = Lease.objects.create(annotator=annotator, solution_id=entry.solution_id, reason=reason,
-                                     expires_at=_expiry(now))
-        entry.in_flight += 1
-        entry.refresh_open()
-        entry.save(update_fields=["in_flight", "is_open"])
-        return lease
+    try:
+        with transaction.atomic():
+            entry = _for_update(_unserved(annotator, QueueEntry.objects.filter(is_open=True)
+                                          .order_by("-priority", "id"), "solution_id")
+                                .values_list("id", flat=True)).first()
+            if entry is None:
+                return None
+            entry = QueueEntry.objects.select_for_update().get(id=entry)
+            reason = ServeReason.OVERLAP if entry.completed + entry.in_flight else ServeReason.PRIORITY
+            lease = Lease.objects.create(annotator=annotator, solution_id=entry.solution_id, reason=reason,
+                                         expires_at=_expiry(now))
+            entry.in_flight += 1
+            entry.refresh_open()
+            entry.save(update_fields=["in_flight", "is_open"])
+            return lease
+    except IntegrityError:
+        # A concurrent request of the same annotator claimed first: the database allows one open
+        # lease per annotator (lease_one_open_per_annotator), so both requests get that one.
+        return open_lease(annotator, now)
 
 
 def _regular_since_last_qc(annotator: Annotator) -> int:
@@ -83,8 +88,12 @@ def _regular_since_last_qc(annotator: Annotator) -> int:
 
 def next_task(annotator: Annotator, now: datetime | None = None) -> Lease | NoTask:
     now = now or timezone.now()
-    if lease := open_lease(annotator, now):
-        return lease
+    current = annotator.leases.filter(status=LeaseStatus.OPEN).first()  # at most one: a unique index
+    if current is not None:
+        if current.expires_at > now:
+            return current
+        # It ran out and the reaper has not reached it yet: its slot goes back before a new claim.
+        _expire(Lease.objects.filter(pk=current.pk, status=LeaseStatus.OPEN))
     if annotator.screening_passed_at is None:
         if lease := _lease_fixed(annotator, Solution.objects.filter(is_screening=True), ServeReason.SCREENING, now):
             return lease
@@ -126,24 +135,30 @@ def score_screening(annotator: Annotator) -> bool:
     return annotator.screening_passed_at is not None
 
 
+def _expire(leases, batch: int | None = None) -> int:
+    """Mark these open leases expired and give their slots back to the queue, in one transaction."""
+    with transaction.atomic():
+        qs = _for_update(leases).values_list("id", "solution_id")
+        found = list(qs[:batch] if batch else qs)
+        if not found:
+            return 0
+        Lease.objects.filter(id__in=[lid for lid, _ in found]).update(status=LeaseStatus.EXPIRED)
+        for _, solution_id in found:
+            entry = QueueEntry.objects.select_for_update().filter(solution_id=solution_id).first()
+            if entry is not None and entry.in_flight > 0:
+                entry.in_flight -= 1
+                entry.refresh_open()
+                entry.save(update_fields=["in_flight", "is_open"])
+        return len(found)
+
+
 def reap_expired(now: datetime | None = None, batch: int = 500) -> int:
     """Return the slots of expired open leases to the queue; called by a beat task."""
     now = now or timezone.now()
     reaped = 0
-    while True:
-        with transaction.atomic():
-            leases = list(_for_update(Lease.objects.filter(status=LeaseStatus.OPEN, expires_at__lte=now))
-                          .values_list("id", "solution_id")[:batch])
-            if not leases:
-                return reaped
-            Lease.objects.filter(id__in=[lid for lid, _ in leases]).update(status=LeaseStatus.EXPIRED)
-            for _, solution_id in leases:
-                entry = QueueEntry.objects.select_for_update().filter(solution_id=solution_id).first()
-                if entry is not None and entry.in_flight > 0:
-                    entry.in_flight -= 1
-                    entry.refresh_open()
-                    entry.save(update_fields=["in_flight", "is_open"])
-            reaped += len(leases)
+    while n := _expire(Lease.objects.filter(status=LeaseStatus.OPEN, expires_at__lte=now), batch):
+        reaped += n
+    return reaped
 
 
 def enqueue(solutions, *, overlap: int = 1, priority: float | None = None, generation: int | None = None) -> int:

@@ -17,10 +17,14 @@ MANAGE_USERS = "labeling.manage_users"
 VIEW_MODELS = "activelearn.view_modelversion"
 RUN_ROUNDS = "activelearn.run_rounds"
 VIEW_AUDIT = "labeling.view_auditevent"  # the audit trail: admins only (it shows what everyone, ML staff too, did)
+# The Django admin's own model permissions for what the admin role manages there: users (never
+# superuser rights: see labeling.admin) and API tokens (list and revoke).
+ADMIN_SITE_PEOPLE = ("auth.view_user", "auth.add_user", "auth.change_user", "api.view_apitoken",
+                     "api.change_apitoken")
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     Role.ANNOTATOR: (LABEL,),
-    Role.ADMIN: (LABEL, VIEW_DATA, IMPORT, EXPORT, VIEW_PASSES, QUALITY, MANAGE_USERS, VIEW_AUDIT),
+    Role.ADMIN: (LABEL, VIEW_DATA, IMPORT, EXPORT, VIEW_PASSES, QUALITY, MANAGE_USERS, VIEW_AUDIT, *ADMIN_SITE_PEOPLE),
     Role.ML_STAFF: (LABEL, VIEW_DATA, EXPORT, QUALITY, VIEW_MODELS, RUN_ROUNDS),
 }
 

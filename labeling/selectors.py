@@ -2,6 +2,7 @@
 from collections.abc import Iterator
 
 import orjson
+from django.db import connection
 from django.db.models import F, QuerySet, TextField
 from django.db.models.functions import Cast
 
@@ -34,6 +35,10 @@ def export_rows(qs: QuerySet, chunk: int = EXPORT_CHUNK) -> Iterator[dict]:
         final_answer=F("solution__final_answer"),
     ).annotate(steps_text=Cast("steps", TextField()), solution_steps=Cast("solution__steps", TextField()),
                extra_text=Cast("extra", TextField()))
+    # PostgreSQL's `json` columns keep the text orjson wrote (JSONTextField, COPY); SQLite keeps what
+    # Django's encoder wrote, so there it is written again as orjson would: an export is the same
+    # bytes whichever database it comes from.
+    canon = _canonical_json if connection.vendor != "postgresql" else None
     last = 0
     while True:
         rows = list(qs.filter(id__gt=last)[:chunk])
@@ -41,10 +46,18 @@ def export_rows(qs: QuerySet, chunk: int = EXPORT_CHUNK) -> Iterator[dict]:
             return
         for row in rows:
             row["steps"] = row.pop("steps_text")
+            if canon:
+                row["steps"] = canon(row["steps"])
+                if row["solution_steps"] is not None:
+                    row["solution_steps"] = canon(row["solution_steps"])
             extra = row.pop("extra_text")
             row["extra"] = orjson.loads(extra) if extra != "{}" else None  # most passes have none
             yield row
         last = rows[-1]["id"]
+
+
+def _canonical_json(text: str) -> str:
+    return orjson.dumps(orjson.loads(text)).decode()
 
 
 def dataset_counts() -> dict:

@@ -7,12 +7,15 @@ from datetime import UTC, datetime
 
 from . import hashing, sources
 from .answers import extract_answer, split_steps
-from .errors import RecordError
+from .errors import RecordError, json_type, json_value
 from .items import ImportItem, PassIn, ProblemIn, SolutionIn
+from .prm800k import format_timestamp
 
 # ProcessBench labels were written by its authors' annotators; they import as one
-# external annotator with a fixed UUID so re-imports recognise them.
+# external annotator with a fixed UUID and, since the data carries no time, a fixed timestamp
+# (the benchmark's release day), so a pass has the same identity however often it is imported.
 PROCESSBENCH_ANNOTATOR = uuid.uuid5(uuid.NAMESPACE_URL, "stepwise:processbench")
+PROCESSBENCH_LABELLED_AT = datetime(2024, 12, 9, tzinfo=UTC)
 
 SOLUTION_KEYS = {"problem", "ground_truth_answer", "ground_truth_solution", "steps", "solution", "answer",
                  "is_correct", "generator", "subject", "level", "unique_id", "id", "verifier_score"}
@@ -20,7 +23,7 @@ SOLUTION_KEYS = {"problem", "ground_truth_answer", "ground_truth_solution", "ste
 
 def _obj(rec) -> dict:
     if not isinstance(rec, dict):
-        raise RecordError("", f"record must be a JSON object, got {type(rec).__name__}")
+        raise RecordError("", f"record must be a JSON object, got {json_type(rec)}")
     return rec
 
 
@@ -35,7 +38,7 @@ def _str(rec: dict, key: str, required: bool = False) -> str | None:
             raise RecordError(key, "is missing")
         return None
     if not isinstance(v, str):
-        raise RecordError(key, f"must be a string, got {type(v).__name__}")
+        raise RecordError(key, f"must be a string, got {json_type(v)}")
     if key in MAX_LENGTHS and len(v) > MAX_LENGTHS[key]:
         raise RecordError(key, f"is longer than {MAX_LENGTHS[key]} characters")
     return v
@@ -52,13 +55,13 @@ def _level(rec: dict) -> int | None:
             v = int(digits)
     if v is None or (isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_LEVEL):
         return v
-    raise RecordError("level", f"must be an integer 0..{MAX_LEVEL} or 'Level N', got {original!r:.40}")
+    raise RecordError("level", f"must be an integer 0..{MAX_LEVEL} or 'Level N', got {json_value(original, 40)}")
 
 
 def _bool(rec: dict, key: str) -> bool | None:
     v = rec.get(key)
     if v is not None and not isinstance(v, bool):
-        raise RecordError(key, f"must be true, false or null, got {v!r:.40}")
+        raise RecordError(key, f"must be true, false or null, got {json_value(v, 40)}")
     return v
 
 
@@ -94,7 +97,7 @@ def parse_solution(rec) -> ImportItem:
         answer = extract_answer(steps[-1])
     score = rec.get("verifier_score")
     if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
-        raise RecordError("verifier_score", f"must be a number, got {score!r:.40}")
+        raise RecordError("verifier_score", f"must be a number, got {json_value(score, 40)}")
     source_id = _str(rec, "id") if isinstance(rec.get("id"), str) else ""
     _check_alternatives(rec.get("alternatives"), len(steps))
     solution = SolutionIn(key=hashing.solution_hash(problem.key, steps, answer), problem_key=problem.key,
@@ -137,7 +140,7 @@ def parse_processbench(rec) -> ImportItem:
     steps = _steps(rec)
     label = rec.get("label")
     if isinstance(label, bool) or not isinstance(label, int) or not -1 <= label < len(steps):
-        raise RecordError("label", f"must be -1 or a step index 0..{len(steps) - 1}, got {label!r:.40}")
+        raise RecordError("label", f"must be -1 or a step index 0..{len(steps) - 1}, got {json_value(label, 40)}")
     correct = _bool(rec, "final_answer_correct")
     answer = extract_answer(steps[-1])
     problem = ProblemIn(key=hashing.problem_hash(text), text=text, source_id="")
@@ -152,8 +155,10 @@ def parse_processbench(rec) -> ImportItem:
         rating = -1 if i == label else 1
         labelled.append({"completions": [{"text": steps[i], "rating": rating, "flagged": None}],
                          "human_completion": None, "chosen_completion": None if rating == -1 else 0})
-    pas = PassIn(key=hashing.pass_key("processbench", pid, solution.key), annotator_uuid=PROCESSBENCH_ANNOTATOR,
-                 problem_key=problem.key, solution_key=solution.key, submitted_at=datetime.now(UTC),
+    pas = PassIn(key=hashing.pass_identity(str(PROCESSBENCH_ANNOTATOR), format_timestamp(PROCESSBENCH_LABELLED_AT),
+                                           problem.key, solution.key),
+                 annotator_uuid=PROCESSBENCH_ANNOTATOR, problem_key=problem.key, solution_key=solution.key,
+                 submitted_at=PROCESSBENCH_LABELLED_AT,
                  steps=labelled, finish_reason="solution" if label == -1 else "found_error")
     return ImportItem(problem=problem, solution=solution, passes=[pas])
 

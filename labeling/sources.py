@@ -23,11 +23,17 @@ from .errors import RecordError
 MAX_DEPTH = 200
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
 def open_binary(path: str | Path):
-    """Open a file for reading bytes, transparently un-gzipping by magic number."""
+    """Open a file for reading bytes, transparently un-gzipping by magic number and skipping a
+    UTF-8 byte-order mark (spreadsheet and Windows tools write one)."""
     f = open(path, "rb")
     if f.peek(2)[:2] == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=f)
+        f = gzip.GzipFile(fileobj=f)
+    if f.peek(3)[:3] == UTF8_BOM:
+        f.read(3)
     return f
 
 

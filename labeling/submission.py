@@ -12,12 +12,21 @@ from django.utils import timezone
 
 from . import hashing
 from .models import Annotator, FinishReason, LabeledPass, Lease, LeaseStatus, QueueEntry, ServeReason
+from .prm800k import format_timestamp
 
 
 class SubmissionError(ValueError):
     def __init__(self, field: str, message: str):
         self.field, self.message = field, message
         super().__init__(f"{field}: {message}")
+
+
+class SubmissionConflict(SubmissionError):
+    """What was sent contradicts a pass that already landed (`receipt`: its client id)."""
+
+    def __init__(self, field: str, message: str, receipt):
+        super().__init__(field, message)
+        self.receipt = receipt
 
 
 @dataclass
@@ -43,6 +52,7 @@ def save_draft(annotator: Annotator, lease_id, ratings: list[dict], active_ms: i
         if lease.status == LeaseStatus.SUBMITTED:
             raise SubmissionError("lease", "this task is already submitted")
         checked = [_check_rating(r, f"ratings[{i}]") for i, r in enumerate(ratings)]
+        _check_partial(lease.solution, checked)
         lease.draft = {"ratings": [_as_json(r) for r in checked],
                        "active_ms": max(int(active_ms), int(lease.draft.get("active_ms", 0)))}
         lease.save(update_fields=["draft"])
@@ -74,6 +84,27 @@ def _as_json(r: StepRating) -> dict:
     return out
 
 
+def _check_partial(solution, ratings: list[StepRating]) -> None:
+    """What any pass so far must be (a draft too): no more ratings than steps, nothing after the
+    first -1, alternatives only where the solution offers them."""
+    n = len(solution.steps)
+    if len(ratings) > n:
+        raise SubmissionError("ratings", f"the solution has {n} steps, got {len(ratings)} ratings")
+    negatives = [i for i, r in enumerate(ratings) if r.rating == -1]
+    if negatives and negatives[0] != len(ratings) - 1:
+        raise SubmissionError(f"ratings[{negatives[0] + 1}]", "no step is rated after the first -1")
+    for k, r in enumerate(ratings):
+        _alternative_texts(k, r, solution.extra.get("alternatives"))
+
+
+def _alternative_texts(k: int, r: StepRating, alternatives: dict | None) -> list[str]:
+    texts = (alternatives or {}).get(str(k), [])
+    if r.alternatives and (r.rating != -1 or len(r.alternatives) > len(texts)):
+        raise SubmissionError(f"ratings[{k}].alternatives",
+                              f"step {k + 1} has {len(texts)} alternatives to rate after a -1")
+    return texts
+
+
 def _label_steps(solution_steps: list[str], ratings: list[StepRating], finish: str,
                  alternatives: dict | None = None) -> list[dict]:
     if len(ratings) > len(solution_steps):
@@ -90,10 +121,7 @@ def _label_steps(solution_steps: list[str], ratings: list[StepRating], finish: s
         completions = [{"text": text, "rating": r.rating, "flagged": r.flagged}]
         if r.alternatives:
             # After the first error the annotator rates the solution's other candidates for that step.
-            texts = (alternatives or {}).get(str(k), [])
-            if r.rating != -1 or len(r.alternatives) > len(texts):
-                raise SubmissionError(f"ratings[{k}].alternatives",
-                                      f"step {k + 1} has {len(texts)} alternatives to rate after a -1")
+            texts = _alternative_texts(k, r, alternatives)
             completions += [{"text": t, "rating": a.rating, "flagged": a.flagged}
                             for t, a in zip(texts, r.alternatives, strict=False)]
         steps.append({"completions": completions, "human_completion": None,
@@ -108,45 +136,86 @@ def submit_pass(annotator: Annotator, lease_id, client_id, ratings: list[dict], 
 
 def submit(annotator: Annotator, lease_id, client_id, ratings: list[dict], finish_reason: str,
            total_time: int, reason_text: str = "") -> tuple[LabeledPass, bool]:
-    """The pass that landed for this submit, and whether it had landed before (a replay)."""
+    """The pass that landed for this submit, and whether it had landed before (a replay).
+
+    A replay (same client id, same task, same content) answers the original pass. The same
+    client id on another task or with other content, or another submit of a task already
+    submitted with other content, is a SubmissionConflict naming the pass that landed: never a
+    success for something that was not stored.
+    """
     try:
         client_id = uuid.UUID(str(client_id))
     except ValueError:
         raise SubmissionError("client_id", "must be a UUID") from None
-    if done := LabeledPass.objects.filter(client_id=client_id, annotator=annotator).first():
-        return done, True  # a retry of a submit that landed
     if finish_reason not in FinishReason.values:
         raise SubmissionError("finish_reason", f"must be one of {', '.join(FinishReason.values)}")
-    if finish_reason in (FinishReason.GIVE_UP, FinishReason.BAD_PROBLEM) and not reason_text.strip():
+    reason_text = reason_text.strip()
+    if finish_reason in (FinishReason.GIVE_UP, FinishReason.BAD_PROBLEM) and not reason_text:
         raise SubmissionError("reason_text", "say why you give up or what is wrong with the problem")
     if isinstance(total_time, bool) or not isinstance(total_time, int) or total_time < 0:
         raise SubmissionError("total_time", "must be a non-negative number of milliseconds")
     checked = [_check_rating(r, f"ratings[{i}]") for i, r in enumerate(ratings)]
+    wanted = (checked, finish_reason, total_time, reason_text)
+    done = _landed(client_id)
+    if done is not None and done.annotator_id == annotator.id:
+        return _replayed(done, annotator, lease_id, wanted), True
     try:
         with transaction.atomic():
-            lease = _lease_for(annotator, lease_id, lock=True)
+            lease = _lease_for(annotator, lease_id, lock=True)  # someone else's lease: 404 before anything
+            if done is not None:
+                _replayed(done, annotator, lease_id, wanted)  # another annotator's client id: refused
             if lease.status == LeaseStatus.SUBMITTED:
-                return lease.labeled_pass, True  # the same task sent again under a new client id
+                # The same task sent again under a new client id (a second tab).
+                return _replayed(lease.labeled_pass, annotator, lease_id, wanted), True
             solution = lease.solution
             steps = _label_steps(solution.steps, checked, finish_reason, solution.extra.get("alternatives"))
+            now = timezone.now()
             labeled = LabeledPass.objects.create(
-                annotator=annotator, problem=solution.problem, solution=solution, submitted_at=timezone.now(),
+                annotator=annotator, problem=solution.problem, solution=solution, submitted_at=now,
                 generation=solution.generation, is_quality_control=lease.reason == ServeReason.QC,
                 is_screening=lease.reason == ServeReason.SCREENING, verifier_score=solution.verifier_score,
-                steps=steps, total_time=total_time, finish_reason=finish_reason, reason_text=reason_text.strip(),
-                natural_key=hashing.pass_key("lease", str(lease.id)), client_id=client_id)
+                steps=steps, total_time=total_time, finish_reason=finish_reason, reason_text=reason_text,
+                natural_key=hashing.pass_identity(str(annotator.uuid), format_timestamp(now),
+                                                  solution.problem.content_hash, solution.content_hash),
+                client_id=client_id)
             _count(lease)
             lease.status, lease.labeled_pass = LeaseStatus.SUBMITTED, labeled
             lease.save(update_fields=["status", "labeled_pass"])
             return labeled, False
     except IntegrityError:
         # Two submits raced on the same client id or lease: the other one landed.
-        done = LabeledPass.objects.filter(client_id=client_id, annotator=annotator).first() or \
-            Lease.objects.get(id=lease_id).labeled_pass
+        done = _landed(client_id) or Lease.objects.get(id=lease_id).labeled_pass
         if done is None:
-            # The client id is another annotator's: say no, and never hand out their pass.
-            raise SubmissionError("client_id", "this client id belongs to another submit; send a new one") from None
-        return done, True
+            raise
+        return _replayed(done, annotator, lease_id, wanted), True
+
+
+def _landed(client_id) -> LabeledPass | None:
+    return LabeledPass.objects.filter(client_id=client_id).select_related("lease", "solution").first()
+
+
+def _replayed(done: LabeledPass, annotator: Annotator, lease_id, wanted) -> LabeledPass:
+    """`done` if this submit is a replay of it, else the reason it is not."""
+    if done.annotator_id != annotator.id:
+        # Another annotator's client id: say no, and never hand out their pass or its receipt.
+        raise SubmissionError("client_id", "this client id belongs to another submit; send a new one")
+    receipt = done.client_id
+    lease = getattr(done, "lease", None)
+    if lease is None or str(lease.id) != str(lease_id):
+        raise SubmissionConflict("client_id", f"this client id was already used to submit another task (receipt "
+                                 f"{receipt}); send a new client id for this one", receipt)
+    checked, finish_reason, total_time, reason_text = wanted
+    try:
+        steps = _label_steps(done.solution.steps, checked, finish_reason, done.solution.extra.get("alternatives"))
+    except SubmissionError:
+        steps = None
+    differs = [name for name, same in (
+        ("ratings", steps == done.steps), ("finish_reason", finish_reason == done.finish_reason),
+        ("total_time", total_time == done.total_time), ("reason_text", reason_text == done.reason_text)) if not same]
+    if differs:
+        raise SubmissionConflict(differs[0], f"this task was already submitted (receipt {receipt}) with other "
+                                 f"{', '.join(differs)}; the pass that landed is kept unchanged", receipt)
+    return done
 
 
 def _count(lease: Lease) -> None:

@@ -72,3 +72,32 @@ def model_dir(settings, tmp_path):
 def _media_root(settings, tmp_path):
     """Uploads and export files of a test go to its own folder, never into var/media."""
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def eager():
+    """Celery tasks run in this process, at once (a real worker is tests/test_rounds_worker.py)."""
+    from config.celery import app
+
+    old = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = old
+
+
+@pytest.fixture
+def dispatched(monkeypatch):
+    """Rounds started in a test are recorded, not sent to a worker."""
+    from activelearn import rounds
+
+    sent = []
+    monkeypatch.setattr(rounds, "dispatch", lambda round_id: sent.append(round_id) or True)
+    return sent
+
+
+@pytest.fixture
+def ml():
+    """An API client of a fresh ML-staff user."""
+    from .api_helpers import token_client
+
+    return token_client("ml", "ml_staff")[0]

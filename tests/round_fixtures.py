@@ -21,6 +21,11 @@ def labelled_and_pool(shared_data, tmp_path, n_train=40, n_pool=30) -> list[dict
     return pool
 
 
+def allow_micro(settings, micro_bert, *more: str) -> None:
+    """Rounds name their backbone (PRM_ALLOWED_BACKBONES), never give its path."""
+    settings.PRM_ALLOWED_BACKBONES = [f"micro={micro_bert}", *more]
+
+
 def round_config(micro_bert, **over) -> dict:
-    return {"base_model": str(micro_bert), "epochs": 1, "max_length": 256, "per_problem": 2, "round_cap": 10,
+    return {"base_model": "micro", "epochs": 1, "max_length": 256, "per_problem": 2, "round_cap": 10,
             "chunk_size": 7, "seed": 0, **over}

@@ -9,7 +9,6 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError
 
-from config.celery import app as celery_app
 from labeling import jobs
 from labeling.models import ExportJob, ImportJob, LabeledPass, QueueEntry, Solution
 
@@ -26,12 +25,8 @@ def media(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def eager():
-    # The task runs in-process when the job row commits (the upload/export fixtures run on_commit).
-    old = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = old
+def _jobs_run_in_process(eager):
+    """The task runs in-process when the job row commits (the upload/export fixtures run on_commit)."""
 
 
 @pytest.fixture

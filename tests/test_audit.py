@@ -20,7 +20,6 @@ from activelearn import rounds
 from activelearn.models import ModelVersion, Round
 from activelearn.round_config import RoundConfigError
 from api.models import ApiToken
-from config.celery import app as celery_app
 from labeling import audit, jobs, services
 from labeling.models import AuditEvent, ExportJob, ImportJob, JobStatus, Role
 
@@ -61,14 +60,6 @@ def admin():
 def ml():
     client, annotator = token_client("ml", Role.ML_STAFF)
     return client, annotator.user
-
-
-@pytest.fixture
-def eager():
-    old = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = old
 
 
 # --- imports and exports -------------------------------------------------------------------------------------------

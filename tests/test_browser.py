@@ -1,6 +1,7 @@
 """The labelling page in real headless Chromium (Debian's chromium driven by Playwright)."""
 import os
 import shutil
+import time
 import uuid
 
 import pytest
@@ -203,3 +204,56 @@ def test_alternatives_are_rated_after_an_error(browser, live_server):
     assert [(c["text"], c["rating"]) for c in step["completions"]] == [
         ("wrong $2+2=5$", -1), ("instead $2+2=4$", 1), ("or maybe $2+2=3$", -1)]
     assert step["chosen_completion"] is None
+
+
+def _lose_first_submit_answer(page):
+    """The first submit reaches the server and is stored, but its answer never reaches the page."""
+    state = {"lost": 0}
+
+    def handle(route):
+        if state["lost"] == 0:
+            state["lost"] = 1
+            route.fetch()  # the server stores the pass...
+            route.abort()  # ...and the page sees a dropped connection
+        else:
+            route.continue_()
+
+    page.route("**/submit/", handle)
+    return state
+
+
+def test_a_retry_after_a_lost_answer_lands_once(browser, live_server):
+    queue.enqueue([_solution()])
+    page = _page(browser, live_server, _annotator())
+    _lose_first_submit_answer(page)
+    answers = []
+    page.on("response", lambda r: answers.append(r.status) if r.url.endswith("/submit/") else None)
+    page.keyboard.press("1")
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#submit-error:not([hidden])")
+    time.sleep(1.2)  # active time moves on; the retry still sends the first body
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#empty-reason")
+    assert answers == [200]  # the retry was a replay of what landed, not a conflict
+    assert LabeledPass.objects.count() == 1 and not page.errors
+
+
+def test_an_edited_retry_after_a_lost_answer_says_what_landed(browser, live_server):
+    queue.enqueue([_solution()])
+    page = _page(browser, live_server, _annotator())
+    _lose_first_submit_answer(page)
+    page.keyboard.press("1")
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#submit-error:not([hidden])")
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("2")  # the annotator changes a rating, then tries again
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.getElementById('submit-error').textContent.includes('already submitted')")
+    stored = LabeledPass.objects.get()
+    assert str(stored.client_id) in page.text_content("#submit-error")
+    assert [s["completions"][0]["rating"] for s in stored.steps] == [1, 1]  # the pass that landed stays
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#empty-reason")
+    assert LabeledPass.objects.count() == 1 and not page.errors

@@ -1,5 +1,6 @@
 """Progress and quality figures, the quality page, screening approve/reset."""
 import uuid
+from datetime import timedelta
 
 import krippendorff
 import numpy as np
@@ -51,8 +52,11 @@ def test_progress_and_qc_agreement(settings):
     a = _screened("a")
     _label(a, (1, 1, 1), "solution")  # regular
     _label(a, (1, -1), "found_error")  # QC, agrees with gold
+    # An annotator's own figures do not move with a QC answer until the next day (UTC).
     p = quality.annotator_progress(a)
-    assert p["passes"] == 2 and p["regular"] == 1 and p["qc_agreement"] == 1.0 and p["qc_answered"] == 1
+    assert p["passes"] == 2 and "regular" not in p and p["qc_agreement"] is None and p["qc_answered"] == 0
+    p = quality.annotator_progress(a, now=timezone.now() + timedelta(days=1))
+    assert p["passes"] == 2 and p["qc_agreement"] == 1.0 and p["qc_answered"] == 1
     (row,) = [r for r in quality.annotator_table() if r["username"] == "a"]
     assert row["passes"] == 2 and row["steps_rated"] == 5 and row["seconds_per_step"] == pytest.approx(12 / 5)
     assert row["qc_agreement"] == 1.0 and row["screening"] == "passed"

@@ -6,20 +6,16 @@ import pytest
 from activelearn import round_stages, rounds, tasks
 from activelearn.models import ModelVersion, Round, RoundSelection, SolutionScore
 from activelearn.round_config import RoundConfigError
-from config.celery import app as celery_app
 from labeling.models import QueueEntry, Solution
 
-from .round_fixtures import labelled_and_pool, round_config
+from .round_fixtures import allow_micro, labelled_and_pool, round_config
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def eager():
-    old = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = old
+@pytest.fixture(autouse=True)
+def _micro_allowed(settings, micro_bert):
+    allow_micro(settings, micro_bert, "broken=/nonexistent/backbone")
 
 
 @pytest.fixture
@@ -102,13 +98,13 @@ def test_failed_training_keeps_the_previous_model_and_resumes(eager, data, micro
     r1 = rounds.start_round(round_config(micro_bert))
     r1.refresh_from_db()
     old = r1.model_version
-    r = rounds.start_round(round_config(micro_bert, base_model="/nonexistent/backbone"))
+    r = rounds.start_round(round_config(micro_bert, base_model="broken"))  # allowed, but not there
     r.refresh_from_db()
     assert r.status == "failed" and "stage 'train'" in r.error and r.slot is None
     assert r.stages["train"]["status"] == "failed"
     old.refresh_from_db()
     assert old.is_active and ModelVersion.objects.filter(status="failed").count() == 1
-    r.config["base_model"] = str(micro_bert)  # fix the cause, then resume from the failed stage
+    r.config["base_model"] = "micro"  # fix the cause, then resume from the failed stage
     r.save(update_fields=["config"])
     rounds.resume_round(r)
     r.refresh_from_db()
@@ -150,7 +146,7 @@ def test_a_round_on_the_demo_data(eager, micro_bert, model_dir):
     from labeling.demo import seed_problems
 
     seed_problems()
-    r = rounds.start_round({"base_model": str(micro_bert), "epochs": 1, "max_length": 256})
+    r = rounds.start_round({"base_model": "micro", "epochs": 1, "max_length": 256})
     r.refresh_from_db()
     assert r.status == "succeeded", r.error
     assert r.model_version.data_snapshot["passes"] > 0 and r.generation == 1

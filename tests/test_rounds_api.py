@@ -20,18 +20,6 @@ from .api_helpers import token_client
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def dispatched(monkeypatch):
-    sent = []
-    monkeypatch.setattr(rounds, "dispatch", lambda round_id: sent.append(round_id) or True)
-    return sent
-
-
-@pytest.fixture
-def ml():
-    return token_client("ml", "ml_staff")[0]
-
-
 def pool_solutions(n: int, answer_is_correct=None) -> list[Solution]:
     """Solutions nobody labelled or queued: a round's pool."""
     tag = str(uuid.uuid4())

@@ -1,6 +1,7 @@
 """The rounds page, the charts across generations, the worker-health banner and /healthz/'s
 worker field, and the round commands (start_round, cancel_round, resume_round)."""
 import io
+import json
 import uuid
 from datetime import timedelta
 
@@ -20,13 +21,6 @@ from labeling.services import set_user
 from .test_rounds_api import pool_solutions
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def dispatched(monkeypatch):
-    sent = []
-    monkeypatch.setattr(rounds, "dispatch", lambda round_id: sent.append(round_id) or True)
-    return sent
 
 
 def login(role: str, username: str | None = None) -> Client:
@@ -212,7 +206,8 @@ def command(*args) -> tuple[str, str]:
     return out.getvalue(), err.getvalue()
 
 
-def test_start_round_command_takes_every_option(dispatched):
+def test_start_round_command_takes_every_option(dispatched, settings):
+    settings.PRM_ALLOWED_BACKBONES = ["some/model"]  # a hub id, named by itself
     with pytest.raises(CommandError, match=r"--strategy: top_k needs round_cap"):
         command("start_round", "--strategy", "top_k", "--round-cap", "none")
     out, err = command("start_round", "--strategy", "convincing", "--round-cap", "none", "--per-problem-cap", "3",
@@ -317,6 +312,7 @@ def chromium():
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_start_follow_and_cancel_a_round_in_the_browser(chromium, live_server, settings, dispatched):
+    settings.PRM_ALLOWED_BACKBONES = ["org/tiny"]
     settings.WHITENOISE_USE_FINDERS = True
     settings.WHITENOISE_AUTOREFRESH = True
     charts_world()
@@ -334,6 +330,11 @@ def test_start_follow_and_cancel_a_round_in_the_browser(chromium, live_server, s
     page.wait_for_function("() => document.querySelectorAll('canvas').length === 4 && window.Chart "
                            "&& Object.keys(window.Chart.instances).length === 4")
 
+    posted = []  # what the page's JS sends: JSON numbers, not the form's strings (the API refuses "4")
+    page.on("request", lambda req: posted.append(json.loads(req.post_data))
+            if req.method == "POST" and req.url.endswith("/api/rounds/") else None)
+    assert page.eval_on_selector_all("#opt-base_model option", "os => os.map(o => o.value)") == ["", "org/tiny"]
+
     page.fill("#opt-per_problem", "0")
     page.click("#start-round")
     page.wait_for_selector("#error-per_problem:not([hidden])")
@@ -342,11 +343,18 @@ def test_start_follow_and_cancel_a_round_in_the_browser(chromium, live_server, s
     assert Round.objects.count() == 2
 
     page.fill("#opt-per_problem", "3")
+    page.fill("#opt-epochs", "1.5")
     page.select_option("#opt-strategy", "uniform")
+    page.select_option("#opt-base_model", "org/tiny")
     page.click("#start-round")
     page.wait_for_url("**/rounds/?generation=3")
     r = Round.objects.get(generation=3)
     assert r.config["per_problem"] == 3 and r.config["strategy"] == "uniform" and dispatched == [r.pk]
+    assert r.config["base_model"] == "org/tiny" and r.config["epochs"] == 1.5
+    sent = posted[-1]
+    assert sent["per_problem"] == 3 and sent["epochs"] == 1.5 and sent["round_cap"] == 500 and sent["seed"] == 0
+    assert all(type(sent[o.name]) in (int, float) for o in OPTIONS if o.type in (int, float) and not o.nullable)
+    assert sent["per_problem_cap"] is None and sent["strategy"] == "uniform" and sent["base_model"] == "org/tiny"
     assert page.inner_text("#round-status") == "queued"
 
     # the worker starts training: the page follows (it polls every 2 s)

@@ -19,7 +19,7 @@ from activelearn.models import ModelVersion, Round, WorkerHeartbeat
 from activelearn.training import TrainConfig
 from config.celery import app as celery_app
 
-from .round_fixtures import labelled_and_pool, round_config
+from .round_fixtures import allow_micro, labelled_and_pool, round_config
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,11 +58,13 @@ def _use_broker(url):
 
 
 @pytest.fixture
-def worker_env(redis_broker, tmp_path, model_dir):
+def worker_env(redis_broker, tmp_path, model_dir, micro_bert, settings):
     db = connection.settings_dict
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     env = {**os.environ, "DATABASE_URL": url, "CELERY_BROKER_URL": redis_broker, "MODEL_DIR": str(model_dir),
-           "STEPWISE_VAR_DIR": str(tmp_path / "var"), "PYTHONUNBUFFERED": "1", "CELERY_QUEUE": QUEUE}
+           "STEPWISE_VAR_DIR": str(tmp_path / "var"), "PYTHONUNBUFFERED": "1", "CELERY_QUEUE": QUEUE,
+           "PRM_ALLOWED_BACKBONES": f"micro={micro_bert}"}  # the worker checks the name again
+    allow_micro(settings, micro_bert)  # start_round here checks it first
     env.pop("REDIS_URL", None)
     return env
 

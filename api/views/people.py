@@ -4,7 +4,7 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -46,7 +46,10 @@ class UserDetail(generics.RetrieveAPIView):
     @transaction.atomic
     def patch(self, request, username):
         user = self.get_object()
-        data = s.UserPatch(data=request.data, partial=True)  # else a form body without is_active deactivates
+        if user.is_superuser and not request.user.is_superuser:
+            raise PermissionDenied("only a superuser can change a superuser")
+        # partial: else a form body without is_active deactivates
+        data = s.UserPatch(data=request.data, partial=True, context={"user": user})
         data.is_valid(raise_exception=True)
         d = data.validated_data
         demoted = d.get("is_active") is False or d.get("role", roles.Role.ADMIN) != roles.Role.ADMIN

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from activelearn import rounds
 from activelearn.heartbeat import worker_status
 from activelearn.models import Round
-from activelearn.round_config import RoundConfigError
+from activelearn.round_config import RoundConfigError, from_form
 from activelearn.round_selectors import round_detail
 from labeling import roles
 
@@ -51,9 +51,9 @@ class RoundList(generics.ListAPIView):
                               409: BUSY})
     def post(self, request):
         data = request.data
-        if hasattr(data, "dict"):  # a form body
-            data = data.dict()
         try:
+            if hasattr(data, "dict"):  # a form body: text only, read as typed values (JSON is taken as it is)
+                data = from_form(data.dict())
             r = rounds.start_round(data, request.user)
         except RoundConfigError as exc:
             raise _config_error(exc) from None

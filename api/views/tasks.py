@@ -1,5 +1,5 @@
 """The annotator flow: the same labeling.queue / labeling.submission calls as the labelling page."""
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -10,6 +10,11 @@ from labeling.submission import save_draft, submit
 
 from .. import serializers_tasks as s
 from ..permissions import has_perm
+from ..schema import SubmitConflict
+
+CONFLICT = OpenApiResponse(SubmitConflict, description="This client id already landed for another task or with other "
+                           "content, or this task was already submitted with other content: nothing was stored; "
+                           "`receipt` names the pass that landed.")
 
 
 class _TaskView(APIView):
@@ -47,7 +52,7 @@ class _Finish(_TaskView):
 
 
 class Submit(_Finish):
-    @extend_schema(request=s.SubmitIn, responses=s.SubmitOut,
+    @extend_schema(request=s.SubmitIn, responses={200: s.SubmitOut, 409: CONFLICT},
                    summary="Submit a pass (found an error, or reached the end)")
     def post(self, request, lease_id):
         data = self.body(s.SubmitIn)
@@ -55,12 +60,14 @@ class Submit(_Finish):
 
 
 class GiveUp(_Finish):
-    @extend_schema(request=s.StopIn, responses=s.SubmitOut, summary="Give up on this task, with a reason")
+    @extend_schema(request=s.StopIn, responses={200: s.SubmitOut, 409: CONFLICT},
+                   summary="Give up on this task, with a reason")
     def post(self, request, lease_id):
         return self.finish(lease_id, self.body(s.StopIn), FinishReason.GIVE_UP)
 
 
 class BadProblem(_Finish):
-    @extend_schema(request=s.StopIn, responses=s.SubmitOut, summary="Report the problem as bad, with a reason")
+    @extend_schema(request=s.StopIn, responses={200: s.SubmitOut, 409: CONFLICT},
+                   summary="Report the problem as bad, with a reason")
     def post(self, request, lease_id):
         return self.finish(lease_id, self.body(s.StopIn), FinishReason.BAD_PROBLEM)

@@ -17,19 +17,123 @@
   let busy = false;
 
   // --- rendering: Markdown (markdown-it, raw HTML off) with math rendered by KaTeX ---------------
-  const md = window.markdownit({ html: false, linkify: false, breaks: true });
-  const MATH = /(\$\$[\s\S]+?\$\$|\\\[[\s\S]+?\\\]|\\\([\s\S]+?\\\)|\$(?:\\\$|[^$])+?\$)/g;
-  function rich(el, text, inline) {
-    const maths = [];
-    const protectedText = (text || "").replace(MATH, (m) => { maths.push(m); return "@@MATH" + (maths.length - 1) + "@@"; });
-    let html = inline ? md.renderInline(protectedText) : md.render(protectedText);
-    html = html.replace(/@@MATH(\d+)@@/g, (_, i) => {
-      const m = maths[Number(i)];
-      const display = m.startsWith("$$") || m.startsWith("\\[");
-      const body = m.startsWith("$$") ? m.slice(2, -2) : m.startsWith("$") ? m.slice(1, -1) : m.slice(2, -2);
-      return window.katex.renderToString(body, { displayMode: display, throwOnError: false });
-    });
-    el.innerHTML = html; // markdown-it escapes raw HTML and KaTeX escapes its input
+  // Problem and step texts are untrusted: whatever they hold must show, at worst as plain text
+  // marked .unrendered, and must never stop the rating, submit, give-up or bad-problem buttons.
+  const MAX_RICH = 100000; // longer texts are shown as plain text: markdown and KaTeX time grows with length
+  const KATEX = { throwOnError: false, trust: false, maxExpand: 1000, maxSize: 30 };
+  const UNRENDERED = "Could not be rendered; shown as plain text";
+  let md = null;
+  function markdown() {
+    if (!md) {
+      md = window.markdownit({ html: false, linkify: false, breaks: true });
+      // Solutions need no links or images, and an image would load remote content: keep them literal.
+      md.disable(["link", "image", "autolink", "reference"]);
+    }
+    return md;
+  }
+
+  // Splits text into strings and math pieces ($$…$$, \[…\], \(…\), $…$) in one pass. A backslash
+  // escapes the next character (\$ is a dollar sign). An opener with no closer further on is text,
+  // and that is remembered per delimiter, so many unclosed openers stay linear.
+  function splitMath(text) {
+    const parts = [];
+    const noCloser = {};
+    const find = (closer, from) => {
+      if (noCloser[closer]) return -1;
+      let k;
+      if (closer === "$") { // the next unescaped $
+        for (k = from; k < text.length && text[k] !== "$"; k++) if (text[k] === "\\") k++;
+        if (k >= text.length) k = -1;
+      } else k = text.indexOf(closer, from);
+      if (k < 0) noCloser[closer] = true;
+      return k;
+    };
+    let start = 0;
+    let i = 0;
+    while (i < text.length) {
+      const two = text.slice(i, i + 2);
+      let open;
+      let closer;
+      if (two === "\\[" || two === "\\(") { open = two; closer = two === "\\[" ? "\\]" : "\\)"; }
+      else if (text[i] === "\\") { i += 2; continue; }
+      else if (two === "$$") { open = "$$"; closer = "$$"; }
+      else if (text[i] === "$") { open = "$"; closer = "$"; }
+      else { i += 1; continue; }
+      const k = find(closer, i + open.length + (open === "$" ? 0 : 1)); // math is never empty
+      if (k < 0) { i += open === "$$" ? 1 : open.length; continue; } // $$ without a closer may still open $…$
+      if (i > start) parts.push(text.slice(start, i));
+      const end = k + closer.length;
+      parts.push({ src: text.slice(i, end), body: text.slice(i + open.length, k), display: open === "$$" || open === "\\[" });
+      i = start = end;
+    }
+    if (start < text.length) parts.push(text.slice(start));
+    return parts;
+  }
+
+  function unrendered(el, text, why) {
+    el.textContent = text;
+    el.classList.add("unrendered");
+    el.title = why;
+    return el;
+  }
+  // One formula as a node; a failure (a parse error is already shown by KaTeX; a RangeError from deep
+  // nesting, anything else) shows its source text instead.
+  function mathNode(m) {
+    if (!m) return ""; // a placeholder id that does not exist
+    const holder = document.createElement("span");
+    try {
+      window.katex.render(m.body, holder, { ...KATEX, displayMode: m.display });
+      return holder.firstChild || "";
+    } catch (e) {
+      return unrendered(document.createElement("span"), m.src, "This math " + UNRENDERED.toLowerCase());
+    }
+  }
+
+  function nonceFor(text) {
+    let nonce;
+    do nonce = "MX" + Array.from(crypto.getRandomValues(new Uint32Array(2)), (x) => x.toString(16)).join("") + "X";
+    while (text.includes(nonce));
+    return nonce;
+  }
+
+  // Math is swapped for placeholders (a random nonce absent from the text, so input cannot forge one)
+  // before markdown, then put back in the parsed DOM: KaTeX nodes in text, the source text in
+  // attributes and in code (never markup in an attribute, no math rendered in code).
+  function richFragment(text) {
+    const parts = splitMath(text);
+    const maths = parts.filter((p) => typeof p !== "string");
+    const nonce = nonceFor(text);
+    let n = 0;
+    const src = parts.map((p) => (typeof p === "string" ? p : nonce + n++ + nonce)).join("");
+    const m = markdown();
+    const tokens = m.parse(src, {});
+    // Past maxNesting markdown-it silently drops the rest of the text.
+    if (tokens.some((t) => t.level >= m.options.maxNesting - 1)) throw new Error("nested too deeply");
+    const tpl = document.createElement("template"); // inert: nothing in it loads or runs
+    tpl.innerHTML = m.renderer.render(tokens, m.options, {});
+    const holes = new RegExp(nonce + "(\\d+)" + nonce, "g");
+    const source = (hole, i) => (maths[Number(i)] ? maths[Number(i)].src : hole);
+    const texts = [];
+    const walker = document.createTreeWalker(tpl.content, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (node.nodeType === Node.TEXT_NODE) { if (node.data.includes(nonce)) texts.push(node); }
+      else for (const a of node.attributes) if (a.value.includes(nonce)) a.value = a.value.replace(holes, source);
+    }
+    for (const t of texts) {
+      if (t.parentElement && t.parentElement.closest("code, pre")) t.data = t.data.replace(holes, source);
+      else t.replaceWith(...t.data.split(holes).map((p, j) => (j % 2 ? mathNode(maths[Number(p)]) : p)));
+    }
+    return tpl.content;
+  }
+  function rich(el, text) {
+    text = String(text ?? "");
+    if (text.length > MAX_RICH) return unrendered(el, text, "Too long to render; shown as plain text");
+    try {
+      el.replaceChildren(richFragment(text));
+    } catch (e) {
+      unrendered(el, text, UNRENDERED);
+    }
+    return el;
   }
 
   // --- state helpers ------------------------------------------------------------------------------
@@ -37,50 +141,74 @@
   const complete = () => !ended() && ratings.length === steps.length;
   const visibleCount = () => (ended() ? ratings.length : Math.min(ratings.length + 1, steps.length));
 
-  function render() {
-    const list = document.getElementById("steps");
-    list.replaceChildren();
-    for (let i = 0; i < visibleCount(); i++) {
-      const li = document.createElement("li");
-      li.className = "step" + (i === selected ? " selected" : "") + (ratings[i] ? " rated r" + ratings[i].rating : "");
-      li.id = "step-" + i;
-      li.tabIndex = -1;
-      li.setAttribute("aria-label", "Step " + (i + 1) + (ratings[i] ? ", rated " + LABELS[ratings[i].rating] : ", not rated"));
-      const text = document.createElement("div");
-      text.className = "rich step-text";
-      rich(text, steps[i]);
-      li.append(text);
-      const bar = document.createElement("div");
-      bar.className = "rate";
-      for (const [value, key] of [[1, "1"], [0, "2"], [-1, "3"]]) {
-        const b = document.createElement("button");
-        b.type = "button";
-        b.className = "rate-btn" + (ratings[i] && ratings[i].rating === value ? " on" : "");
-        b.dataset.rating = value;
-        b.setAttribute("aria-pressed", ratings[i] && ratings[i].rating === value ? "true" : "false");
-        b.setAttribute("aria-label", LABELS[value] + " (" + (value > 0 ? "+1" : value) + ") for step " + (i + 1));
-        b.textContent = LABELS[value] + " " + key;
-        b.addEventListener("click", () => { selected = i; rate(value); });
-        bar.append(b);
-      }
-      const unsure = document.createElement("button");
-      unsure.type = "button";
-      unsure.className = "unsure-btn" + (ratings[i] && ratings[i].flagged ? " on" : "");
-      unsure.setAttribute("aria-pressed", ratings[i] && ratings[i].flagged ? "true" : "false");
-      unsure.setAttribute("aria-label", "Unsure about step " + (i + 1));
-      unsure.textContent = "Unsure u";
-      unsure.disabled = !ratings[i];
-      unsure.addEventListener("click", () => { selected = i; toggleUnsure(); });
-      bar.append(unsure);
-      li.append(bar);
-      if (ended() && i === ratings.length - 1 && altTexts().length) li.append(renderAlternatives(i));
-      list.append(li);
+  // Texts never change: each is rendered once and its node reused, so a key press stays cheap.
+  const richCache = new Map();
+  function richText(key, text, className) {
+    if (!richCache.has(key)) {
+      const el = document.createElement("div");
+      el.className = className;
+      richCache.set(key, rich(el, text));
     }
+    return richCache.get(key);
+  }
+
+  function updateButtons() {
     document.getElementById("submit-btn").disabled = busy || !(ended() || complete());
     document.getElementById("giveup-btn").disabled = busy || ended();
     document.getElementById("badproblem-btn").disabled = busy || ended();
+  }
+  function render() {
+    try {
+      const list = document.getElementById("steps");
+      list.replaceChildren();
+      for (let i = 0; i < visibleCount(); i++) {
+        let li;
+        try { li = stepItem(i); } catch (e) { // one bad step must not hide the others
+          li = unrendered(document.createElement("li"), String(steps[i] ?? ""), UNRENDERED);
+          li.className += " step";
+          li.id = "step-" + i;
+          li.tabIndex = -1;
+        }
+        list.append(li);
+      }
+    } finally {
+      updateButtons(); // whatever happened above, the pass can still be finished
+    }
     const sel = document.getElementById("step-" + selected);
     if (sel) { sel.focus({ preventScroll: true }); sel.scrollIntoView({ block: "nearest" }); }
+  }
+  function stepItem(i) {
+    const li = document.createElement("li");
+    li.className = "step" + (i === selected ? " selected" : "") + (ratings[i] ? " rated r" + ratings[i].rating : "");
+    li.id = "step-" + i;
+    li.tabIndex = -1;
+    li.setAttribute("aria-label", "Step " + (i + 1) + (ratings[i] ? ", rated " + LABELS[ratings[i].rating] : ", not rated"));
+    li.append(richText("step-" + i, steps[i], "rich step-text"));
+    const bar = document.createElement("div");
+    bar.className = "rate";
+    for (const [value, key] of [[1, "1"], [0, "2"], [-1, "3"]]) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "rate-btn" + (ratings[i] && ratings[i].rating === value ? " on" : "");
+      b.dataset.rating = value;
+      b.setAttribute("aria-pressed", ratings[i] && ratings[i].rating === value ? "true" : "false");
+      b.setAttribute("aria-label", LABELS[value] + " (" + (value > 0 ? "+1" : value) + ") for step " + (i + 1));
+      b.textContent = LABELS[value] + " " + key;
+      b.addEventListener("click", () => { selected = i; rate(value); });
+      bar.append(b);
+    }
+    const unsure = document.createElement("button");
+    unsure.type = "button";
+    unsure.className = "unsure-btn" + (ratings[i] && ratings[i].flagged ? " on" : "");
+    unsure.setAttribute("aria-pressed", ratings[i] && ratings[i].flagged ? "true" : "false");
+    unsure.setAttribute("aria-label", "Unsure about step " + (i + 1));
+    unsure.textContent = "Unsure u";
+    unsure.disabled = !ratings[i];
+    unsure.addEventListener("click", () => { selected = i; toggleUnsure(); });
+    bar.append(unsure);
+    li.append(bar);
+    if (ended() && i === ratings.length - 1 && altTexts().length) li.append(renderAlternatives(i));
+    return li;
   }
 
   // --- alternatives: after a -1, the solution's other candidates for that step are rated too -----
@@ -100,10 +228,7 @@
       const item = document.createElement("div");
       item.className = "alternative";
       item.id = "alt-" + j;
-      const t = document.createElement("div");
-      t.className = "rich";
-      rich(t, text);
-      item.append(t);
+      item.append(richText("alt-" + stepIndex + "-" + j, text, "rich"));
       const current = altRatings()[j].rating;
       for (const value of [1, 0, -1]) {
         const b = document.createElement("button");
@@ -156,7 +281,8 @@
     const r = await fetch(url, { method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf }, body: JSON.stringify(body) });
     const data = await r.json().catch(() => ({}));
-    if (!r.ok) throw Object.assign(new Error(data.error || "HTTP " + r.status), { status: r.status, field: data.field });
+    if (!r.ok) throw Object.assign(new Error(data.error || "HTTP " + r.status), { status: r.status, field: data.field,
+      receipt: data.receipt });
     return data;
   }
   let saving = Promise.resolve();
@@ -168,26 +294,50 @@
       .then(() => { state.textContent = "Saved"; })
       .catch(() => { state.textContent = "Not saved (offline?): will retry"; setTimeout(saveDraft, 3000); });
   }
+  // The first submit's body is kept in localStorage until it lands; a retry of the same pass sends
+  // it again byte for byte (the server answers success only for exactly what it stored).
+  function pendingSubmit() {
+    const raw = localStorage.getItem(submitKey);
+    if (!raw) return null;
+    try {
+      const p = JSON.parse(raw);
+      return p && p.body ? p : { body: { client_id: raw } };
+    } catch (_) { return { body: { client_id: raw } }; } // an id stored by an older version of the page
+  }
+  let landedElsewhere = false;
   async function submit(finishReason, reasonText) {
+    if (landedElsewhere) { window.location.reload(); return; }
     if (busy) return; // a double click sends one request; a retry reuses the same client id
     busy = true;
-    render();
-    const clientId = localStorage.getItem(submitKey) || crypto.randomUUID();
-    localStorage.setItem(submitKey, clientId);
+    updateButtons(); // not render(): rendering text must never stand between the annotator and the server
+    const action = { give_up: "give-up", bad_problem: "bad-problem" }[finishReason] || "submit";
+    const content = { ratings, finish_reason: finishReason, reason_text: reasonText || "" };
+    const pending = pendingSubmit();
+    const clientId = (pending && pending.body.client_id) || crypto.randomUUID();
+    const same = pending && pending.action === action && JSON.stringify({ ratings: pending.body.ratings,
+      finish_reason: pending.body.finish_reason, reason_text: pending.body.reason_text }) === JSON.stringify(content);
+    const body = same ? pending.body : { client_id: clientId, ...content, total_time: Math.round(activeMs) };
+    localStorage.setItem(submitKey, JSON.stringify({ action, body }));
     const err = document.getElementById("submit-error");
     err.hidden = true;
     try {
       await saving;
-      const action = { give_up: "give-up", bad_problem: "bad-problem" }[finishReason] || "submit";
-      await post("/api/tasks/" + lease.id + "/" + action + "/", { client_id: clientId, ratings, finish_reason: finishReason,
-        total_time: Math.round(activeMs), reason_text: reasonText || "" });
+      await post("/api/tasks/" + lease.id + "/" + action + "/", body);
       localStorage.removeItem(submitKey);
       window.location.reload();
     } catch (e) {
       busy = false;
-      err.textContent = "Could not submit: " + e.message + ". Your ratings are kept; press Enter to try again.";
+      if (e.status === 409) {
+        // An earlier submit of this task landed (its answer was lost): that pass is kept as it was.
+        localStorage.removeItem(submitKey);
+        landedElsewhere = true;
+        err.textContent = "This task was already submitted (receipt " + (e.receipt || "?") + "); changes made " +
+          "after that were not stored. Press Enter for the next task.";
+      } else {
+        err.textContent = "Could not submit: " + e.message + ". Your ratings are kept; press Enter to try again.";
+      }
       err.hidden = false;
-      render();
+      updateButtons();
     }
   }
 
@@ -225,6 +375,7 @@
     else if (k === "u") toggleUnsure();
     else if (k === "ArrowUp" || k === "k") { selected = Math.max(0, selected - 1); render(); }
     else if (k === "ArrowDown" || k === "j") { selected = Math.min(visibleCount() - 1, selected + 1); render(); }
+    else if (k === "Enter" && landedElsewhere) window.location.reload();
     else if (k === "Enter" && (ended() || complete())) submit(ended() ? "found_error" : "solution");
     else if (k === "g") askReason("give_up");
     else if (k === "b") askReason("bad_problem");
@@ -239,6 +390,7 @@
   }, 1000);
 
   rich(document.getElementById("problem-text"), lease.problem);
-  rich(document.getElementById("reference-answer"), "$" + (lease.ground_truth_answer || "") + "$", true);
+  document.getElementById("reference-answer").replaceChildren(  // the answer is a formula: no markdown
+    mathNode({ src: lease.ground_truth_answer || "", body: lease.ground_truth_answer || "", display: false }));
   render();
 })();

@@ -144,43 +144,61 @@
     show($("form-error"), "");
   }
 
+  // A field the form itself can tell is wrong (the browser could not read a number).
+  class FieldError extends Error {
+    constructor(field, message) { super(message); this.field = field; }
+  }
+
+  // The API takes JSON values and refuses "4" for an integer: numeric options go as JSON numbers;
+  // empty means the default, or null (no limit) for an option that allows it.
   function formBody() {
     const body = {};
     for (const name of page.fields) {
       const input = $("opt-" + name);
       if (!input) continue;
+      const numeric = input.dataset.type === "int" || input.dataset.type === "float";
+      if (!numeric) { body[name] = input.value.trim(); continue; }
+      if (input.validity && input.validity.badInput) throw new FieldError(name, "must be a number");
       const raw = input.value.trim();
-      if (input.type === "number") {
-        if (raw === "") { if (input.dataset.nullable) body[name] = null; continue; }
-        body[name] = Number(raw);
-      } else {
-        body[name] = raw;
-      }
+      if (raw === "") { if (input.dataset.nullable) body[name] = null; continue; }
+      const value = Number(raw);
+      if (!Number.isFinite(value)) throw new FieldError(name, "must be a number");
+      body[name] = value;
     }
     return body;
+  }
+
+  function showError(field, message) {
+    const input = field ? $("opt-" + field) : null;
+    if (input) {
+      show($("error-" + field), message);
+      input.setAttribute("aria-invalid", "true");
+      input.focus();
+    } else {
+      show($("form-error"), (field ? field + ": " : "") + message);
+    }
   }
 
   if (form) {
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       clearErrors();
+      let body;
+      try {
+        body = formBody();
+      } catch (e) {
+        if (e instanceof FieldError) { showError(e.field, e.message); return; }
+        throw e;
+      }
       const button = $("start-round");
       button.disabled = true;
       try {
-        const r = await api(page.api.rounds, "POST", formBody());
+        const r = await api(page.api.rounds, "POST", body);
         if (r.status === 201) {
           window.location.assign(page.page + "?generation=" + r.data.generation);
           return;
         }
-        const field = r.data.field;
-        const input = field ? $("opt-" + field) : null;
-        if (input) {
-          show($("error-" + field), r.data.error);
-          input.setAttribute("aria-invalid", "true");
-          input.focus();
-        } else {
-          show($("form-error"), (field ? field + ": " : "") + r.data.error);
-        }
+        showError(r.data.field, r.data.error);
       } catch (e) {
         show($("form-error"), "The server could not be reached; try again.");
       } finally {

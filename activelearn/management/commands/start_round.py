@@ -1,13 +1,15 @@
+import argparse
+
 from django.core.management.base import BaseCommand, CommandError
 
-from activelearn.round_config import OPTIONS, RoundConfigError
+from activelearn.round_config import OPTIONS, Option, RoundConfigError, from_text
 from activelearn.round_selectors import round_detail
 from activelearn.rounds import RoundBusy, start_round
 from labeling.management.actor import actor_from, add_actor_argument
 
 from ._round_cli import stage_line, wait, warn_if_no_worker
 
-NULL = ("none", "null")
+UNSET = object()  # the option was not given (None is a value: --round-cap none)
 
 
 def num(x) -> str:
@@ -16,6 +18,18 @@ def num(x) -> str:
 
 def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
+
+
+def typed(o: Option):
+    """argparse `type`: the text as the typed value it stands for; parse_config checks the rest."""
+    def convert(text: str):
+        try:
+            return from_text(o, text)
+        except RoundConfigError as exc:
+            raise argparse.ArgumentTypeError(exc.message) from None
+
+    convert.__name__ = o.type.__name__
+    return convert
 
 
 class Command(BaseCommand):
@@ -28,9 +42,10 @@ class Command(BaseCommand):
             default = "none" if o.default is None else repr(o.default) if o.type is str else num(o.default)
             bounds = f" [{num(o.min)} to {num(o.max)}]" if o.min is not None and o.max is not None else ""
             nullable = " 'none' for no limit." if o.nullable else ""
-            # values stay text here: parse_config checks them, with the same messages as the API
-            parser.add_argument(flag(o.name), dest=o.name, default=None, choices=list(o.choices) or None,
-                                metavar=None if o.choices else o.type.__name__.upper(),
+            # typed values (as the API's JSON has them); parse_config checks them, with the API's messages
+            choices = None if o.check else list(o.choices) or None
+            parser.add_argument(flag(o.name), dest=o.name, default=UNSET, type=typed(o), choices=choices,
+                                metavar=None if choices else "NAME" if o.check else o.type.__name__.upper(),
                                 help=f"{o.help}{bounds}{nullable} Default: {default}.".replace("%", "%%"))
         parser.add_argument("--wait", action="store_true",
                             help="Print the stages' progress until the round ends; exit non-zero if it fails or is "
@@ -41,10 +56,8 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         config = {}
         for o in OPTIONS:
-            value = opts.get(o.name)
-            if value is None:
-                continue
-            config[o.name] = None if o.nullable and value.strip().lower() in NULL else value
+            if opts.get(o.name, UNSET) is not UNSET:
+                config[o.name] = opts[o.name]
         try:
             r = start_round(config, actor_from(opts))
         except RoundConfigError as exc:

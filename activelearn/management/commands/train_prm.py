@@ -14,8 +14,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--kind", default=ModelKind.PRM, choices=ModelKind.values)
-        parser.add_argument("--base",
-                            help="Backbone directory or hub id (default: PRM_BASE_MODEL, else all-MiniLM-L6-v2).")
+        parser.add_argument("--base", metavar="PATH",
+                            help="Backbone: any local directory or hub id (default: PRM_BASE_MODEL, else the bundled "
+                                 "all-MiniLM-L6-v2). An operator's command, so not limited to PRM_ALLOWED_BACKBONES, "
+                                 "which only bounds what a round (API, page, start_round) may name.")
         parser.add_argument("--init-from", type=int, metavar="VERSION", help="Fine-tune this version instead.")
         parser.add_argument("--epochs", type=float, default=3.0)
         parser.add_argument("--max-steps", type=int, default=-1, help="Stop after this many optimiser steps.")

@@ -35,7 +35,8 @@ class ImportCommand:
                     if not dry_run:  # the file name only: the audit API never shows server paths
                         name = Path(path).name
                         audit.record(actor, AuditAction.IMPORT, audit.Target("file", name), file=name, format=fmt,
-                                     records=stats.records, created=stats.created, existing=stats.existing)
+                                     records=stats.records, created=stats.created, existing=stats.existing,
+                                     repeated=stats.repeated)
             except ImportFileError as exc:
                 raise CommandError(f"{exc}\nNothing was written from {path}.") from None
             finally:
