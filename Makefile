@@ -30,6 +30,8 @@ test: setup lint
 
 lint: setup
 	$(BIN)/ruff check .
+	# the import layers of pyproject.toml (docs/architecture.md)
+	$(BIN)/lint-imports
 
 bench-import: setup
 	$(BIN)/python bench/import_export.py

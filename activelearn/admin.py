@@ -1,7 +1,7 @@
 from django.contrib import admin
 
-from . import backbone
-from .models import ModelVersion, SolutionScore
+from activelearn.models import ModelVersion, SolutionScore
+from activelearn.prm.public import public_name
 
 
 @admin.register(ModelVersion)
@@ -13,7 +13,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     @admin.display(description="base model", ordering="base_model")
     def base_model_name(self, obj):
         """Its public name, as the API shows it: no server path in the list."""
-        return backbone.public_name(obj.base_model)
+        return public_name(obj.base_model)
 
 
 @admin.register(SolutionScore)

@@ -2,7 +2,7 @@
 export, ML staff run rounds): base.html warns when no Celery worker is alive."""
 from django.utils.functional import SimpleLazyObject
 
-from labeling import roles
+from labeling.people import roles
 
 
 def wants_worker_health(user) -> bool:
@@ -12,7 +12,7 @@ def wants_worker_health(user) -> bool:
 
 
 def _status() -> dict:
-    from .heartbeat import worker_status
+    from activelearn.heartbeat import worker_status
 
     try:
         return worker_status()

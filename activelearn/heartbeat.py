@@ -18,7 +18,7 @@ def alive_after():
 
 
 def beat(hostname: str, started_at) -> None:
-    from .models import WorkerHeartbeat
+    from activelearn.models import WorkerHeartbeat
 
     WorkerHeartbeat.objects.update_or_create(
         hostname=hostname, defaults={"pid": os.getpid(), "started_at": started_at, "last_seen": timezone.now()})
@@ -46,7 +46,7 @@ def start(hostname: str | None = None) -> threading.Thread:
 
 def worker_status() -> dict:
     """{alive, workers: [{hostname, last_seen, started_at}], last_seen} of workers seen lately."""
-    from .models import WorkerHeartbeat
+    from activelearn.models import WorkerHeartbeat
 
     recent = list(WorkerHeartbeat.objects.filter(last_seen__gte=alive_after()).order_by("hostname")
                   .values("hostname", "last_seen", "started_at"))

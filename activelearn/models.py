@@ -74,6 +74,8 @@ class Stage(models.TextChoices):
 
 
 STAGES = [s.value for s in Stage]
+# A round holding the one active slot: queued for a worker, or running.
+ACTIVE_ROUND_STATUSES = (RoundStatus.QUEUED, RoundStatus.RUNNING)
 
 
 class Round(models.Model):

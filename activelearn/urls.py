@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from activelearn import views
 
 urlpatterns = [
     path("", views.rounds_page, name="rounds"),

@@ -5,17 +5,12 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from labeling import roles
-
-from .models import Round
-from .round_config import OPTIONS
-from .round_selectors import current_round, generation_charts, round_detail
+from activelearn.models import Round
+from activelearn.rounds.config import OPTIONS, format_number
+from activelearn.rounds.selectors import current_round, generation_charts, round_detail
+from labeling.people import roles
 
 ROUNDS_LISTED = 100
-
-
-def num(x) -> str:
-    return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
 def form_fields() -> list[dict]:
@@ -28,9 +23,10 @@ def form_fields() -> list[dict]:
             widget, step = "number", "1" if o.type is int else "any"
         else:
             widget, step = "text", None
-        default = "" if o.default is None else (num(o.default) if o.type is float else str(o.default))
+        default = "" if o.default is None else (format_number(o.default) if o.type is float else str(o.default))
         fields.append({"name": o.name, "label": o.name.replace("_", " "), "widget": widget, "step": step,
-                       "min": None if o.min is None else num(o.min), "max": None if o.max is None else num(o.max),
+                       "min": None if o.min is None else format_number(o.min),
+                       "max": None if o.max is None else format_number(o.max),
                        "default": default, "help": o.help, "choices": list(o.choices), "nullable": o.nullable,
                        "type": o.type.__name__})
     return fields

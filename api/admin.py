@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
-from .models import ApiToken
-from .tokens import revoke_token
+from api.models import ApiToken
+from api.tokens import revoke_token
 
 
 @admin.register(ApiToken)

@@ -1,7 +1,7 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from .tokens import user_for_key
+from api.tokens import user_for_key
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):

@@ -10,7 +10,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 
-from labeling.submission import SubmissionConflict, SubmissionError
+from labeling.queue.submission import SubmissionConflict, SubmissionError
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +18,18 @@ log = logging.getLogger(__name__)
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "the request body is too large"
+
+
+class Conflict(exceptions.APIException):
+    """The request is fine but the object's state refuses it (a round is busy, an export not done)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "conflict"
+
+
+class Gone(exceptions.APIException):
+    status_code = status.HTTP_410_GONE
+    default_detail = "gone"
 
 
 def _utf8(text: str | None) -> str | None:

@@ -7,10 +7,9 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from api.models import ApiToken
 from labeling import audit
 from labeling.models import AuditAction
-
-from .models import ApiToken
 
 PREFIX = "sw_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # do not write on every request

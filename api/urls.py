@@ -3,7 +3,7 @@ endpoint needs a row there."""
 from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from .views import data, jobs, models, people, tasks
+from api.views import audit, data, jobs, models, people, rounds, tasks
 
 
 class UsernameConverter:
@@ -58,20 +58,12 @@ urlpatterns = [
     path("models/", models.ModelList.as_view(), name="api-models"),
     path("models/<int:pk>/", models.ModelDetail.as_view(), name="api-model"),
     path("models/<int:pk>/activate/", models.ActivateModel.as_view(), name="api-model-activate"),
-]
-
-# active-learning rounds (ML staff) and worker health
-from .views import rounds  # noqa: E402
-
-urlpatterns += [
+    # active-learning rounds (ML staff) and worker health
     path("rounds/", rounds.RoundList.as_view(), name="api-rounds"),
     path("rounds/<int:pk>/", rounds.RoundDetail.as_view(), name="api-round"),
     path("rounds/<int:pk>/cancel/", rounds.CancelRound.as_view(), name="api-round-cancel"),
     path("rounds/<int:pk>/resume/", rounds.ResumeRound.as_view(), name="api-round-resume"),
     path("workers/", rounds.Workers.as_view(), name="api-workers"),
+    # the audit trail (admins)
+    path("audit/", audit.AuditList.as_view(), name="api-audit"),
 ]
-
-# the audit trail (admins)
-from .views import audit  # noqa: E402
-
-urlpatterns += [path("audit/", audit.AuditList.as_view(), name="api-audit")]

@@ -244,8 +244,8 @@ def create_annotators(count: int) -> tuple[list[str], float]:
     from django.db import transaction
     from django.utils import timezone
 
-    from labeling import roles
     from labeling.models import Annotator, Role
+    from labeling.people import roles
 
     t0 = time.perf_counter()
     names = [f"bench-annotator-{i:04d}" for i in range(count)]
@@ -331,8 +331,8 @@ def explain_next_task() -> dict:
     from django.db import connection, transaction
     from django.db.models import Count
 
-    from labeling import queue
     from labeling.models import Annotator
+    from labeling.queue import claims as queue
 
     annotator = Annotator.objects.annotate(n=Count("leases")).order_by("-n", "id").first()
     if annotator is None:

@@ -92,12 +92,12 @@ def load_records(path: Path, n: int) -> list[dict]:
 
 
 def build_backbone(kind: str, records: list[dict], tmp: Path) -> str:
-    from activelearn import backbone
+    from activelearn.prm import backbone
 
     if kind == "default":
         return backbone.default_base_model()
-    from activelearn.micro import build_micro_backbone
-    from activelearn.text import normalize
+    from activelearn.prm.micro import build_micro_backbone
+    from activelearn.prm.text import normalize
 
     corpus = [normalize(t) for r in records for t in (r["problem"], *r["steps"])]
     with stdout_to_stderr():  # the Rust tokenizer trainer writes to fd 1, which would spoil --json
@@ -118,8 +118,8 @@ def stdout_to_stderr():
 
 
 def fresh_reward_model(path: str, max_length: int, seed: int, device: str | None = None):
-    from activelearn import backbone
-    from activelearn.reward_model import RewardModel
+    from activelearn.prm import backbone
+    from activelearn.prm.reward_model import RewardModel
 
     tok = backbone.load_tokenizer(path)
     model = backbone.load_model(path, tok, new_head=True, seed=seed)
@@ -128,8 +128,8 @@ def fresh_reward_model(path: str, max_length: int, seed: int, device: str | None
 
 def training_labels(record: dict) -> list[int | None]:
     """Class indices from a ProcessBench label: +1 before the first error, -1 at it, later steps unlabelled."""
-    from activelearn.backbone import CLASS_OF_RATING
-    from activelearn.metrics import step_labels_from_processbench
+    from activelearn.prm.backbone import CLASS_OF_RATING
+    from activelearn.prm.metrics import step_labels_from_processbench
 
     n = len(record["steps"])
     known = step_labels_from_processbench(record["label"], n)
@@ -222,7 +222,7 @@ def plain_training_loop(rm, rows, args) -> dict:
     """The baseline: AdamW, rows in order, every batch padded to max_length; times the loop only."""
     import torch
 
-    from activelearn.encoding import IGNORE
+    from activelearn.prm.encoding import IGNORE
 
     torch.manual_seed(args.seed)
     model, device, width, pad = rm.model, rm.device, rm.max_length, rm.tokenizer.pad_token_id
@@ -258,7 +258,7 @@ def plain_training_loop(rm, rows, args) -> dict:
 
 
 def trainer_run(rm, rows, args, work_dir: Path) -> dict:
-    from activelearn.training import TrainConfig, train
+    from activelearn.prm.training import TrainConfig, train
 
     logs: list[dict] = []
     cfg = TrainConfig(max_steps=args.train_steps, batch_size=args.batch_size, learning_rate=args.lr,

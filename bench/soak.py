@@ -88,10 +88,10 @@ def load_round_data(scratch: Path, n_train: int, n_pool: int) -> list[str]:
 
 def ml_staff_token() -> str:
     from api.tokens import create_token
-    from labeling import services
     from labeling.models import Role
+    from labeling.people import accounts
 
-    annotator = services.set_user("soak-ml", uuid.uuid4().hex, Role.ML_STAFF)
+    annotator = accounts.set_user("soak-ml", uuid.uuid4().hex, Role.ML_STAFF)
     return create_token(annotator.user, "soak")[1]
 
 
@@ -323,7 +323,7 @@ def run(args, admin_url: str) -> dict:
         use_database(name)
         from django.core.management import call_command
 
-        from activelearn.micro import build_micro_backbone
+        from activelearn.prm.micro import build_micro_backbone
 
         call_command("migrate", interactive=False, verbosity=0)
         fill(args.queued, seed=0.5, extra_sql=[])

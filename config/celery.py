@@ -1,21 +1,15 @@
 import os
 
 from celery import Celery
-from celery.signals import before_task_publish, setup_logging, worker_ready
+from celery.signals import before_task_publish, setup_logging
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("stepwise")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
-
-
-@worker_ready.connect
-def _start_heartbeat(sender=None, **_):
-    # every worker says it is alive (activelearn.heartbeat), so pages can tell when none is
-    from activelearn import heartbeat
-
-    heartbeat.start(getattr(sender, "hostname", None))
+# Each app's Celery entry points live in its `celery_tasks` module (an annotator's "task" is
+# something else: labeling.queue).
+app.autodiscover_tasks(related_name="celery_tasks")
 
 
 @setup_logging.connect
@@ -32,8 +26,8 @@ def _logging(**_):
 @before_task_publish.connect
 def _carry_request_id(headers=None, **_):
     # a task sent while a request is served logs with that request's id (config.logging reads it back)
-    from .logging import REQUEST_ID_HEADER
-    from .request_context import request_id
+    from config.logging import REQUEST_ID_HEADER
+    from config.request_context import request_id
 
     if headers is not None and (rid := request_id.get()):
         headers.setdefault(REQUEST_ID_HEADER, rid)

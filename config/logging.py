@@ -11,7 +11,7 @@ import sys
 
 from pythonjsonlogger.json import JsonFormatter
 
-from . import request_context
+from config import request_context
 
 FORMATS = ("json", "text")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(ids)s %(message)s"

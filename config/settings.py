@@ -11,7 +11,7 @@ from pathlib import Path
 
 import environ
 
-from .logging import logging_config
+from config.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

@@ -3,8 +3,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db import transaction
 
-from . import audit, services
-from .models import (
+from labeling import audit
+from labeling.models import (
     Annotator,
     AuditAction,
     AuditEvent,
@@ -16,6 +16,7 @@ from .models import (
     QueueEntry,
     Solution,
 )
+from labeling.people import accounts
 
 
 @admin.register(Problem)
@@ -54,7 +55,7 @@ class AnnotatorAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if obj.user is not None:  # the role's group (the permissions) follows the role
-            services.change_role(obj.user, obj.role, actor=request.user)
+            accounts.change_role(obj.user, obj.role, actor=request.user)
 
 
 @admin.register(LabeledPass)

@@ -7,6 +7,9 @@ class LabelingConfig(AppConfig):
     verbose_name = "Labelling"
 
     def ready(self):
+        # Registers the import/export and queue tasks in every process (jobs are sent by name).
+        from labeling import celery_tasks  # noqa: F401
+
         post_migrate.connect(_sync_role_groups, dispatch_uid="stepwise-sync-role-groups")
 
 
@@ -14,6 +17,6 @@ def _sync_role_groups(sender, **kwargs):
     # post_migrate fires once per app and each app's permissions are created on its own
     # signal: sync on the last app's, when every permission a role needs exists.
     if sender.name == list(apps.get_app_configs())[-1].name:
-        from . import roles
+        from labeling.people import roles
 
         roles.sync_groups()

@@ -12,8 +12,7 @@ from django.db import models
 
 from config import request_context
 from config.logging import current_task
-
-from .models import AuditAction, AuditEvent, AuditSource
+from labeling.models import AuditAction, AuditEvent, AuditSource
 
 
 class Target(NamedTuple):

@@ -12,7 +12,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import F, Q
 
-from .fields import JSONTextField
+from labeling.fields import JSONTextField
 
 
 class Role(models.TextChoices):

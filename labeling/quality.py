@@ -7,8 +7,8 @@ import numpy as np
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from .models import Annotator, LabeledPass, LeaseStatus, ServeReason
-from .queue import first_error
+from labeling.formats.prm800k import first_error
+from labeling.models import Annotator, LabeledPass, LeaseStatus, ServeReason
 
 
 def _gold_agreement(passes) -> tuple[int, int]:

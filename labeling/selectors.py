@@ -1,78 +1,12 @@
-"""Read-side queries."""
-from collections.abc import Iterator
+"""Read-side queries of pages and the API: dataset totals and the audit trail."""
+from django.db.models import QuerySet
 
-import orjson
-from django.db import connection
-from django.db.models import F, QuerySet, TextField
-from django.db.models.functions import Cast
-
-from .models import AuditEvent, LabeledPass
-
-EXPORT_CHUNK = 2000
-
-
-def passes_for_export(generations: list[int] | None = None, include_qc: bool = False) -> QuerySet:
-    qs = LabeledPass.objects.all()
-    if generations:
-        qs = qs.filter(generation__in=generations)
-    if not include_qc:
-        qs = qs.filter(is_quality_control=False, is_screening=False)
-    return qs
-
-
-def export_rows(qs: QuerySet, chunk: int = EXPORT_CHUNK) -> Iterator[dict]:
-    """The values `prm800k.build_record` needs, one dict per pass, in id order.
-
-    Keyset pagination (id > last) keeps each query small and memory flat; JSON columns
-    come back as text so they can be embedded without parsing.
-    """
-    qs = qs.order_by("id").values(
-        "id", "submitted_at", "generation", "is_quality_control", "is_screening", "verifier_score",
-        "total_time", "finish_reason",
-        annotator_uuid=F("annotator__uuid"), problem_text=F("problem__text"),
-        ground_truth_answer=F("problem__ground_truth_answer"),
-        ground_truth_solution=F("problem__ground_truth_solution"),
-        final_answer=F("solution__final_answer"),
-    ).annotate(steps_text=Cast("steps", TextField()), solution_steps=Cast("solution__steps", TextField()),
-               extra_text=Cast("extra", TextField()))
-    # PostgreSQL's `json` columns keep the text orjson wrote (JSONTextField, COPY); SQLite keeps what
-    # Django's encoder wrote, so there it is written again as orjson would: an export is the same
-    # bytes whichever database it comes from.
-    canon = _canonical_json if connection.vendor != "postgresql" else None
-    last = 0
-    while True:
-        rows = list(qs.filter(id__gt=last)[:chunk])
-        if not rows:
-            return
-        for row in rows:
-            row["steps"] = row.pop("steps_text")
-            if canon:
-                row["steps"] = canon(row["steps"])
-                if row["solution_steps"] is not None:
-                    row["solution_steps"] = canon(row["solution_steps"])
-            extra = row.pop("extra_text")
-            row["extra"] = orjson.loads(extra) if extra != "{}" else None  # most passes have none
-            yield row
-        last = rows[-1]["id"]
-
-
-def _canonical_json(text: str) -> str:
-    return orjson.dumps(orjson.loads(text)).decode()
+from labeling.models import AuditEvent, LabeledPass, Problem, Solution
 
 
 def dataset_counts() -> dict:
-    from .models import Problem, Solution
-
     return {"problems": Problem.objects.count(), "solutions": Solution.objects.count(),
             "passes": LabeledPass.objects.count()}
-
-
-def pass_records(ids) -> dict[int, dict]:
-    """PRM800K records of the given passes, by pass id (one query, for an API page)."""
-    from .prm800k import build_record
-
-    return {row["id"]: orjson.loads(orjson.dumps(build_record(row)))
-            for row in export_rows(LabeledPass.objects.filter(id__in=list(ids)))}
 
 
 def audit_events() -> QuerySet:

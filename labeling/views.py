@@ -1,19 +1,23 @@
 """Thin HTML views. The labelling page's JSON calls go to the REST API (api.views.tasks),
-which calls the same labeling.queue / labeling.submission services."""
+which calls the same labeling.queue / labeling.submission accounts."""
 from csp.decorators import csp_update
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
-from . import quality, queue, roles, selectors, services
-from .models import Annotator
-from .payloads import task_payload
+from labeling import quality
+from labeling.models import Annotator
+from labeling.people import accounts, roles
+from labeling.queue import claims as queue
+from labeling.queue import screening
+from labeling.queue.payloads import task_payload
+from labeling.selectors import dataset_counts
 
 
 @require_safe
 def home(request):
-    return render(request, "labeling/home.html", {"counts": selectors.dataset_counts()})
+    return render(request, "labeling/home.html", {"counts": dataset_counts()})
 
 
 @require_safe
@@ -23,14 +27,14 @@ def home(request):
 # They cannot run script, and <style> elements and outside stylesheets stay refused.
 @csp_update({"style-src-attr": ["'unsafe-inline'"]})
 def label_page(request):
-    task = queue.next_task(services.annotator_for(request.user))
+    task = queue.next_task(accounts.annotator_for(request.user))
     return render(request, "labeling/label.html", {"task": task_payload(task)})
 
 
 @require_safe
 @login_required
 def progress_page(request):
-    annotator = services.annotator_for(request.user)
+    annotator = accounts.annotator_for(request.user)
     return render(request, "labeling/progress.html", {"progress": quality.annotator_progress(annotator)})
 
 
@@ -52,7 +56,7 @@ def quality_page(request):
 def screening_decision(request, annotator_uuid):
     target = get_object_or_404(Annotator, uuid=annotator_uuid)
     try:
-        services.decide_screening(target, request.POST.get("action"), actor=request.user)
+        screening.decide_screening(target, request.POST.get("action"), actor=request.user)
     except ValueError as exc:
         return JsonResponse({"error": str(exc), "field": "action"}, status=400)
     return redirect("quality")

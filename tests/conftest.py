@@ -42,7 +42,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 def _demo_corpus() -> list[str]:
-    from labeling.demo import generate
+    from labeling.demo.problems import generate
 
     return [t for p in generate(40, 4, seed=1) for t in (p.text, *(s for sol in p.solutions for s in sol.steps))]
 
@@ -50,14 +50,14 @@ def _demo_corpus() -> list[str]:
 @pytest.fixture(scope="session")
 def micro_bert(tmp_path_factory):
     """A tiny BERT-style backbone with a WordPiece tokenizer trained on our own demo text."""
-    from activelearn.micro import build_micro_backbone
+    from activelearn.prm.micro import build_micro_backbone
 
     return build_micro_backbone(tmp_path_factory.mktemp("micro-bert"), _demo_corpus(), "bert")
 
 
 @pytest.fixture(scope="session")
 def micro_gpt2(tmp_path_factory):
-    from activelearn.micro import build_micro_backbone
+    from activelearn.prm.micro import build_micro_backbone
 
     return build_micro_backbone(tmp_path_factory.mktemp("micro-gpt2"), _demo_corpus(), "gpt2")
 
@@ -88,7 +88,7 @@ def eager():
 @pytest.fixture
 def dispatched(monkeypatch):
     """Rounds started in a test are recorded, not sent to a worker."""
-    from activelearn import rounds
+    from activelearn.rounds import lifecycle as rounds
 
     sent = []
     monkeypatch.setattr(rounds, "dispatch", lambda round_id: sent.append(round_id) or True)
@@ -101,3 +101,26 @@ def ml():
     from .api_helpers import token_client
 
     return token_client("ml", "ml_staff")[0]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium driven by Playwright (never a browser download), for the browser tests."""
+    import shutil
+
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(path):
+        if os.environ.get("CI"):
+            pytest.fail("CI needs Debian's chromium for the browser tests (make setup installs it)")
+        pytest.skip("chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop on this thread; the ORM calls the tests make
+    # between page actions are ordinary blocking calls, which is safe here.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        yield b
+        b.close()

@@ -15,8 +15,8 @@ def admin_client(client, django_user_model, shared_data):
     user = django_user_model.objects.create_superuser("root", "root@example.org", "pw-for-tests-only")
     client.force_login(user)
     run("import_prm800k", str(shared_data / "prm800k" / "sample.jsonl"))
-    from labeling import queue
     from labeling.models import Solution
+    from labeling.queue import claims as queue
 
     queue.enqueue(Solution.objects.all())
     queue.next_task(Annotator.objects.create())

@@ -11,8 +11,8 @@ from django.test import Client
 
 from api.tokens import create_token
 from config.celery import app as celery_app
-from labeling import prm800k
-from labeling.services import set_user
+from labeling.formats import prm800k
+from labeling.people.accounts import set_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

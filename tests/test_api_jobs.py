@@ -9,7 +9,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError
 
-from labeling import jobs
+from labeling import background
+from labeling.exports import downloads
+from labeling.imports import uploads
 from labeling.models import ExportJob, ImportJob, LabeledPass, QueueEntry, Solution
 
 from .api_helpers import token_client
@@ -178,7 +180,7 @@ def test_gzip_and_trl_export(admin, imported, tmp_path, export):
 
 
 def test_download_is_409_until_done(admin, media):
-    job = jobs.create_export_job(None)  # not run: on_commit never fires outside a capture
+    job = downloads.create_export_job(None)  # not run: on_commit never fires outside a capture
     r = admin.get(f"/api/exports/{job.id}/download/")
     assert r.status_code == 409 and r.json()["field"] == "status" and "queued" in r.json()["error"]
     assert admin.get(f"/api/exports/{job.id}/").json()["download"] is None
@@ -190,30 +192,30 @@ def test_download_is_409_until_done(admin, media):
 def test_redelivery_does_not_rerun_a_finished_job(admin, imported, export):
     job = ExportJob.objects.get(pk=export(admin).json()["id"])
     assert job.status == "succeeded"
-    assert jobs.run_export_job(job.id) == "not run"
+    assert downloads.run_export_job(job.id) == "not run"
     assert ExportJob.objects.get(pk=job.pk).attempts == 1
     imp = ImportJob.objects.get()
-    assert jobs.run_import_job(str(imp.id)) == "not run"
+    assert uploads.run_import_job(str(imp.id)) == "not run"
 
 
 def test_crashed_run_ends_failed_with_a_reason(admin, imported, monkeypatch, export):
     def boom(*a, **k):
-        raise RuntimeError(f"disk full at {jobs.settings.MEDIA_ROOT}")
+        raise RuntimeError(f"disk full at {downloads.settings.MEDIA_ROOT}")
 
-    monkeypatch.setattr(jobs.exporters, "write_export", boom)
+    monkeypatch.setattr(downloads.exporters, "write_export", boom)
     job = admin.get(export(admin)["Location"]).json()
     assert job["status"] == "failed" and "RuntimeError" in job["failure"]["message"]
-    assert str(jobs.settings.MEDIA_ROOT) not in job["failure"]["message"]
+    assert str(downloads.settings.MEDIA_ROOT) not in job["failure"]["message"]
     # A worker lost mid-run: the task comes again and reruns; after MAX_ATTEMPTS it gives up.
-    stuck = jobs.create_export_job(None)
-    ExportJob.objects.filter(pk=stuck.pk).update(status="running", attempts=jobs.MAX_ATTEMPTS)
-    assert jobs.run_export_job(stuck.id) == "not run"
+    stuck = downloads.create_export_job(None)
+    ExportJob.objects.filter(pk=stuck.pk).update(status="running", attempts=background.MAX_ATTEMPTS)
+    assert downloads.run_export_job(stuck.id) == "not run"
     stuck.refresh_from_db()
     assert stuck.status == "failed" and "stopped 3 times" in stuck.error_message
     monkeypatch.undo()
-    lost = jobs.create_export_job(None)
+    lost = downloads.create_export_job(None)
     ExportJob.objects.filter(pk=lost.pk).update(status="running", attempts=1)
-    assert jobs.run_export_job(lost.id) == "succeeded"
+    assert downloads.run_export_job(lost.id) == "succeeded"
 
 
 def test_ml_staff_export_but_not_import_and_annotator_neither(sample, upload, export):
@@ -234,22 +236,22 @@ def test_ml_staff_export_but_not_import_and_annotator_neither(sample, upload, ex
 def test_a_second_delivery_does_not_run_beside_the_first():
     from django.db import connections
 
-    job = jobs.create_export_job(None)
+    job = downloads.create_export_job(None)
     other = connections.create_connection("default")  # stands for the worker still running it
     try:
         with other.cursor() as cur:
-            cur.execute("SELECT pg_advisory_lock(%s)", [jobs.lock_key(job.id)])
-        assert jobs.run_export_job(job.id) == "running elsewhere"
+            cur.execute("SELECT pg_advisory_lock(%s)", [background.lock_key(job.id)])
+        assert downloads.run_export_job(job.id) == "running elsewhere"
         assert ExportJob.objects.get(pk=job.pk).status == "queued"
     finally:
         with other.cursor() as cur:  # the server frees it when the session ends too, a moment after close()
             cur.execute("SELECT pg_advisory_unlock_all()")
         other.close()
-    assert jobs.run_export_job(job.id) == "succeeded"
+    assert downloads.run_export_job(job.id) == "succeeded"
 
 
 def test_import_colliding_with_a_concurrent_one_runs_again(admin, sample, monkeypatch, upload):
-    real, calls = jobs.importers.run_import, []
+    real, calls = uploads.importers.run_import, []
 
     def first_collides(*args, **kwargs):
         calls.append(1)
@@ -257,18 +259,18 @@ def test_import_colliding_with_a_concurrent_one_runs_again(admin, sample, monkey
             raise IntegrityError("duplicate key value violates unique constraint")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(jobs.importers, "run_import", first_collides)
+    monkeypatch.setattr(uploads.importers, "run_import", first_collides)
     job = admin.get(upload(admin, sample)["Location"]).json()
     assert job["status"] == "succeeded" and len(calls) == 2 and job["stats"]["created"]["passes"] == 6
 
 
 def test_broker_down_fails_the_job_instead_of_leaving_it_queued(admin, monkeypatch, export):
-    from labeling import tasks
+    from labeling import celery_tasks
 
     def down(*a, **k):
         raise ConnectionRefusedError("broker")
 
-    monkeypatch.setattr(tasks.run_export_job, "delay", down)
+    monkeypatch.setattr(celery_tasks.run_export_job, "delay", down)
     r = export(admin)
     assert r.status_code == 202
     job = admin.get(r["Location"]).json()
@@ -280,14 +282,14 @@ def test_old_export_files_expire_and_their_download_is_gone(admin, imported, exp
 
     from django.utils import timezone
 
-    from labeling import jobs
+    from labeling.exports import downloads
     from labeling.models import ExportJob
 
     job = admin.get(export(admin)["Location"]).json()
     path = ExportJob.objects.get(pk=job["id"]).file_path
-    assert jobs.expire_exports() == 0 and os.path.exists(path)  # fresh: kept
+    assert downloads.expire_exports() == 0 and os.path.exists(path)  # fresh: kept
     later = timezone.now() + timedelta(days=settings.EXPORT_KEEP_DAYS, minutes=1)
-    assert jobs.expire_exports(now=later) == 1 and not os.path.exists(path)
+    assert downloads.expire_exports(now=later) == 1 and not os.path.exists(path)
     r = admin.get(job["download"])
     assert r.status_code == 410 and "no longer on the server" in r.json()["error"]
     assert admin.get(f"/api/exports/{job['id']}/").json()["status"] == "succeeded"  # the record stays

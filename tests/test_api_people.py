@@ -6,9 +6,9 @@ from django.test import Client
 
 from activelearn.models import ModelVersion
 from api.models import ApiToken
-from labeling import roles
 from labeling.models import Annotator
-from labeling.services import annotator_for, set_user
+from labeling.people import roles
+from labeling.people.accounts import annotator_for, set_user
 
 from .api_helpers import token_client
 

@@ -31,9 +31,11 @@ from hypothesis import strategies as st
 from activelearn.models import ModelVersion
 from api.tokens import create_token, revoke_token
 from config.wsgi import application
-from labeling import demo, queue, services
+from labeling.demo import seed as demo
 from labeling.models import FinishReason, Role
-from labeling.submission import submit_pass
+from labeling.people import accounts
+from labeling.queue import claims as queue
+from labeling.queue.submission import submit_pass
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -68,8 +70,8 @@ def world(db, settings):
     """Users of every role (plus a second annotator and a bare superuser), demo problems, a
     pass, model versions, an open task per role."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # PBKDF2 is most of the setup
-    users = {r: services.set_user(f"st-{r}", "pw-long-enough", r).user for r in ROLES}
-    other = services.set_user("st-other", "pw-long-enough", Role.ANNOTATOR)
+    users = {r: accounts.set_user(f"st-{r}", "pw-long-enough", r).user for r in ROLES}
+    other = accounts.set_user("st-other", "pw-long-enough", Role.ANNOTATOR)
     User.objects.create_superuser("st-root", "root@example.com", "pw-long-enough")  # no annotator profile yet
     demo.seed_problems(6, 2, seed=3)
     lease = queue.next_task(other)
@@ -79,7 +81,7 @@ def world(db, settings):
                                          finished_at=timezone.now())
     ModelVersion.objects.create(base_model="micro", parent=parent, status=ModelVersion.Status.FAILED,
                                 error="out of memory")
-    leases = {r: queue.next_task(services.annotator_for(u)) for r, u in users.items()}
+    leases = {r: queue.next_task(accounts.annotator_for(u)) for r, u in users.items()}
     return {"users": users, "pass": labeled, "models": [parent.pk], "leases": leases}
 
 

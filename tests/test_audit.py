@@ -16,12 +16,14 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from activelearn import rounds
 from activelearn.models import ModelVersion, Round
-from activelearn.round_config import RoundConfigError
+from activelearn.rounds import lifecycle as rounds
+from activelearn.rounds.config import RoundConfigError
 from api.models import ApiToken
-from labeling import audit, jobs, services
+from labeling import audit
+from labeling.imports import uploads
 from labeling.models import AuditEvent, ExportJob, ImportJob, JobStatus, Role
+from labeling.people import accounts
 
 from .api_helpers import token_client
 from .helpers import write_jsonl
@@ -105,7 +107,7 @@ def test_import_job_records_the_uploader_once_and_a_failed_one_nothing(admin, ea
     event = only_event(action="data.import")
     assert (event.actor, event.target_type, event.target_id) == (boss, "labeling.importjob", str(job.pk))
     assert event.details["file"] == "mine.jsonl" and event.details["records"] == 2
-    assert jobs.run_import_job(job.pk) == "not run"  # a redelivered task changes nothing, records nothing
+    assert uploads.run_import_job(job.pk) == "not run"  # a redelivered task changes nothing, records nothing
     assert AuditEvent.objects.filter(action="data.import").count() == 1
 
     bad = b"".join(orjson.dumps(r) + b"\n" for r in BAD)
@@ -159,7 +161,7 @@ def test_creating_a_user_is_one_event_and_a_role_change_another(admin):
 
 def test_deactivation_and_password_change_are_recorded_without_the_password(admin):
     client, boss = admin
-    services.set_user("someone", "pw-for-tests-only", Role.ANNOTATOR)
+    accounts.set_user("someone", "pw-for-tests-only", Role.ANNOTATOR)
     start = last_id()
     r = client.patch("/api/users/someone/", {"is_active": False, "password": "a-new-secret-pw-123"},
                      content_type="application/json")
@@ -171,9 +173,9 @@ def test_deactivation_and_password_change_are_recorded_without_the_password(admi
 
 
 def test_resetting_an_existing_login_records_the_password_change():
-    services.set_user("demo-reset", "pw-for-tests-only", Role.ANNOTATOR)
+    accounts.set_user("demo-reset", "pw-for-tests-only", Role.ANNOTATOR)
     start = last_id()
-    services.set_user("demo-reset", "another-pw-for-tests", Role.ML_STAFF)
+    accounts.set_user("demo-reset", "another-pw-for-tests", Role.ML_STAFF)
     assert [(e.action, e.details) for e in new_events(start)] == [
         ("user.update", {"password": "changed"}), ("role.change", {"from": "annotator", "to": "ml_staff"})]
 
@@ -188,7 +190,7 @@ def test_refused_change_records_nothing(admin):
 
 def test_screening_decisions_from_the_api_and_the_page(admin):
     client, boss = admin
-    other = services.set_user("labeller", "pw-for-tests-only", Role.ANNOTATOR)
+    other = accounts.set_user("labeller", "pw-for-tests-only", Role.ANNOTATOR)
     start = last_id()
     assert client.post("/api/users/labeller/screening/", {"action": "approve"},
                        content_type="application/json").status_code == 200
@@ -222,8 +224,8 @@ def test_token_create_and_revoke_once_never_the_key(admin):
 
 
 def test_token_command_records_the_actor():
-    services.set_user("owner", "pw-for-tests-only", Role.ANNOTATOR)
-    admin_user = services.set_user("root-ish", "pw-for-tests-only", Role.ADMIN).user
+    accounts.set_user("owner", "pw-for-tests-only", Role.ANNOTATOR)
+    admin_user = accounts.set_user("root-ish", "pw-for-tests-only", Role.ADMIN).user
     call_command("create_api_token", "owner", "laptop", "--actor", "root-ish", stdout=io.StringIO())
     event = only_event(action="token.create")
     assert (event.actor, event.source, event.details["owner"]) == (admin_user, "cli", "owner")
@@ -234,7 +236,7 @@ def test_admin_role_and_user_changes_are_recorded(admin):
     root = User.objects.create_superuser("root", "root@example.org", "pw-for-tests-only")
     page = Client()
     page.force_login(root)
-    target = services.set_user("moved", "pw-for-tests-only", Role.ANNOTATOR)
+    target = accounts.set_user("moved", "pw-for-tests-only", Role.ANNOTATOR)
     start = last_id()
     r = page.post(reverse("admin:labeling_annotator_change", args=[target.pk]),
                   {"user": target.user_id, "role": Role.ML_STAFF, "screening_passed_at_0": "",
@@ -262,8 +264,8 @@ def test_admin_role_and_user_changes_are_recorded(admin):
 
 def test_first_use_role_is_recorded_as_given_by_the_system():
     plain = User.objects.create_user("plain", password="pw-for-tests-only")
-    services.annotator_for(plain)
-    services.annotator_for(plain)
+    accounts.annotator_for(plain)
+    accounts.annotator_for(plain)
     event = only_event(action="role.change")
     assert (event.actor, event.details) == (None, {"from": None, "to": "annotator"})
 
@@ -361,10 +363,10 @@ def test_postgres_refuses_rewrites_of_audit_rows(admin):
 
 
 def test_an_event_rolls_back_with_its_change():
-    user = services.set_user("x", "pw-for-tests-only", Role.ANNOTATOR).user
+    user = accounts.set_user("x", "pw-for-tests-only", Role.ANNOTATOR).user
     start = last_id()
     with pytest.raises(RuntimeError), transaction.atomic():
-        services.change_role(user, Role.ADMIN)
+        accounts.change_role(user, Role.ADMIN)
         raise RuntimeError("the change fails after the event was written")
     assert new_events(start) == []
 
@@ -408,5 +410,5 @@ def test_admin_lists_events_read_only(admin):
     boss.force_login(admin[1])
     assert boss.get(reverse("admin:labeling_auditevent_changelist")).status_code == 200
     staff = Client()
-    staff.force_login(services.set_user("mls", "pw-for-tests-only", Role.ML_STAFF).user)
+    staff.force_login(accounts.set_user("mls", "pw-for-tests-only", Role.ML_STAFF).user)
     assert staff.get(reverse("admin:labeling_auditevent_changelist")).status_code == 403

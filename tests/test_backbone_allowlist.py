@@ -10,10 +10,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
-from activelearn import backbone, rounds, tasks
+from activelearn import celery_tasks
 from activelearn.models import ModelVersion, Round
-from activelearn.round_config import DEFAULTS
-from labeling.services import set_user
+from activelearn.prm import allowlist, backbone, public
+from activelearn.rounds import lifecycle as rounds
+from activelearn.rounds.config import DEFAULTS
+from labeling.people.accounts import set_user
 
 from .api_helpers import token_client
 
@@ -36,40 +38,40 @@ def post(client, body):
 def test_entries_name_paths_and_hub_ids(settings, tmp_path):
     settings.PRM_ALLOWED_BACKBONES = [f"qwen={tmp_path}/Qwen2.5-Math/", f"{tmp_path}/models/minilm",
                                       "org/hub-model", " other = org/named-hub "]
-    assert backbone.allowed_backbones() == {"qwen": f"{tmp_path}/Qwen2.5-Math", "minilm": f"{tmp_path}/models/minilm",
+    assert allowlist.allowed_backbones() == {"qwen": f"{tmp_path}/Qwen2.5-Math", "minilm": f"{tmp_path}/models/minilm",
                                             "org/hub-model": "org/hub-model", "other": "org/named-hub"}
     settings.PRM_ALLOWED_BACKBONES = f"a={tmp_path}/a, org/b"  # a plain string is read as the env value
-    assert backbone.allowed_backbones() == {"a": f"{tmp_path}/a", "org/b": "org/b"}
-    assert backbone.resolve_backbone("a") == f"{tmp_path}/a"
-    assert backbone.resolve_backbone("") == backbone.bundled_model_path()
+    assert allowlist.allowed_backbones() == {"a": f"{tmp_path}/a", "org/b": "org/b"}
+    assert allowlist.resolve_backbone("a") == f"{tmp_path}/a"
+    assert allowlist.resolve_backbone("") == backbone.bundled_model_path()
     settings.PRM_BASE_MODEL = f"{tmp_path}/base"
-    assert backbone.resolve_backbone("") == f"{tmp_path}/base"
+    assert allowlist.resolve_backbone("") == f"{tmp_path}/base"
     for name in (f"{tmp_path}/a", "org/c", "../a", "A"):
-        with pytest.raises(backbone.BackboneNotAllowed):
-            backbone.resolve_backbone(name)
+        with pytest.raises(allowlist.BackboneNotAllowed):
+            allowlist.resolve_backbone(name)
 
 
 @pytest.mark.parametrize("entries", [["a=/x", "a=/y"], ["=/x"], ["a="], ["./relative/dir"], ["/x=/y"], ["/"]])
 def test_malformed_entries_are_refused(settings, entries):
     settings.PRM_ALLOWED_BACKBONES = entries
     with pytest.raises(ImproperlyConfigured, match="PRM_ALLOWED_BACKBONES"):
-        backbone.allowed_backbones()
+        allowlist.allowed_backbones()
 
 
 def test_public_names(allowed, micro_bert, tmp_path):
-    assert backbone.public_name(str(micro_bert)) == "micro"
-    assert backbone.public_name(str(micro_bert) + "/") == "micro"
-    assert backbone.public_name("micro") == "micro"
-    assert backbone.public_name(backbone.bundled_model_path()) == backbone.BUNDLED_NAME == "all-MiniLM-L6-v2 (bundled)"
-    assert backbone.public_name(f"{tmp_path}/cli/my-backbone") == "my-backbone"
-    assert backbone.public_name("org/unlisted") == "unlisted"
+    assert public.public_name(str(micro_bert)) == "micro"
+    assert public.public_name(str(micro_bert) + "/") == "micro"
+    assert public.public_name("micro") == "micro"
+    assert public.public_name(backbone.bundled_model_path()) == public.BUNDLED_NAME == "all-MiniLM-L6-v2 (bundled)"
+    assert public.public_name(f"{tmp_path}/cli/my-backbone") == "my-backbone"
+    assert public.public_name("org/unlisted") == "unlisted"
     allowed.PRM_BASE_MODEL = f"{tmp_path}/base/qwen-math"
-    assert backbone.public_name(f"{tmp_path}/base/qwen-math") == "qwen-math"
+    assert public.public_name(f"{tmp_path}/base/qwen-math") == "qwen-math"
     allowed.PRM_ALLOWED_BACKBONES = [*allowed.PRM_ALLOWED_BACKBONES, f"q={tmp_path}/base/qwen-math"]
-    assert backbone.public_name(f"{tmp_path}/base/qwen-math") == "q"
+    assert public.public_name(f"{tmp_path}/base/qwen-math") == "q"
     text = (f"OSError: no file in {micro_bert}/config.json, {allowed.MODEL_DIR}/prm-v3, "
             f"{sysconfig.get_paths()['purelib']}/transformers/x.py or /srv/secret/dir (see https://hf.co/a/b, 1/2)")
-    assert backbone.scrub(text) == ("OSError: no file in micro/config.json, MODEL_DIR/prm-v3, "
+    assert public.scrub(text) == ("OSError: no file in micro/config.json, MODEL_DIR/prm-v3, "
                                     "site-packages/transformers/x.py or dir (see https://hf.co/a/b, 1/2)")
 
 
@@ -139,8 +141,8 @@ def test_the_worker_refuses_a_name_no_longer_allowed(allowed, dispatched, no_loa
     r = Round.objects.create(generation=1, slot="active", attempt=1, config={**DEFAULTS, "base_model": stored},
                              stages={"train": {"status": "pending"}})
     allowed.PRM_ALLOWED_BACKBONES = ["other=/srv/other"]
-    with pytest.raises(backbone.BackboneNotAllowed):
-        tasks.run_round(r.pk, 1)
+    with pytest.raises(allowlist.BackboneNotAllowed):
+        celery_tasks.run_round(r.pk, 1)
     r.refresh_from_db()
     assert r.status == "failed" and r.stages["train"]["status"] == "failed"
     assert "stage 'train': BackboneNotAllowed: base_model must be empty (the default backbone) or one of: other" \
@@ -150,12 +152,12 @@ def test_the_worker_refuses_a_name_no_longer_allowed(allowed, dispatched, no_loa
 
 @pytest.mark.django_db(transaction=True)
 def test_the_worker_loads_what_the_name_stands_for(allowed, dispatched, no_loading, micro_bert):
-    from labeling.demo import seed_problems
+    from labeling.demo.seed import seed_problems
 
     seed_problems()
     r = rounds.start_round({"base_model": "micro"})
     with pytest.raises(ZeroDivisionError):
-        tasks.run_round(r.pk, 1)
+        celery_tasks.run_round(r.pk, 1)
     assert no_loading == [str(micro_bert)]
     assert ModelVersion.objects.get().base_model == str(micro_bert)
 
@@ -164,7 +166,7 @@ def test_the_worker_loads_what_the_name_stands_for(allowed, dispatched, no_loadi
 
 @pytest.mark.django_db(transaction=True)
 def test_no_server_path_in_model_and_round_responses(allowed, eager, micro_bert, model_dir, tmp_path):
-    from labeling.demo import seed_problems
+    from labeling.demo.seed import seed_problems
 
     missing = tmp_path / "backbones" / "missing-backbone"
     base = tmp_path / "base" / "qwen-math"
@@ -215,7 +217,7 @@ def test_no_server_path_in_model_and_round_responses(allowed, eager, micro_bert,
             assert secret not in text, (r.request["PATH_INFO"], secret, text)
 
     names = {v["base_model"] for v in ml.get("/api/models/").json()["results"]}
-    assert names == {"micro", "missing-backbone", backbone.BUNDLED_NAME, "my-backbone", "qwen-math"}
+    assert names == {"micro", "missing-backbone", public.BUNDLED_NAME, "my-backbone", "qwen-math"}
     configs = [x["config"]["base_model"] for x in ml.get("/api/rounds/").json()["results"]]
     assert configs == ["micro", "missing-backbone", "micro"]
 
@@ -226,6 +228,6 @@ def test_the_admin_lists_models_by_name(allowed, micro_bert, tmp_path, admin_cli
     ModelVersion.objects.create(base_model=str(tmp_path / "cli" / "my-backbone"), status="ready")
     page = admin_client.get("/admin/activelearn/modelversion/").content.decode()
     assert "<td class=\"field-base_model_name\">micro</td>" in page
-    assert backbone.BUNDLED_NAME in page and ">my-backbone<" in page
+    assert public.BUNDLED_NAME in page and ">my-backbone<" in page
     for secret in (str(micro_bert), backbone.bundled_model_path(), str(tmp_path)):
         assert secret not in page

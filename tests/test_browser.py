@@ -1,41 +1,20 @@
 """The labelling page in real headless Chromium (Debian's chromium driven by Playwright)."""
 import os
-import shutil
 import time
 import uuid
 
 import pytest
 from django.utils import timezone
 
-from labeling import queue
-from labeling.exporters import prm800k_lines
+from labeling.exports.rows import passes_for_export
+from labeling.exports.writers import prm800k_lines
 from labeling.hashing import problem_hash, solution_hash
 from labeling.models import LabeledPass, Problem, Solution
-from labeling.selectors import passes_for_export
-from labeling.services import set_user
+from labeling.people.accounts import set_user
+from labeling.queue import claims as queue
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 PASSWORD = "pw-for-browser-tests"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("CI needs Debian's chromium for the browser tests (make setup installs it)")
-        pytest.skip("chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop on this thread; the ORM calls the tests make
-    # between page actions are ordinary blocking calls, which is safe here.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        yield b
-        b.close()
 
 
 @pytest.fixture(autouse=True)

@@ -4,9 +4,9 @@ the Django admin). Debian's chromium, driven by Playwright, as in test_browser.p
 import pytest
 from django.contrib.auth import get_user_model
 
-from labeling import queue
+from labeling.queue import claims as queue
 
-from .test_browser import PASSWORD, _annotator, _solution, browser, current_static_files  # noqa: F401
+from .test_browser import PASSWORD, _annotator, _solution, current_static_files  # noqa: F401
 from .test_rounds_page import charts_world
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]

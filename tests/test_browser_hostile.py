@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from labeling import queue
 from labeling.models import LabeledPass
+from labeling.queue import claims as queue
 
-from .test_browser import PASSWORD, _annotator, _solution, browser, current_static_files  # noqa: F401
+from .test_browser import PASSWORD, _annotator, _solution, current_static_files  # noqa: F401
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 

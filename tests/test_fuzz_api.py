@@ -23,13 +23,16 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from activelearn import rounds
 from activelearn.models import ModelVersion, Round
+from activelearn.rounds import lifecycle as rounds
 from api.models import ApiToken
 from api.tokens import create_token
-from labeling import jobs, prm800k, selectors
+from labeling.exports import downloads
+from labeling.exports import rows as selectors
+from labeling.formats import prm800k
+from labeling.imports import uploads as upload_jobs
 from labeling.models import Annotator, ExportJob, ImportJob, LabeledPass, Lease, QueueEntry
-from labeling.services import set_user
+from labeling.people.accounts import set_user
 
 from .api_helpers import queued_solutions, token_client
 from .fuzz_strategies import NASTY_STRINGS, bounded, dumps, json_values, mutated
@@ -175,7 +178,8 @@ def check_accepted(name, r, admin):
     elif name == "user-create":
         assert admin.get(f"/api/users/{quote(body['username'], safe='')}/").status_code == 200
     elif name in ("import", "export"):
-        run, model = (jobs.run_import_job, ImportJob) if name == "import" else (jobs.run_export_job, ExportJob)
+        run, model = ((upload_jobs.run_import_job, ImportJob) if name == "import"
+                      else (downloads.run_export_job, ExportJob))
         run(body["id"])
         job = model.objects.get(pk=body["id"])
         assert job.status in ("succeeded", "failed") and "unexpected error" not in job.error_message, \

@@ -19,9 +19,10 @@ from django.core.management.base import CommandError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from labeling import importers, jobs
+from labeling.imports import files as importers
+from labeling.imports import uploads
 from labeling.models import ImportFormat, ImportJob, QueueEntry
-from labeling.services import set_user
+from labeling.people.accounts import set_user
 
 from .fuzz_strategies import bounded, damaged, dumps, json_values, mutated
 from .helpers import read_jsonl, row_counts, run
@@ -161,9 +162,9 @@ def test_upload_jobs(corpora, uploader, settings, data):
     content = gzip.compress(content) if data.draw(st.booleans()) else content
     name = data.draw(st.sampled_from(["up.jsonl", "up.jsonl.gz", "../../x", "ü" * 300]))  # as Django passes them
     before = _rows()
-    job = jobs.create_import_job(uploader, SimpleUploadedFile(name, content), data.draw(
+    job = uploads.create_import_job(uploader, SimpleUploadedFile(name, content), data.draw(
         st.sampled_from(ImportFormat.values)), enqueue=data.draw(st.booleans()))
-    jobs.run_import_job(job.id)
+    uploads.run_import_job(job.id)
     job = ImportJob.objects.get(pk=job.pk)
     assert job.status in ("succeeded", "failed"), job.status
     if job.status == "failed":

@@ -12,8 +12,9 @@ from django.db import transaction
 from hypothesis import given
 from hypothesis import strategies as st
 
-from labeling import importers, queue
+from labeling.imports import files as importers
 from labeling.models import LabeledPass, Lease
+from labeling.queue import claims as queue
 
 from .api_helpers import queued_solutions, token_client
 from .fuzz_strategies import bounded
@@ -82,7 +83,7 @@ def export_of_every_origin(shared_data, tmp_path):
     for i in range(3):
         _, annotator = token_client(f"lab{i}", "annotator")
         lease = queue.next_task(annotator)
-        from labeling.submission import submit
+        from labeling.queue.submission import submit
 
         k = min(i, len(lease.solution.steps) - 1)
         submit(annotator, lease.id, uuid.uuid4(), [{"rating": 1}] * k + [{"rating": -1}], "found_error", i)

@@ -7,8 +7,10 @@ import time
 import pytest
 from django.core.management import call_command
 
-from activelearn import grading
-from activelearn.grading import answers_match, extract_final_answer, grade_solutions
+from activelearn.grading import answers as grading
+from activelearn.grading import worker_pool
+from activelearn.grading.answers import answers_match, extract_final_answer
+from activelearn.grading.solutions import grade_solutions
 from labeling.hashing import problem_hash, solution_hash
 from labeling.models import Problem, Solution
 
@@ -178,7 +180,7 @@ PATHOLOGICAL = "10^{10^{10^{10}}}"  # verify() never returns on it (sympy tries 
 @pytest.fixture(scope="module", autouse=True)
 def _workers():
     yield
-    grading.shutdown_workers()
+    worker_pool.shutdown_workers()
 
 
 def test_table_is_big_and_balanced():
@@ -235,8 +237,8 @@ def _warm():
 def test_timeout_kills_a_sleeping_worker_and_recovers():
     _warm()
     t = time.monotonic()
-    with pytest.raises(grading.GradingTimeout):
-        grading.run_in_worker(time.sleep, 60, timeout=1.0)
+    with pytest.raises(worker_pool.GradingTimeout):
+        worker_pool.run_in_worker(time.sleep, 60, timeout=1.0)
     assert time.monotonic() - t < 2.5
     assert answers_match("\\dfrac{6}{8}", "\\frac34") is True
 
@@ -279,15 +281,15 @@ def test_compare_answers_does_not_use_signals():
 
 def test_exception_in_worker_is_reported():
     _warm()
-    with pytest.raises(grading.GradingWorkerError, match="ValueError"):
-        grading.run_in_worker(int, "not a number", timeout=5.0)
+    with pytest.raises(worker_pool.GradingWorkerError, match="ValueError"):
+        worker_pool.run_in_worker(int, "not a number", timeout=5.0)
     assert answers_match("\\sqrt{8}", "2\\sqrt{2}") is True
 
 
 def test_dead_worker_is_replaced():
     _warm()
-    with pytest.raises(grading.GradingWorkerError):
-        grading.run_in_worker(os._exit, 3, timeout=5.0)
+    with pytest.raises(worker_pool.GradingWorkerError):
+        worker_pool.run_in_worker(os._exit, 3, timeout=5.0)
     assert answers_match("-3", "3") is False
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.management.base import CommandError
 from django.db import IntegrityError, transaction
 
-from labeling import importers
+from labeling.imports import files as importers
 
 from .helpers import read_jsonl, row_counts, run, write_jsonl
 

@@ -11,9 +11,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import CommandError
 
 from config.celery import app as celery_app
-from labeling import jobs, selectors
+from labeling.exports import rows
+from labeling.imports import uploads
 from labeling.models import ImportJob, LabeledPass
-from labeling.services import set_user
+from labeling.people.accounts import set_user
 
 from .api_helpers import token_client
 from .helpers import read_jsonl, row_counts, run, write_jsonl
@@ -147,8 +148,8 @@ def test_a_failed_job_stores_its_nul_free_message(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     user = set_user("boss", "pw-for-tests-only", "admin").user
     upload = SimpleUploadedFile("z.jsonl", orjson.dumps(solution(1, **{"a\x00b": 1})) + b"\n")
-    job = jobs.create_import_job(user, upload, "jsonl")
-    jobs.run_import_job(job.id)  # was: the failure itself could not be saved on PostgreSQL
+    job = uploads.create_import_job(user, upload, "jsonl")
+    uploads.run_import_job(job.id)  # was: the failure itself could not be saved on PostgreSQL
     job = ImportJob.objects.get(pk=job.pk)
     assert job.status == "failed" and job.error_field == "a\\u0000b" and job.error_line == 1
 
@@ -159,7 +160,7 @@ def test_nesting_deeper_than_200_levels_is_refused(good, tmp_path):
         deep = [deep]
     ok = {**good[0], "note": deep}  # 200 levels with the record's own: stored and exported as it came
     run("import_prm800k", str(write_jsonl(tmp_path / "ok.jsonl", [ok])))
-    record = selectors.pass_records([LabeledPass.objects.get().pk]).popitem()[1]
+    record = rows.pass_records([LabeledPass.objects.get().pk]).popitem()[1]
     assert record["note"] == deep
     LabeledPass.objects.all().delete()
     f = tmp_path / "deep.jsonl"

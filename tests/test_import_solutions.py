@@ -6,8 +6,8 @@ import orjson
 import pytest
 from django.core.management.base import CommandError
 
+from labeling.formats.solutions import PROCESSBENCH_ANNOTATOR
 from labeling.models import Annotator, LabeledPass, Problem, Solution
-from labeling.solution_formats import PROCESSBENCH_ANNOTATOR
 
 from .helpers import read_jsonl, row_counts, run, write_jsonl
 

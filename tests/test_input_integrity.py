@@ -11,10 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from api.tokens import create_token
-from labeling import prm800k
-from labeling.errors import RecordError
+from labeling.formats import prm800k
+from labeling.formats.errors import RecordError
 from labeling.models import Solution
-from labeling.services import set_user
+from labeling.people.accounts import set_user
 
 from .api_helpers import queued_solutions, token_client
 
@@ -155,7 +155,7 @@ def test_errors_name_values_as_json_does(shared_data, change, message):
 
 
 def test_import_solutions_errors_use_json_type_names(tmp_path):
-    from labeling.solution_formats import parse_solution
+    from labeling.formats.solutions import parse_solution
 
     with pytest.raises(RecordError, match="must be a string, got number"):
         parse_solution({"problem": 5, "steps": ["a"]})

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from activelearn.metrics import (
+from activelearn.prm.metrics import (
     all_correct_baseline,
     always_error_baseline,
     auroc,

@@ -15,10 +15,10 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
-from labeling import queue
 from labeling.models import Annotator, LabeledPass, Problem, Solution
-from labeling.services import set_user
-from labeling.submission import submit
+from labeling.people.accounts import set_user
+from labeling.queue import claims as queue
+from labeling.queue.submission import submit
 
 from .helpers import read_jsonl, row_counts, run, write_jsonl
 
@@ -131,14 +131,14 @@ def test_export_imports_into_the_same_and_another_instance_without_duplicates(sh
 def test_a_submitted_pass_has_the_identity_its_record_gives(shared_data, tmp_path):
     _label_in_app()
     run("export_prm800k", str(tmp_path / "out.jsonl"), "--include-qc")
-    from labeling.prm800k import parse_record
+    from labeling.formats.prm800k import parse_record
 
     keys = {parse_record(r).passes[0].key for r in read_jsonl(tmp_path / "out.jsonl")}
     assert keys == set(LabeledPass.objects.values_list("natural_key", flat=True))
 
 
 def test_a_record_repeated_in_the_file_is_counted_as_repeated(shared_data, tmp_path, monkeypatch):
-    from labeling import importers
+    from labeling.imports import files as importers
 
     rec = read_jsonl(shared_data / "prm800k" / "sample.jsonl")[2]
     path = write_jsonl(tmp_path / "thrice.jsonl", [rec, rec, rec])
@@ -185,8 +185,8 @@ def test_old_keys_are_rekeyed_and_copies_merged(shared_data, tmp_path):
     executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes())
 
-    from labeling.prm800k import parse_record
-    from labeling.solution_formats import PROCESSBENCH_LABELLED_AT
+    from labeling.formats.prm800k import parse_record
+    from labeling.formats.solutions import PROCESSBENCH_LABELLED_AT
 
     passes = LabeledPass.objects.order_by("id")
     assert passes.count() == 2  # of three: the copy is gone
@@ -207,7 +207,7 @@ _PB_RECORD = {"id": "gsm8k-0", "generator": "x", "problem": "What is 1+1?", "ste
 
 
 def _record_of(p: LabeledPass) -> dict:
-    from labeling import selectors
+    from labeling.exports import rows as selectors
 
     return selectors.pass_records([p.pk])[p.pk]
 
@@ -249,7 +249,7 @@ def _fill_previous_schema(apps, shared_data):
                          finish_reason="solution",
                          natural_key=sha("pass", str(a.uuid), "2026-11-30T12:00:00.123456", p.content_hash,
                                          s.content_hash))
-    from labeling.solution_formats import parse_processbench
+    from labeling.formats.solutions import parse_processbench
 
     item = parse_processbench(_PB_RECORD)  # the rows the importer writes (its pass key was the old one)
     pp = Problem_.objects.create(text=item.problem.text, content_hash=item.problem.key)

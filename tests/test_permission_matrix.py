@@ -30,8 +30,10 @@ from rest_framework.views import APIView
 
 from activelearn.models import ModelVersion
 from api.tokens import create_token
-from labeling import demo, queue, services
+from labeling.demo import seed as demo
 from labeling.models import Role, Solution
+from labeling.people import accounts as services
+from labeling.queue import claims as queue
 
 User = get_user_model()
 

@@ -2,11 +2,11 @@
 import numpy as np
 import pytest
 
-from activelearn import backbone
-from activelearn.encoding import IGNORE
-from activelearn.reward_model import RewardModel
-from activelearn.text import normalize
-from activelearn.training import TrainConfig, train
+from activelearn.prm import backbone
+from activelearn.prm.encoding import IGNORE
+from activelearn.prm.reward_model import RewardModel
+from activelearn.prm.text import normalize
+from activelearn.prm.training import TrainConfig, train
 
 PROBLEM = "Compute $7 \\times 8 + 5$."
 STEPS = ["First, $7 \\times 8 = 56$.", "Then $56 + 5 = 61$.", "So the answer is 61.\n\n# Answer\n\n61"]
@@ -69,7 +69,7 @@ def test_truncation_keeps_every_step_scored(micro_bert):
 
 
 def _toy_items():
-    from labeling.demo import generate
+    from labeling.demo.problems import generate
 
     items, labels = [], []
     for p in generate(6, 4, seed=3):

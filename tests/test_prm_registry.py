@@ -7,9 +7,11 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from activelearn import selectors, services
 from activelearn.models import ModelVersion, SolutionScore
-from activelearn.training import TrainConfig
+from activelearn.prm import registry as services
+from activelearn.prm import training_data
+from activelearn.prm.scoring import score_solutions
+from activelearn.prm.training import TrainConfig
 from labeling.models import Solution
 
 from .helpers import run
@@ -31,15 +33,15 @@ def pb_subset(shared_data, tmp_path):
 
 
 def test_training_items_follow_the_labels(pb_subset):
-    snap = selectors.Snapshot()
-    items = list(selectors.prm_items(snapshot=snap))
+    snap = training_data.Snapshot()
+    items = list(training_data.prm_items(snapshot=snap))
     assert snap.passes == 40 and len(items) == 40
     for it in items:
         assert all(c == 2 for c in it.labels[:-1]) and it.labels[-1] in (0, 2)
     assert snap.ratings[-1] == sum(1 for it in items if it.labels[-1] == 0)
-    assert selectors._classes([1, 0, -1, 1], "keep") == [2, 1, 0]  # nothing after the first negative
-    assert selectors._classes([1, 0, 1], "negative") == [2, 0]
-    assert selectors._classes([1, 0, 1], "drop") == [2, None, 2]
+    assert training_data._classes([1, 0, -1, 1], "keep") == [2, 1, 0]  # nothing after the first negative
+    assert training_data._classes([1, 0, 1], "negative") == [2, 0]
+    assert training_data._classes([1, 0, 1], "drop") == [2, None, 2]
 
 
 def test_train_register_activate_and_score(pb_subset, micro_bert, model_dir):
@@ -52,11 +54,11 @@ def test_train_register_activate_and_score(pb_subset, micro_bert, model_dir):
     v1.refresh_from_db()
     assert v2.is_active and not v1.is_active and v2.parent_id == v1.pk
     assert sorted(p.name for p in model_dir.iterdir()) == [f"prm-v{v1.pk}", f"prm-v{v2.pk}"]  # no leftovers
-    n = services.score_solutions(v2, chunk=7)
+    n = score_solutions(v2, chunk=7)
     assert n == Solution.objects.count() == SolutionScore.objects.filter(model_version=v2).count()
     s = SolutionScore.objects.filter(model_version=v2).first()
     assert 0 <= s.score <= 1 and len(s.step_scores) == len(s.solution.steps)
-    services.score_solutions(v2)  # re-scoring updates in place
+    score_solutions(v2)  # re-scoring updates in place
     assert SolutionScore.objects.count() == n
 
 
@@ -76,7 +78,7 @@ def test_a_crash_in_training_keeps_the_previous_model_active(pb_subset, micro_be
 
 
 def test_orm_baseline_trains_on_final_answer_correctness(pb_subset, micro_bert, model_dir):
-    items = list(selectors.orm_items())
+    items = list(training_data.orm_items())
     assert len(items) == 40 and all(it.labels[:-1] == [None] * (len(it.steps) - 1) for it in items)
     orm = services.train_version("orm", base=str(micro_bert), cfg=FAST)
     assert orm.kind == "orm" and orm.is_active and services.active_version("prm") is None

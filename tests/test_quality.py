@@ -8,10 +8,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from labeling import quality, queue
+from labeling import quality
 from labeling.models import Lease
-from labeling.services import set_user
-from labeling.submission import submit_pass
+from labeling.people.accounts import set_user
+from labeling.queue import claims as queue
+from labeling.queue.submission import submit_pass
 
 from .test_queue import _solutions
 

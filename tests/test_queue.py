@@ -7,11 +7,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from labeling import queue
 from labeling.hashing import problem_hash, solution_hash
 from labeling.models import LabeledPass, Lease, Problem, QueueEntry, Solution
-from labeling.services import set_user
-from labeling.submission import SubmissionError, save_draft, submit_pass
+from labeling.people.accounts import set_user
+from labeling.queue import claims as queue
+from labeling.queue.submission import SubmissionError, save_draft, submit_pass
 
 pytestmark = pytest.mark.django_db
 
@@ -209,7 +209,7 @@ def test_concurrent_claims_never_exceed_overlap():
 
 
 def test_reaper_runs_on_a_beat_schedule(settings):
-    from labeling.tasks import reap_expired_leases
+    from labeling.celery_tasks import reap_expired_leases
 
     entry = settings.CELERY_BEAT_SCHEDULE["reap-expired-leases"]
     assert entry["task"] == "labeling.tasks.reap_expired_leases" and entry["schedule"] <= 60

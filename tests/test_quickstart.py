@@ -53,7 +53,7 @@ def test_quickstart_serves_site_with_demo_users_and_a_live_worker(tmp_path):
         # a task goes through the filesystem broker to the worker and back
         shell = subprocess.run(
             [sys.executable, "manage.py", "shell", "-c",
-             "from labeling.tasks import ping; print(ping.delay().get(timeout=60))"],
+             "from labeling.celery_tasks import ping; print(ping.delay().get(timeout=60))"],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
         assert shell.stdout.strip().endswith("pong"), shell.stdout + shell.stderr
     finally:

@@ -8,9 +8,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from activelearn import rounds
 from activelearn.models import Round
-from activelearn.round_config import DEFAULTS, OPTIONS, RoundConfigError, parse_config
+from activelearn.rounds import lifecycle as rounds
+from activelearn.rounds.config import DEFAULTS, OPTIONS, RoundConfigError, parse_config
 
 pytestmark = pytest.mark.django_db
 

@@ -3,9 +3,12 @@ chunks, grade, select, queue, record; one round at a time; cancel; failure and r
 every stage idempotent. tests/test_rounds_worker.py does the same with a real worker."""
 import pytest
 
-from activelearn import round_stages, rounds, tasks
+from activelearn import celery_tasks as tasks
 from activelearn.models import ModelVersion, Round, RoundSelection, SolutionScore
-from activelearn.round_config import RoundConfigError
+from activelearn.rounds import lifecycle as rounds
+from activelearn.rounds import stages as round_stages
+from activelearn.rounds.config import RoundConfigError
+from activelearn.rounds.errors import RoundBusy
 from labeling.models import QueueEntry, Solution
 
 from .round_fixtures import allow_micro, labelled_and_pool, round_config
@@ -71,7 +74,7 @@ def test_one_round_at_a_time_and_cancel(data, micro_bert, monkeypatch):
     monkeypatch.setattr(rounds, "dispatch", sent.append)
     r = rounds.start_round(round_config(micro_bert))
     assert sent == [r.pk]
-    with pytest.raises(rounds.RoundBusy, match="round 1 is queued"):
+    with pytest.raises(RoundBusy, match="round 1 is queued"):
         rounds.start_round(round_config(micro_bert))
     rounds.cancel_round(r)
     r.refresh_from_db()
@@ -126,7 +129,7 @@ def test_worker_silence_fails_the_round_and_lost_chord_is_finished(data, micro_b
 
 
 def test_undispatched_round_is_sent_when_the_broker_is_back(data, micro_bert, monkeypatch):
-    from activelearn.tasks import run_round
+    from activelearn.celery_tasks import run_round
 
     def broker_down(*a, **k):
         raise ConnectionError("redis is down")
@@ -143,7 +146,7 @@ def test_undispatched_round_is_sent_when_the_broker_is_back(data, micro_bert, mo
 
 def test_a_round_on_the_demo_data(eager, micro_bert, model_dir):
     """What a new user does after `make run`: seed_demo, then start a round from the page."""
-    from labeling.demo import seed_problems
+    from labeling.demo.seed import seed_problems
 
     seed_problems()
     r = rounds.start_round({"base_model": "micro", "epochs": 1, "max_length": 256})

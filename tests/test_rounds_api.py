@@ -8,12 +8,12 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from activelearn import rounds
 from activelearn.models import ModelVersion, Round, RoundSelection, SolutionScore, WorkerHeartbeat
-from activelearn.round_config import DEFAULTS
+from activelearn.rounds import lifecycle as rounds
+from activelearn.rounds.config import DEFAULTS
 from labeling.hashing import problem_hash, solution_hash
 from labeling.models import Problem, Solution
-from labeling.services import set_user
+from labeling.people.accounts import set_user
 
 from .api_helpers import token_client
 
@@ -219,7 +219,7 @@ def test_form_encoded_start_is_accepted(ml, dispatched):
 def test_schema_documents_every_option_and_the_409():
     import yaml
 
-    from activelearn.round_config import OPTIONS
+    from activelearn.rounds.config import OPTIONS
 
     c = Client()
     schema = yaml.safe_load(c.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi").content)

@@ -11,12 +11,12 @@ from django.core.management.base import CommandError
 from django.test import Client
 from django.utils import timezone
 
-from activelearn import rounds
 from activelearn.models import STAGES, ModelVersion, Round, RoundSelection, WorkerHeartbeat
-from activelearn.round_config import DEFAULTS, OPTIONS
-from activelearn.round_selectors import generation_charts
+from activelearn.rounds import lifecycle as rounds
+from activelearn.rounds.config import DEFAULTS, OPTIONS
+from activelearn.rounds.selectors import generation_charts
 from labeling.models import FinishReason, LabeledPass
-from labeling.services import set_user
+from labeling.people.accounts import set_user
 
 from .test_rounds_api import pool_solutions
 
@@ -289,36 +289,14 @@ def test_resume_round_wait_reports_cancellation(dispatched, monkeypatch):
 
 # --- in a real browser --------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def chromium():
-    import os
-    import shutil
-
-    path = shutil.which("chromium") or "/usr/bin/chromium"
-    if not os.path.exists(path):
-        if os.environ.get("CI"):
-            pytest.fail("CI needs Debian's chromium for the browser tests (make setup installs it)")
-        pytest.skip("chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=["--no-sandbox", "--disable-gpu", "--no-first-run",
-                                                          "--disable-background-networking", "--disable-sync"])
-        yield b
-        b.close()
-
-
-@pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
-def test_start_follow_and_cancel_a_round_in_the_browser(chromium, live_server, settings, dispatched):
+def test_start_follow_and_cancel_a_round_in_the_browser(browser, live_server, settings, dispatched):
     settings.PRM_ALLOWED_BACKBONES = ["org/tiny"]
     settings.WHITENOISE_USE_FINDERS = True
     settings.WHITENOISE_AUTOREFRESH = True
     charts_world()
     Round.objects.filter(generation=2).update(status="succeeded", slot=None)
     set_user("mls", "pw-for-browser-tests", "ml_staff")
-    page = chromium.new_page(viewport={"width": 1100, "height": 900})
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{live_server.url}/accounts/login/?next=/rounds/")

@@ -14,9 +14,10 @@ import pytest
 from django.db import connection
 from django_celery_results.models import TaskResult
 
-from activelearn import rounds, services
 from activelearn.models import ModelVersion, Round, WorkerHeartbeat
-from activelearn.training import TrainConfig
+from activelearn.prm import registry
+from activelearn.prm.training import TrainConfig
+from activelearn.rounds import lifecycle as rounds
 from config.celery import app as celery_app
 
 from .round_fixtures import allow_micro, labelled_and_pool, round_config
@@ -119,7 +120,7 @@ def status(r) -> Round:
 @pytest.fixture
 def setup(shared_data, tmp_path, micro_bert, model_dir):
     labelled_and_pool(shared_data, tmp_path)
-    previous = services.train_version(base=str(micro_bert), cfg=TrainConfig(max_steps=2, max_length=128))
+    previous = registry.train_version(base=str(micro_bert), cfg=TrainConfig(max_steps=2, max_length=128))
     return previous
 
 
@@ -135,12 +136,12 @@ def test_whole_round_on_a_real_worker(setup, worker_env, tmp_path, micro_bert):
         assert r.counts["selected"] > 0 and r.stages["queue"]["queued"] == r.counts["selected"]
 
         # the broker delivers the round's messages again (a crash before the ack): nothing changes
-        from activelearn import tasks
+        from activelearn import celery_tasks
         from activelearn.models import RoundSelection, SolutionScore
         from labeling.models import QueueEntry
 
         before = (QueueEntry.objects.count(), RoundSelection.objects.count(), SolutionScore.objects.count())
-        again = [tasks.run_round.delay(r.pk, r.attempt), tasks.finish_round.delay(r.pk, r.attempt)]
+        again = [celery_tasks.run_round.delay(r.pk, r.attempt), celery_tasks.finish_round.delay(r.pk, r.attempt)]
         wait_for(lambda: TaskResult.objects.filter(task_id__in=[a.id for a in again], status="SUCCESS").count() == 2,
                  60, worker, "the replayed messages")
         after = (QueueEntry.objects.count(), RoundSelection.objects.count(), SolutionScore.objects.count())
@@ -239,8 +240,8 @@ def test_redis_outage_pauses_the_round_and_labelling_goes_on(shared_data, tmp_pa
 
     from django.utils import timezone
 
-    from labeling import queue
     from labeling.models import LabeledPass, Solution
+    from labeling.queue import claims as queue
 
     from .api_helpers import token_client
 

@@ -120,7 +120,7 @@ def test_behind_the_proxy_https_is_served_with_hsts(https):
 
 
 def test_cookies_are_secure_over_https(https):
-    from labeling.services import set_user
+    from labeling.people.accounts import set_user
 
     set_user("cookie-ann", "pw-long-enough", "annotator")
     r = https.get("/accounts/login/", HTTP_X_FORWARDED_PROTO="https")

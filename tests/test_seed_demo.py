@@ -11,8 +11,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import RequestFactory
 
-from labeling import demo
-from labeling.answers import extract_answer
+from labeling.demo import problems as demo_problems
+from labeling.demo import seed as demo
+from labeling.formats.solution_text import extract_answer
 from labeling.hashing import problem_hash, solution_hash
 from labeling.models import Annotator, Problem, Role, Solution
 
@@ -123,13 +124,13 @@ def test_problems_and_solutions_look_like_prm800k_data(seeded):
         assert p.subject and p.level and p.ground_truth_answer
         assert p.ground_truth_solution.endswith(f"$\\boxed{{{p.ground_truth_answer}}}$.")
         assert p.content_hash == problem_hash(p.text)
-    assert {p.source_id.split("/")[1] for p in problems} == {f.name for f in demo.FAMILIES}
+    assert {p.source_id.split("/")[1] for p in problems} == {f.name for f in demo_problems.FAMILIES}
     assert "$" in "".join(p.text for p in problems)  # LaTeX math in the statements
 
     solutions = list(Solution.objects.select_related("problem"))
     assert len(solutions) == 240
     for s in solutions:
-        assert s.generator == demo.GENERATOR and len(s.steps) >= 2
+        assert s.generator == demo_problems.GENERATOR and len(s.steps) >= 2
         assert s.steps[-1].endswith(f"\n\n# Answer\n\n{s.final_answer}")
         assert extract_answer(s.steps[-1]) == s.final_answer
         assert s.content_hash == solution_hash(s.problem.content_hash, s.steps, s.final_answer)
@@ -166,7 +167,7 @@ def test_wrong_steps_are_visibly_false_and_lead_to_a_wrong_answer(seeded):
 def test_generator_over_many_problems_and_seeds():
     # Pure generator, no database: every family, many parameter draws.
     for seed_value in (1, 2):
-        for p in demo.generate(150, 5, seed_value):
+        for p in demo_problems.generate(150, 5, seed_value):
             assert len(p.solutions) == 5
             assert len({tuple(s.steps) for s in p.solutions}) == 5, "candidates must differ"
             for s in p.solutions:
@@ -178,10 +179,10 @@ def test_generator_over_many_problems_and_seeds():
 
 
 def test_same_seed_same_data_and_problems_do_not_depend_on_the_count():
-    first, again = demo.generate(30, 4, seed=5), demo.generate(30, 4, seed=5)
+    first, again = demo_problems.generate(30, 4, seed=5), demo_problems.generate(30, 4, seed=5)
     assert first == again
-    assert demo.generate(12, 4, seed=5) == first[:12]
-    assert [p.text for p in demo.generate(30, 4, seed=6)] != [p.text for p in first]
+    assert demo_problems.generate(12, 4, seed=5) == first[:12]
+    assert [p.text for p in demo_problems.generate(30, 4, seed=6)] != [p.text for p in first]
 
 
 @pytest.mark.django_db
@@ -205,11 +206,10 @@ def test_rerun_creates_nothing_and_resets_passwords(seeded):
 def test_demo_has_labels_to_train_on_a_queue_and_a_pool_for_rounds(seeded):
     import orjson
 
-    from activelearn.round_stages import pool
-    from labeling.exporters import prm800k_lines
+    from activelearn.rounds.pool import pool
+    from labeling.exports.writers import prm800k_lines
+    from labeling.formats.prm800k import first_error, parse_record
     from labeling.models import LabeledPass, QueueEntry
-    from labeling.prm800k import parse_record
-    from labeling.queue import first_error
 
     passes = list(LabeledPass.objects.select_related("solution"))
     queued, free = QueueEntry.objects.count(), pool().count()
@@ -231,7 +231,7 @@ def test_demo_has_labels_to_train_on_a_queue_and_a_pool_for_rounds(seeded):
 def test_stored_data_is_what_the_seed_generates():
     seed("--problems", "18", "--seed", "9", "--solutions", "3")
     expected = {solution_hash(problem_hash(p.text), s.steps, s.final_answer)
-                for p in demo.generate(18, 3, seed=9) for s in p.solutions}
+                for p in demo_problems.generate(18, 3, seed=9) for s in p.solutions}
     assert set(Solution.objects.values_list("content_hash", flat=True)) == expected
     output = seed("--problems", "24", "--seed", "9", "--solutions", "3")  # a longer run extends the same set
     assert "problems: 6 created, 18 already present" in output

@@ -3,7 +3,7 @@ import random
 
 import pytest
 
-from activelearn.selection import Candidate, SelectionConfig, select
+from activelearn.selection.strategies import Candidate, SelectionConfig, select
 
 
 def _pool(problems=3, per=10, seed=0):

@@ -6,9 +6,9 @@ import random
 import pytest
 from django.core.management import call_command
 
-from activelearn import simulation
-from activelearn.backbone import CLASS_OF_RATING
-from activelearn.training import TrainConfig
+from activelearn.prm.backbone import CLASS_OF_RATING
+from activelearn.prm.training import TrainConfig
+from activelearn.selection import simulation
 
 WORDS = "add the two numbers then divide by three so we get half of the total and check the answer again".split()
 

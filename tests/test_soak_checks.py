@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from labeling import queue
 from labeling.models import Lease
+from labeling.queue import claims as queue
 
 from .test_queue import _annotator, _solutions, _submit
 

@@ -3,8 +3,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labeling import prm800k
-from labeling.errors import RecordError
+from labeling.formats import prm800k
+from labeling.formats.errors import RecordError
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(allow_nan=False), st.text(max_size=3))
 completion = st.one_of(

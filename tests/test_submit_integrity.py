@@ -8,8 +8,8 @@ import pytest
 from django.db import IntegrityError, connection
 from django.utils import timezone
 
-from labeling import queue
 from labeling.models import LabeledPass, Lease, LeaseStatus, QueueEntry
+from labeling.queue import claims as queue
 
 from .api_helpers import queued_solutions, token_client
 

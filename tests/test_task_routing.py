@@ -5,9 +5,9 @@ from unittest import mock
 
 import pytest
 
-from activelearn import rounds
+from activelearn.celery_tasks import finish_round, score_chunk
 from activelearn.models import Round
-from activelearn.tasks import finish_round, score_chunk
+from activelearn.rounds import lifecycle as rounds
 from config.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db

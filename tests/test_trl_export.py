@@ -1,7 +1,7 @@
 """TRL stepwise-supervision rows, with each neutral policy."""
 import pytest
 
-from labeling.exporters import trl_rows
+from labeling.formats.trl import trl_rows
 
 from .helpers import read_jsonl, run, write_jsonl
 

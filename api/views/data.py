@@ -3,12 +3,12 @@ from django.db.models import Count
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import generics
 
-from labeling import roles, selectors
+from api import filters
+from api.permissions import has_perm
+from api.serializers.data import PassOut, ProblemOut, SolutionOut
+from labeling.exports import rows
 from labeling.models import LabeledPass, Problem, Solution
-
-from .. import filters
-from ..permissions import has_perm
-from ..serializers_data import PassOut, ProblemOut, SolutionOut
+from labeling.people import roles
 
 
 class ProblemList(generics.ListAPIView):
@@ -48,7 +48,7 @@ class _Passes:
         objs = args[0] if args else []
         objs = objs if isinstance(objs, (list, tuple)) else [objs]
         kwargs.setdefault("context", self.get_serializer_context())
-        kwargs["context"]["records"] = selectors.pass_records(o.pk for o in objs if o is not None)
+        kwargs["context"]["records"] = rows.pass_records(o.pk for o in objs if o is not None)
         return self.serializer_class(*args, **kwargs)
 
 

@@ -6,33 +6,22 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import APIException
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from labeling import jobs, roles
+from api.exceptions import Conflict, Gone, PayloadTooLarge
+from api.parsers import JSONParser
+from api.permissions import has_perm
+from api.schema import Error
+from api.serializers import jobs as s
+from labeling.exports import downloads
+from labeling.imports import uploads
 from labeling.models import ExportJob, ImportJob, JobStatus
-
-from .. import serializers_jobs as s
-from ..parsers import JSONParser
-from ..permissions import has_perm
-from ..schema import Error
+from labeling.people import roles
 
 MULTIPART_SLACK = 1024 * 1024  # form fields and boundaries around the file
-
-
-class PayloadTooLarge(APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-
-
-class Gone(APIException):
-    status_code = status.HTTP_410_GONE
 
 
 def _accepted(request, job, serializer_class, url_name) -> Response:
@@ -54,14 +43,14 @@ class ImportList(generics.ListAPIView):
     def post(self, request):
         # Refuse before the body is parsed and spooled to disk, when the client says how big it is.
         length = str(request.META.get("CONTENT_LENGTH") or "")
-        if length.isdigit() and int(length) > jobs.max_upload_bytes() + MULTIPART_SLACK:
-            raise PayloadTooLarge({"file": jobs.upload_limit_message()})
+        if length.isdigit() and int(length) > uploads.max_upload_bytes() + MULTIPART_SLACK:
+            raise PayloadTooLarge({"file": uploads.upload_limit_message()})
         data = s.ImportIn(data=request.data)
         data.is_valid(raise_exception=True)
         d = data.validated_data
         try:
-            job = jobs.create_import_job(request.user, d["file"], d["format"], enqueue=d["enqueue"])
-        except jobs.UploadTooLarge as exc:
+            job = uploads.create_import_job(request.user, d["file"], d["format"], enqueue=d["enqueue"])
+        except uploads.UploadTooLarge as exc:
             raise PayloadTooLarge({"file": str(exc)}) from None
         return _accepted(request, job, s.ImportJobOut, "api-import")
 
@@ -86,7 +75,7 @@ class ExportList(generics.ListAPIView):
         data = s.ExportIn(data=request.data)
         data.is_valid(raise_exception=True)
         d = data.validated_data
-        job = jobs.create_export_job(request.user, d["format"], d["generations"], d["include_qc"], d["neutral"],
+        job = downloads.create_export_job(request.user, d["format"], d["generations"], d["include_qc"], d["neutral"],
                                      d["gzip"])
         return _accepted(request, job, s.ExportJobOut, "api-export")
 

@@ -6,13 +6,12 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from activelearn import services
 from activelearn.models import ModelVersion
-from labeling import roles
-
-from ..permissions import has_perm
-from ..schema import Error
-from ..serializers_data import ModelVersionOut
+from activelearn.prm import registry
+from api.permissions import has_perm
+from api.schema import Error
+from api.serializers.models import ModelVersionOut
+from labeling.people import roles
 
 
 class ModelList(generics.ListAPIView):
@@ -37,7 +36,7 @@ class ActivateModel(APIView):
     def post(self, request, pk):
         version = generics.get_object_or_404(ModelVersion.objects.select_for_update(), pk=pk)
         try:
-            services.activate_version(version, actor=request.user)
+            registry.activate_version(version, actor=request.user)
         except ValueError as exc:
             raise ValidationError({"status": str(exc)}) from None
         return Response(ModelVersionOut(version).data)

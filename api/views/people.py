@@ -9,12 +9,13 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from labeling import quality, roles, services
-
-from .. import serializers_data as s
-from ..models import ApiToken
-from ..permissions import has_perm
-from ..tokens import create_token, revoke_token
+from api.models import ApiToken
+from api.permissions import has_perm
+from api.serializers import people as s
+from api.tokens import create_token, revoke_token
+from labeling import quality
+from labeling.people import accounts, roles
+from labeling.queue import screening
 
 User = get_user_model()
 
@@ -31,7 +32,7 @@ class UserList(generics.ListCreateAPIView):
         if User.objects.filter(username=data.validated_data["username"]).exists():
             raise ValidationError({"username": "a user with this name exists; PATCH it instead"})
         d = data.validated_data
-        annotator = services.set_user(d["username"], d["password"], d["role"], email=d["email"], actor=request.user)
+        annotator = accounts.set_user(d["username"], d["password"], d["role"], email=d["email"], actor=request.user)
         return Response(s.UserOut(annotator.user).data, status=status.HTTP_201_CREATED)
 
 
@@ -55,7 +56,7 @@ class UserDetail(generics.RetrieveAPIView):
         demoted = d.get("is_active") is False or d.get("role", roles.Role.ADMIN) != roles.Role.ADMIN
         if user == request.user and demoted:
             raise ValidationError({"role": "you cannot demote or deactivate yourself"})
-        services.update_user(user, actor=request.user, role=d.get("role"), password=d.get("password"),
+        accounts.update_user(user, actor=request.user, role=d.get("role"), password=d.get("password"),
                              is_active=d.get("is_active"))
         return Response(s.UserOut(User.objects.select_related("annotator").get(pk=user.pk)).data)
 
@@ -68,7 +69,7 @@ class Screening(APIView):
         user = get_object_or_404(User, username=username)
         data = s.ScreeningIn(data=request.data)
         data.is_valid(raise_exception=True)
-        services.decide_screening(services.annotator_for(user), data.validated_data["action"], actor=request.user)
+        screening.decide_screening(accounts.annotator_for(user), data.validated_data["action"], actor=request.user)
         return Response(s.UserOut(User.objects.select_related("annotator").get(pk=user.pk)).data)
 
 
@@ -115,7 +116,7 @@ class Me(APIView):
         "username": serializers.CharField(), "role": serializers.CharField(), "annotator": serializers.UUIDField(),
         "permissions": serializers.ListField(child=serializers.CharField()), "progress": serializers.DictField()}))
     def get(self, request):
-        annotator = services.annotator_for(request.user)
+        annotator = accounts.annotator_for(request.user)
         return Response({"username": request.user.username, "role": annotator.role, "annotator": annotator.uuid,
                          "permissions": sorted(request.user.get_all_permissions()),
                          "progress": quality.annotator_progress(annotator)})

@@ -3,28 +3,24 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from activelearn import rounds
 from activelearn.heartbeat import worker_status
 from activelearn.models import Round
-from activelearn.round_config import RoundConfigError, from_form
-from activelearn.round_selectors import round_detail
-from labeling import roles
-
-from .. import serializers_rounds as s
-from ..permissions import has_perm
-from ..schema import Error
+from activelearn.rounds import lifecycle as rounds
+from activelearn.rounds.config import RoundConfigError, from_form
+from activelearn.rounds.errors import RoundBusy
+from activelearn.rounds.selectors import round_detail
+from api.exceptions import Conflict
+from api.permissions import has_perm
+from api.schema import Error
+from api.serializers import rounds as s
+from labeling.people import roles
 
 BUSY = OpenApiResponse(Error, description="Another round is queued or running (the message says which); "
                                           "wait for it to finish or cancel it.")
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "conflict"
 
 
 def _config_error(exc: RoundConfigError) -> ValidationError:
@@ -57,7 +53,7 @@ class RoundList(generics.ListAPIView):
             r = rounds.start_round(data, request.user)
         except RoundConfigError as exc:
             raise _config_error(exc) from None
-        except rounds.RoundBusy as exc:
+        except RoundBusy as exc:
             raise Conflict(exc.message) from None
         return Response(_detail(r), status=status.HTTP_201_CREATED, headers={"Location": reverse("api-round",
                                                                                                  args=[r.pk])})
@@ -71,6 +67,18 @@ class RoundDetail(APIView):
         return Response(_detail(get_object_or_404(Round.objects.select_related("created_by"), pk=pk)))
 
 
+def _act(request, pk, action) -> Response:
+    """Cancel or resume: the same lookup, the same errors (a 400 naming the field, a 409 when busy)."""
+    r = get_object_or_404(Round, pk=pk)
+    try:
+        r = action(r, actor=request.user)
+    except RoundConfigError as exc:
+        raise _config_error(exc) from None
+    except RoundBusy as exc:
+        raise Conflict(exc.message) from None
+    return Response(_detail(r))
+
+
 class CancelRound(APIView):
     permission_classes = [has_perm(roles.RUN_ROUNDS)]
 
@@ -78,12 +86,7 @@ class CancelRound(APIView):
                    responses={200: s.RoundDetailOut,
                               400: OpenApiResponse(Error, description="The round is not queued or running.")})
     def post(self, request, pk):
-        r = get_object_or_404(Round, pk=pk)
-        try:
-            r = rounds.cancel_round(r, actor=request.user)
-        except RoundConfigError as exc:
-            raise _config_error(exc) from None
-        return Response(_detail(r))
+        return _act(request, pk, rounds.cancel_round)
 
 
 class ResumeRound(APIView):
@@ -94,14 +97,7 @@ class ResumeRound(APIView):
                               400: OpenApiResponse(Error, description="The round is not failed or cancelled."),
                               409: BUSY})
     def post(self, request, pk):
-        r = get_object_or_404(Round, pk=pk)
-        try:
-            r = rounds.resume_round(r, actor=request.user)
-        except RoundConfigError as exc:
-            raise _config_error(exc) from None
-        except rounds.RoundBusy as exc:
-            raise Conflict(exc.message) from None
-        return Response(_detail(r))
+        return _act(request, pk, rounds.resume_round)
 
 
 class Workers(APIView):

@@ -3,14 +3,14 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from labeling import queue, roles, services
+from api.permissions import has_perm
+from api.schema import SubmitConflict
+from api.serializers import tasks as s
 from labeling.models import FinishReason
-from labeling.payloads import task_payload
-from labeling.submission import save_draft, submit
-
-from .. import serializers_tasks as s
-from ..permissions import has_perm
-from ..schema import SubmitConflict
+from labeling.people import accounts, roles
+from labeling.queue import claims as queue
+from labeling.queue.payloads import task_payload
+from labeling.queue.submission import save_draft, submit
 
 CONFLICT = OpenApiResponse(SubmitConflict, description="This client id already landed for another task or with other "
                            "content, or this task was already submitted with other content: nothing was stored; "
@@ -21,7 +21,7 @@ class _TaskView(APIView):
     permission_classes = [has_perm(roles.LABEL)]
 
     def annotator(self):
-        return services.annotator_for(self.request.user)
+        return accounts.annotator_for(self.request.user)
 
     def body(self, serializer_class):
         ser = serializer_class(data=self.request.data)

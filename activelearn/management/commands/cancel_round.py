@@ -1,10 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from activelearn.round_config import RoundConfigError
-from activelearn.rounds import cancel_round
+from activelearn.management.commands._round_cli import get_round
+from activelearn.rounds.config import RoundConfigError
+from activelearn.rounds.lifecycle import cancel_round
 from labeling.management.actor import actor_from, add_actor_argument
-
-from ._round_cli import get_round
 
 
 class Command(BaseCommand):

@@ -2,9 +2,9 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from activelearn import evaluation, services
 from activelearn.models import ModelKind, ModelVersion
-from activelearn.reward_model import RewardModel
+from activelearn.prm import evaluation, registry
+from activelearn.prm.reward_model import RewardModel
 
 
 def _version(pk, kind) -> ModelVersion | None:
@@ -13,7 +13,7 @@ def _version(pk, kind) -> ModelVersion | None:
         if v is None:
             raise CommandError(f"no ready {kind} version {pk}")
         return v
-    return services.active_version(kind)
+    return registry.active_version(kind)
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from activelearn import grading
+from activelearn.grading import solutions, worker_pool
 
 
 def _cpus() -> int:
@@ -19,7 +19,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true",
                             help="Grade again solutions already graded, and override verdicts from the source data.")
-        parser.add_argument("--timeout", type=float, default=grading.DEFAULT_TIMEOUT,
+        parser.add_argument("--timeout", type=float, default=worker_pool.DEFAULT_TIMEOUT,
                             help="Seconds per comparison before it counts as ungradable (default %(default)s).")
         parser.add_argument("--workers", type=int, default=min(4, _cpus()),
                             help="Comparisons run at once, one process each (default %(default)s).")
@@ -28,15 +28,15 @@ class Command(BaseCommand):
     def handle(self, *args, force, timeout, workers, no_progress, **opts):
         if timeout <= 0 or workers < 1:
             raise CommandError("--timeout must be > 0 and --workers >= 1")
-        total = grading.gradable_solutions(force=force).count()
+        total = solutions.gradable_solutions(force=force).count()
         bar = tqdm(total=total, desc="grade answers", unit="sol", file=sys.stderr, disable=no_progress,
                    dynamic_ncols=True)
         try:
-            counts = grading.grade_solutions(force=force, timeout=timeout, workers=workers,
+            counts = solutions.grade_solutions(force=force, timeout=timeout, workers=workers,
                                              progress=lambda n: bar.update(n - bar.n))
         finally:
             bar.close()
-            grading.shutdown_workers()
+            worker_pool.shutdown_workers()
         self.stdout.write(self.style.SUCCESS(
             "graded {graded} ({correct} correct, {wrong} wrong), {ungradable} ungradable, {skipped} skipped".format(
                 **counts)))

@@ -1,10 +1,10 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from activelearn.round_config import RoundConfigError
-from activelearn.rounds import RoundBusy, resume_round
+from activelearn.management.commands._round_cli import get_round, wait, warn_if_no_worker
+from activelearn.rounds.config import RoundConfigError
+from activelearn.rounds.errors import RoundBusy
+from activelearn.rounds.lifecycle import resume_round
 from labeling.management.actor import actor_from, add_actor_argument
-
-from ._round_cli import get_round, wait, warn_if_no_worker
 
 
 class Command(BaseCommand):

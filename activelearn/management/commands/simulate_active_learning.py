@@ -6,9 +6,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from activelearn import simulation
-from activelearn.evaluation import read_records
-from activelearn.training import TrainConfig
+from activelearn.prm.evaluation import read_records
+from activelearn.prm.training import TrainConfig
+from activelearn.selection import simulation
 
 
 class Command(BaseCommand):

@@ -2,18 +2,14 @@ import argparse
 
 from django.core.management.base import BaseCommand, CommandError
 
-from activelearn.round_config import OPTIONS, Option, RoundConfigError, from_text
-from activelearn.round_selectors import round_detail
-from activelearn.rounds import RoundBusy, start_round
+from activelearn.management.commands._round_cli import stage_line, wait, warn_if_no_worker
+from activelearn.rounds.config import OPTIONS, Option, RoundConfigError, format_number, from_text
+from activelearn.rounds.errors import RoundBusy
+from activelearn.rounds.lifecycle import start_round
+from activelearn.rounds.selectors import round_detail
 from labeling.management.actor import actor_from, add_actor_argument
 
-from ._round_cli import stage_line, wait, warn_if_no_worker
-
 UNSET = object()  # the option was not given (None is a value: --round-cap none)
-
-
-def num(x) -> str:
-    return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
 def flag(name: str) -> str:
@@ -39,8 +35,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         for o in OPTIONS:
-            default = "none" if o.default is None else repr(o.default) if o.type is str else num(o.default)
-            bounds = f" [{num(o.min)} to {num(o.max)}]" if o.min is not None and o.max is not None else ""
+            default = "none" if o.default is None else repr(o.default) if o.type is str else format_number(o.default)
+            bounded = o.min is not None and o.max is not None
+            bounds = f" [{format_number(o.min)} to {format_number(o.max)}]" if bounded else ""
             nullable = " 'none' for no limit." if o.nullable else ""
             # typed values (as the API's JSON has them); parse_config checks them, with the API's messages
             choices = None if o.check else list(o.choices) or None

@@ -2,10 +2,10 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from activelearn import services
 from activelearn.models import ModelKind, ModelVersion
-from activelearn.selectors import NEUTRAL_POLICIES
-from activelearn.training import TrainConfig
+from activelearn.prm import registry
+from activelearn.prm.training import TrainConfig
+from labeling.formats.neutral import NEUTRAL_POLICIES
 from labeling.management.actor import actor_from, add_actor_argument
 
 
@@ -53,7 +53,7 @@ class Command(BaseCommand):
                 sys.stderr.write(f"step {logs['step']}/{logs['max_steps']} epoch {epoch:.2f} {shown}\n")
 
         try:
-            version = services.train_version(o["kind"], base=o["base"], init_from=init, cfg=cfg,
+            version = registry.train_version(o["kind"], base=o["base"], init_from=init, cfg=cfg,
                                              neutral=o["neutral"], activate=not o["no_activate"], progress=progress,
                                              actor=actor)
         except ValueError as exc:

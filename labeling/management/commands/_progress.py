@@ -24,7 +24,7 @@ class ImportCommand:
         from django.db import transaction
 
         from labeling import audit
-        from labeling.errors import ImportFileError
+        from labeling.formats.errors import ImportFileError
         from labeling.models import AuditAction
 
         for path in files:

@@ -2,11 +2,13 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from labeling import audit, exporters, selectors
+from labeling import audit
+from labeling.exports import rows
+from labeling.exports import writers as exporters
+from labeling.formats.neutral import EXPORT_POLICIES
 from labeling.management.actor import actor_from, add_actor_argument
+from labeling.management.commands._progress import Progress
 from labeling.models import AuditAction
-
-from ._progress import Progress
 
 
 class Command(BaseCommand):
@@ -18,7 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--include-qc", action="store_true",
                             help="Include quality-control and screening passes (left out by default).")
         parser.add_argument("--format", default="prm800k", choices=("prm800k", "trl"))
-        parser.add_argument("--neutral", default="positive", choices=exporters.NEUTRAL_POLICIES,
+        parser.add_argument("--neutral", default="positive", choices=EXPORT_POLICIES,
                             help="TRL only: neutral (0) steps count as positive (the paper's best), negative, "
                                  "or end the row (drop).")
         parser.add_argument("--no-progress", action="store_true")
@@ -26,7 +28,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, out, generation, include_qc, format, neutral, no_progress, **opts):
         actor = actor_from(opts)
-        qs = selectors.passes_for_export(generation, include_qc)
+        qs = rows.passes_for_export(generation, include_qc)
         lines = exporters.prm800k_lines(qs) if format == "prm800k" else exporters.trl_lines(qs, neutral)
         bar = Progress(f"export {out}", unit="line", disable=no_progress or out == "-")
         try:

@@ -1,9 +1,9 @@
 from django.core.management.base import BaseCommand
 
-from labeling import importers, solution_formats
+from labeling.formats import solutions as solution_formats
+from labeling.imports import files as importers
 from labeling.management.actor import actor_from, add_actor_argument
-
-from ._progress import ImportCommand
+from labeling.management.commands._progress import ImportCommand
 
 
 class Command(ImportCommand, BaseCommand):

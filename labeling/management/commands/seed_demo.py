@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from labeling import demo
+from labeling.demo import seed as demo
 
 
 class Command(BaseCommand):

@@ -1,0 +1,98 @@
+"""Celery entry points of an active-learning round (the flow: activelearn.rounds.lifecycle).
+
+Task names are fixed (`activelearn.tasks.*`, see lifecycle.RUN_ROUND...): messages already in a
+broker keep their meaning whatever module holds the code."""
+import logging
+
+from celery import chord, shared_task
+from celery.signals import task_failure
+from kombu.exceptions import OperationalError
+
+from activelearn.models import Round, RoundStatus
+from activelearn.rounds import attempts, stages
+from activelearn.rounds import lifecycle as rounds
+from activelearn.rounds.errors import RoundStopped
+
+log = logging.getLogger(__name__)
+
+
+def _failing_the_round(round_id: int, attempt: int, stage, work, stopped=None):
+    """`work()`; a round stopped meanwhile gives `stopped`; any other error fails the round with its
+    reason (`stage()` names where it happened) and is raised again for Celery to record."""
+    try:
+        return work()
+    except RoundStopped:
+        return stopped
+    except Exception as exc:
+        rounds.fail(round_id, attempt, f"stage '{stage()}': {type(exc).__name__}: {exc}")
+        raise
+
+
+def _guarded(round_id: int, attempt: int, body) -> None:
+    """Run `body(round)` if this attempt owns the round."""
+    r = attempts.claim(round_id, attempt)
+    if r is not None:
+        _failing_the_round(round_id, attempt, lambda: r.stage, lambda: body(r))
+
+
+# reject_on_worker_lost=False: a worker killed mid-training must fail the round (task_failure
+# below), not run the training again by itself; the round can then be resumed.
+@shared_task(name=rounds.RUN_ROUND, acks_late=True, reject_on_worker_lost=False)
+def run_round(round_id: int, attempt: int) -> None:
+    def body(r):
+        attempts.run_stage(r, "train", stages.train)
+        if r.stages.get("score", {}).get("status") == "done":
+            return finish_round(round_id, attempt)
+        chunks = stages.begin_scoring(r)
+        if not chunks:
+            return finish_round.delay(round_id, attempt)
+        # the chunks run in parallel on every worker; the callback runs once, after the last
+        try:
+            chord(score_chunk.si(round_id, attempt, c) for c in chunks)(finish_round.si(round_id, attempt))
+        except (OperationalError, OSError) as exc:
+            # the broker is away: the round waits; watch_rounds sends the scoring again once it is back
+            log.warning("round %s: scoring not sent (%r); it will be re-sent", r.generation, exc)
+
+    _guarded(round_id, attempt, body)
+
+
+@shared_task(name=rounds.SCORE_CHUNK, acks_late=True)
+def score_chunk(round_id: int, attempt: int, ids: list[int]) -> int:
+    """Idempotent (scores are upserted), so a redelivered chunk is harmless."""
+    r = Round.objects.filter(pk=round_id, attempt=attempt, status=RoundStatus.RUNNING).select_related(
+        "model_version").first()
+    if r is None:
+        return 0
+
+    def work() -> int:
+        n = stages.score_chunk(r, ids)
+        attempts.alive(r, force=True)
+        return n
+
+    return _failing_the_round(round_id, attempt, lambda: "score", work, stopped=0)
+
+
+@shared_task(name=rounds.FINISH_ROUND, acks_late=True, reject_on_worker_lost=False)
+def finish_round(round_id: int, attempt: int) -> None:
+    def body(r):
+        stages.end_scoring(r)
+        attempts.run_stage(r, "grade", stages.grade)
+        attempts.run_stage(r, "select", stages.select)
+        attempts.run_stage(r, "queue", stages.enqueue)
+        stages.summarise(r)
+
+    _guarded(round_id, attempt, body)
+
+
+@shared_task(name="activelearn.tasks.watch_rounds")
+def watch_rounds() -> dict:
+    """Periodic (beat): see activelearn.rounds.lifecycle.watch."""
+    return rounds.watch()
+
+
+@task_failure.connect
+def _worker_lost(sender=None, exception=None, args=None, **_):
+    # Sent by the worker's main process when the child running a round task died (SIGKILL,
+    # out of memory): nothing inside the task could record that.
+    if getattr(sender, "name", "") in (run_round.name, finish_round.name) and args and len(args) == 2:
+        rounds.fail(args[0], args[1], f"the worker running the round was lost: {exception!r}")

@@ -1,0 +1,125 @@
+"""The registry of trained versions (write side): train and register a version, activate it."""
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from activelearn.models import ModelKind, ModelVersion
+from activelearn.prm import backbone, metrics, training_data
+from activelearn.prm.metrics import json_safe
+from activelearn.prm.reward_model import RewardModel
+from activelearn.prm.training import TrainConfig, train
+from labeling import audit
+from labeling.models import AuditAction
+
+log = logging.getLogger(__name__)
+
+
+def _split(items: list, cfg: TrainConfig) -> tuple[list, list]:
+    train_items, val_items = [], []
+    for it in items:
+        (val_items if training_data.is_validation(it.group, cfg.val_fraction, cfg.seed) else train_items).append(it)
+    if not train_items:  # tiny data sets: keep something to learn from
+        train_items, val_items = val_items, []
+    return train_items, val_items
+
+
+def evaluate_items(rm: RewardModel, items: list, batch_size: int | None = None) -> dict:
+    """Step-level figures on labelled items: AUROC of the step score, token accuracy, counts."""
+    if not items:
+        return {}
+    probs = rm.step_probs([(it.problem, it.steps) for it in items], batch_size)
+    scores, positives, pred, true = [], [], [], []
+    for it, p in zip(items, probs, strict=True):
+        for k, cls in enumerate(it.labels[:len(p)]):
+            if cls is None:
+                continue
+            scores.append(metrics.step_score(p[k]))
+            positives.append(backbone.CLASSES[cls] != -1)
+            pred.append(int(np.argmax(p[k])))
+            true.append(cls)
+    return {"n_items": len(items), "n_steps": len(scores), "step_auroc": metrics.auroc(scores, positives),
+            "token_accuracy": metrics.token_accuracy(pred, true)}
+
+
+def train_version(kind: str = ModelKind.PRM, *, base: str | None = None, init_from: ModelVersion | None = None,
+                  cfg: TrainConfig | None = None, neutral: str = "keep", activate: bool = True,
+                  passes=None, solutions=None, progress: Callable[[dict], None] | None = None,
+                  on_created: Callable[[ModelVersion], None] | None = None, actor=None) -> ModelVersion:
+    """Train a PRM (from labelled passes) or an ORM (from graded solutions) and register it.
+
+    Files are written to a temporary directory and renamed into place only when complete,
+    so a crash never leaves a half-written model under a version's path; the previously
+    active version stays active until the new one is ready.
+    """
+    cfg = cfg or TrainConfig()
+    base = str(init_from.path if init_from else (base or backbone.default_base_model()))
+    snapshot = training_data.Snapshot()
+    if kind == ModelKind.PRM:
+        items = list(training_data.prm_items(passes, neutral, snapshot))
+    else:
+        items = list(training_data.orm_items(solutions, snapshot))
+    if not items:
+        raise ValueError(f"no labelled data to train a {kind} on")
+    train_items, val_items = _split(items, cfg)
+    version = ModelVersion.objects.create(
+        kind=kind, base_model=base if not init_from else init_from.base_model, parent=init_from,
+        hyperparameters={**cfg.as_dict(), "neutral": neutral},
+        data_snapshot={**snapshot.as_dict(), "train_items": len(train_items), "val_items": len(val_items)})
+    model_dir = Path(settings.MODEL_DIR)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    token = uuid.uuid4().hex[:8]
+    work, tmp = model_dir / f".work-{version.pk}-{token}", model_dir / f".tmp-{version.pk}-{token}"
+    final = model_dir / f"{kind}-v{version.pk}"
+    try:
+        if on_created:
+            on_created(version)
+        tok = backbone.load_tokenizer(base)
+        rm = RewardModel(backbone.load_model(base, tok, new_head=init_from is None, seed=cfg.seed), tok,
+                         cfg.max_length)
+        encode = lambda its: rm.encode([(i.problem, i.steps) for i in its], [i.labels for i in its])  # noqa: E731
+        history = train(rm, encode(train_items), encode(val_items), work, cfg, progress)
+        result = {"training": {k: v for k, v in history.items() if k != "history"},
+                  "validation": evaluate_items(rm, val_items)}
+        rm.save(tmp, kind=kind, version=version.pk)
+        os.replace(tmp, final)
+        version.status, version.path, version.metrics = ModelVersion.Status.READY, str(final), json_safe(result)
+        version.finished_at = timezone.now()
+        version.save(update_fields=["status", "path", "metrics", "finished_at"])
+        if activate:
+            activate_version(version, actor=actor)
+        return version
+    except BaseException as exc:
+        ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.FAILED, error=repr(exc)[:2000],
+                                                          finished_at=timezone.now())
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@transaction.atomic
+def activate_version(version: ModelVersion, *, actor=None, **context) -> None:
+    """Make `version` the active one of its kind; recorded in the audit trail when it changes
+    anything (`context`, e.g. the round, goes into the event's details)."""
+    if version.status != ModelVersion.Status.READY:
+        raise ValueError(f"only a ready model can be active; {version} is {version.status}")
+    previous = list(ModelVersion.objects.select_for_update().filter(kind=version.kind, is_active=True)
+                    .exclude(pk=version.pk).values_list("pk", flat=True))
+    ModelVersion.objects.filter(pk__in=previous).update(is_active=False)
+    changed = ModelVersion.objects.filter(pk=version.pk, is_active=False).update(is_active=True)
+    version.is_active = True
+    if changed:
+        audit.record(actor, AuditAction.MODEL_ACTIVATE, version, kind=version.kind,
+                     previous=previous[0] if previous else None, **context)
+
+
+def active_version(kind: str = ModelKind.PRM) -> ModelVersion | None:
+    return ModelVersion.objects.filter(kind=kind, is_active=True).first()

@@ -1,0 +1,15 @@
+"""What a round selects from."""
+
+from django.db.models import Exists, OuterRef, Q
+
+from activelearn.models import Round, RoundSelection
+from labeling.models import LabeledPass, Solution
+
+
+def pool(r: Round | None = None):
+    """Candidates: solutions nobody labelled, not screening or QC, and not queued, except by
+    this round itself (so that re-running a stage sees the same pool and picks the same)."""
+    labelled = LabeledPass.objects.filter(solution=OuterRef("pk"))
+    mine = RoundSelection.objects.filter(round=r, solution=OuterRef("pk")) if r is not None else None
+    free = Q(queue_entry__isnull=True) | Exists(mine) if mine is not None else Q(queue_entry__isnull=True)
+    return Solution.objects.filter(free, is_screening=False, is_quality_control=False).exclude(Exists(labelled))

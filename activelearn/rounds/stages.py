@@ -1,0 +1,177 @@
+"""What a worker does for each stage of a round. Every stage can run twice with the same
+result: scores are upserted, grades are cached on the solution, the selection is replaced
+in one transaction, and queueing is get-or-create."""
+import functools
+import statistics
+from collections import Counter
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from activelearn.grading.solutions import grade_solutions
+from activelearn.models import ModelKind, Round, RoundSelection, RoundStatus, SolutionScore
+from activelearn.prm import registry
+from activelearn.prm.allowlist import resolve_backbone
+from activelearn.prm.reward_model import RewardModel
+from activelearn.prm.scoring import score_solutions
+from activelearn.prm.training import TrainConfig
+from activelearn.rounds.attempts import alive, save_stages
+from activelearn.rounds.config import selection_config
+from activelearn.rounds.pool import pool
+from activelearn.selection import strategies as selection
+from labeling.models import FinishReason, LabeledPass, Solution
+from labeling.queue import claims as queue
+
+# --- train ---------------------------------------------------------------------------------------
+
+def train(r: Round) -> dict:
+    cfg = r.config
+    if cfg["retrain"] == "none":
+        version = registry.active_version()
+        if version is None:
+            raise ValueError("retrain=none needs an active PRM and there is none")
+        Round.objects.filter(pk=r.pk).update(model_version=version)
+        r.model_version = version
+        return {"model_version": version.pk, "trained": False}
+
+    def created(version):
+        r.stages["train"]["model_version"] = version.pk
+        save_stages(r)
+
+    def progress(p: dict) -> None:
+        r.stages["train"].update(done=p.get("step"), total=p.get("max_steps"))
+        alive(r, with_stages=True)
+
+    init_from = registry.active_version() if cfg["retrain"] == "finetune" else None
+    # checked again here, not only when the round started: PRM_ALLOWED_BACKBONES may have changed since
+    # (or the worker's differs), and a path or unlisted hub id must never reach a loader
+    base = resolve_backbone(cfg.get("base_model", "")) if init_from is None else None
+    version = registry.train_version(
+        ModelKind.PRM, base=base, init_from=init_from, progress=progress, on_created=created,
+        cfg=TrainConfig(epochs=cfg["epochs"], seed=cfg["seed"], max_length=cfg["max_length"]), activate=False)
+    alive(r, force=True)  # cancelled while the last steps ran: the new version stays inactive
+    registry.activate_version(version, actor=r.created_by, round=r.generation)
+    Round.objects.filter(pk=r.pk).update(model_version=version, metrics=version.metrics)
+    r.model_version, r.metrics = version, version.metrics
+    return {"model_version": version.pk, "trained": True}
+
+
+# --- score ---------------------------------------------------------------------------------------
+
+def unscored_ids(r: Round) -> list[int]:
+    scored = SolutionScore.objects.filter(model_version_id=r.model_version_id, solution=OuterRef("pk"))
+    return list(pool(r).exclude(Exists(scored)).order_by("id").values_list("id", flat=True))
+
+
+def scoring_complete(r: Round) -> bool:
+    return r.model_version_id is not None and not unscored_ids(r)
+
+
+def begin_scoring(r: Round) -> list[list[int]]:
+    """Mark scoring running and cut what is left to score into chunks (a resumed round
+    scores only what it had not scored)."""
+    ids = unscored_ids(r)
+    info = r.stages.setdefault("score", {})
+    already = SolutionScore.objects.filter(model_version_id=r.model_version_id,
+                                           solution__in=pool(r)).count()
+    info.update(status="running", started_at=info.get("started_at") or timezone.now().isoformat(),
+                total=len(ids) + already)
+    r.stage = "score"
+    save_stages(r)
+    size = r.config["chunk_size"]
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+def end_scoring(r: Round) -> None:
+    info = r.stages.setdefault("score", {})
+    if info.get("status") == "done":
+        return
+    if not scoring_complete(r):
+        raise RuntimeError("scoring is incomplete: some chunks failed; resume the round to score the rest")
+    now = timezone.now()
+    started = info.get("started_at")
+    info.update(status="done", finished_at=now.isoformat(), done=info.get("total"),
+                seconds=round((now - datetime.fromisoformat(started)).total_seconds(), 3) if started else None)
+    save_stages(r)
+
+
+@functools.lru_cache(maxsize=1)
+def _model(path: str) -> RewardModel:
+    return RewardModel.load(path)  # one per worker process, reused by its chunks
+
+
+def score_chunk(r: Round, ids: list[int]) -> int:
+    version = r.model_version
+    return score_solutions(version, Solution.objects.filter(id__in=ids), rm=_model(version.path))
+
+
+# --- grade, select, queue ------------------------------------------------------------------------
+
+def grade(r: Round) -> dict:
+    counts = grade_solutions(pool(r), progress=lambda n: alive(r))
+    return {"graded": counts.get("graded", 0), "ungradable": counts.get("ungradable", 0),
+            "skipped": counts.get("skipped", 0)}
+
+
+def candidates(r: Round) -> list[selection.Candidate]:
+    scores = dict(SolutionScore.objects.filter(model_version_id=r.model_version_id)
+                  .values_list("solution_id", "score"))
+    return [selection.Candidate(sid, pid, scores.get(sid), ok)
+            for sid, pid, ok in pool(r).values_list("id", "problem_id", "answer_is_correct").order_by("id")]
+
+
+def select(r: Round) -> dict:
+    cands = candidates(r)
+    picks = selection.select(cands, selection_config(r.config))
+    with transaction.atomic():
+        RoundSelection.objects.filter(round=r).delete()
+        RoundSelection.objects.bulk_create([
+            RoundSelection(round=r, solution_id=p.candidate.solution_id, score=p.candidate.score,
+                           answer_is_correct=p.candidate.is_correct, bucket=p.bucket, rank=i)
+            for i, p in enumerate(picks)])
+    buckets = Counter(p.bucket for p in picks)
+    return {"candidates": len(cands), "selected": len(picks), "buckets": dict(buckets),
+            "wrong_selected": sum(p.candidate.is_correct is False for p in picks)}
+
+
+@transaction.atomic
+def enqueue(r: Round) -> dict:
+    rows = list(RoundSelection.objects.filter(round=r).select_related("solution"))
+    for row in rows:
+        row.solution.generation, row.solution.verifier_score = r.generation, row.score
+    Solution.objects.bulk_update([row.solution for row in rows], ["generation", "verifier_score"], batch_size=1000)
+    created = 0
+    for row in rows:  # priority by the selecting model's score: the most convincing first
+        created += queue.enqueue([row.solution], overlap=r.config["overlap"], generation=r.generation,
+                                 priority=row.score if row.score is not None else 0.0)
+    qc = list(Solution.objects.filter(is_quality_control=True, gold_first_error__isnull=False, generation__isnull=True)
+              .order_by("id").values_list("id", flat=True)[:r.config["qc"]])
+    Solution.objects.filter(id__in=qc).update(generation=r.generation)
+    return {"queued": created, "requeued": len(rows) - created, "qc": len(qc)}
+
+
+def summarise(r: Round) -> None:
+    """Counts, metrics and the comparison with the previous finished round; then done."""
+    sel = list(RoundSelection.objects.filter(round=r).values_list("score", "answer_is_correct", "solution_id"))
+    scores = [s for s, _, _ in sel if s is not None]
+    prev = Round.objects.filter(status=RoundStatus.SUCCEEDED, generation__lt=r.generation).order_by("-generation") \
+        .first()
+    r.counts = {**r.counts, "selected": len(sel), "wrong_selected": sum(ok is False for _, ok, _ in sel),
+                "mean_selected_score": statistics.fmean(scores) if scores else None,
+                "labels_at_start": LabeledPass.objects.filter(generation__lt=r.generation).count()}
+    comparison = {}
+    if prev:
+        prev_sel = set(RoundSelection.objects.filter(round=prev).values_list("solution_id", flat=True))
+        passes = LabeledPass.objects.filter(generation=prev.generation, is_quality_control=False)
+        found = passes.filter(finish_reason=FinishReason.FOUND_ERROR).count()
+        comparison = {"previous_generation": prev.generation,
+                      "previous_mean_selected_score": prev.counts.get("mean_selected_score"),
+                      "previous_wrong_selected": prev.counts.get("wrong_selected"),
+                      "previous_labelled": passes.count(),
+                      "previous_found_error_share": found / passes.count() if passes.count() else None,
+                      "overlap_with_previous": len(prev_sel & {sid for _, _, sid in sel})}
+    Round.objects.filter(pk=r.pk, attempt=r.attempt, status=RoundStatus.RUNNING).update(
+        counts=r.counts, comparison=comparison, status=RoundStatus.SUCCEEDED, slot=None, stage="",
+        finished_at=timezone.now())

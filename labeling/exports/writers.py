@@ -1,0 +1,56 @@
+"""Writing exports: PRM800K JSONL and TRL stepwise-supervision rows, streamed to a file or stdout."""
+import gzip
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import orjson
+
+from labeling.exports import rows
+from labeling.formats import prm800k
+from labeling.formats.trl import trl_rows
+
+
+def prm800k_lines(qs) -> Iterator[bytes]:
+    for row in rows.export_rows(qs):
+        yield orjson.dumps(prm800k.build_record(row)) + b"\n"
+
+
+def trl_lines(qs, neutral: str = "positive") -> Iterator[bytes]:
+    for row in rows.export_rows(qs):
+        for out in trl_rows(row["problem_text"], orjson.loads(row["steps"]), neutral):
+            yield orjson.dumps(out) + b"\n"
+
+
+@contextmanager
+def open_output(out: str):
+    """`-` is stdout; a name ending in .gz is gzip-compressed.
+
+    Files are written beside the target and renamed at the end, so a failed export
+    never leaves a half-written file under the requested name.
+    """
+    if out == "-":
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    tmp = f"{out}.partial"
+    try:
+        gz = out.endswith(".gz")
+        with gzip.open(tmp, "wb", compresslevel=6) if gz else open(tmp, "wb", buffering=1 << 20) as f:
+            yield f
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_export(out: str, lines: Iterator[bytes], progress=None) -> int:
+    n = 0
+    with open_output(out) as f:
+        for line in lines:
+            f.write(line)
+            n += 1
+            if progress and n % 1000 == 0:
+                progress(n)
+    return n

@@ -1,0 +1,145 @@
+"""Import jobs: a file uploaded through the API, imported by a worker, all or nothing."""
+import logging
+import re
+import shutil
+import zlib
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
+from django.db import IntegrityError, transaction
+from django.utils.text import get_valid_filename
+
+from labeling import audit
+from labeling.background import RUN_IMPORT_JOB, finish, job_uuid, queue_on_commit, run_job
+from labeling.formats import prm800k
+from labeling.formats import solutions as solution_formats
+from labeling.formats.errors import ImportFileError, RecordError
+from labeling.imports import files as importers
+from labeling.imports.detect import open_records
+from labeling.models import AuditAction, ImportFormat, ImportJob, JobStatus, Solution
+from labeling.queue import claims as queue
+
+log = logging.getLogger(__name__)
+CONFLICT_RETRIES = 1
+
+
+PARSERS = {ImportFormat.PRM800K: prm800k.parse_record, **solution_formats.PARSERS}
+
+
+class UploadTooLarge(ValueError):
+    pass
+
+
+def max_upload_bytes() -> int:
+    return settings.IMPORT_MAX_UPLOAD_MB * 1024 * 1024
+
+
+def upload_limit_message() -> str:
+    return (f"the file is larger than the upload limit of {settings.IMPORT_MAX_UPLOAD_MB} MB "
+            "(IMPORT_MAX_UPLOAD_MB); gzip it, split it, or use the import commands on the server")
+
+
+def _safe_name(name: str) -> str:
+    try:
+        return get_valid_filename(Path(name).name)[-100:]
+    except SuspiciousFileOperation:  # nothing usable left of the name
+        return "upload.jsonl"
+
+
+def create_import_job(user, uploaded_file, fmt: str = ImportFormat.AUTO, *, enqueue: bool = False) -> ImportJob:
+    """Stream the upload to MEDIA_ROOT/imports/<job id>/ and queue its import."""
+    if fmt not in ImportFormat.values:
+        raise ValueError(f"format must be one of {', '.join(ImportFormat.values)}")
+    limit = max_upload_bytes()
+    if (uploaded_file.size or 0) > limit:
+        raise UploadTooLarge(upload_limit_message())
+    name = Path(uploaded_file.name or "upload").name[:255]
+    job = ImportJob(created_by=user, format=fmt, original_filename=name, options={"enqueue": enqueue})
+    folder = Path(settings.MEDIA_ROOT) / "imports" / str(job.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / _safe_name(name)
+    try:
+        with open(path, "wb") as out:
+            for chunk in uploaded_file.chunks():
+                job.size += len(chunk)
+                if job.size > limit:  # the declared size can lie
+                    raise UploadTooLarge(upload_limit_message())
+                out.write(chunk)
+        job.file_path = str(path)
+        with transaction.atomic():  # only now: SQLite would hold its write lock through the copy
+            job.save()
+            queue_on_commit(RUN_IMPORT_JOB, job)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return job
+
+
+def run_import_job(job_id) -> str:
+    return run_job(ImportJob, job_uuid(job_id), _import)
+
+
+def _import(job: ImportJob) -> None:
+    for retry in range(CONFLICT_RETRIES + 1):
+        try:
+            done = _import_once(job)
+            break
+        except ImportFileError as exc:
+            finish(job, JobStatus.FAILED, **_located(job, exc))
+            return
+        except (EOFError, zlib.error) as exc:  # a truncated or corrupt .gz
+            finish(job, JobStatus.FAILED, error_file=job.original_filename,
+                    error_message=f"{job.original_filename}: not a readable gzip file ({exc}); nothing was imported")
+            return
+        except IntegrityError:
+            # A concurrent import committed some of the same rows first; run again, they now count as existing.
+            if retry == CONFLICT_RETRIES:
+                raise
+            log.info("import job %s collided with another import; running it again", job.pk)
+    if done:  # the uploader has the file; failed uploads stay for an operator to look at
+        shutil.rmtree(Path(job.file_path).parent, ignore_errors=True)
+
+
+def _import_once(job: ImportJob) -> bool:
+    enqueue = bool(job.options.get("enqueue"))
+    keys: dict[str, None] = {}  # solution keys in file order, for enqueue
+    # One transaction for rows, queue entries and the outcome: a crash in between leaves none of them.
+    with transaction.atomic():
+        fmt, records = open_records(job.file_path, job.format)
+
+        def parse(rec):
+            item = PARSERS[fmt](rec)
+            if enqueue and item.solution is not None:
+                keys[item.solution.key] = None
+            return item
+
+        stats = importers.run_import(job.file_path, records, parse)
+        out = {"format": fmt, "records": stats.records, "created": stats.created, "existing": stats.existing,
+               "repeated": stats.repeated}
+        if enqueue:
+            out["enqueued"] = _enqueue(list(keys))
+        done = finish(job, JobStatus.SUCCEEDED, stats=out)
+        if done:  # a failed import changed nothing: its job row says why, the audit trail stays silent
+            audit.record(job.created_by, AuditAction.IMPORT, job, file=job.original_filename, **out)
+        return done
+
+
+def _located(job: ImportJob, exc: ImportFileError) -> dict:
+    err = exc.error
+    text = str(err).replace(job.file_path, job.original_filename).replace(str(settings.MEDIA_ROOT), "…")
+    line = re.fullmatch(r"(?:line|record) (\d+)", exc.where)
+    return {"error_message": f"{job.original_filename}:{exc.where}: {text}; nothing was imported",
+            "error_file": job.original_filename, "error_line": int(line[1]) if line else None,
+            "error_field": err.field if isinstance(err, RecordError) else ""}
+
+
+def _enqueue(keys: list[str], chunk: int = 1000) -> int:
+    """Queue the file's solutions that are not queued yet (screening and QC ones are served apart)."""
+    n = 0
+    for i in range(0, len(keys), chunk):
+        found = {s.content_hash: s for s in Solution.objects.filter(
+            content_hash__in=keys[i:i + chunk], queue_entry__isnull=True, is_screening=False,
+            is_quality_control=False)}
+        n += queue.enqueue([found[k] for k in keys[i:i + chunk] if k in found])
+    return n

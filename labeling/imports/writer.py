@@ -1,0 +1,156 @@
+"""Writing validated import items in batches, resolving content hashes to the rows already there."""
+import uuid
+from dataclasses import dataclass, field
+
+from django.db.models import Max
+
+from labeling.formats import prm800k
+from labeling.formats.items import ImportItem
+from labeling.imports.bulk import insert_rows
+from labeling.models import Annotator, LabeledPass, Problem, Solution
+
+
+def _kinds() -> dict:
+    return {"problems": 0, "solutions": 0, "passes": 0}
+
+
+@dataclass
+class ImportStats:
+    """What an import did, per kind of row. Every problem, solution and pass a record names is
+    counted once: `created`, `existing` (in the database before) or `repeated` (earlier in the
+    same file), so for a PRM800K file records = passes created + existing + repeated."""
+
+    records: int = 0
+    created: dict = field(default_factory=lambda: {**_kinds(), "annotators": 0})
+    existing: dict = field(default_factory=_kinds)
+    repeated: dict = field(default_factory=_kinds)
+
+    def summary(self) -> str:
+        made = ", ".join(f"{v} {k}" for k, v in self.created.items())
+        kept = ", ".join(f"{v} {k}" for k, v in self.existing.items())
+        text = f"{self.records} records: created {made}; already present {kept}"
+        if any(self.repeated.values()):
+            text += "; repeated in the file " + ", ".join(f"{v} {k}" for k, v in self.repeated.items())
+        return text
+
+
+class BatchWriter:
+    """Writes batches of ImportItems, resolving content hashes to existing rows.
+
+    A row found with an id above the table's largest id when the import began was written by
+    this import (an earlier batch): the record repeats one earlier in the file.
+    """
+
+    def __init__(self, stats: ImportStats):
+        self.stats = stats
+        self.before = {model: model.objects.aggregate(m=Max("id"))["m"] or 0
+                       for model in (Problem, Solution, LabeledPass)}
+
+    def _count_found(self, kind: str, model, ids) -> None:
+        earlier = sum(i > self.before[model] for i in ids)
+        self.stats.repeated[kind] += earlier
+        self.stats.existing[kind] += len(ids) - earlier
+
+    def _wanted(self, kind: str, keyed) -> dict:
+        wanted = {}
+        for key, value in keyed:
+            if key in wanted:
+                self.stats.repeated[kind] += 1
+            else:
+                wanted[key] = value
+        return wanted
+
+    def write(self, items: list[ImportItem]) -> None:
+        problems = self._problems(items)
+        solutions = self._solutions(items, problems)
+        self._passes(items, problems, solutions)
+
+    def _problems(self, items) -> dict[str, Problem]:
+        wanted = self._wanted("problems", ((it.problem.key, it.problem) for it in items))
+        found = {p.content_hash: p for p in Problem.objects.filter(content_hash__in=list(wanted))}
+        self._count_found("problems", Problem, [p.id for p in found.values()])
+        fill = []
+        for key, p in found.items():
+            if self._fill_in(p, wanted[key]):
+                fill.append(p)
+        if fill:
+            Problem.objects.bulk_update(fill, ["ground_truth_answer", "ground_truth_solution", "subject", "level",
+                                               "source_id"])
+        new = [Problem(content_hash=k, text=p.text, ground_truth_answer=p.ground_truth_answer,
+                       ground_truth_solution=p.ground_truth_solution, subject=p.subject, level=p.level,
+                       source_id=p.source_id) for k, p in wanted.items() if k not in found]
+        for p in Problem.objects.bulk_create(new):
+            found[p.content_hash] = p
+        self.stats.created["problems"] += len(new)
+        return found
+
+    @staticmethod
+    def _fill_in(row: Problem, incoming) -> bool:
+        # A later source may know more about a problem (e.g. MATH gives the answer
+        # ProcessBench lacks): fill empty fields, never overwrite existing ones.
+        changed = False
+        for name in ("ground_truth_answer", "ground_truth_solution", "level"):
+            if getattr(row, name) is None and getattr(incoming, name) is not None:
+                setattr(row, name, getattr(incoming, name))
+                changed = True
+        for name in ("subject", "source_id"):
+            if not getattr(row, name) and getattr(incoming, name):
+                setattr(row, name, getattr(incoming, name))
+                changed = True
+        return changed
+
+    def _solutions(self, items, problems) -> dict[str, int]:
+        wanted = self._wanted("solutions", ((it.solution.key, it.solution) for it in items if it.solution is not None))
+        if not wanted:
+            return {}
+        found = dict(Solution.objects.filter(content_hash__in=list(wanted)).values_list("content_hash", "id"))
+        self._count_found("solutions", Solution, list(found.values()))
+        new = [dict(content_hash=k, problem_id=problems[s.problem_key].id, steps=s.steps, final_answer=s.final_answer,
+                    answer_is_correct=s.answer_is_correct, generator=s.generator, source_id=s.source_id,
+                    verifier_score=s.verifier_score, generation=s.generation,
+                    is_quality_control=s.is_quality_control, is_screening=s.is_screening, extra=s.extra)
+               for k, s in wanted.items() if k not in found]
+        insert_rows(Solution, new)
+        if new:
+            found.update(Solution.objects.filter(content_hash__in=[r["content_hash"] for r in new])
+                         .values_list("content_hash", "id"))
+        self.stats.created["solutions"] += len(new)
+        return found
+
+    def _passes(self, items, problems, solutions) -> None:
+        wanted = self._wanted("passes", ((p.key, (it, p)) for it in items for p in it.passes))
+        if not wanted:
+            return
+        existing = dict(LabeledPass.objects.filter(natural_key__in=list(wanted)).values_list("natural_key", "id"))
+        self._count_found("passes", LabeledPass, list(existing.values()))
+        todo = [(it, p) for k, (it, p) in wanted.items() if k not in existing]
+        annotators = self._annotators({p.annotator_uuid for _, p in todo})
+        rows = []
+        for it, p in todo:
+            problem = problems[p.problem_key]
+            self._question_overrides(p, it.problem, problem)
+            rows.append(dict(
+                natural_key=p.key, annotator_id=annotators[p.annotator_uuid], problem_id=problem.id,
+                solution_id=solutions[p.solution_key] if p.solution_key else None, submitted_at=p.submitted_at,
+                generation=p.generation, is_quality_control=p.is_quality_control, is_screening=p.is_screening,
+                verifier_score=p.verifier_score, steps=p.steps, total_time=p.total_time,
+                finish_reason=p.finish_reason, extra=p.extra))
+        insert_rows(LabeledPass, rows)
+        self.stats.created["passes"] += len(rows)
+
+    @staticmethod
+    def _question_overrides(p, incoming, stored: Problem) -> None:
+        # The record's reference answer/solution may differ from the stored problem's
+        # (same statement, other source): keep the record's own value for export.
+        keys = p.extra.get("question_keys") or (prm800k.PHASE2_QUESTION if p.solution_key else prm800k.PHASE1_QUESTION)
+        for name in ("ground_truth_answer", "ground_truth_solution"):
+            if name in keys and getattr(incoming, name) != getattr(stored, name):
+                p.extra.setdefault("question", {})[name] = getattr(incoming, name)
+
+    def _annotators(self, uuids: set[uuid.UUID]) -> dict[uuid.UUID, int]:
+        found = dict(Annotator.objects.filter(uuid__in=list(uuids)).values_list("uuid", "id"))
+        new = [Annotator(uuid=u) for u in uuids if u not in found]
+        for a in Annotator.objects.bulk_create(new):
+            found[a.uuid] = a.id
+        self.stats.created["annotators"] += len(new)
+        return found

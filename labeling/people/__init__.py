@@ -1,0 +1,1 @@
+"""People: logins with a role (accounts) and what each role may do (roles: Django groups)."""

@@ -1,0 +1,159 @@
+"""The labelling queue: the next task, queueing solutions, and reaping expired leases.
+
+Next task, in order: the caller's own open lease (two tabs get the same task); the
+screening set for annotators who have not passed it; a QC question after every
+LABEL_QC_EVERY regular tasks; then the open queue entry of highest priority that this
+annotator has never been served, claimed with SELECT ... FOR UPDATE SKIP LOCKED so that
+concurrent claimers never take the same slot. Counters change in the claim's transaction.
+"""
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from labeling.models import Annotator, Lease, LeaseStatus, QueueEntry, ServeReason, Solution
+from labeling.queue.screening import score_screening
+
+
+@dataclass(frozen=True)
+class NoTask:
+    """Why there is nothing to label: all_done, waiting (others hold the rest), screening_review."""
+
+    reason: str
+    message: str
+
+
+def _expiry(now: datetime) -> datetime:
+    return now + timedelta(seconds=settings.LABEL_LEASE_SECONDS)
+
+
+def _for_update(qs):
+    # SKIP LOCKED where the database has it; SQLite serialises writers anyway.
+    if connection.features.has_select_for_update_skip_locked:
+        return qs.select_for_update(skip_locked=True, of=("self",))
+    return qs
+
+
+def open_lease(annotator: Annotator, now: datetime | None = None) -> Lease | None:
+    now = now or timezone.now()
+    return annotator.leases.filter(status=LeaseStatus.OPEN, expires_at__gt=now).order_by("created_at").first()
+
+
+def _unserved(annotator: Annotator, qs, field: str = "id"):
+    """`qs` (of solutions, or of rows pointing at one by `field`) minus what this annotator was ever served."""
+    return qs.exclude(**{f"{field}__in": Lease.objects.filter(annotator=annotator).values("solution_id")})
+
+
+def _lease_fixed(annotator: Annotator, solutions, reason: str, now: datetime) -> Lease | None:
+    """Screening and QC solutions go to every annotator once; they are not counted against overlap."""
+    solution = _unserved(annotator, solutions).order_by("id").first()
+    if solution is None:
+        return None
+    try:
+        with transaction.atomic():
+            return Lease.objects.create(annotator=annotator, solution=solution, reason=reason, expires_at=_expiry(now))
+    except IntegrityError:  # the same annotator in another tab got there first (one open lease each)
+        return open_lease(annotator, now)
+
+
+def _claim(annotator: Annotator, now: datetime) -> Lease | None:
+    try:
+        with transaction.atomic():
+            entry = _for_update(_unserved(annotator, QueueEntry.objects.filter(is_open=True)
+                                          .order_by("-priority", "id"), "solution_id")
+                                .values_list("id", flat=True)).first()
+            if entry is None:
+                return None
+            entry = QueueEntry.objects.select_for_update().get(id=entry)
+            reason = ServeReason.OVERLAP if entry.completed + entry.in_flight else ServeReason.PRIORITY
+            lease = Lease.objects.create(annotator=annotator, solution_id=entry.solution_id, reason=reason,
+                                         expires_at=_expiry(now))
+            entry.in_flight += 1
+            entry.refresh_open()
+            entry.save(update_fields=["in_flight", "is_open"])
+            return lease
+    except IntegrityError:
+        # A concurrent request of the same annotator claimed first: the database allows one open
+        # lease per annotator (lease_one_open_per_annotator), so both requests get that one.
+        return open_lease(annotator, now)
+
+
+def _regular_since_last_qc(annotator: Annotator) -> int:
+    done = annotator.leases.filter(status=LeaseStatus.SUBMITTED)
+    last_qc = done.filter(reason=ServeReason.QC).order_by("-created_at").values_list("created_at", flat=True).first()
+    regular = done.filter(reason__in=[ServeReason.PRIORITY, ServeReason.OVERLAP])
+    return (regular.filter(created_at__gt=last_qc) if last_qc else regular).count()
+
+
+def next_task(annotator: Annotator, now: datetime | None = None) -> Lease | NoTask:
+    now = now or timezone.now()
+    current = annotator.leases.filter(status=LeaseStatus.OPEN).first()  # at most one: a unique index
+    if current is not None:
+        if current.expires_at > now:
+            return current
+        # It ran out and the reaper has not reached it yet: its slot goes back before a new claim.
+        _expire(Lease.objects.filter(pk=current.pk, status=LeaseStatus.OPEN))
+    if annotator.screening_passed_at is None:
+        if lease := _lease_fixed(annotator, Solution.objects.filter(is_screening=True), ServeReason.SCREENING, now):
+            return lease
+        if Solution.objects.filter(is_screening=True).exists() and not score_screening(annotator):
+            return NoTask("screening_review", "Your screening answers are with an admin for review.")
+    qc = Solution.objects.filter(is_quality_control=True)
+    if _regular_since_last_qc(annotator) >= settings.LABEL_QC_EVERY:
+        if lease := _lease_fixed(annotator, qc, ServeReason.QC, now):
+            return lease
+    if lease := _claim(annotator, now):
+        return lease
+    # Passes still missing = an entry open to others or one with leases out (two indexed lookups;
+    # `completed < overlap` itself would scan the whole queue).
+    if QueueEntry.objects.filter(is_open=True).exists() or QueueEntry.objects.filter(in_flight__gt=0).exists():
+        return NoTask("waiting", "Nothing for you right now: the remaining tasks are with other annotators or need "
+                                 "someone who has not seen them. Leases that expire come back to the queue.")
+    return NoTask("all_done", "Everything queued is labelled. New tasks arrive with the next active-learning round.")
+
+
+def _expire(leases, batch: int | None = None) -> int:
+    """Mark these open leases expired and give their slots back to the queue, in one transaction."""
+    with transaction.atomic():
+        qs = _for_update(leases).values_list("id", "solution_id")
+        found = list(qs[:batch] if batch else qs)
+        if not found:
+            return 0
+        Lease.objects.filter(id__in=[lid for lid, _ in found]).update(status=LeaseStatus.EXPIRED)
+        for _, solution_id in found:
+            entry = QueueEntry.objects.select_for_update().filter(solution_id=solution_id).first()
+            if entry is not None and entry.in_flight > 0:
+                entry.in_flight -= 1
+                entry.refresh_open()
+                entry.save(update_fields=["in_flight", "is_open"])
+        return len(found)
+
+
+def reap_expired(now: datetime | None = None, batch: int = 500) -> int:
+    """Return the slots of expired open leases to the queue; called by a beat task."""
+    now = now or timezone.now()
+    reaped = 0
+    while n := _expire(Lease.objects.filter(status=LeaseStatus.OPEN, expires_at__lte=now), batch):
+        reaped += n
+    return reaped
+
+
+def enqueue(solutions, *, overlap: int = 1, priority: float | None = None, generation: int | None = None) -> int:
+    """Put solutions in the queue (again); priority defaults to the imported order (earlier first).
+
+    Re-queueing raises the overlap and priority of an entry; it never lowers counters.
+    """
+    created = 0
+    for solution in solutions:
+        prio = priority if priority is not None else -float(solution.pk)
+        entry, made = QueueEntry.objects.get_or_create(
+            solution=solution, defaults={"overlap": overlap, "priority": prio, "generation": generation})
+        created += made
+        if not made:
+            entry.overlap = max(entry.overlap, overlap)
+            entry.priority, entry.generation = prio, generation if generation is not None else entry.generation
+            entry.refresh_open()
+            entry.save(update_fields=["overlap", "priority", "generation", "is_open"])
+    return created

@@ -1,0 +1,19 @@
+"""What an annotator is shown of a task: the same dict for the page and the API.
+
+Never gold labels, other annotators' labels, or whether the task is a QC question: a QC
+task reads exactly like a regular one. A screening task says so (annotators know they
+are being screened).
+"""
+from labeling.models import ServeReason
+from labeling.queue import claims as queue
+
+
+def task_payload(task) -> dict:
+    if isinstance(task, queue.NoTask):
+        return {"lease": None, "reason": task.reason, "message": task.message}
+    solution = task.solution
+    kind = "screening" if task.reason == ServeReason.SCREENING else "task"
+    return {"lease": {"id": str(task.id), "kind": kind, "problem": solution.problem.text,
+                      "ground_truth_answer": solution.problem.ground_truth_answer, "steps": solution.steps,
+                      "alternatives": solution.extra.get("alternatives", {}),
+                      "draft": task.draft, "expires_at": task.expires_at.isoformat()}}

@@ -1,0 +1,231 @@
+"""Drafts and submits of a labelling pass: what the browser and the API both call. What a pass may
+hold (ratings, stopping at the first -1, how it ends): docs/method.md, "Step labels".
+
+A submit carries a client-generated id: a double click, a retry or a second tab lands
+exactly one LabeledPass. The pass, the lease and the queue counters change in one
+transaction, so a crash leaves either all of it or none.
+"""
+import uuid
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from labeling import hashing
+from labeling.formats.prm800k import format_timestamp
+from labeling.models import Annotator, FinishReason, LabeledPass, Lease, LeaseStatus, QueueEntry, ServeReason
+
+
+class SubmissionError(ValueError):
+    def __init__(self, field: str, message: str):
+        self.field, self.message = field, message
+        super().__init__(f"{field}: {message}")
+
+
+class SubmissionConflict(SubmissionError):
+    """What was sent contradicts a pass that already landed (`receipt`: its client id)."""
+
+    def __init__(self, field: str, message: str, receipt):
+        super().__init__(field, message)
+        self.receipt = receipt
+
+
+@dataclass
+class StepRating:
+    rating: int | None
+    flagged: bool = False
+    alternatives: list | None = None  # ratings of the solution's alternative steps at a -1 step
+
+
+def _lease_for(annotator: Annotator, lease_id, *, lock: bool = False) -> Lease:
+    # of=self: lock the lease only, not the joined solution (a claim's FK check on it would deadlock)
+    qs = Lease.objects.select_for_update(of=("self",)) if lock else Lease.objects
+    lease = qs.filter(id=lease_id, annotator=annotator).select_related("solution__problem").first()
+    if lease is None:  # someone else's lease looks exactly like a missing one
+        raise SubmissionError("lease", "no such task for you")
+    return lease
+
+
+def save_draft(annotator: Annotator, lease_id, ratings: list[dict], active_ms: int) -> Lease:
+    """Store the ratings so far (a reload resumes exactly here); extends nothing else."""
+    with transaction.atomic():
+        lease = _lease_for(annotator, lease_id, lock=True)
+        if lease.status == LeaseStatus.SUBMITTED:
+            raise SubmissionError("lease", "this task is already submitted")
+        checked = [_check_rating(r, f"ratings[{i}]") for i, r in enumerate(ratings)]
+        _check_partial(lease.solution, checked)
+        lease.draft = {"ratings": [_as_json(r) for r in checked],
+                       "active_ms": max(int(active_ms), int(lease.draft.get("active_ms", 0)))}
+        lease.save(update_fields=["draft"])
+        return lease
+
+
+def _check_rating(r: dict, field: str, *, allow_null: bool = False, nested: bool = True) -> StepRating:
+    if not isinstance(r, dict):
+        raise SubmissionError(field, "must be an object {rating, flagged}")
+    rating, flagged = r.get("rating"), r.get("flagged", False)
+    # An int, not 1.0 or True: the pass must export as a record that the PRM800K importer takes back.
+    if (type(rating) is not int or rating not in (-1, 0, 1)) and not (allow_null and rating is None):
+        raise SubmissionError(f"{field}.rating", "must be -1, 0 or 1")
+    if not isinstance(flagged, bool):
+        raise SubmissionError(f"{field}.flagged", "must be true or false")
+    alternatives = r.get("alternatives")
+    if alternatives is not None:
+        if not nested or not isinstance(alternatives, list):
+            raise SubmissionError(f"{field}.alternatives", "must be a list of {rating, flagged} objects")
+        alternatives = [_check_rating(a, f"{field}.alternatives[{j}]", allow_null=True, nested=False)
+                        for j, a in enumerate(alternatives)]
+    return StepRating(rating, flagged, alternatives)
+
+
+def _as_json(r: StepRating) -> dict:
+    out = {"rating": r.rating, "flagged": r.flagged}
+    if r.alternatives is not None:
+        out["alternatives"] = [{"rating": a.rating, "flagged": a.flagged} for a in r.alternatives]
+    return out
+
+
+def _check_partial(solution, ratings: list[StepRating]) -> None:
+    """What any pass so far must be (a draft too): no more ratings than steps, nothing after the
+    first -1, alternatives only where the solution offers them."""
+    n = len(solution.steps)
+    if len(ratings) > n:
+        raise SubmissionError("ratings", f"the solution has {n} steps, got {len(ratings)} ratings")
+    negatives = [i for i, r in enumerate(ratings) if r.rating == -1]
+    if negatives and negatives[0] != len(ratings) - 1:
+        raise SubmissionError(f"ratings[{negatives[0] + 1}]", "no step is rated after the first -1")
+    for k, r in enumerate(ratings):
+        _alternative_texts(k, r, solution.extra.get("alternatives"))
+
+
+def _alternative_texts(k: int, r: StepRating, alternatives: dict | None) -> list[str]:
+    texts = (alternatives or {}).get(str(k), [])
+    if r.alternatives and (r.rating != -1 or len(r.alternatives) > len(texts)):
+        raise SubmissionError(f"ratings[{k}].alternatives",
+                              f"step {k + 1} has {len(texts)} alternatives to rate after a -1")
+    return texts
+
+
+def _label_steps(solution_steps: list[str], ratings: list[StepRating], finish: str,
+                 alternatives: dict | None = None) -> list[dict]:
+    if len(ratings) > len(solution_steps):
+        raise SubmissionError("ratings", f"the solution has {len(solution_steps)} steps, got {len(ratings)} ratings")
+    negatives = [i for i, r in enumerate(ratings) if r.rating == -1]
+    if finish == FinishReason.FOUND_ERROR and (not negatives or negatives[0] != len(ratings) - 1):
+        raise SubmissionError("ratings", "found_error ends at the first step rated -1")
+    if finish == FinishReason.SOLUTION and (negatives or len(ratings) != len(solution_steps)):
+        raise SubmissionError("ratings", "a solution pass rates every step, none -1")
+    if finish in (FinishReason.GIVE_UP, FinishReason.BAD_PROBLEM) and negatives:
+        raise SubmissionError("ratings", "a -1 ends the pass as found_error")
+    steps = []
+    for k, (text, r) in enumerate(zip(solution_steps, ratings, strict=False)):
+        completions = [{"text": text, "rating": r.rating, "flagged": r.flagged}]
+        if r.alternatives:
+            # After the first error the annotator rates the solution's other candidates for that step.
+            texts = _alternative_texts(k, r, alternatives)
+            completions += [{"text": t, "rating": a.rating, "flagged": a.flagged}
+                            for t, a in zip(texts, r.alternatives, strict=False)]
+        steps.append({"completions": completions, "human_completion": None,
+                      "chosen_completion": None if r.rating == -1 else 0})
+    return steps
+
+
+def submit_pass(annotator: Annotator, lease_id, client_id, ratings: list[dict], finish_reason: str,
+                total_time: int, reason_text: str = "") -> LabeledPass:
+    return submit(annotator, lease_id, client_id, ratings, finish_reason, total_time, reason_text)[0]
+
+
+def submit(annotator: Annotator, lease_id, client_id, ratings: list[dict], finish_reason: str,
+           total_time: int, reason_text: str = "") -> tuple[LabeledPass, bool]:
+    """The pass that landed for this submit, and whether it had landed before (a replay).
+
+    A replay (same client id, same task, same content) answers the original pass. The same
+    client id on another task or with other content, or another submit of a task already
+    submitted with other content, is a SubmissionConflict naming the pass that landed: never a
+    success for something that was not stored.
+    """
+    try:
+        client_id = uuid.UUID(str(client_id))
+    except ValueError:
+        raise SubmissionError("client_id", "must be a UUID") from None
+    if finish_reason not in FinishReason.values:
+        raise SubmissionError("finish_reason", f"must be one of {', '.join(FinishReason.values)}")
+    reason_text = reason_text.strip()
+    if finish_reason in (FinishReason.GIVE_UP, FinishReason.BAD_PROBLEM) and not reason_text:
+        raise SubmissionError("reason_text", "say why you give up or what is wrong with the problem")
+    if isinstance(total_time, bool) or not isinstance(total_time, int) or total_time < 0:
+        raise SubmissionError("total_time", "must be a non-negative number of milliseconds")
+    checked = [_check_rating(r, f"ratings[{i}]") for i, r in enumerate(ratings)]
+    wanted = (checked, finish_reason, total_time, reason_text)
+    done = _landed(client_id)
+    if done is not None and done.annotator_id == annotator.id:
+        return _replayed(done, annotator, lease_id, wanted), True
+    try:
+        with transaction.atomic():
+            lease = _lease_for(annotator, lease_id, lock=True)  # someone else's lease: 404 before anything
+            if done is not None:
+                _replayed(done, annotator, lease_id, wanted)  # another annotator's client id: refused
+            if lease.status == LeaseStatus.SUBMITTED:
+                # The same task sent again under a new client id (a second tab).
+                return _replayed(lease.labeled_pass, annotator, lease_id, wanted), True
+            solution = lease.solution
+            steps = _label_steps(solution.steps, checked, finish_reason, solution.extra.get("alternatives"))
+            now = timezone.now()
+            labeled = LabeledPass.objects.create(
+                annotator=annotator, problem=solution.problem, solution=solution, submitted_at=now,
+                generation=solution.generation, is_quality_control=lease.reason == ServeReason.QC,
+                is_screening=lease.reason == ServeReason.SCREENING, verifier_score=solution.verifier_score,
+                steps=steps, total_time=total_time, finish_reason=finish_reason, reason_text=reason_text,
+                natural_key=hashing.pass_identity(str(annotator.uuid), format_timestamp(now),
+                                                  solution.problem.content_hash, solution.content_hash),
+                client_id=client_id)
+            _count(lease)
+            lease.status, lease.labeled_pass = LeaseStatus.SUBMITTED, labeled
+            lease.save(update_fields=["status", "labeled_pass"])
+            return labeled, False
+    except IntegrityError:
+        # Two submits raced on the same client id or lease: the other one landed.
+        done = _landed(client_id) or Lease.objects.get(id=lease_id).labeled_pass
+        if done is None:
+            raise
+        return _replayed(done, annotator, lease_id, wanted), True
+
+
+def _landed(client_id) -> LabeledPass | None:
+    return LabeledPass.objects.filter(client_id=client_id).select_related("lease", "solution").first()
+
+
+def _replayed(done: LabeledPass, annotator: Annotator, lease_id, wanted) -> LabeledPass:
+    """`done` if this submit is a replay of it, else the reason it is not."""
+    if done.annotator_id != annotator.id:
+        # Another annotator's client id: say no, and never hand out their pass or its receipt.
+        raise SubmissionError("client_id", "this client id belongs to another submit; send a new one")
+    receipt = done.client_id
+    lease = getattr(done, "lease", None)
+    if lease is None or str(lease.id) != str(lease_id):
+        raise SubmissionConflict("client_id", f"this client id was already used to submit another task (receipt "
+                                 f"{receipt}); send a new client id for this one", receipt)
+    checked, finish_reason, total_time, reason_text = wanted
+    try:
+        steps = _label_steps(done.solution.steps, checked, finish_reason, done.solution.extra.get("alternatives"))
+    except SubmissionError:
+        steps = None
+    differs = [name for name, same in (
+        ("ratings", steps == done.steps), ("finish_reason", finish_reason == done.finish_reason),
+        ("total_time", total_time == done.total_time), ("reason_text", reason_text == done.reason_text)) if not same]
+    if differs:
+        raise SubmissionConflict(differs[0], f"this task was already submitted (receipt {receipt}) with other "
+                                 f"{', '.join(differs)}; the pass that landed is kept unchanged", receipt)
+    return done
+
+
+def _count(lease: Lease) -> None:
+    """Move the lease's slot from in flight to completed (an expired lease already gave its slot back)."""
+    entry = QueueEntry.objects.select_for_update().filter(solution_id=lease.solution_id).first()
+    if entry is None:
+        return
+    if lease.status == LeaseStatus.OPEN and entry.in_flight > 0:
+        entry.in_flight -= 1
+    entry.completed += 1
+    entry.refresh_open()
+    entry.save(update_fields=["in_flight", "completed", "is_open"])
