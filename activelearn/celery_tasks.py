@@ -35,23 +35,59 @@ def _guarded(round_id: int, attempt: int, body) -> None:
         _failing_the_round(round_id, attempt, lambda: r.stage, lambda: body(r))
 
 
+def _fan_out(r, what: str, tasks, callback) -> None:
+    """Send a stage's chunks as a chord: they run in parallel on every worker, the callback runs
+    once, after the last. With the broker away the round waits: watch_rounds sends them again."""
+    try:
+        chord(tasks)(callback)
+    except (OperationalError, OSError) as exc:
+        log.warning("round %s: %s not sent (%r); it will be re-sent", r.generation, what, exc)
+
+
+def _after_generation(r, round_id: int, attempt: int) -> None:
+    attempts.run_stage(r, "train", stages.train)
+    if r.stages.get("score", {}).get("status") == "done":
+        return finish_round(round_id, attempt)
+    chunks = stages.begin_scoring(r)
+    if not chunks:
+        return finish_round.delay(round_id, attempt)
+    _fan_out(r, "scoring", (score_chunk.si(round_id, attempt, c) for c in chunks), finish_round.si(round_id, attempt))
+
+
 # reject_on_worker_lost=False: a worker killed mid-training must fail the round (task_failure
 # below), not run the training again by itself; the round can then be resumed.
 @shared_task(name=rounds.RUN_ROUND, acks_late=True, reject_on_worker_lost=False)
 def run_round(round_id: int, attempt: int) -> None:
     def body(r):
-        attempts.run_stage(r, "train", stages.train)
-        if r.stages.get("score", {}).get("status") == "done":
-            return finish_round(round_id, attempt)
-        chunks = stages.begin_scoring(r)
-        if not chunks:
-            return finish_round.delay(round_id, attempt)
-        # the chunks run in parallel on every worker; the callback runs once, after the last
-        try:
-            chord(score_chunk.si(round_id, attempt, c) for c in chunks)(finish_round.si(round_id, attempt))
-        except (OperationalError, OSError) as exc:
-            # the broker is away: the round waits; watch_rounds sends the scoring again once it is back
-            log.warning("round %s: scoring not sent (%r); it will be re-sent", r.generation, exc)
+        if not stages.generation_enabled(r):
+            attempts.run_stage(r, "generate", stages.skip_generation)
+        elif r.stages.get("generate", {}).get("status") != "done":
+            chunks = stages.begin_generation(r)
+            if chunks:
+                return _fan_out(r, "generation", (generate_chunk.si(round_id, attempt, c) for c in chunks),
+                                generation_done.si(round_id, attempt))
+            stages.end_generation(r)
+        _after_generation(r, round_id, attempt)
+
+    _guarded(round_id, attempt, body)
+
+
+@shared_task(name=rounds.GENERATE_CHUNK, acks_late=True)
+def generate_chunk(round_id: int, attempt: int, problem_ids: list[int]) -> dict:
+    """Idempotent (a sample is stored once by its identity), so a redelivered chunk asks only for
+    what is missing. A cancel stops it at the next problem."""
+    r = Round.objects.filter(pk=round_id, attempt=attempt, status=RoundStatus.RUNNING).first()
+    if r is None:
+        return {}
+    return _failing_the_round(round_id, attempt, lambda: "generate", lambda: stages.generate_chunk(r, problem_ids),
+                              stopped={})
+
+
+@shared_task(name=rounds.GENERATION_DONE, acks_late=True, reject_on_worker_lost=False)
+def generation_done(round_id: int, attempt: int) -> None:
+    def body(r):
+        stages.end_generation(r)
+        _after_generation(r, round_id, attempt)
 
     _guarded(round_id, attempt, body)
 
@@ -94,5 +130,6 @@ def watch_rounds() -> dict:
 def _worker_lost(sender=None, exception=None, args=None, **_):
     # Sent by the worker's main process when the child running a round task died (SIGKILL,
     # out of memory): nothing inside the task could record that.
-    if getattr(sender, "name", "") in (run_round.name, finish_round.name) and args and len(args) == 2:
+    if getattr(sender, "name", "") in (run_round.name, generation_done.name, finish_round.name) and args and \
+            len(args) == 2:
         rounds.fail(args[0], args[1], f"the worker running the round was lost: {exception!r}")

@@ -66,6 +66,7 @@ class RoundStatus(models.TextChoices):
 
 
 class Stage(models.TextChoices):
+    GENERATE = "generate", "Sample candidates from the policy"
     TRAIN = "train", "Retrain the PRM"
     SCORE = "score", "Score the pool"
     GRADE = "grade", "Grade final answers"
@@ -79,7 +80,8 @@ ACTIVE_ROUND_STATUSES = (RoundStatus.QUEUED, RoundStatus.RUNNING)
 
 
 class Round(models.Model):
-    """One active-learning round (a *generation*): retrain, score, grade, select, queue.
+    """One active-learning round (a *generation*): generate (optional), retrain, score, grade, select,
+    queue.
 
     `stages` holds per stage {status, started_at, finished_at, seconds, done, total}: a
     stage marked done is skipped when a failed round is resumed, and each stage is written
@@ -150,3 +152,95 @@ class WorkerHeartbeat(models.Model):
     pid = models.IntegerField()
     started_at = models.DateTimeField()
     last_seen = models.DateTimeField(db_index=True)
+
+
+class PolicyConnection(models.Model):
+    """A named OpenAI-compatible server that ML staff set up to sample solutions (a policy).
+
+    `settings` holds the connection's options, checked by activelearn.policy.connection. There is
+    no key here: `settings.api_key_env` names the workers' environment variable that holds it.
+    """
+
+    name = models.CharField(max_length=64, unique=True)
+    settings = models.JSONField(default=dict)
+    created_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class GenerationRun(models.Model):
+    """One generation of candidate solutions from a policy: a round's generate stage (`round`), or a
+    `generate_solutions` command (`key` is its run name). Its samples are keyed by (run, problem,
+    index), so a crash, a redelivered task or a resume never samples the same one twice.
+
+    The request counters move with F() updates as each chunk finishes: the cost of the run."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    key = models.CharField(max_length=100, unique=True, help_text="round-<generation>, or the command's run name.")
+    round = models.OneToOneField(Round, null=True, blank=True, on_delete=models.SET_NULL, related_name="generation_run")
+    connection = models.CharField(max_length=64)
+    config = models.JSONField(default=dict, help_text="The resolved connection (never a key), the samples per "
+                              "problem and the problem filter.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    problems = models.PositiveIntegerField(default=0)
+    samples_wanted = models.PositiveIntegerField(default=0)
+    requests = models.PositiveBigIntegerField(default=0)
+    retries = models.PositiveBigIntegerField(default=0)
+    failed_requests = models.PositiveBigIntegerField(default=0)
+    prompt_tokens = models.PositiveBigIntegerField(default=0)
+    completion_tokens = models.PositiveBigIntegerField(default=0)
+    request_seconds = models.FloatField(default=0.0, help_text="Summed over requests (they overlap).")
+    error = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.CheckConstraint(condition=Q(status__in=["running", "succeeded", "failed"]),
+                                              name="generation_run_status_valid")]
+
+    def __str__(self):
+        return f"generation {self.key} ({self.status})"
+
+
+class GeneratedSample(models.Model):
+    """One sample asked of the policy: what became of it, and which solution it is.
+
+    `kept`: a new solution; `duplicate`: the same content as a solution already there (that one is
+    linked); `empty`, `truncated`, `too_long`: dropped, with no solution."""
+
+    class Outcome(models.TextChoices):
+        KEPT = "kept", "Kept: a new solution"
+        DUPLICATE = "duplicate", "Same content as an existing solution"
+        EMPTY = "empty", "Dropped: no steps"
+        TRUNCATED = "truncated", "Dropped: cut off at max_tokens"
+        TOO_LONG = "too_long", "Dropped: too many or too long steps"
+
+    run = models.ForeignKey(GenerationRun, on_delete=models.CASCADE, related_name="samples")
+    problem = models.ForeignKey("labeling.Problem", on_delete=models.CASCADE, related_name="+")
+    index = models.PositiveIntegerField()
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    solution = models.ForeignKey("labeling.Solution", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="samples")
+    finish_reason = models.CharField(max_length=32, blank=True, default="")
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "problem", "index"], name="one_sample_per_identity"),
+            models.CheckConstraint(condition=Q(outcome__in=["kept", "duplicate", "empty", "truncated", "too_long"]),
+                                   name="sample_outcome_valid"),
+        ]
+        indexes = [models.Index(fields=["run", "outcome"], name="sample_run_outcome")]

@@ -1,16 +1,22 @@
 """The rounds page (ML staff): start, watch, cancel and resume active-learning rounds. The
 page's buttons and form call the REST API (api.views.rounds) with the session's CSRF token."""
+import json
+
 from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from activelearn.models import Round
-from activelearn.rounds.config import OPTIONS, format_number
+from activelearn.options import format_number
+from activelearn.rounds.config import OPTIONS
 from activelearn.rounds.selectors import current_round, generation_charts, round_detail
 from labeling.people import roles
 
 ROUNDS_LISTED = 100
+
+
+EMPTY_CHOICE = {"generate_with": "none: no generation"}  # what an empty choice means, where it is not "the default"
 
 
 def form_fields() -> list[dict]:
@@ -23,8 +29,12 @@ def form_fields() -> list[dict]:
             widget, step = "number", "1" if o.type is int else "any"
         else:
             widget, step = "text", None
-        default = "" if o.default is None else (format_number(o.default) if o.type is float else str(o.default))
+        if o.type is dict:
+            default = json.dumps(o.default)
+        else:
+            default = "" if o.default is None else (format_number(o.default) if o.type is float else str(o.default))
         fields.append({"name": o.name, "label": o.name.replace("_", " "), "widget": widget, "step": step,
+                       "empty_label": EMPTY_CHOICE.get(o.name, "default"),
                        "min": None if o.min is None else format_number(o.min),
                        "max": None if o.max is None else format_number(o.max),
                        "default": default, "help": o.help, "choices": list(o.choices), "nullable": o.nullable,

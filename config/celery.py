@@ -33,13 +33,18 @@ def _carry_request_id(headers=None, **_):
         headers.setdefault(REQUEST_ID_HEADER, rid)
 
 
-TRAINING_TASKS = ("activelearn.tasks.run_round",)
+# the round tasks that may train: the first one, and the one after generation
+TRAINING_TASKS = ("activelearn.tasks.run_round", "activelearn.tasks.generation_done")
+GENERATION_TASKS = ("activelearn.tasks.generate_chunk",)
 
 
 def route_task(name, args, kwargs, options, task=None, **_):
-    """task_routes: training to TRAIN_QUEUE when set (read per call, so tests can change it)."""
+    """task_routes: training to TRAIN_QUEUE, sampling from the policy to GENERATE_QUEUE, when set (read
+    per call, so tests can change them)."""
     from django.conf import settings
 
     if name in TRAINING_TASKS and settings.TRAIN_QUEUE:
         return {"queue": settings.TRAIN_QUEUE}
+    if name in GENERATION_TASKS and settings.GENERATE_QUEUE:
+        return {"queue": settings.GENERATE_QUEUE}
     return None

@@ -204,6 +204,9 @@ CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="celery")
 # A round's training task (activelearn.tasks.run_round) can go to a queue of its own, so that a GPU
 # worker (`celery -A config worker -Q <this>`) takes only training; empty: CELERY_QUEUE like the rest.
 TRAIN_QUEUE = env("CELERY_TRAIN_QUEUE", default="")
+# The same for a round's sampling from the policy (activelearn.tasks.generate_chunk): workers close to
+# the policy server (`-Q <this>`); empty: CELERY_QUEUE.
+GENERATE_QUEUE = env("CELERY_GENERATE_QUEUE", default="")
 CELERY_TASK_ROUTES = ["config.celery.route_task"]
 CELERY_RESULT_BACKEND = "django-db"
 CELERY_RESULT_EXTENDED = True
@@ -219,6 +222,14 @@ PRM_BASE_MODEL = env("PRM_BASE_MODEL", default="")  # empty: the packaged all-Mi
 # bare absolute path (named by its basename) or hub id (named by itself). A round gives the name, never a path.
 PRM_ALLOWED_BACKBONES = env.list("PRM_ALLOWED_BACKBONES", default=[])
 MODEL_DIR = Path(env("MODEL_DIR", default=str(VAR_DIR / "models")))
+# The deployment's policy (the `default` connection): an OpenAI-compatible server. Its API key, if any,
+# is the workers' POLICY_API_KEY environment variable (read where it is used, never stored).
+POLICY_BASE_URL = env("POLICY_BASE_URL", default="")
+POLICY_MODEL = env("POLICY_MODEL", default="")
+POLICY_ENDPOINT = env("POLICY_ENDPOINT", default="completions")
+# Hosts a connection's base_url may name (host, host:port, or .domain for its subdomains), comma-separated;
+# empty: any. Set it in production so that a round can never point a worker at an internal service.
+POLICY_ALLOWED_HOSTS = env.list("POLICY_ALLOWED_HOSTS", default=[])
 HF_ALLOW_NETWORK = env.bool("HF_ALLOW_NETWORK", default=False)
 if not HF_ALLOW_NETWORK:
     # Set before anything imports huggingface_hub, which reads it once at import time.

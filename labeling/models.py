@@ -41,6 +41,8 @@ class Problem(models.Model):
                                  help_text="Identifier in the source data set, e.g. MATH unique_id.")
     content_hash = models.CharField(max_length=64, unique=True, editable=False,
                                     help_text="sha256 of the problem text.")
+    extra = models.JSONField(default=dict, blank=True,
+                             help_text="What a generator knows of the problem (the demo's parameters).")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

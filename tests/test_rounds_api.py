@@ -44,7 +44,7 @@ def test_ml_staff_starts_a_round(ml, dispatched, django_capture_on_commit_callba
     assert dispatched == [round_.pk]
     assert body["generation"] == round_.generation == 1 and body["status"] == "queued" and body["active"]
     assert body["config"] == {**DEFAULTS, "strategy": "uniform", "round_cap": 10}
-    assert [s["name"] for s in body["stages"]] == ["train", "score", "grade", "select", "queue"]
+    assert [s["name"] for s in body["stages"]] == ["generate", "train", "score", "grade", "select", "queue"]
     assert all(s["status"] == "pending" and s["fraction"] is None for s in body["stages"])
     assert body["created_by"] == "ml" and body["model_version"] is None and body["error"] == ""
     assert body["selection"]["selected"] == 0
@@ -123,18 +123,19 @@ def test_detail_shows_live_progress_selection_and_metrics(ml):
     for s in solutions[:2]:
         SolutionScore.objects.create(solution=s, model_version=version, score=0.5)
     body = ml.get(f"/api/rounds/{r.pk}/").json()
-    train, score, grade = body["stages"][:3]
+    generate, train, score, grade = body["stages"][:4]
+    assert generate["name"] == "generate" and generate["status"] == "pending"
     assert train == {"name": "train", "label": "Retrain the PRM", "status": "done", "started_at": started.isoformat(),
                      "finished_at": None, "seconds": 12.5, "done": 40, "total": 40, "fraction": 1.0,
                      "result": {"model_version": version.pk, "trained": True}}
     assert score["status"] == "running" and score["done"] == 2 and score["total"] == 5 and score["fraction"] == 0.4
     assert 15 < score["seconds"] < 60
     assert grade["status"] == "pending" and grade["seconds"] is None
-    assert body["stages_done"] == 1 and body["stages_total"] == 5 and body["model_version"] == version.pk
+    assert body["stages_done"] == 1 and body["stages_total"] == 6 and body["model_version"] == version.pk
     assert body["metrics"]["validation"]["step_auroc"] == 0.75 and body["stage"] == "score"
 
     SolutionScore.objects.create(solution=solutions[2], model_version=version, score=0.9)
-    assert ml.get(f"/api/rounds/{r.pk}/").json()["stages"][1]["done"] == 3
+    assert ml.get(f"/api/rounds/{r.pk}/").json()["stages"][2]["done"] == 3
 
     RoundSelection.objects.create(round=r, solution=solutions[0], score=0.2, answer_is_correct=False,
                                   bucket="convincing_wrong", rank=0)
@@ -147,9 +148,9 @@ def test_detail_shows_live_progress_selection_and_metrics(ml):
                    "min_score": 0.2, "max_score": 0.6}
 
     rounds.cancel_round(r)  # a stage running when the round is cancelled says so, and its clock stops
-    score = ml.get(f"/api/rounds/{r.pk}/").json()["stages"][1]
+    score = ml.get(f"/api/rounds/{r.pk}/").json()["stages"][2]
     assert score["status"] == "cancelled" and score["done"] == 3
-    assert ml.get(f"/api/rounds/{r.pk}/").json()["stages"][1]["seconds"] == score["seconds"]
+    assert ml.get(f"/api/rounds/{r.pk}/").json()["stages"][2]["seconds"] == score["seconds"]
 
 
 def test_failed_round_shows_its_error_and_failed_stage(ml):
@@ -158,7 +159,7 @@ def test_failed_round_shows_its_error_and_failed_stage(ml):
     rounds.fail(r.pk, 1, "stage 'train': ValueError: no labelled data to train a prm on")
     body = ml.get(f"/api/rounds/{r.pk}/").json()
     assert body["status"] == "failed" and not body["active"] and "no labelled data" in body["error"]
-    assert body["stages"][0]["status"] == "failed" and body["stages"][1]["status"] == "pending"
+    assert body["stages"][1]["status"] == "failed" and body["stages"][2]["status"] == "pending"
 
 
 def test_workers_endpoint(ml):

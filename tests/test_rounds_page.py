@@ -66,7 +66,7 @@ def test_page_shows_the_current_round_with_its_stages_and_buttons(dispatched):
     r = rounds.start_round({"strategy": "uniform"})
     page = c.get("/rounds/").content.decode()
     assert f'data-round="{r.pk}"' in page and "Round 1" in page and 'id="round-status" class="status-queued"' in page
-    assert page.count('<li data-stage="') == 5
+    assert page.count('<li data-stage="') == 6
     assert 'id="cancel-round">Cancel round 1' in page and 'id="resume-round" hidden' in page
     rounds.cancel_round(r)
     page = c.get("/rounds/?generation=1").content.decode()
@@ -215,7 +215,7 @@ def test_start_round_command_takes_every_option(dispatched, settings):
     r = Round.objects.get()
     assert r.config == {**DEFAULTS, "strategy": "convincing", "round_cap": None, "per_problem_cap": 3,
                         "wrong_fraction": 0.5, "base_model": "some/model", "epochs": 1.5}
-    assert "Started round 1" in out and "round 1 queued: train pending" in out
+    assert "Started round 1" in out and "round 1 queued: generate pending, train pending" in out
     assert "No worker is alive" in err
 
 
@@ -255,8 +255,9 @@ def test_start_round_wait_until_success(dispatched, monkeypatch):
 
     monkeypatch.setattr(_round_cli.time, "sleep", worker_succeeds)
     out, _ = command("start_round", "--wait", "--interval", "0")
-    assert "round 1 queued: train pending" in out
-    assert "round 1 succeeded: train done (1.0 s)" in out and "round 1 succeeded: 0 solutions selected" in out
+    assert "round 1 queued: generate pending, train pending" in out
+    assert "round 1 succeeded: generate done (1.0 s), train done (1.0 s)" in out
+    assert "round 1 succeeded: 0 solutions selected" in out
 
 
 def test_cancel_and_resume_commands(dispatched):

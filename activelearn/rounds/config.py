@@ -4,31 +4,17 @@
 Values are JSON values and their types are checked, not converted: "4" is not an integer (the
 page sends numbers; `start_round` turns its command-line text into typed values with
 `from_text` first)."""
-import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
+from activelearn import options
+from activelearn.options import Option, OptionError
+from activelearn.policy import connection
 from activelearn.prm import allowlist
 from activelearn.selection.strategies import STRATEGIES, SelectionConfig
 
 
-class RoundConfigError(ValueError):
-    def __init__(self, field: str, message: str):
-        self.field, self.message = field, message
-        super().__init__(f"{field}: {message}")
-
-
-@dataclass(frozen=True)
-class Option:
-    name: str
-    type: type
-    default: object
-    help: str
-    choices: Sequence[str] = ()
-    min: float | None = None
-    max: float | None = None
-    nullable: bool = False
-    check: Callable[[str], str] | None = None  # a further check of a text value (ValueError: its message)
+class RoundConfigError(OptionError):
+    """A round option refused: `field` names it."""
 
 
 class _BackboneNames(Sequence):
@@ -47,6 +33,42 @@ class _BackboneNames(Sequence):
     def __repr__(self) -> str:
         return "<PRM_ALLOWED_BACKBONES names>"
 
+
+class _ConnectionNames(Sequence):
+    """The names `generate_with` may take, read whenever asked: empty (no generation) and every
+    connection (demo, default, the stored ones)."""
+
+    def _names(self) -> tuple[str, ...]:
+        return ("", *connection.names())
+
+    def __getitem__(self, i):
+        return self._names()[i]
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def __repr__(self) -> str:
+        return "<policy connection names>"
+
+
+GENERATION_OPTIONS = [
+    Option("generate_with", str, "", "Sample fresh candidates first, from this policy connection: demo (the built-in "
+           "demo generator), default (POLICY_BASE_URL) or a stored one; empty = no generation.",
+           choices=_ConnectionNames(), check=connection.check_name),
+    Option("samples_per_problem", int, 16, "Samples asked of the policy per problem.", min=1, max=4096),
+    Option("fewer_than", int, None, "Generate only for problems with fewer than this many candidates; empty = all.",
+           min=1, max=10**6, nullable=True),
+    Option("subject", str, "", "Generate only for problems of this subject; empty = any."),
+    Option("level", int, None, "Generate only for problems of this level; empty = any.", min=0, max=32767,
+           nullable=True),
+    Option("source", str, "", "Generate only for problems whose source id starts with this; empty = any."),
+    Option("problem_cap", int, None, "Generate for at most this many problems (lowest ids first); empty = all.",
+           min=1, max=10**6, nullable=True),
+    Option("generate_chunk", int, 4, "Problems per generation task; tasks run in parallel on all workers.", min=1,
+           max=10_000),
+    Option("policy_overrides", dict, {}, "Connection options for this round (any but the key), e.g. "
+           '{"temperature": 0.7, "max_tokens": 512}.', check=connection.check_overrides),
+]
 
 OPTIONS = [
     Option("strategy", str, "convincing", "convincing: per problem, wrong_fraction most convincing wrong answers and "
@@ -71,92 +93,13 @@ OPTIONS = [
     Option("chunk_size", int, 256, "Solutions per scoring task; chunks run in parallel on all workers.", min=1,
            max=100_000),
     Option("seed", int, 0, "Seed for training and uniform selection.", min=0, max=2**31 - 1),
+    *GENERATION_OPTIONS,
 ]
 DEFAULTS = {o.name: o.default for o in OPTIONS}
 
 
-def json_type(value) -> str:
-    """What a JSON value is, in JSON's words, for error messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, list | tuple):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return "a file" if hasattr(value, "read") else type(value).__name__
-
-
-KIND = {int: "an integer", float: "a number", str: "a string"}
-
-
-def _coerce(o: Option, value):
-    if value is None and o.nullable:
-        return None
-    if value == "" and o.type is str:
-        return o.default
-    wrong = RoundConfigError(o.name, f"must be {KIND[o.type]}{', or null' if o.nullable else ''}, got "
-                                     f"{json_type(value)}")
-    if o.type is str:
-        if not isinstance(value, str):
-            raise wrong
-    elif isinstance(value, bool) or not isinstance(value, int | float):
-        raise wrong
-    elif o.type is int:
-        if isinstance(value, float):
-            if not value.is_integer():
-                raise RoundConfigError(o.name, f"must be an integer, got {value!r}")
-            value = int(value)
-    else:
-        try:
-            value = float(value)
-        except OverflowError:
-            raise RoundConfigError(o.name, f"must be between {format_number(o.min)} and "
-                                           f"{format_number(o.max)}") from None
-        if not math.isfinite(value):
-            raise RoundConfigError(o.name, "must be a finite number")
-    if o.type is str:
-        if len(value) > 1000:
-            raise RoundConfigError(o.name, "is too long")
-        if not _storable(value):
-            raise RoundConfigError(o.name, "must not contain NUL characters or unpaired surrogates")
-    if o.check is not None:
-        try:
-            value = o.check(value)
-        except ValueError as exc:
-            raise RoundConfigError(o.name, str(exc)) from None
-    elif o.choices and value not in o.choices:
-        raise RoundConfigError(o.name, f"must be one of {', '.join(o.choices)}")
-    if o.min is not None and value < o.min or o.max is not None and value > o.max:
-        raise RoundConfigError(o.name, f"must be between {format_number(o.min)} and {format_number(o.max)}")
-    return value
-
-
-NULL_WORDS = ("none", "null")
-
-
 def from_text(o: Option, text: str):
-    """Text (the command line, a form body) as the typed value it stands for: "4" -> 4, "none" or
-    nothing -> None for a nullable option; RoundConfigError if it is no such value. parse_config
-    then checks it like any JSON value. JSON bodies never come through here."""
-    if o.nullable and text.strip().lower() in (*NULL_WORDS, ""):
-        return None
-    if o.type is int:
-        try:
-            return int(text.strip())
-        except ValueError:
-            raise RoundConfigError(o.name, f"must be an integer, got {text!r}") from None
-    if o.type is float:
-        try:
-            return float(text.strip())
-        except ValueError:
-            raise RoundConfigError(o.name, f"must be a number, got {text!r}") from None
-    return text
+    return options.from_text(o, text, RoundConfigError)
 
 
 def from_form(data: dict) -> dict:
@@ -166,34 +109,20 @@ def from_form(data: dict) -> dict:
     return {k: from_text(known[k], v) if k in known and isinstance(v, str) else v for k, v in data.items()}
 
 
-def _storable(text: str) -> bool:
-    """Round.config is jsonb: PostgreSQL refuses NUL and unpaired surrogates (it was a 500)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return "\x00" not in text
-
-
-def format_number(x: float) -> str:
-    """An option's number as people write it: 4, not 4.0; 0.8 as 0.8."""
-    return str(int(x)) if float(x).is_integer() else repr(float(x))
-
-
 def parse_config(data: dict | None) -> dict:
     """Defaults filled in and every value checked; unknown keys are refused by name."""
-    data = data or {}
-    if not isinstance(data, dict):
-        raise RoundConfigError("config", "must be an object")
-    known = {o.name: o for o in OPTIONS}
-    for key in data:
-        if key not in known:
-            raise RoundConfigError(str(key)[:100], "unknown option")
-    config = {o.name: _coerce(o, data.get(o.name, o.default)) for o in OPTIONS}
+    config = options.parse_options(data, OPTIONS, RoundConfigError)
     try:
         selection_config(config)
     except ValueError as exc:
         raise RoundConfigError("strategy", str(exc)) from None
+    if config["generate_with"]:  # a connection that cannot work is refused before the round starts
+        overrides = config["policy_overrides"]
+        try:
+            connection.resolve(config["generate_with"], overrides)
+        except OptionError as exc:
+            field = f"policy_overrides.{exc.field}" if exc.field in overrides else "generate_with"
+            raise RoundConfigError(field, exc.message) from None
     return config
 
 
@@ -201,3 +130,8 @@ def selection_config(config: dict) -> SelectionConfig:
     return SelectionConfig(strategy=config["strategy"], per_problem=config["per_problem"],
                            wrong_fraction=config["wrong_fraction"], per_problem_cap=config["per_problem_cap"],
                            round_cap=config["round_cap"], seed=config["seed"])
+
+
+def generation_filters(config: dict) -> dict:
+    """The problem filter of a round's generate stage."""
+    return {k: config.get(k) for k in ("subject", "level", "source", "fewer_than", "problem_cap")}

@@ -27,8 +27,14 @@ log = logging.getLogger(__name__)
 # The tasks a round sends, by name: the contract with the workers (activelearn.celery_tasks
 # registers them under these names, which messages already in a broker carry).
 RUN_ROUND = "activelearn.tasks.run_round"
+GENERATE_CHUNK = "activelearn.tasks.generate_chunk"
+GENERATION_DONE = "activelearn.tasks.generation_done"
 SCORE_CHUNK = "activelearn.tasks.score_chunk"
 FINISH_ROUND = "activelearn.tasks.finish_round"
+# The stages that fan out over the workers: when their messages were lost (a broker outage, a dead
+# worker), `watch` either sends their callback (all chunks done) or the round again (it re-sends the
+# chunks still missing; both stages are idempotent).
+FAN_OUT = {"generate": (stages.generation_complete, GENERATION_DONE), "score": (stages.scoring_complete, FINISH_ROUND)}
 
 
 def send(task_name: str, r: Round) -> None:
@@ -158,16 +164,17 @@ def watch(now=None) -> dict:
     for r in Round.objects.filter(status=RoundStatus.QUEUED, dispatched_at__isnull=True):
         out["dispatched"] += dispatch(r.pk)
     running = Round.objects.filter(status=RoundStatus.RUNNING)
-    for r in running.filter(stage="score", heartbeat_at__lt=now - timedelta(seconds=60)):
-        if stages.scoring_complete(r):
-            send(FINISH_ROUND, r)
+    for r in running.filter(stage__in=list(FAN_OUT), heartbeat_at__lt=now - timedelta(seconds=60)):
+        complete, callback = FAN_OUT[r.stage]
+        if complete(r):
+            send(callback, r)
             out["finished"] += 1
         elif r.heartbeat_at < now - timedelta(seconds=settings.ROUND_RESEND_SECONDS):
             Round.objects.filter(pk=r.pk, attempt=r.attempt).update(heartbeat_at=now)
-            send(RUN_ROUND, r)  # skips training, scores what is left
+            send(RUN_ROUND, r)  # skips what is done, sends the chunks still missing
             out["rescored"] += 1
     stall = now - timedelta(seconds=settings.ROUND_STALL_SECONDS)
-    for r in running.exclude(stage="score").filter(heartbeat_at__lt=stall):
+    for r in running.exclude(stage__in=list(FAN_OUT)).filter(heartbeat_at__lt=stall):
         fail(r.pk, r.attempt, f"no sign of life from the worker for {settings.ROUND_STALL_SECONDS} s during stage "
                               f"'{r.stage}' (the worker probably died); resume the round to continue")
         out["failed"] += 1

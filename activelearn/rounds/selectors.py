@@ -7,7 +7,18 @@ from django.db.models import Avg, Count, F, Max, Min, Q, Value
 from django.db.models.functions import Floor, Greatest, Least
 from django.utils import timezone
 
-from activelearn.models import ACTIVE_ROUND_STATUSES, STAGES, Round, RoundSelection, RoundStatus, SolutionScore, Stage
+from activelearn.models import (
+    ACTIVE_ROUND_STATUSES,
+    STAGES,
+    GeneratedSample,
+    GenerationRun,
+    Round,
+    RoundSelection,
+    RoundStatus,
+    SolutionScore,
+    Stage,
+)
+from activelearn.policy import generation
 from activelearn.rounds.pool import pool
 from labeling.models import FinishReason, LabeledPass
 
@@ -32,6 +43,11 @@ def _live_score_done(r: Round) -> int | None:
     return SolutionScore.objects.filter(model_version_id=r.model_version_id, solution__in=pool(r)).count()
 
 
+def _live_generated(r: Round) -> int | None:
+    """Samples the round's generation has stored so far (its chunks run on many workers too)."""
+    return GeneratedSample.objects.filter(run__round=r).count()
+
+
 def stage_progress(r: Round, now: datetime | None = None) -> list[dict]:
     """Per stage, in order: status, timing, done/total, fraction, and the stage's own result."""
     now = now or timezone.now()
@@ -48,6 +64,8 @@ def stage_progress(r: Round, now: datetime | None = None) -> list[dict]:
                 status = "failed" if r.status == RoundStatus.FAILED else "cancelled"
         if name == Stage.SCORE and info.get("status") in ("running", "failed"):
             done = _live_score_done(r)  # chunks run on many workers: count what they stored
+        if name == Stage.GENERATE and info.get("status") in ("running", "failed"):
+            done = _live_generated(r)
         if status == "done" and total is not None and done is None:
             done = total
         fraction = None
@@ -94,9 +112,11 @@ def round_detail(r: Round) -> dict:
     now = timezone.now()
     stages = stage_progress(r, now)
     done = sum(1 for s in stages if s["status"] == "done")
+    run = GenerationRun.objects.filter(round=r).first()
     return {**round_summary(r), "stages": stages, "stages_done": done, "stages_total": len(stages),
             "seconds": round(((r.finished_at or now) - r.started_at).total_seconds(), 3) if r.started_at else None,
-            "metrics": r.metrics, "comparison": r.comparison, "selection": selection_summary(r)}
+            "metrics": r.metrics, "comparison": r.comparison, "selection": selection_summary(r),
+            "generation_run": generation.summary(run) if run else None}
 
 
 def current_round() -> Round | None:

@@ -11,18 +11,79 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from activelearn.grading.solutions import grade_solutions
-from activelearn.models import ModelKind, Round, RoundSelection, RoundStatus, SolutionScore
+from activelearn.models import GenerationRun, ModelKind, Round, RoundSelection, RoundStatus, SolutionScore
+from activelearn.policy import connection, generation
+from activelearn.policy.connection import Connection
 from activelearn.prm import registry
 from activelearn.prm.allowlist import resolve_backbone
 from activelearn.prm.reward_model import RewardModel
 from activelearn.prm.scoring import score_solutions
 from activelearn.prm.training import TrainConfig
 from activelearn.rounds.attempts import alive, save_stages
-from activelearn.rounds.config import selection_config
+from activelearn.rounds.config import generation_filters, selection_config
 from activelearn.rounds.pool import pool
 from activelearn.selection import strategies as selection
 from labeling.models import FinishReason, LabeledPass, Solution
 from labeling.queue import claims as queue
+
+# --- generate ------------------------------------------------------------------------------------
+
+def generation_enabled(r: Round) -> bool:
+    return bool(r.config.get("generate_with"))
+
+
+def policy(r: Round) -> Connection:
+    """The round's connection, resolved again on the worker (its key from the worker's environment)."""
+    return connection.resolve(r.config["generate_with"], r.config.get("policy_overrides"))
+
+
+def generation_run(r: Round) -> GenerationRun:
+    """The round's run (one per round, whatever the attempt: its samples are the round's)."""
+    return generation.start_run(f"round-{r.generation}", policy(r), r.config["samples_per_problem"],
+                                generation_filters(r.config), round=r, user=r.created_by)
+
+
+def skip_generation(r: Round) -> dict:
+    return {"skipped": True}
+
+
+def begin_generation(r: Round) -> list[list[int]]:
+    """Mark generation running and cut what is left to sample into chunks of problems."""
+    run = generation_run(r)
+    info = r.stages.setdefault("generate", {})
+    info.update(status="running", started_at=info.get("started_at") or timezone.now().isoformat(),
+                total=run.samples_wanted, run=run.key)
+    r.stage = "generate"
+    save_stages(r)
+    return generation.chunks(run, r.config["generate_chunk"])
+
+
+def generate_chunk(r: Round, problem_ids: list[int]) -> dict:
+    run = GenerationRun.objects.get(round=r)
+    return generation.run_chunk(run, policy(r), problem_ids, alive=lambda: alive(r, force=True))
+
+
+def generation_complete(r: Round) -> bool:
+    run = GenerationRun.objects.filter(round=r).first()
+    return run is not None and generation.complete(run)
+
+
+def end_generation(r: Round) -> None:
+    info = r.stages.setdefault("generate", {})
+    if info.get("status") == "done":
+        return
+    run = GenerationRun.objects.get(round=r)
+    if not generation.complete(run):
+        raise RuntimeError("generation is incomplete: some chunks failed; resume the round to sample the rest")
+    generation.finish(run)
+    result = generation.summary(run)
+    now = timezone.now()
+    started = info.get("started_at")
+    info.update(status="done", finished_at=now.isoformat(), done=result["samples"], outcomes=result["outcomes"],
+                cost=result["cost"], problems=result["problems"],
+                seconds=round((now - datetime.fromisoformat(started)).total_seconds(), 3) if started else None)
+    save_stages(r)
+
 
 # --- train ---------------------------------------------------------------------------------------
 

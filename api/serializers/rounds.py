@@ -4,14 +4,14 @@ activelearn.rounds.config.OPTIONS, so the schema documents exactly the options t
 from rest_framework import serializers
 
 from activelearn.models import Round, RoundStatus
+from activelearn.options import Option, describe_default
 from activelearn.prm.public import public_name, scrub
-from activelearn.rounds.config import OPTIONS, Option, format_number
+from activelearn.rounds.config import OPTIONS
 from activelearn.rounds.selectors import round_summary
 
 
 def _help(o: Option) -> str:
-    default = "none" if o.default is None else repr(o.default) if o.type is str else format_number(o.default)
-    return f"{o.help} Default: {default}."
+    return f"{o.help} Default: {describe_default(o)}."
 
 
 def option_field(o: Option) -> serializers.Field:
@@ -19,6 +19,10 @@ def option_field(o: Option) -> serializers.Field:
     common = {"default": o.default, "help_text": _help(o)}
     if o.nullable:
         common["allow_null"] = True
+    if o.type is dict:  # checked by parse_config (policy_overrides: the connection's options)
+        return serializers.DictField(**common)
+    if o.type is list:
+        return serializers.ListField(child=serializers.CharField(), **common)
     if o.check is not None:  # choices that depend on the settings (base_model): checked by parse_config
         return serializers.CharField(allow_blank=True, max_length=1000, **common)
     if o.choices:

@@ -623,6 +623,7 @@ class DemoProblem:
     level: int
     source_id: str
     solutions: list[DemoSolution] = field(default_factory=list)
+    origin: dict = field(default_factory=dict)  # what `spec_of` rebuilds the problem from (Problem.extra["demo"])
 
 
 def write_correct(family: Family, spec: Spec, style_seed: str) -> Writer:
@@ -662,7 +663,8 @@ def generate(n_problems: int = 60, n_solutions: int = 4, seed: int = 0) -> list[
         seen.add(spec.text)
         ref = write_correct(family, spec, f"{seed}:{i}:reference")
         problem = DemoProblem(spec.text, tex(spec.answer), reference_text(ref), family.subject, spec.level,
-                              f"{SOURCE_PREFIX}/{family.name}/{i:04d}")
+                              f"{SOURCE_PREFIX}/{family.name}/{i:04d}",
+                              origin={"family": family.name, "seed": seed, "index": i, "attempt": attempt})
         rng = random.Random(f"{seed}:{i}:candidates")
         problem.solutions = candidates(family, spec, n_solutions, rng, problem.source_id)
         problems.append(problem)
@@ -685,3 +687,10 @@ def candidates(family: Family, spec: Spec, n: int, rng: random.Random, source_id
                 out.append(DemoSolution(w.steps, w.answer, not wrong, w.first_error, f"{source_id}/{k}"))
                 break
     return out
+
+
+def spec_of(origin: dict) -> tuple[Family, Spec]:
+    """The family and spec of a generated problem, from its `origin` (the demo policy samples new
+    solutions of stored demo problems this way)."""
+    family = next(f for f in FAMILIES if f.name == origin["family"])
+    return family, family.make(random.Random(f"{origin['seed']}:{origin['index']}:{origin['attempt']}"))

@@ -110,8 +110,13 @@ def _label(solutions: list[Solution]) -> None:
 def _save_problems(keyed: dict[str, DemoProblem], stats: SeedStats) -> dict[str, Problem]:
     rows = _existing(Problem, list(keyed))
     new = [Problem(content_hash=k, text=p.text, ground_truth_answer=p.answer, ground_truth_solution=p.reference,
-                   subject=p.subject, level=p.level, source_id=p.source_id) for k, p in keyed.items() if k not in rows]
+                   subject=p.subject, level=p.level, source_id=p.source_id, extra={"demo": p.origin})
+           for k, p in keyed.items() if k not in rows]
     Problem.objects.bulk_create(new, batch_size=QUERY_CHUNK)
+    older = [row for k, row in rows.items() if "demo" not in row.extra]  # seeded before the demo kept its origin
+    for row in older:
+        row.extra = {**row.extra, "demo": keyed[row.content_hash].origin}
+    Problem.objects.bulk_update(older, ["extra"], batch_size=QUERY_CHUNK)
     stats.existing["problems"], stats.created["problems"] = len(rows), len(new)
     rows.update(_existing(Problem, [p.content_hash for p in new]))  # with ids, whatever the backend returns
     return rows

@@ -149,6 +149,15 @@
     constructor(field, message) { super(message); this.field = field; }
   }
 
+  // An object option (policy_overrides) is written as JSON in its field.
+  function jsonObject(name, text) {
+    if (!text.trim()) return {};
+    let value;
+    try { value = JSON.parse(text); } catch (_) { throw new FieldError(name, "must be a JSON object, e.g. {\"temperature\": 0.7}"); }
+    if (value === null || typeof value !== "object" || Array.isArray(value)) throw new FieldError(name, "must be a JSON object");
+    return value;
+  }
+
   // The API takes JSON values and refuses "4" for an integer: numeric options go as JSON numbers;
   // empty means the default, or null (no limit) for an option that allows it.
   function formBody() {
@@ -156,6 +165,7 @@
     for (const name of page.fields) {
       const input = $("opt-" + name);
       if (!input) continue;
+      if (input.dataset.type === "dict") { body[name] = jsonObject(name, input.value); continue; }
       const numeric = input.dataset.type === "int" || input.dataset.type === "float";
       if (!numeric) { body[name] = input.value.trim(); continue; }
       if (input.validity && input.validity.badInput) throw new FieldError(name, "must be a number");

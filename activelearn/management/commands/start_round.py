@@ -3,7 +3,8 @@ import argparse
 from django.core.management.base import BaseCommand, CommandError
 
 from activelearn.management.commands._round_cli import stage_line, wait, warn_if_no_worker
-from activelearn.rounds.config import OPTIONS, Option, RoundConfigError, format_number, from_text
+from activelearn.options import Option, describe_default, format_number
+from activelearn.rounds.config import OPTIONS, RoundConfigError, from_text
 from activelearn.rounds.errors import RoundBusy
 from activelearn.rounds.lifecycle import start_round
 from activelearn.rounds.selectors import round_detail
@@ -35,14 +36,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         for o in OPTIONS:
-            default = "none" if o.default is None else repr(o.default) if o.type is str else format_number(o.default)
+            default = describe_default(o)
             bounded = o.min is not None and o.max is not None
             bounds = f" [{format_number(o.min)} to {format_number(o.max)}]" if bounded else ""
             nullable = " 'none' for no limit." if o.nullable else ""
             # typed values (as the API's JSON has them); parse_config checks them, with the API's messages
             choices = None if o.check else list(o.choices) or None
             parser.add_argument(flag(o.name), dest=o.name, default=UNSET, type=typed(o), choices=choices,
-                                metavar=None if choices else "NAME" if o.check else o.type.__name__.upper(),
+                                metavar=None if choices else "JSON" if o.type is dict else "NAME" if o.check
+                                else o.type.__name__.upper(),
                                 help=f"{o.help}{bounds}{nullable} Default: {default}.".replace("%", "%%"))
         parser.add_argument("--wait", action="store_true",
                             help="Print the stages' progress until the round ends; exit non-zero if it fails or is "

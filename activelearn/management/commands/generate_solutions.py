@@ -1,0 +1,78 @@
+"""Sample candidate solutions from a policy, outside rounds: the same connections, plan and storage
+as a round's generate stage, run in this process."""
+import hashlib
+import json
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from activelearn.grading import worker_pool
+from activelearn.models import GenerationRun
+from activelearn.options import OptionError, describe_default, from_text
+from activelearn.policy import connection, generation
+from activelearn.policy.client import PolicyError
+from labeling.management.actor import actor_from, add_actor_argument
+
+
+class Command(BaseCommand):
+    help = ("Sample N solutions per problem from a policy connection (demo, default, or a stored one), split them "
+            "into steps, deduplicate, store each with its provenance and grade it. A run is resumable: the same "
+            "--run again asks only for the samples it does not have.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--connection", default="demo", help="demo (built-in), default (POLICY_BASE_URL) or a "
+                            "stored connection's name. Default: demo.")
+        parser.add_argument("--samples", type=int, default=16, help="Samples per problem (default 16).")
+        parser.add_argument("--run", help="Run name: the same name resumes that run. Default: derived from the "
+                            "connection, the samples and the problem filter, so the same command resumes.")
+        for name, kind in (("subject", str), ("level", int), ("source", str), ("fewer-than", int),
+                           ("problem-cap", int)):
+            parser.add_argument(f"--{name}", type=kind, help="Problem filter (see the rounds' options).")
+        for o in connection.OPTIONS:
+            parser.add_argument("--" + o.name.replace("_", "-"), dest=f"c_{o.name}", metavar="VALUE",
+                                help=f"{o.help} Default: the connection's ({describe_default(o)} if unset).")
+        parser.add_argument("--no-progress", action="store_true")
+        add_actor_argument(parser)
+
+    def handle(self, *args, **o):
+        overrides = {}
+        try:
+            for opt in connection.OPTIONS:
+                if o.get(f"c_{opt.name}") is not None:
+                    overrides[opt.name] = from_text(opt, o[f"c_{opt.name}"])
+            conn = connection.resolve(o["connection"], overrides)
+        except OptionError as exc:
+            raise CommandError(f"--{exc.field.replace('_', '-')}: {exc.message}") from None
+        if o["samples"] < 1:
+            raise CommandError("--samples must be at least 1")
+        filters = {"subject": o["subject"], "level": o["level"], "source": o["source"],
+                   "fewer_than": o["fewer_than"], "problem_cap": o["problem_cap"]}
+        key = o["run"] or "cli-" + hashlib.sha256(json.dumps(
+            [conn.public(), o["samples"], filters], sort_keys=True, default=str).encode()).hexdigest()[:12]
+        run = generation.start_run(key, conn, o["samples"], filters, user=actor_from(o))
+        if run.connection != conn.name or run.config["samples_per_problem"] != o["samples"]:
+            raise CommandError(f"run {key} was made with connection {run.connection} and "
+                               f"{run.config['samples_per_problem']} samples per problem: name another run")
+        todo = generation.missing(run)
+        bar = tqdm(total=run.samples_wanted, initial=run.samples_wanted - sum(map(len, todo.values())),
+                   desc=f"generate {key}", unit="sample", file=sys.stderr, disable=o["no_progress"])
+        try:
+            for chunk in generation.chunks(run, 8):
+                counts = generation.run_chunk(run, conn, chunk)
+                bar.update(counts["samples"])
+            generation.finish(run)
+        except PolicyError as exc:
+            generation.finish(run, GenerationRun.Status.FAILED, str(exc))
+            raise CommandError(f"{exc} (run {key} keeps what it stored: run the command again to go on)") from None
+        finally:
+            bar.close()
+            worker_pool.shutdown_workers()
+        s = generation.summary(run)
+        out, cost = s["outcomes"], s["cost"]
+        self.stdout.write(self.style.SUCCESS(
+            f"run {key}: {s['samples']} samples over {s['problems']} problems: {out['kept']} new solutions, "
+            f"{out['duplicate']} duplicates, dropped {out['empty']} empty, {out['truncated']} truncated, "
+            f"{out['too_long']} too long. Cost: {cost['requests']} requests ({cost['retries']} retries, "
+            f"{cost['failed_requests']} failed), {cost['prompt_tokens']} prompt + {cost['completion_tokens']} "
+            f"completion tokens, {cost['request_seconds']:.1f} s in requests."))

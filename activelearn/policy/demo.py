@@ -1,0 +1,53 @@
+"""The built-in demo policy: sampled solutions of the demo problems, with no model server at all.
+
+It stands where a real policy would: for a stored demo problem (seeded by `seed_demo`, whose
+`Problem.extra["demo"]` says how to rebuild it) it writes sample k the way a decent policy writes,
+as one text with a step per line and `# Answer` at the end, and the text then goes through the
+same splitting, deduplication, provenance and grading as a real model's. Most samples are right;
+the rest make one slip of the kind models make (a miscalculation that later steps carry forward),
+and now and then a sample is cut off at max_tokens. Sample k of a problem in a run is the same
+text every time it is asked for (it is seeded by the run, the problem and k), so a resumed run
+reproduces exactly what it lost.
+"""
+import random
+
+from activelearn.policy.samples import ProblemSamples, Sampled
+from labeling.demo import problems as demo_problems
+from labeling.models import Problem
+
+NAME = "stepwise-demo-policy"  # the `model` a demo sample's provenance names
+WRONG_SHARE = 0.4
+TRUNCATED_SHARE = 0.02
+
+
+def can_sample(problem: Problem) -> bool:
+    return "demo" in (problem.extra or {})
+
+
+def _text(problem: Problem, seed: str, wrong: bool) -> str | None:
+    family, spec = demo_problems.spec_of(problem.extra["demo"])
+    if wrong:
+        w = demo_problems.write_wrong(family, spec, seed)
+        if w is None:  # no slip changes the answer here: the policy got it right after all
+            w = demo_problems.write_correct(family, spec, seed)
+    else:
+        w = demo_problems.write_correct(family, spec, seed)
+    return "\n".join(w.steps)
+
+
+def sample(problem: Problem, indices: list[int], run_key: str, temperature: float = 1.0) -> ProblemSamples:
+    """Samples `indices` of `problem` for the run `run_key`. At temperature 0 every sample is the same
+    (the reference-style correct one), as greedy decoding would be."""
+    out = ProblemSamples(problem.pk)
+    for k in indices:
+        rng = random.Random(f"{run_key}:{problem.content_hash}:{k}")
+        if temperature <= 0:
+            text = _text(problem, f"{problem.content_hash}:greedy", wrong=False)
+            out.samples[k] = Sampled(text, "stop", len(text) // 4)
+            continue
+        text = _text(problem, f"{run_key}:{problem.content_hash}:{k}", wrong=rng.random() < WRONG_SHARE)
+        if rng.random() < TRUNCATED_SHARE:
+            out.samples[k] = Sampled(text[: len(text) // 2], "length", len(text) // 8)
+        else:
+            out.samples[k] = Sampled(text, "stop", len(text) // 4)
+    return out

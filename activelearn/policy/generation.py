@@ -1,0 +1,208 @@
+"""Generating candidate solutions: a run's plan, its chunks, and what each sample becomes.
+
+A run (activelearn.models.GenerationRun) fixes its plan when it starts: which problems (the
+filter, frozen as a list of ids, so a resumed run asks for the same ones even though generating
+changes how many candidates each has) and how many samples per problem. Sample k of problem p
+in run r is one row (unique), written with the solution it made in one transaction, so a crash,
+a redelivered chunk or a resume asks only for what is missing and never stores a sample twice.
+
+Each sample is split into steps by the connection's rule; an empty, truncated or over-long one is
+dropped with its reason; the rest is a Solution, deduplicated by content (an identical sample is
+the same Solution), with its provenance (connection, model, sampling, prompt version, run, round,
+sample index) in `Solution.extra["provenance"]`, and graded by the grader.
+"""
+from collections import Counter
+from collections.abc import Callable, Iterable
+
+from django.db import IntegrityError, transaction
+from django.db import connection as db
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from activelearn.grading.solutions import grade_solutions
+from activelearn.models import GeneratedSample, GenerationRun
+from activelearn.policy import demo, splitting
+from activelearn.policy.client import PolicyClient
+from activelearn.policy.connection import Connection
+from activelearn.policy.samples import ProblemSamples, Usage
+from labeling.hashing import solution_hash
+from labeling.models import Problem, Solution
+
+FILTERS = ("subject", "level", "source", "fewer_than", "problem_cap")
+USAGE_FIELDS = ("requests", "retries", "failed_requests", "prompt_tokens", "completion_tokens", "request_seconds")
+
+
+def plan(filters: dict) -> list[int]:
+    """Problem ids to sample for: all, or those of a subject / level / source id prefix, or with
+    fewer than `fewer_than` candidate solutions; at most `problem_cap` (lowest ids first)."""
+    qs = Problem.objects.all()
+    if filters.get("subject"):
+        qs = qs.filter(subject=filters["subject"])
+    if filters.get("level") is not None:
+        qs = qs.filter(level=filters["level"])
+    if filters.get("source"):
+        qs = qs.filter(source_id__startswith=filters["source"])
+    if filters.get("fewer_than") is not None:
+        qs = qs.annotate(n=Count("solutions", filter=Q(solutions__is_screening=False,
+                                                     solutions__is_quality_control=False))) \
+            .filter(n__lt=filters["fewer_than"])
+    ids = qs.order_by("id").values_list("id", flat=True)
+    cap = filters.get("problem_cap")
+    return list(ids[:cap] if cap else ids)
+
+
+def start_run(key: str, conn: Connection, samples_per_problem: int, filters: dict, *, round=None,
+              user=None) -> GenerationRun:
+    """The run called `key`, made with its frozen plan the first time (later: as it was made)."""
+    run = GenerationRun.objects.filter(key=key).first()
+    if run is not None:
+        return run
+    problem_ids = plan(filters)
+    config = {"connection": conn.public(), "samples_per_problem": samples_per_problem,
+              "filters": {k: filters.get(k) for k in FILTERS}, "problem_ids": problem_ids}
+    try:
+        with transaction.atomic():
+            return GenerationRun.objects.create(key=key, round=round, connection=conn.name, config=config,
+                                                problems=len(problem_ids),
+                                                samples_wanted=len(problem_ids) * samples_per_problem,
+                                                created_by=user)
+    except IntegrityError:  # started at the same moment elsewhere
+        return GenerationRun.objects.get(key=key)
+
+
+def missing(run: GenerationRun, problem_ids: Iterable[int] | None = None) -> dict[int, list[int]]:
+    """Per problem of the plan (or of `problem_ids`), the sample indices not yet stored."""
+    wanted = run.config["samples_per_problem"]
+    ids = list(problem_ids if problem_ids is not None else run.config["problem_ids"])
+    have: dict[int, set[int]] = {}
+    for pid, index in GeneratedSample.objects.filter(run=run, problem_id__in=ids).values_list("problem_id", "index"):
+        have.setdefault(pid, set()).add(index)
+    out = {}
+    for pid in ids:
+        todo = [k for k in range(wanted) if k not in have.get(pid, ())]
+        if todo:
+            out[pid] = todo
+    return out
+
+
+def chunks(run: GenerationRun, size: int) -> list[list[int]]:
+    """What is left to sample, cut into chunks of `size` problems (one task each)."""
+    todo = list(missing(run))
+    return [todo[i:i + size] for i in range(0, len(todo), size)]
+
+
+def complete(run: GenerationRun) -> bool:
+    return not missing(run)
+
+
+def _provenance(run: GenerationRun, conn: Connection, index: int) -> dict:
+    c = conn.public()
+    return {"run": run.key, "round": run.round.generation if run.round_id else None, "sample": index,
+            "connection": conn.name, "model": c["model"] or demo.NAME, "endpoint": c["endpoint"],
+            "prompt": c["prompt"], "prompt_digest": c["prompt_digest"], "few_shot": c["few_shot"],
+            "temperature": c["temperature"], "top_p": c["top_p"], "max_tokens": c["max_tokens"],
+            "seed": c["seed"] + index if c["seed"] is not None else None, "split": c["split"]}
+
+
+def _lock(run: GenerationRun, problem_id: int) -> None:
+    # Two deliveries of one chunk write one problem's samples one after the other (PostgreSQL;
+    # SQLite writes one transaction at a time anyway).
+    if db.vendor == "postgresql":
+        with db.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [run.pk % 2**31, problem_id % 2**31])
+
+
+def store(run: GenerationRun, conn: Connection, problem: Problem, got: ProblemSamples) -> tuple[Counter, list[int]]:
+    """Write one problem's samples (those not stored meanwhile): outcomes counted, new solution ids."""
+    outcomes, new_ids = Counter(), []
+    with transaction.atomic():
+        _lock(run, problem.pk)
+        stored = set(GeneratedSample.objects.filter(run=run, problem=problem).values_list("index", flat=True))
+        rows = []
+        for index, sampled in sorted(got.samples.items()):
+            if index in stored:
+                continue
+            result = splitting.split(sampled.text, conn.split, conn.split_pattern, max_steps=conn.max_steps,
+                                     max_step_chars=conn.max_step_chars, finish_reason=sampled.finish_reason)
+            solution, outcome = None, str(result) if isinstance(result, splitting.Dropped) else None
+            if outcome is None:
+                solution, created = _solution(run, conn, problem, index, result)
+                outcome = GeneratedSample.Outcome.KEPT if created else GeneratedSample.Outcome.DUPLICATE
+                if created:
+                    new_ids.append(solution.pk)
+            outcomes[outcome] += 1
+            rows.append(GeneratedSample(run=run, problem=problem, index=index, outcome=outcome, solution=solution,
+                                        finish_reason=sampled.finish_reason or "",
+                                        completion_tokens=sampled.completion_tokens))
+        GeneratedSample.objects.bulk_create(rows)
+    return outcomes, new_ids
+
+
+def _solution(run, conn, problem, index, result: splitting.Split) -> tuple[Solution, bool]:
+    key = solution_hash(problem.content_hash, result.steps, result.final_answer)
+    existing = Solution.objects.filter(content_hash=key).first()
+    if existing is not None:
+        return existing, False
+    provenance = _provenance(run, conn, index)
+    try:
+        with transaction.atomic():
+            return Solution.objects.create(problem=problem, steps=result.steps, final_answer=result.final_answer,
+                                           generator=provenance["model"][:255], content_hash=key,
+                                           source_id=f"{run.key}/{problem.pk}/{index}"[:255],
+                                           extra={"provenance": provenance}), True
+    except IntegrityError:  # the same text sampled elsewhere at this moment
+        return Solution.objects.get(content_hash=key), False
+
+
+def add_usage(run: GenerationRun, usage: Usage) -> None:
+    GenerationRun.objects.filter(pk=run.pk).update(**{f: F(f) + getattr(usage, f) for f in USAGE_FIELDS})
+
+
+def sample_problems(run: GenerationRun, conn: Connection, todo: dict[int, list[int]]):
+    """Yields (problem, its samples) for the missing samples `todo`, from the demo policy or the server."""
+    problems = Problem.objects.in_bulk(list(todo))
+    if conn.is_demo:
+        for pid, indices in todo.items():
+            p = problems[pid]
+            yield p, (demo.sample(p, indices, run.key, conn.temperature) if demo.can_sample(p)
+                      else ProblemSamples(pid))
+        return
+    client = PolicyClient(conn)
+    jobs = [(pid, problems[pid].text, indices) for pid, indices in todo.items() if pid in problems]
+    for got in client.sample_many(jobs):
+        yield problems[got.problem_id], got
+
+
+def run_chunk(run: GenerationRun, conn: Connection, problem_ids: list[int], *,
+              alive: Callable[[], None] | None = None, grade: bool = True) -> dict:
+    """Sample, store and grade what is missing for these problems. `alive()` is called between
+    problems (a round's cancel stops the chunk there). Usage is added to the run as it comes."""
+    outcomes, new_ids = Counter(), []
+    todo = missing(run, problem_ids)
+    try:
+        for problem, got in sample_problems(run, conn, todo):
+            counted, made = store(run, conn, problem, got)
+            outcomes += counted
+            new_ids += made
+            add_usage(run, got.usage)
+            if alive:
+                alive()
+    finally:
+        if grade and new_ids:
+            grade_solutions(Solution.objects.filter(id__in=new_ids))
+    return {"samples": sum(outcomes.values()), **outcomes}
+
+
+def summary(run: GenerationRun) -> dict:
+    """The run's outcome counts and its cost, for the round page, the API and the command."""
+    run.refresh_from_db()
+    outcomes = dict(GeneratedSample.objects.filter(run=run).values_list("outcome").annotate(n=Count("id")))
+    stored = sum(outcomes.values())
+    return {"run": run.key, "connection": run.connection, "status": run.status, "problems": run.problems,
+            "samples_wanted": run.samples_wanted, "samples": stored,
+            "outcomes": {o: outcomes.get(o, 0) for o in GeneratedSample.Outcome.values},
+            "cost": {f: getattr(run, f) for f in USAGE_FIELDS}}
+
+
+def finish(run: GenerationRun, status: str = GenerationRun.Status.SUCCEEDED, error: str = "") -> None:
+    GenerationRun.objects.filter(pk=run.pk).update(status=status, error=error[:4000], finished_at=timezone.now())

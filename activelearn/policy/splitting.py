@@ -1,0 +1,73 @@
+"""From a sampled text to a solution: its steps (by the connection's splitting rule) and its final
+answer (the grader's extraction), or the reason it is dropped.
+
+Rules: `newline` (one step per line, as PRM800K's generator wrote them), `blank_line` (paragraphs)
+or `pattern` (a regular expression that separates steps). Whatever the rule, a `# Answer` heading
+and the answer after it stay in the last step, as in PRM800K's pre-generated solutions.
+"""
+import re
+from dataclasses import dataclass
+
+from activelearn.grading.answers import extract_final_answer
+
+RULES = ("newline", "blank_line", "pattern")
+_ANSWER_HEAD = re.compile(r"^\s*#+\s*answer\b", re.I)
+_BLANK = re.compile(r"\n\s*\n")
+
+
+class Dropped(str):
+    """Why a sample is not kept: empty, truncated (it hit max_tokens), too_long (more steps, or a
+    longer step, than the connection allows)."""
+
+
+EMPTY, TRUNCATED, TOO_LONG = Dropped("empty"), Dropped("truncated"), Dropped("too_long")
+
+
+@dataclass(frozen=True)
+class Split:
+    steps: list[str]
+    final_answer: str | None
+
+
+def check_pattern(pattern: str) -> str:
+    """A `pattern` rule's expression must compile and must not match the empty string."""
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"is not a valid regular expression: {exc}") from None
+    if compiled.fullmatch(""):
+        raise ValueError("must not match the empty string")
+    return pattern
+
+
+def _pieces(text: str, rule: str, pattern: str) -> list[str]:
+    if rule == "newline":
+        parts = text.split("\n")
+    elif rule == "blank_line":
+        parts = _BLANK.split(text)
+    else:
+        parts = re.split(pattern, text)
+    return [p.strip() for p in parts if p and p.strip()]
+
+
+def split(text: str, rule: str = "newline", pattern: str = "", *, max_steps: int = 64,
+          max_step_chars: int = 4000, finish_reason: str | None = None) -> Split | Dropped:
+    """The steps and final answer of one sample, or why it is dropped."""
+    if finish_reason == "length":
+        return TRUNCATED  # cut off by max_tokens: its last step and its answer are not what it meant
+    steps: list[str] = []
+    answer_tail = False
+    for piece in _pieces(text, rule, pattern):
+        if steps and (answer_tail or _ANSWER_HEAD.match(piece)):
+            # `# Answer` and what follows it belong to the last step (PRM800K's convention), with
+            # a blank line around the heading as PRM800K writes it
+            heading = _ANSWER_HEAD.match(piece) or _ANSWER_HEAD.match(steps[-1].rsplit("\n", 1)[-1])
+            steps[-1] = f"{steps[-1]}{chr(10) * 2 if heading else chr(10)}{piece}"
+            answer_tail = True
+        else:
+            steps.append(piece)
+    if not steps:
+        return EMPTY
+    if len(steps) > max_steps or max(len(s) for s in steps) > max_step_chars:
+        return TOO_LONG
+    return Split(steps, extract_final_answer(steps))

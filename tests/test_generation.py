@@ -1,0 +1,131 @@
+"""Generating candidates with the built-in demo policy, in process: runs store every sample once
+(whatever is re-run), deduplicate by content, drop what cannot be used with a counted reason, keep
+provenance and grade; a round's generate stage feeds scoring and selection. The same protocol
+against a real model server: tests/test_policy_server.py."""
+import io
+
+import pytest
+from django.core.management import call_command
+
+from activelearn import celery_tasks
+from activelearn.models import GeneratedSample, GenerationRun, Round, RoundSelection
+from activelearn.policy import connection, generation, splitting
+from activelearn.rounds import lifecycle as rounds
+from labeling.demo.seed import seed_problems
+from labeling.models import Problem, Solution
+
+from .round_fixtures import allow_micro
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo_problems():
+    seed_problems(n_problems=12, n_solutions=4)
+    return list(Problem.objects.order_by("id").values_list("id", flat=True))
+
+
+def test_a_run_stores_each_sample_once_with_provenance_and_grades(demo_problems):
+    conn = connection.resolve("demo")
+    run = generation.start_run("t1", conn, 32, {})
+    before = Solution.objects.count()
+    counts = generation.run_chunk(run, conn, demo_problems[:6])
+    assert counts["samples"] == 6 * 32
+    summary = generation.summary(run)
+    out = summary["outcomes"]
+    assert sum(out.values()) == 6 * 32 and out["kept"] > 0 and out["duplicate"] > 0
+    assert Solution.objects.count() - before == out["kept"]
+    kept = Solution.objects.filter(samples__run=run, samples__outcome="kept").distinct()
+    for s in kept[:20]:
+        prov = s.extra["provenance"]
+        assert prov["run"] == "t1" and prov["connection"] == "demo" and prov["model"] == "stepwise-demo-policy"
+        assert prov["prompt"] == "prm800k-steps@1" and len(prov["prompt_digest"]) == 12
+        assert s.answer_graded_at is not None and s.answer_is_correct is not None
+        assert s.steps[-1].endswith(f"# Answer\n\n{s.final_answer}")
+    graded = [s.answer_is_correct for s in kept]
+    assert 0.4 < sum(graded) / len(graded) < 0.9  # mostly right, many wrong
+    # the whole plan again, and one chunk twice: nothing is asked or stored twice
+    generation.run_chunk(run, conn, demo_problems[:6])
+    generation.run_chunk(run, conn, run.config["problem_ids"])
+    assert GeneratedSample.objects.filter(run=run).count() == 12 * 32 == run.samples_wanted
+    assert generation.complete(run) and generation.missing(run) == {}
+    # duplicates point at the solution they repeat
+    dup = GeneratedSample.objects.filter(run=run, outcome="duplicate").first()
+    assert dup.solution_id is not None
+
+
+def test_dropped_samples_are_counted_by_reason():
+    assert splitting.split("", "newline") == splitting.EMPTY
+    assert splitting.split("a\nb", finish_reason="length") == splitting.TRUNCATED
+    assert splitting.split("\n".join(["x"] * 70), max_steps=64) == splitting.TOO_LONG
+    assert splitting.split("y" * 5000) == splitting.TOO_LONG
+    s = splitting.split("First.\nSecond $2+2=4$.\n\n# Answer\n\n4")
+    assert s.steps == ["First.", "Second $2+2=4$.\n\n# Answer\n\n4"] and s.final_answer == "4"
+    assert splitting.split("One.\n\nTwo.\nstill two.", "blank_line").steps == ["One.", "Two.\nstill two."]
+    assert splitting.split("a; b; c", "pattern", r";\s*").steps == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="empty string"):
+        splitting.check_pattern(r"\s*")
+
+
+def test_the_plan_is_frozen_and_filtered(demo_problems):
+    conn = connection.resolve("demo")
+    geometry = Problem.objects.filter(source_id__contains="/geometry/").count()
+    run = generation.start_run("t2", conn, 2, {"source": "demo/geometry/"})
+    assert run.problems == geometry == len(run.config["problem_ids"]) > 0
+    few = generation.start_run("t3", conn, 2, {"fewer_than": 5, "problem_cap": 3})
+    assert few.problems == 3
+    generation.run_chunk(few, conn, few.config["problem_ids"])
+    # the demo problems now have more candidates, but the run keeps its plan
+    assert generation.start_run("t3", conn, 2, {"fewer_than": 5}).config["problem_ids"] == few.config["problem_ids"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_round_generates_then_scores_selects_and_queues(eager, micro_bert, model_dir, settings, demo_problems):
+    allow_micro(settings, micro_bert)
+    r = rounds.start_round({"base_model": "micro", "epochs": 1, "max_length": 192, "generate_with": "demo",
+                            "samples_per_problem": 8, "problem_cap": 6, "generate_chunk": 2,
+                            "per_problem": 2, "policy_overrides": {"temperature": 0.9}})
+    r.refresh_from_db()
+    assert r.status == "succeeded", r.error
+    run = GenerationRun.objects.get(round=r)
+    assert run.key == f"round-{r.generation}" and run.status == "succeeded" and run.problems == 6
+    gen = r.stages["generate"]
+    assert gen["status"] == "done" and gen["done"] == 48 and sum(gen["outcomes"].values()) == 48
+    assert run.config["connection"]["temperature"] == 0.9
+    picked = RoundSelection.objects.filter(round=r).select_related("solution")
+    generated = {s.solution_id for s in GeneratedSample.objects.filter(run=run, outcome="kept")}
+    assert picked.exists() and {p.solution_id for p in picked} & generated  # fresh candidates were chosen
+    assert any("provenance" in p.solution.extra and p.solution.extra["provenance"]["round"] == r.generation
+               for p in picked if p.solution_id in generated)
+    # a redelivered chunk and the callback again change nothing
+    before = GeneratedSample.objects.count(), Solution.objects.count()
+    r.status = "running"
+    Round.objects.filter(pk=r.pk).update(status="running")
+    celery_tasks.generate_chunk(r.pk, r.attempt, run.config["problem_ids"][:2])
+    Round.objects.filter(pk=r.pk).update(status="succeeded")
+    assert (GeneratedSample.objects.count(), Solution.objects.count()) == before
+
+
+def test_a_bad_connection_is_refused_before_the_round(ml, dispatched, settings):
+    r = ml.post("/api/rounds/", {"generate_with": "nope"}, content_type="application/json")
+    assert r.status_code == 400 and r.json()["field"] == "generate_with"
+    r = ml.post("/api/rounds/", {"generate_with": "demo", "policy_overrides": {"temperature": "hot"}},
+                content_type="application/json")
+    assert r.status_code == 400 and r.json()["field"] == "policy_overrides.temperature"
+    r = ml.post("/api/rounds/", {"generate_with": "demo", "policy_overrides": {"base_url": "ftp://x"}},
+                content_type="application/json")
+    assert r.status_code == 400 and r.json()["field"] == "policy_overrides.base_url"
+    settings.POLICY_BASE_URL, settings.POLICY_MODEL = "http://127.0.0.1:9/v1", ""
+    r = ml.post("/api/rounds/", {"generate_with": "default"}, content_type="application/json")
+    assert r.status_code == 400 and r.json()["field"] == "generate_with" and "model" in r.json()["error"]
+    assert not Round.objects.exists() and not dispatched
+
+
+def test_generate_solutions_command_resumes_its_run(demo_problems):
+    out = io.StringIO()
+    call_command("generate_solutions", "--connection", "demo", "--samples", "4", "--run", "cli-a", "--problem-cap",
+                 "5", "--no-progress", stdout=out)
+    assert "20 samples" in out.getvalue() and "run cli-a" in out.getvalue()
+    call_command("generate_solutions", "--connection", "demo", "--samples", "4", "--run", "cli-a", "--problem-cap",
+                 "5", "--no-progress", stdout=out)
+    assert GeneratedSample.objects.filter(run__key="cli-a").count() == 20
