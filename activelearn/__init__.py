@@ -1,9 +1,10 @@
 """Active learning around the labels: the process reward model (prm), answer grading (grading),
-what to label next (selection) and the rounds that tie them together (rounds), with their Celery
-entry points (celery_tasks), page (views) and worker heartbeats.
+what to label next (selection), the policy that writes candidates (policy) and the rounds that
+tie them together (rounds), with their Celery entry points (celery_tasks), page (views) and
+worker heartbeats.
 
 Layers, top to bottom (pyproject.toml, checked by lint-imports): entry points (apps, urls, admin,
-management, views, context_processors, celery_tasks) > rounds > selection > prm | grading >
-heartbeat > models. The policy connection and the automatic labellers go beside selection,
+management, views, context_processors, celery_tasks) > rounds > selection | policy > prm |
+grading > heartbeat | options > models. The automatic labellers go beside selection and policy,
 under rounds. See docs/architecture.md.
 """

@@ -244,3 +244,18 @@ class GeneratedSample(models.Model):
                                    name="sample_outcome_valid"),
         ]
         indexes = [models.Index(fields=["run", "outcome"], name="sample_run_outcome")]
+
+
+class BestOfNEvaluation(models.Model):
+    """Best-of-N on the samples of a generation run: accuracy of the PRM's pick, the ORM's pick,
+    majority vote and a random pick at N = 1, 2, 4, ... (activelearn.policy.evaluation)."""
+
+    run = models.ForeignKey(GenerationRun, on_delete=models.CASCADE, related_name="evaluations")
+    prm_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
+    orm_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    result = models.JSONField(default=dict, help_text="Per method, accuracy at each N (mean and spread over trials).")
+    created_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]

@@ -9,8 +9,11 @@ from django.views.decorators.http import require_safe
 
 from activelearn.models import Round
 from activelearn.options import format_number
+from activelearn.policy import connection
+from activelearn.policy import evaluation as policy_evaluation
 from activelearn.rounds.config import OPTIONS
 from activelearn.rounds.selectors import current_round, generation_charts, round_detail
+from labeling.models import Problem
 from labeling.people import roles
 
 ROUNDS_LISTED = 100
@@ -20,7 +23,9 @@ EMPTY_CHOICE = {"generate_with": "none: no generation"}  # what an empty choice 
 
 
 def form_fields() -> list[dict]:
-    """The start form, built from OPTIONS: one input (or select) per option, its default filled in."""
+    """The start form, built from OPTIONS: one input (or select) per option, its default filled in
+    (generation with the built-in demo policy where the demo problems are there to sample from)."""
+    demo_data = Problem.objects.filter(extra__has_key="demo").exists()
     fields = []
     for o in OPTIONS:
         if o.choices:
@@ -29,7 +34,9 @@ def form_fields() -> list[dict]:
             widget, step = "number", "1" if o.type is int else "any"
         else:
             widget, step = "text", None
-        if o.type is dict:
+        if o.name == "generate_with" and demo_data:
+            default = connection.DEMO  # the quickstart: a new user's first round samples fresh candidates
+        elif o.type is dict:
             default = json.dumps(o.default)
         else:
             default = "" if o.default is None else (format_number(o.default) if o.type is float else str(o.default))
@@ -40,6 +47,15 @@ def form_fields() -> list[dict]:
                        "default": default, "help": o.help, "choices": list(o.choices), "nullable": o.nullable,
                        "type": o.type.__name__})
     return fields
+
+
+def _best_of_n_rows(result: dict | None) -> list[dict]:
+    """The latest best-of-N as table rows: per N, each method's accuracy in %."""
+    if not result:
+        return []
+    methods = list(result["curves"])
+    return [{"n": n, "cells": [100 * result["curves"][m][i]["accuracy"] for m in methods]}
+            for i, n in enumerate(result["ns"])]
 
 
 @require_safe
@@ -53,12 +69,15 @@ def rounds_page(request):
         current = current_round()
     detail = round_detail(current) if current else None
     can_run = request.user.has_perm(roles.RUN_ROUNDS)
-    page = {"can_run": can_run, "current": detail, "fields": [f["name"] for f in form_fields()],
+    fields = form_fields()
+    page = {"can_run": can_run, "current": detail, "fields": [f["name"] for f in fields],
             "api": {"rounds": reverse("api-rounds"), "workers": reverse("api-workers"),
                     "round": reverse("api-round", args=[0]), "cancel": reverse("api-round-cancel", args=[0]),
                     "resume": reverse("api-round-resume", args=[0])},
             "page": reverse("rounds")}
+    evaluation = policy_evaluation.latest()
+    best_of_n = evaluation.result | {"created_at": evaluation.created_at.isoformat()} if evaluation else None
     return render(request, "activelearn/rounds.html", {
-        "fields": form_fields(), "current": detail, "can_run": can_run, "page_data": page,
-        "charts": generation_charts(),
+        "fields": fields, "current": detail, "can_run": can_run, "page_data": page,
+        "charts": generation_charts(), "best_of_n": best_of_n, "best_of_n_rows": _best_of_n_rows(best_of_n),
         "rounds": Round.objects.select_related("created_by").order_by("-generation")[:ROUNDS_LISTED]})

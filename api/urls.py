@@ -3,7 +3,7 @@ endpoint needs a row there."""
 from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from api.views import audit, data, jobs, models, people, rounds, tasks
+from api.views import audit, data, jobs, models, people, policy, rounds, tasks
 
 
 class UsernameConverter:
@@ -64,6 +64,11 @@ urlpatterns = [
     path("rounds/<int:pk>/cancel/", rounds.CancelRound.as_view(), name="api-round-cancel"),
     path("rounds/<int:pk>/resume/", rounds.ResumeRound.as_view(), name="api-round-resume"),
     path("workers/", rounds.Workers.as_view(), name="api-workers"),
+    # the policy: connections and the generation runs that sampled from them (ML staff)
+    path("connections/", policy.ConnectionList.as_view(), name="api-connections"),
+    path("connections/<slug:name>/", policy.ConnectionDetail.as_view(), name="api-connection"),
+    path("generations/", policy.GenerationList.as_view(), name="api-generations"),
+    path("generations/<int:pk>/", policy.GenerationDetail.as_view(), name="api-generation"),
     # the audit trail (admins)
     path("audit/", audit.AuditList.as_view(), name="api-audit"),
 ]

@@ -129,5 +129,9 @@ def logging_config(log_format: str = "text", level: str = "INFO") -> dict:
             # our per-request line replaces django.server's (runserver) and gunicorn's access log
             "django.server": {"handlers": [], "level": "WARNING", "propagate": True},
             "gunicorn.error": {"handlers": ["console"], "level": level, "propagate": False},
+            # the policy client's HTTP library logs a line per request at INFO: thousands per round;
+            # failures are ours to report (activelearn.policy.client), with the host, never a key
+            "httpx": {"handlers": [], "level": "WARNING", "propagate": True},
+            "httpx2": {"handlers": [], "level": "WARNING", "propagate": True},
         },
     }

@@ -321,6 +321,10 @@ class AuditAction(models.TextChoices):
     ROUND_CANCEL = "round.cancel", "Cancelled a round"
     ROUND_RESUME = "round.resume", "Resumed a round"
     MODEL_ACTIVATE = "model.activate", "Activated a model version"
+    CONNECTION_CREATE = "connection.create", "Created a policy connection"
+    CONNECTION_UPDATE = "connection.update", "Changed a policy connection"
+    CONNECTION_DELETE = "connection.delete", "Deleted a policy connection"
+    GENERATION_RUN = "generation.run", "Sampled candidates from a policy (generate_solutions)"
 
 
 class AuditSource(models.TextChoices):

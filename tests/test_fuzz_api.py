@@ -23,7 +23,8 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from activelearn.models import ModelVersion, Round
+from activelearn.models import ModelVersion, PolicyConnection, Round
+from activelearn.policy import connections
 from activelearn.rounds import lifecycle as rounds
 from api.models import ApiToken
 from api.tokens import create_token
@@ -42,7 +43,8 @@ User = get_user_model()
 KEYS = ["rating", "flagged", "alternatives", "ratings", "client_id", "total_time", "finish_reason", "reason_text",
         "active_ms", "username", "password", "email", "role", "is_active", "action", "name", "user", "format",
         "generations", "include_qc", "neutral", "gzip", "enqueue", "file", "strategy", "per_problem", "base_model",
-        "round_cap", "per_problem_cap", "seed"]
+        "round_cap", "per_problem_cap", "seed", "settings", "base_url", "model", "temperature", "max_tokens", "stop",
+        "api_key_env", "generate_with", "policy_overrides", "samples_per_problem"]
 
 
 @pytest.fixture
@@ -51,7 +53,7 @@ def world(settings):
     queued_solutions(2)
     ann, _ = token_client("fz-ann", "annotator")
     admin, boss = token_client("fz-admin", "admin")
-    ml, _ = token_client("fz-ml", "ml_staff")
+    ml, ml_user = token_client("fz-ml", "ml_staff")
     set_user("fz-target", "pw-long-enough", "annotator")
     lease = ann.post("/api/tasks/next/").json()["lease"]["id"]
     ready = ModelVersion.objects.create(base_model="micro", status=ModelVersion.Status.READY,
@@ -59,8 +61,9 @@ def world(settings):
     # A cancelled round: a new one may start, this one may be resumed (dispatch waits for a commit: never).
     round_ = rounds.cancel_round(rounds.start_round({"strategy": "uniform"}, boss.user))
     token, _ = create_token(boss.user, "to-revoke")
+    connections.create("fz-conn", {"base_url": "http://127.0.0.1:1/v1", "model": "m"}, actor=ml_user.user)
     return {"annotator": ann, "admin": admin, "ml_staff": ml, "lease": lease, "username": "fz-target",
-            "version": ready.pk, "round": round_.pk, "token": str(token.pk)}
+            "version": ready.pk, "round": round_.pk, "token": str(token.pk), "connection": "fz-conn"}
 
 
 def _ratings(n):
@@ -95,6 +98,12 @@ ENDPOINTS = {
                     {"strategy": "top_k", "per_problem": 2, "wrong_fraction": 0.5, "round_cap": 10,
                      "base_model": "", "seed": 3}),
     "round-cancel": ("post", "ml_staff", "/api/rounds/{id}/cancel/", "round", None),
+    "connection-create": ("post", "ml_staff", "/api/connections/", None,
+                          {"name": "fz-new", "settings": {"base_url": "http://127.0.0.1:1/v1", "model": "m",
+                                                          "temperature": 0.5, "stop": ["\n\n"]}}),
+    "connection-patch": ("patch", "ml_staff", "/api/connections/{id}/", "connection",
+                         {"settings": {"max_tokens": 256, "api_key_env": "POLICY_API_KEY_FZ"}}),
+    "connection-delete": ("delete", "ml_staff", "/api/connections/{id}/", "connection", None),
     "round-resume": ("post", "ml_staff", "/api/rounds/{id}/resume/", "round", None),
 }
 ODD_IDS = {
@@ -103,6 +112,7 @@ ODD_IDS = {
     "token": [str(uuid.uuid4())],
     "version": ["0", "99999999999999999999999", "2147483648"],
     "round": ["0", "99999999999999999999999", "9223372036854775808"],
+    "connection": ["demo", "default", "nope", "A", "x" * 70],
 }
 RAW_BODIES = [b"", b"{", b'{"ratings": [', b"\x00", b"\xff\xfe", b"null", b"[]", b"1e999", b"NaN", b'"\\ud800"',
               b"[" * 5000 + b"]" * 5000, b'{"a":' * 3000 + b"1" + b"}" * 3000, b" " * 3_000_000]
@@ -151,6 +161,7 @@ def snapshot() -> dict:
     rows["queue"] = list(QueueEntry.objects.order_by("pk").values("in_flight", "completed", "is_open"))
     rows["versions"] = list(ModelVersion.objects.order_by("pk").values("status", "is_active"))
     rows["rounds"] = list(Round.objects.order_by("pk").values("status", "cancel_requested", "attempt"))
+    rows["connections"] = list(PolicyConnection.objects.order_by("pk").values("name", "settings"))
     return rows
 
 

@@ -129,3 +129,35 @@ def test_generate_solutions_command_resumes_its_run(demo_problems):
     call_command("generate_solutions", "--connection", "demo", "--samples", "4", "--run", "cli-a", "--problem-cap",
                  "5", "--no-progress", stdout=out)
     assert GeneratedSample.objects.filter(run__key="cli-a").count() == 20
+
+
+@pytest.mark.django_db(transaction=True)
+def test_best_of_n_on_a_generated_run(micro_bert, model_dir, tmp_path, demo_problems, client, django_user_model):
+    from activelearn.models import BestOfNEvaluation
+    from activelearn.prm import registry
+    from activelearn.prm.training import TrainConfig
+    from labeling.people.accounts import set_user
+
+    fast = TrainConfig(max_steps=3, max_length=128)
+    registry.train_version("prm", base=str(micro_bert), cfg=fast)
+    registry.train_version("orm", base=str(micro_bert), cfg=fast)
+    call_command("generate_solutions", "--connection", "demo", "--samples", "8", "--run", "bon", "--problem-cap",
+                 "6", "--no-progress", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("evaluate_prm", "--best-of-n-run", "bon", "--trials", "50", "--out", str(tmp_path / "bon"),
+                 stdout=out, stderr=io.StringIO())
+    text = out.getvalue()
+    assert "Best-of-N on 6 problems, 48 samples" in text
+    ev = BestOfNEvaluation.objects.get()
+    result = ev.result
+    assert set(result["curves"]) == {"prm", "orm", "majority", "random"} and result["ns"] == [1, 2, 4, 8]
+    for rows in result["curves"].values():
+        assert [r["n"] for r in rows] == [1, 2, 4, 8] and all(0 <= r["accuracy"] <= 1 for r in rows)
+    # a random pick's accuracy does not depend on N: it is the share of right answers
+    randoms = [r["accuracy"] for r in result["curves"]["random"]]
+    assert max(randoms) - min(randoms) < 0.1
+    assert all((tmp_path / f"bon{ext}").stat().st_size > 0 for ext in (".json", ".csv", ".png"))
+    staff = set_user("mlx", "pw-for-tests-only", "ml_staff")
+    client.force_login(staff.user)
+    page = client.get("/rounds/").content.decode()
+    assert 'id="best-of-n-table"' in page and "run bon" in page

@@ -98,6 +98,13 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("api-round-cancel", "POST"): RUN_ROUNDS,
     ("api-round-resume", "POST"): RUN_ROUNDS,
     ("api-workers", "GET"): MODELS_OR_QUALITY,
+    ("api-connections", "GET"): VIEW_MODELS,
+    ("api-connections", "POST"): RUN_ROUNDS,
+    ("api-connection", "GET"): VIEW_MODELS,
+    ("api-connection", "PATCH"): RUN_ROUNDS,
+    ("api-connection", "DELETE"): RUN_ROUNDS,
+    ("api-generations", "GET"): VIEW_MODELS,
+    ("api-generation", "GET"): VIEW_MODELS,
     ("api-audit", "GET"): VIEW_AUDIT,
     # --- accounts (django.contrib.auth); FormViews take PUT like POST ---
     ("login", "GET"): EVERYONE,

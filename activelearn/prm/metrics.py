@@ -22,7 +22,7 @@ import numpy as np
 from labeling.formats.neutral import SCORING_POLICIES
 
 AGGREGATES = ("prod", "min")
-BEST_OF_N_METHODS = ("prm", "orm", "majority")
+BEST_OF_N_METHODS = ("prm", "orm", "majority", "random")
 
 
 # ---------------------------------------------------------------- step / solution scores
@@ -293,9 +293,11 @@ class _Problem:
             idx = idx[idx < self.n_total]  # padding slots are empty
         return idx[self.keep[idx]]
 
-    def pick_correct(self, idx: np.ndarray, method: str) -> bool:
+    def pick_correct(self, idx: np.ndarray, method: str) -> float:
         if idx.size == 0:
             return False
+        if method == "random":  # a uniformly random pick: its expected accuracy, exactly
+            return float(self.correct[idx].mean())
         if method != "majority":
             return bool(self.correct[idx[np.argmax(self.scores[idx])]])  # first maximum in drawn order
         counts = np.bincount(self.answer[idx], minlength=self.n_answers)

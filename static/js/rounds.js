@@ -247,6 +247,21 @@
     });
   }
 
+  // --- the latest best-of-N ----------------------------------------------------------------------
+  function drawBestOfN() {
+    const el = document.getElementById("best-of-n-data");
+    if (!window.Chart || !el) return;
+    const bon = JSON.parse(el.textContent);
+    new window.Chart($("chart-best-of-n"), {
+      type: "line",
+      data: { labels: bon.ns.map(String),
+        datasets: Object.keys(bon.curves).map((m) => ({ label: m, data: bon.curves[m].map((r) => 100 * r.accuracy) })) },
+      options: { responsive: true, scales: { x: { title: { display: true, text: "N" } },
+        y: { beginAtZero: true, title: { display: true, text: "% solved" } } } },
+    });
+  }
+
   draw();
+  drawBestOfN();
   follow(current);
 })();

@@ -2,9 +2,11 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from activelearn.models import ModelKind, ModelVersion
+from activelearn.models import GenerationRun, ModelKind, ModelVersion
+from activelearn.policy import evaluation as policy_evaluation
 from activelearn.prm import evaluation, registry
 from activelearn.prm.reward_model import RewardModel
+from labeling.management.actor import actor_from, add_actor_argument
 
 
 def _version(pk, kind) -> ModelVersion | None:
@@ -29,15 +31,22 @@ class Command(BaseCommand):
         parser.add_argument("--processbench", nargs="*", default=[], metavar="FILE")
         parser.add_argument("--threshold-file", help="Choose the threshold on this file (default: the GSM8K one).")
         parser.add_argument("--best-of-n", metavar="FILE", help="Scored samples (JSON/JSONL) for best-of-N.")
-        parser.add_argument("--n", type=int, nargs="+", default=[1, 2, 4, 8, 16])
+        parser.add_argument("--best-of-n-run", metavar="RUN", help="Best-of-N on the samples a generation run made "
+                            "(its key: round-<generation>, or a generate_solutions run name); the result is "
+                            "recorded and shown on /rounds/.")
+        parser.add_argument("--out", metavar="PREFIX", help="With --best-of-n-run: also write PREFIX.json, .csv and "
+                            ".png.")
+        parser.add_argument("--n", type=int, nargs="+", help="N for best-of-N (default 1 2 4 8 16; with "
+                            "--best-of-n-run 1 2 4 ... 64, up to the run's samples per problem).")
         parser.add_argument("--trials", type=int, default=400)
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--batch-size", type=int, help="Scoring batch (default: 32 on a GPU, 8 on CPU).")
         parser.add_argument("--json", action="store_true", help="Print the figures as one JSON object.")
+        add_actor_argument(parser)
 
     def handle(self, *args, **o):
-        if not o["processbench"] and not o["best_of_n"]:
-            raise CommandError("give --processbench FILE... and/or --best-of-n FILE")
+        if not o["processbench"] and not o["best_of_n"] and not o["best_of_n_run"]:
+            raise CommandError("give --processbench FILE..., --best-of-n FILE and/or --best-of-n-run RUN")
         version = _version(o["version"], ModelKind.PRM)
         if version is None:
             raise CommandError("no PRM version is active: train one with train_prm")
@@ -49,13 +58,28 @@ class Command(BaseCommand):
         if o["best_of_n"]:
             orm_version = _version(o["orm_version"], ModelKind.ORM)
             orm = RewardModel.load(orm_version.path) if orm_version else None
-            out["best_of_n"] = evaluation.best_of_n(rm, orm, o["best_of_n"], o["n"], o["trials"], o["seed"],
-                                                    o["batch_size"])
+            out["best_of_n"] = evaluation.best_of_n(rm, orm, o["best_of_n"], o["n"] or [1, 2, 4, 8, 16],
+                                                    o["trials"], o["seed"], o["batch_size"])
             out["best_of_n"]["orm_version"] = orm_version.pk if orm_version else None
+        if o["best_of_n_run"]:
+            out["best_of_n"] = self._run_best_of_n(version, o)
         if o["json"]:
             self.stdout.write(json.dumps(out, indent=1))
             return
         self._print(out)
+
+    def _run_best_of_n(self, version, o) -> dict:
+        run = GenerationRun.objects.filter(key=o["best_of_n_run"]).first()
+        if run is None:
+            raise CommandError(f"there is no generation run {o['best_of_n_run']!r} (see /api/generations/)")
+        orm_version = _version(o["orm_version"], ModelKind.ORM)
+        ns = o["n"] or list(policy_evaluation.DEFAULT_NS)
+        result = policy_evaluation.best_of_n(run, version, orm_version, ns, o["trials"], o["seed"])
+        policy_evaluation.record(run, version, orm_version, result, actor_from(o))
+        if o["out"]:
+            for path in policy_evaluation.write(result, o["out"]):
+                self.stderr.write(f"wrote {path}")
+        return result
 
     def _print(self, out):
         w = self.stdout.write

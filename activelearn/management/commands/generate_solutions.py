@@ -12,7 +12,9 @@ from activelearn.models import GenerationRun
 from activelearn.options import OptionError, describe_default, from_text
 from activelearn.policy import connection, generation
 from activelearn.policy.client import PolicyError
+from labeling import audit
 from labeling.management.actor import actor_from, add_actor_argument
+from labeling.models import AuditAction
 
 
 class Command(BaseCommand):
@@ -69,6 +71,8 @@ class Command(BaseCommand):
             bar.close()
             worker_pool.shutdown_workers()
         s = generation.summary(run)
+        audit.record(actor_from(o), AuditAction.GENERATION_RUN, run, connection=run.connection,
+                     samples=s["samples"], outcomes=s["outcomes"], cost=s["cost"])
         out, cost = s["outcomes"], s["cost"]
         self.stdout.write(self.style.SUCCESS(
             f"run {key}: {s['samples']} samples over {s['problems']} problems: {out['kept']} new solutions, "

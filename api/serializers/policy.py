@@ -1,0 +1,56 @@
+"""Policy connections and generation runs (ML staff). A connection's settings are its options
+(activelearn.policy.connection.OPTIONS); no key is ever part of them."""
+import os
+
+from rest_framework import serializers
+
+from activelearn.models import GenerationRun, PolicyConnection
+from activelearn.policy import connection, generation
+
+
+class ConnectionOut(serializers.Serializer):
+    name = serializers.CharField()
+    builtin = serializers.BooleanField(help_text="demo and default are built in and cannot be changed here.")
+    settings = serializers.DictField(help_text="The connection's options; `api_key_env` names the workers' "
+                                     "environment variable with the key (never the key).")
+    api_key_set = serializers.BooleanField(help_text="Whether that variable is set where this answer was made "
+                                           "(the web process); the workers read their own.")
+    created_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+
+def connection_out(name: str, row: PolicyConnection | None = None) -> dict:
+    conn = connection.resolve(name) if row is None else connection.Connection(name, connection.parse(row.settings))
+    settings = {k: v for k, v in conn.public().items() if k not in ("connection", "api_key_set")}
+    key_env = settings.get("api_key_env")
+    return {"name": name, "builtin": row is None, "settings": settings,
+            "api_key_set": bool(key_env and os.environ.get(key_env)),
+            "created_at": row.created_at if row else None, "updated_at": row.updated_at if row else None}
+
+
+class ConnectionIn(serializers.Serializer):
+    name = serializers.CharField(max_length=64)
+    settings = serializers.DictField(help_text="Options of the connection; base_url and model are required.")
+
+
+class ConnectionPatch(serializers.Serializer):
+    settings = serializers.DictField(help_text="The options to change; the others stay.")
+
+
+class GenerationRunOut(serializers.ModelSerializer):
+    round = serializers.IntegerField(source="round.generation", allow_null=True, read_only=True)
+    summary = serializers.SerializerMethodField(help_text="Samples by outcome and the run's cost.")
+
+    class Meta:
+        model = GenerationRun
+        fields = ["id", "key", "round", "connection", "config", "status", "problems", "samples_wanted", "error",
+                  "created_at", "finished_at", "summary"]
+
+    def get_summary(self, obj) -> dict:
+        return generation.summary(obj)
+
+    def to_representation(self, obj):
+        data = super().to_representation(obj)
+        data["config"] = {k: v for k, v in data["config"].items() if k != "problem_ids"} | {
+            "problems": len(obj.config.get("problem_ids", []))}
+        return data

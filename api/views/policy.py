@@ -1,0 +1,85 @@
+"""Policy connections (ML staff set them up; everyone with access to models may read them) and the
+generation runs that sampled from them."""
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from activelearn.models import GenerationRun, PolicyConnection
+from activelearn.options import OptionError
+from activelearn.policy import connection, connections
+from api.permissions import has_perm
+from api.serializers import policy as s
+from labeling.people import roles
+
+
+def _refused(exc: OptionError) -> ValidationError:
+    return ValidationError({exc.field: exc.message})
+
+
+class _Connections(APIView):
+    def get_permissions(self):
+        return [has_perm(roles.VIEW_MODELS if self.request.method in SAFE_METHODS else roles.RUN_ROUNDS)()]
+
+
+class ConnectionList(_Connections):
+    @extend_schema(responses=s.ConnectionOut(many=True), summary="Policy connections: built in and stored")
+    def get(self, request):
+        builtin = [connection.DEMO, *([connection.DEFAULT] if connection.DEFAULT in connection.names() else [])]
+        rows = PolicyConnection.objects.order_by("name")
+        return Response([s.connection_out(n) for n in builtin] + [s.connection_out(r.name, r) for r in rows])
+
+    @extend_schema(request=s.ConnectionIn, responses={201: s.ConnectionOut}, summary="Store a policy connection")
+    def post(self, request):
+        data = s.ConnectionIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            row = connections.create(data.validated_data["name"], data.validated_data["settings"], actor=request.user)
+        except OptionError as exc:
+            raise _refused(exc) from None
+        return Response(s.connection_out(row.name, row), status=status.HTTP_201_CREATED)
+
+
+class ConnectionDetail(_Connections):
+    def _row(self, name) -> PolicyConnection:
+        if name in connections.RESERVED and self.request.method not in SAFE_METHODS:
+            raise PermissionDenied(f"{name} is built in: set it with the POLICY_* settings")
+        return get_object_or_404(PolicyConnection, name=name)
+
+    @extend_schema(responses=s.ConnectionOut)
+    def get(self, request, name):
+        if name in connection.names() and name in connections.RESERVED:
+            return Response(s.connection_out(name))
+        row = self._row(name)
+        return Response(s.connection_out(row.name, row))
+
+    @extend_schema(request=s.ConnectionPatch, responses=s.ConnectionOut, summary="Change some of its options")
+    def patch(self, request, name):
+        row = self._row(name)
+        data = s.ConnectionPatch(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            row = connections.update(row, data.validated_data["settings"], actor=request.user)
+        except OptionError as exc:
+            raise _refused(exc) from None
+        return Response(s.connection_out(row.name, row))
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request, name):
+        connections.delete(self._row(name), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class GenerationList(generics.ListAPIView):
+    permission_classes = [has_perm(roles.VIEW_MODELS)]
+    serializer_class = s.GenerationRunOut
+    queryset = GenerationRun.objects.select_related("round").order_by("-id")
+
+
+class GenerationDetail(generics.RetrieveAPIView):
+    permission_classes = [has_perm(roles.VIEW_MODELS)]
+    serializer_class = s.GenerationRunOut
+    queryset = GenerationList.queryset
