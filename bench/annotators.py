@@ -165,13 +165,13 @@ FILL_SQL = (
     # problems: a few thousand, shared by the solutions
     """
     INSERT INTO labeling_problem (text, ground_truth_answer, ground_truth_solution, subject, level, source_id,
-                                  content_hash, created_at)
+                                  content_hash, extra, created_at)
     SELECT 'Bench problem ' || i || ': a sequence starts at ' || (i % 97) || ' and each term adds ' || (i % 13 + 2)
            || '. Find the sum of its first ' || (i % 40 + 10) || ' terms, and give the remainder when that sum is '
            || 'divided by ' || (i % 7 + 3) || '.',
            ((i * 7) % 1000)::text, NULL,
            (ARRAY['Algebra', 'Geometry', 'Number Theory', 'Precalculus', 'Counting & Probability'])[1 + i % 5],
-           1 + i % 5, 'bench/problem/' || i, encode(sha256(('bench problem ' || i)::bytea), 'hex'), now()
+           1 + i % 5, 'bench/problem/' || i, encode(sha256(('bench problem ' || i)::bytea), 'hex'), '{}', now()
     FROM generate_series(1, %(problems)s) AS i
     """,
     # solutions: 3-8 steps of ~130 characters each, unique content_hash

@@ -35,7 +35,7 @@ def test_a_run_stores_each_sample_once_with_provenance_and_grades(demo_problems)
     out = summary["outcomes"]
     assert sum(out.values()) == 6 * 32 and out["kept"] > 0 and out["duplicate"] > 0
     assert Solution.objects.count() - before == out["kept"]
-    kept = Solution.objects.filter(samples__run=run, samples__outcome="kept").distinct()
+    kept = Solution.objects.filter(id__in=GeneratedSample.objects.filter(run=run, outcome="kept").values("solution_id"))
     for s in kept[:20]:
         prov = s.extra["provenance"]
         assert prov["run"] == "t1" and prov["connection"] == "demo" and prov["model"] == "stepwise-demo-policy"
@@ -80,7 +80,8 @@ def test_the_plan_is_frozen_and_filtered(demo_problems):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_round_generates_then_scores_selects_and_queues(eager, micro_bert, model_dir, settings, demo_problems):
+def test_a_round_generates_then_scores_selects_and_queues(eager, micro_bert, model_dir, settings, demo_problems,
+                                                         client):
     allow_micro(settings, micro_bert)
     r = rounds.start_round({"base_model": "micro", "epochs": 1, "max_length": 192, "generate_with": "demo",
                             "samples_per_problem": 8, "problem_cap": 6, "generate_chunk": 2,
@@ -97,6 +98,11 @@ def test_a_round_generates_then_scores_selects_and_queues(eager, micro_bert, mod
     assert picked.exists() and {p.solution_id for p in picked} & generated  # fresh candidates were chosen
     assert any("provenance" in p.solution.extra and p.solution.extra["provenance"]["round"] == r.generation
                for p in picked if p.solution_id in generated)
+    from labeling.people.accounts import set_user
+
+    client.force_login(set_user("ml-page", "pw-for-tests-only", "ml_staff").user)
+    page = client.get(f"/rounds/?generation={r.generation}").content.decode()
+    assert "Generated 48/48 samples" in page and "from demo" in page
     # a redelivered chunk and the callback again change nothing
     before = GeneratedSample.objects.count(), Solution.objects.count()
     r.status = "running"

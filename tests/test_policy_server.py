@@ -66,7 +66,7 @@ def test_protocol_n_top_up_splitting_provenance_and_accounting(live, problems, e
     # transformers serve ignores `n`: one choice per request, so the client asked again for the rest
     assert run.requests == 12 and run.retries == 0 and run.failed_requests == 0
     assert run.prompt_tokens > 0 and 0 < run.completion_tokens <= 12 * 24 and run.request_seconds > 0
-    kept = Solution.objects.filter(samples__run=run, samples__outcome="kept").distinct()
+    kept = Solution.objects.filter(id__in=GeneratedSample.objects.filter(run=run, outcome="kept").values("solution_id"))
     assert kept.exists()
     for s in kept:
         assert s.steps and all(s.strip() and " " not in s for s in s.steps)  # split on whitespace

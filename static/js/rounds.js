@@ -48,6 +48,15 @@
     return text;
   }
 
+  // What the round's generate stage sampled, dropped and cost (the same words as the server-side page).
+  function fmtGeneration(g) {
+    const o = g.outcomes, c = g.cost;
+    return "Generated " + g.samples + "/" + g.samples_wanted + " samples from " + g.connection + " (" + o.kept +
+      " new solutions, " + o.duplicate + " duplicates, dropped " + (o.empty + o.truncated + o.too_long) + "); " +
+      c.requests + " requests (" + c.retries + " retries), " + (c.prompt_tokens + c.completion_tokens) + " tokens, " +
+      Number(c.request_seconds).toFixed(1) + " s in requests.";
+  }
+
   function render(round) {
     if (!round) return;
     const status = $("round-status");
@@ -73,6 +82,7 @@
       if (sel.mean_score !== null) text += ", mean score " + sel.mean_score.toFixed(3);
       $("round-selection").textContent = text + ".";
     }
+    if ($("round-generation") && round.generation_run) $("round-generation").textContent = fmtGeneration(round.generation_run);
     const cancel = $("cancel-round");
     const resume = $("resume-round");
     if (cancel) cancel.hidden = !round.active;
