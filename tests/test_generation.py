@@ -101,6 +101,8 @@ def test_a_round_generates_then_scores_selects_and_queues(eager, micro_bert, mod
     from labeling.people.accounts import set_user
 
     client.force_login(set_user("ml-page", "pw-for-tests-only", "ml_staff").user)
+    api = client.get(f"/api/rounds/{r.pk}/").json()["generation_run"]
+    assert api["run"] == run.key and api["samples"] == 48 and api["outcomes"] == gen["outcomes"]
     page = client.get(f"/rounds/?generation={r.generation}").content.decode()
     assert "Generated 48/48 samples" in page and "from demo" in page
     # a redelivered chunk and the callback again change nothing

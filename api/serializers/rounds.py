@@ -94,7 +94,7 @@ class RoundOut(serializers.Serializer):
 def public(data: dict) -> dict:
     """No server path in a round: `config.base_model` by its public name (a round started before the
     allow-list may hold a path), and paths a worker or a library wrote into the rest replaced."""
-    for key in ("config", "counts", "error", "metrics", "comparison", "stages"):
+    for key in ("config", "counts", "error", "metrics", "comparison", "stages", "generation_run"):
         if key in data:
             data[key] = scrub(data[key])
     if isinstance(data.get("config"), dict) and isinstance(data["config"].get("base_model"), str):
@@ -112,6 +112,8 @@ class RoundDetailOut(RoundOut):
     metrics = serializers.DictField(help_text="The trained model's training and validation figures.")
     comparison = serializers.DictField(help_text="How the selection compares with the previous round's.")
     selection = SelectionSummaryOut()
+    generation_run = serializers.DictField(allow_null=True, help_text="What the generate stage sampled: its run, "
+                                           "samples stored/wanted, outcomes and cost (null: no generation).")
 
 
 class WorkerOut(serializers.Serializer):
