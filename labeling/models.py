@@ -132,6 +132,9 @@ class LabeledPass(models.Model):
     steps = JSONTextField(help_text="label.steps: completions with rating/flagged, human and chosen completion.")
     total_time = models.BigIntegerField(null=True, blank=True, help_text="Milliseconds spent on the pass.")
     finish_reason = models.CharField(max_length=16, choices=FinishReason.choices)
+    first_error = models.IntegerField(null=True, blank=True, help_text="First step rated -1 on the solution's path, "
+                                      "-1 if none (a `solution` pass); null when the pass ended otherwise (kept as a "
+                                      "column so agreement figures are aggregates).")
     reason_text = models.TextField(blank=True, default="",
                                    help_text="Why the annotator gave up or reported the problem.")
     natural_key = models.CharField(max_length=64, unique=True, editable=False,
@@ -386,3 +389,82 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("audit events are append-only")
+
+
+class LabelSource(models.TextChoices):
+    """Where step labels come from besides people (docs/method.md and FIELD.md's methods)."""
+
+    ROLLOUT = "rollout", "Monte-Carlo rollouts (Math-Shepherd)"
+    FIRST_ERROR = "first_error", "First-error search over rollouts (OmegaPRM)"
+    JUDGE = "judge", "A judge model (earliest wrong step)"
+    PRM = "prm", "A trained PRM's step scores at a threshold"
+    IMPORTED = "imported", "Imported automatic labels (Math-Shepherd files)"
+
+
+class AutoLabelRun(models.Model):
+    """One run of one automatic labeller over a set of solutions: what it was, and what it cost.
+
+    `params` holds the labeller's parameters and the model it asked (a connection's public part:
+    never a key); `labeller_version` changes when a labeller's method changes, so labels of two
+    versions are never mistaken for each other."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    key = models.CharField(max_length=100, unique=True)
+    source = models.CharField(max_length=16, choices=LabelSource.choices)
+    labeller_version = models.CharField(max_length=32)
+    model = models.CharField(max_length=255, blank=True, default="", help_text="The model that labelled, by name.")
+    params = models.JSONField(default=dict)
+    generation = models.IntegerField(null=True, blank=True, help_text="The round whose auto-label stage ran it.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    solutions = models.PositiveIntegerField(default=0, help_text="Solutions the run was asked to label.")
+    requests = models.PositiveBigIntegerField(default=0)
+    rollouts = models.PositiveBigIntegerField(default=0, help_text="Continuations sampled (rollout sources).")
+    prompt_tokens = models.PositiveBigIntegerField(default=0)
+    completion_tokens = models.PositiveBigIntegerField(default=0)
+    request_seconds = models.FloatField(default=0.0)
+    error = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(source__in=LabelSource.values), name="autolabel_source_valid"),
+            models.CheckConstraint(condition=Q(status__in=["running", "succeeded", "failed"]),
+                                   name="autolabel_status_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.source} {self.key} ({self.status})"
+
+
+class StepLabels(models.Model):
+    """A solution's automatic step labels from one run.
+
+    `hard`: per step -1, 0, +1 or null (not labelled); `soft`: per step the share of rollouts that
+    reached the right answer (or the PRM's step score), where the method gives one; `first_error`:
+    the first hard -1 (-1 if none; null for a malformed judge answer, which is never a label)."""
+
+    run = models.ForeignKey(AutoLabelRun, on_delete=models.CASCADE, related_name="labels")
+    solution = models.ForeignKey(Solution, on_delete=models.CASCADE, related_name="auto_labels")
+    n_steps = models.PositiveIntegerField()
+    hard = models.JSONField(null=True, blank=True)
+    soft = models.JSONField(null=True, blank=True)
+    first_error = models.IntegerField(null=True, blank=True)
+    malformed = models.BooleanField(default=False, help_text="The judge's answer could not be read: no label.")
+    attempts = models.PositiveIntegerField(default=1, help_text="Judge attempts, or rollout probes.")
+    rollouts = models.PositiveIntegerField(default=0)
+    detail = models.JSONField(default=dict, blank=True, help_text="Per step rollouts and right answers, or the "
+                              "judge's verdicts and rationale (trimmed).")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "step labels"
+        constraints = [models.UniqueConstraint(fields=["run", "solution"], name="one_label_per_run_and_solution")]
+        indexes = [models.Index(fields=["solution"], name="steplabels_solution")]

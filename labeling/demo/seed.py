@@ -102,6 +102,7 @@ def _label(solutions: list[Solution]) -> None:
         passes.append(LabeledPass(
             annotator=labeller, problem=s.problem, solution=s, submitted_at=now, generation=0, steps=steps,
             total_time=20_000 * n, finish_reason=FinishReason.SOLUTION if first is None else FinishReason.FOUND_ERROR,
+            first_error=-1 if first is None else first,
             natural_key=pass_identity(str(DEMO_LABELLER), stamp, s.problem.content_hash, s.content_hash),
             client_id=uuid.uuid4()))
     LabeledPass.objects.bulk_create(passes, batch_size=QUERY_CHUNK)

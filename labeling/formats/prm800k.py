@@ -243,3 +243,11 @@ def first_error(steps: list) -> int:
         if any(c.get("rating") == -1 for c in step.get("completions", [])[:1]):
             return i
     return -1
+
+
+def pass_first_error(steps: list, finish_reason: str) -> int | None:
+    """LabeledPass.first_error: where the labeller found the first error (-1: a `solution` pass, none),
+    or None for a pass that ended otherwise (given up, a bad problem: nothing is known past it)."""
+    if finish_reason not in ("found_error", "solution"):
+        return None
+    return first_error(steps)

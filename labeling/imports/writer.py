@@ -134,7 +134,8 @@ class BatchWriter:
                 solution_id=solutions[p.solution_key] if p.solution_key else None, submitted_at=p.submitted_at,
                 generation=p.generation, is_quality_control=p.is_quality_control, is_screening=p.is_screening,
                 verifier_score=p.verifier_score, steps=p.steps, total_time=p.total_time,
-                finish_reason=p.finish_reason, extra=p.extra))
+                finish_reason=p.finish_reason, extra=p.extra,
+                first_error=prm800k.pass_first_error(p.steps, p.finish_reason)))
         insert_rows(LabeledPass, rows)
         self.stats.created["passes"] += len(rows)
 

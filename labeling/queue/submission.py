@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from labeling import hashing
-from labeling.formats.prm800k import format_timestamp
+from labeling.formats.prm800k import format_timestamp, pass_first_error
 from labeling.models import Annotator, FinishReason, LabeledPass, Lease, LeaseStatus, QueueEntry, ServeReason
 
 
@@ -176,6 +176,7 @@ def submit(annotator: Annotator, lease_id, client_id, ratings: list[dict], finis
                 generation=solution.generation, is_quality_control=lease.reason == ServeReason.QC,
                 is_screening=lease.reason == ServeReason.SCREENING, verifier_score=solution.verifier_score,
                 steps=steps, total_time=total_time, finish_reason=finish_reason, reason_text=reason_text,
+                first_error=pass_first_error(steps, finish_reason),
                 natural_key=hashing.pass_identity(str(annotator.uuid), format_timestamp(now),
                                                   solution.problem.content_hash, solution.content_hash),
                 client_id=client_id)
