@@ -69,7 +69,7 @@ class PolicyClient:
             params["seed"] = seed
         return params
 
-    def _request(self, prompt, n: int, seed: int | None, usage: Usage) -> list[Sampled]:
+    def request(self, prompt, n: int, seed: int | None, usage: Usage) -> list[Sampled]:
         attempt = 0
         while True:
             usage.requests += 1
@@ -110,7 +110,7 @@ class PolicyClient:
         todo = list(indices)
         while todo:
             seed = self.conn.seed + todo[0] if self.conn.seed is not None else None
-            got = self._request(prompt, len(todo), seed, out.usage)[:len(todo)]
+            got = self.request(prompt, len(todo), seed, out.usage)[:len(todo)]
             if not got:
                 raise PolicyError(f"the policy server {_host(self.conn)} answered no choices")
             if len(got) < len(todo):

@@ -24,7 +24,8 @@ def can_sample(problem: Problem) -> bool:
     return "demo" in (problem.extra or {})
 
 
-def _text(problem: Problem, seed: str, wrong: bool) -> str | None:
+def _text(problem: Problem, seed: str, wrong: bool) -> tuple[str, dict]:
+    """A sample's text, and what the demo knows of it: the index of its first wrong step (None: right)."""
     family, spec = demo_problems.spec_of(problem.extra["demo"])
     if wrong:
         w = demo_problems.write_wrong(family, spec, seed)
@@ -32,7 +33,7 @@ def _text(problem: Problem, seed: str, wrong: bool) -> str | None:
             w = demo_problems.write_correct(family, spec, seed)
     else:
         w = demo_problems.write_correct(family, spec, seed)
-    return "\n".join(w.steps)
+    return "\n".join(w.steps), {"demo_first_error": w.first_error}
 
 
 def sample(problem: Problem, indices: list[int], run_key: str, temperature: float = 1.0) -> ProblemSamples:
@@ -42,12 +43,12 @@ def sample(problem: Problem, indices: list[int], run_key: str, temperature: floa
     for k in indices:
         rng = random.Random(f"{run_key}:{problem.content_hash}:{k}")
         if temperature <= 0:
-            text = _text(problem, f"{problem.content_hash}:greedy", wrong=False)
-            out.samples[k] = Sampled(text, "stop", len(text) // 4)
+            text, truth = _text(problem, f"{problem.content_hash}:greedy", wrong=False)
+            out.samples[k] = Sampled(text, "stop", len(text) // 4, truth)
             continue
-        text = _text(problem, f"{run_key}:{problem.content_hash}:{k}", wrong=rng.random() < WRONG_SHARE)
+        text, truth = _text(problem, f"{run_key}:{problem.content_hash}:{k}", wrong=rng.random() < WRONG_SHARE)
         if rng.random() < TRUNCATED_SHARE:
             out.samples[k] = Sampled(text[: len(text) // 2], "length", len(text) // 8)
         else:
-            out.samples[k] = Sampled(text, "stop", len(text) // 4)
+            out.samples[k] = Sampled(text, "stop", len(text) // 4, truth)
     return out

@@ -126,7 +126,7 @@ def store(run: GenerationRun, conn: Connection, problem: Problem, got: ProblemSa
                                      max_step_chars=conn.max_step_chars, finish_reason=sampled.finish_reason)
             solution, outcome = None, str(result) if isinstance(result, splitting.Dropped) else None
             if outcome is None:
-                solution, created = _solution(run, conn, problem, index, result)
+                solution, created = _solution(run, conn, problem, index, result, sampled.truth)
                 outcome = GeneratedSample.Outcome.KEPT if created else GeneratedSample.Outcome.DUPLICATE
                 if created:
                     new_ids.append(solution.pk)
@@ -138,7 +138,7 @@ def store(run: GenerationRun, conn: Connection, problem: Problem, got: ProblemSa
     return outcomes, new_ids
 
 
-def _solution(run, conn, problem, index, result: splitting.Split) -> tuple[Solution, bool]:
+def _solution(run, conn, problem, index, result: splitting.Split, truth: dict | None = None) -> tuple[Solution, bool]:
     key = solution_hash(problem.content_hash, result.steps, result.final_answer)
     existing = Solution.objects.filter(content_hash=key).first()
     if existing is not None:
@@ -149,7 +149,7 @@ def _solution(run, conn, problem, index, result: splitting.Split) -> tuple[Solut
             return Solution.objects.create(problem=problem, steps=result.steps, final_answer=result.final_answer,
                                            generator=provenance["model"][:255], content_hash=key,
                                            source_id=f"{run.key}/{problem.pk}/{index}"[:255],
-                                           extra={"provenance": provenance}), True
+                                           extra={"provenance": provenance, **(truth or {})}), True
     except IntegrityError:  # the same text sampled elsewhere at this moment
         return Solution.objects.get(content_hash=key), False
 

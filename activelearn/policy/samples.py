@@ -9,6 +9,7 @@ class Sampled:
     text: str
     finish_reason: str
     completion_tokens: int | None = None
+    truth: dict | None = None  # what the demo policy knows of it (its first error): kept on the solution
 
 
 @dataclass

@@ -1,0 +1,161 @@
+"""Automatic-label runs: which solutions, which labeller, one StepLabels row per (run, solution).
+
+A run fixes its plan when it starts (the solution ids), so a resumed run or a redelivered chunk
+labels only what is missing; a row is written once (unique), so nothing is labelled twice. The
+cost (requests, rollouts, tokens, seconds) is added to the run as each chunk finishes.
+"""
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from activelearn.labellers import methods
+from activelearn.labellers.completers import DemoCompleter, PolicyCompleter
+from activelearn.labellers.judges import PROMPT_VERSION, DemoJudge, PolicyJudge
+from activelearn.policy import connection
+from activelearn.policy.samples import Usage
+from labeling.models import AutoLabelRun, LabeledPass, Solution, StepLabels
+
+SOURCES = ("rollout", "first_error", "judge", "prm")
+DEFAULTS = {"connection": "demo", "k": 8, "attempts": 1, "verdicts": False, "threshold": 0.5}
+
+
+def plan(filters: dict) -> list[int]:
+    """Solution ids: `ids`, or those of a generation run (`run`), those with human passes
+    (`labelled`), those whose problem's source id starts with `source`; at most `cap`."""
+    qs = Solution.objects.filter(is_screening=False)
+    if filters.get("ids"):
+        qs = qs.filter(id__in=filters["ids"])
+    if filters.get("run"):
+        qs = qs.filter(samples__run__key=filters["run"])
+    if filters.get("labelled"):
+        qs = qs.filter(id__in=LabeledPass.objects.filter(first_error__isnull=False).values("solution_id"))
+    if filters.get("source"):
+        qs = qs.filter(problem__source_id__startswith=filters["source"])
+    ids = qs.order_by("id").values_list("id", flat=True).distinct()
+    cap = filters.get("cap")
+    return list(ids[:cap] if cap else ids)
+
+
+def labeller_params(source: str, params: dict) -> dict:
+    p = {**DEFAULTS, **{k: v for k, v in params.items() if v is not None}}
+    if source not in SOURCES:
+        raise connection.ConnectionConfigError("source", f"must be one of {', '.join(SOURCES)}")
+    for key, lo in (("k", 1), ("attempts", 1)):
+        if not isinstance(p[key], int) or isinstance(p[key], bool) or not lo <= p[key] <= 256:
+            raise connection.ConnectionConfigError(key, "must be an integer from 1 to 256")
+    if not isinstance(p["threshold"], int | float) or not 0 <= p["threshold"] <= 1:
+        raise connection.ConnectionConfigError("threshold", "must be a number from 0 to 1")
+    return p
+
+
+def start_run(key: str, source: str, params: dict, filters: dict, *, generation=None, user=None) -> AutoLabelRun:
+    run = AutoLabelRun.objects.filter(key=key).first()
+    if run is not None:
+        return run
+    params = labeller_params(source, params)
+    model = ""
+    if source in ("rollout", "first_error", "judge"):
+        conn = connection.resolve(params["connection"], params.get("overrides"))
+        params["connection_settings"] = conn.public()
+        model = {"judge": DemoJudge.name, **dict.fromkeys(("rollout", "first_error"), DemoCompleter.name)}[source] \
+            if conn.is_demo else conn.model
+    if source == "judge":
+        params["prompt"] = PROMPT_VERSION
+    if source == "prm":
+        from activelearn.prm.registry import active_version
+
+        version = active_version()
+        if version is None:
+            raise connection.ConnectionConfigError("source", "prm labels need an active PRM: train one first")
+        params["model_version"] = version.pk
+        model = f"prm-v{version.pk}"
+    ids = plan(filters)
+    try:
+        with transaction.atomic():
+            return AutoLabelRun.objects.create(
+                key=key, source=source, labeller_version=methods.VERSIONS[source], model=model[:255],
+                params={**params, "filters": filters, "solution_ids": ids}, solutions=len(ids), generation=generation,
+                created_by=user)
+    except IntegrityError:
+        return AutoLabelRun.objects.get(key=key)
+
+
+def missing(run: AutoLabelRun, ids: list[int] | None = None) -> list[int]:
+    ids = ids if ids is not None else run.params["solution_ids"]
+    done = set(StepLabels.objects.filter(run=run, solution_id__in=ids).values_list("solution_id", flat=True))
+    return [i for i in ids if i not in done]
+
+
+def chunks(run: AutoLabelRun, size: int) -> list[list[int]]:
+    todo = missing(run)
+    return [todo[i:i + size] for i in range(0, len(todo), size)]
+
+
+def complete(run: AutoLabelRun) -> bool:
+    return not missing(run)
+
+
+def _labeller(run: AutoLabelRun):
+    p = run.params
+    if run.source == "prm":
+        from activelearn.models import ModelVersion
+        from activelearn.prm.reward_model import RewardModel
+
+        rm = RewardModel.load(ModelVersion.objects.get(pk=p["model_version"]).path)
+
+        def label_all(solutions):
+            scored = rm.score([(s.problem.text, s.steps) for s in solutions])
+            return [methods.prm(s, steps, p["threshold"]) for s, (_, steps) in zip(solutions, scored, strict=True)]
+
+        return label_all
+    conn = connection.resolve(p["connection"], p.get("overrides"))
+    if run.source == "judge":
+        judge = DemoJudge(run.key) if conn.is_demo else PolicyJudge(conn)
+        return lambda sols: [methods.judge(s, judge, p["attempts"], p["verdicts"]) for s in sols]
+    completer = DemoCompleter(run.key) if conn.is_demo else PolicyCompleter(conn)
+    method = methods.rollouts if run.source == "rollout" else methods.first_error_search
+    return lambda sols: [method(s, completer, p["k"]) for s in sols]
+
+
+def run_chunk(run: AutoLabelRun, solution_ids: list[int], *, alive=None) -> int:
+    """Label the solutions of `solution_ids` that have no label of this run yet; returns how many."""
+    todo = missing(run, solution_ids)
+    solutions = list(Solution.objects.filter(id__in=todo).select_related("problem").order_by("id"))
+    label_all, written = _labeller(run), 0
+    for i in range(0, len(solutions), 8):
+        batch = solutions[i:i + 8]
+        labelled = label_all(batch)
+        usage = Usage()
+        rows = []
+        for s, lab in zip(batch, labelled, strict=True):
+            usage.add(lab.usage)
+            rows.append(StepLabels(run=run, solution=s, n_steps=len(s.steps), hard=lab.hard, soft=lab.soft,
+                                   first_error=lab.first_error, malformed=lab.malformed, attempts=lab.attempts,
+                                   rollouts=lab.rollouts, detail=lab.detail))
+        with transaction.atomic():
+            made = StepLabels.objects.bulk_create(rows, ignore_conflicts=True)
+            AutoLabelRun.objects.filter(pk=run.pk).update(
+                requests=F("requests") + usage.requests, prompt_tokens=F("prompt_tokens") + usage.prompt_tokens,
+                completion_tokens=F("completion_tokens") + usage.completion_tokens,
+                request_seconds=F("request_seconds") + usage.request_seconds,
+                rollouts=F("rollouts") + sum(r.rollouts for r in rows))
+        written += len(made)
+        if alive:
+            alive()
+    return written
+
+
+def finish(run: AutoLabelRun, status: str = AutoLabelRun.Status.SUCCEEDED, error: str = "") -> None:
+    AutoLabelRun.objects.filter(pk=run.pk).update(status=status, error=error[:4000], finished_at=timezone.now())
+
+
+def summary(run: AutoLabelRun) -> dict:
+    run.refresh_from_db()
+    agg = StepLabels.objects.filter(run=run).aggregate(
+        labelled=Count("id"), malformed=Count("id", filter=Q(malformed=True)),
+        with_error=Count("id", filter=Q(first_error__gte=0)))
+    return {"run": run.key, "source": run.source, "labeller_version": run.labeller_version, "model": run.model,
+            "status": run.status, "solutions": run.solutions, **agg,
+            "cost": {"requests": run.requests, "rollouts": run.rollouts, "prompt_tokens": run.prompt_tokens,
+                     "completion_tokens": run.completion_tokens, "request_seconds": run.request_seconds}}
+
