@@ -113,9 +113,40 @@ def finish_round(round_id: int, attempt: int) -> None:
     def body(r):
         stages.end_scoring(r)
         attempts.run_stage(r, "grade", stages.grade)
-        attempts.run_stage(r, "select", stages.select)
-        attempts.run_stage(r, "queue", stages.enqueue)
-        stages.summarise(r)
+        if not stages.auto_label_enabled(r):
+            attempts.run_stage(r, "auto_label", stages.skip_auto_label)
+        elif r.stages.get("auto_label", {}).get("status") != "done":
+            chunks = stages.begin_auto_label(r)
+            if chunks:
+                return _fan_out(r, "automatic labelling", (auto_label_chunk.si(round_id, attempt, c) for c in chunks),
+                                auto_label_done.si(round_id, attempt))
+            stages.end_auto_label(r)
+        _select_and_queue(r)
+
+    _guarded(round_id, attempt, body)
+
+
+def _select_and_queue(r) -> None:
+    attempts.run_stage(r, "select", stages.select)
+    attempts.run_stage(r, "queue", stages.enqueue)
+    stages.summarise(r)
+
+
+@shared_task(name=rounds.AUTO_LABEL_CHUNK, acks_late=True)
+def auto_label_chunk(round_id: int, attempt: int, solution_ids: list[int]) -> int:
+    """Idempotent (one label per run and solution), so a redelivered chunk labels only what is missing."""
+    r = Round.objects.filter(pk=round_id, attempt=attempt, status=RoundStatus.RUNNING).first()
+    if r is None:
+        return 0
+    return _failing_the_round(round_id, attempt, lambda: "auto_label",
+                              lambda: stages.auto_label_chunk(r, solution_ids), stopped=0)
+
+
+@shared_task(name=rounds.AUTO_LABEL_DONE, acks_late=True, reject_on_worker_lost=False)
+def auto_label_done(round_id: int, attempt: int) -> None:
+    def body(r):
+        stages.end_auto_label(r)
+        _select_and_queue(r)
 
     _guarded(round_id, attempt, body)
 
@@ -130,6 +161,6 @@ def watch_rounds() -> dict:
 def _worker_lost(sender=None, exception=None, args=None, **_):
     # Sent by the worker's main process when the child running a round task died (SIGKILL,
     # out of memory): nothing inside the task could record that.
-    if getattr(sender, "name", "") in (run_round.name, generation_done.name, finish_round.name) and args and \
-            len(args) == 2:
+    if getattr(sender, "name", "") in (run_round.name, generation_done.name, finish_round.name, auto_label_done.name) \
+            and args and len(args) == 2:
         rounds.fail(args[0], args[1], f"the worker running the round was lost: {exception!r}")

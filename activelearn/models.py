@@ -70,6 +70,7 @@ class Stage(models.TextChoices):
     TRAIN = "train", "Retrain the PRM"
     SCORE = "score", "Score the pool"
     GRADE = "grade", "Grade final answers"
+    AUTO_LABEL = "auto_label", "Label automatically"
     SELECT = "select", "Select"
     QUEUE = "queue", "Queue for labelling"
 
@@ -132,6 +133,8 @@ class RoundSelection(models.Model):
         CONVINCING_REST = "convincing_rest", "Most convincing of the rest"
         TOP_K = "top_k", "Global top-K wrong answer"
         UNIFORM = "uniform", "Uniform random (control)"
+        DISAGREEMENT = "disagreement", "Label sources disagree"
+        UNCERTAINTY = "uncertainty", "The PRM is least sure of a step"
 
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="selections")
     solution = models.ForeignKey("labeling.Solution", on_delete=models.CASCADE, related_name="selections")

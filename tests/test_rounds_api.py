@@ -44,7 +44,8 @@ def test_ml_staff_starts_a_round(ml, dispatched, django_capture_on_commit_callba
     assert dispatched == [round_.pk]
     assert body["generation"] == round_.generation == 1 and body["status"] == "queued" and body["active"]
     assert body["config"] == {**DEFAULTS, "strategy": "uniform", "round_cap": 10}
-    assert [s["name"] for s in body["stages"]] == ["generate", "train", "score", "grade", "select", "queue"]
+    assert [s["name"] for s in body["stages"]] == ["generate", "train", "score", "grade", "auto_label", "select",
+                                                   "queue"]
     assert all(s["status"] == "pending" and s["fraction"] is None for s in body["stages"])
     assert body["created_by"] == "ml" and body["model_version"] is None and body["error"] == ""
     assert body["selection"]["selected"] == 0
@@ -131,7 +132,7 @@ def test_detail_shows_live_progress_selection_and_metrics(ml):
     assert score["status"] == "running" and score["done"] == 2 and score["total"] == 5 and score["fraction"] == 0.4
     assert 15 < score["seconds"] < 60
     assert grade["status"] == "pending" and grade["seconds"] is None
-    assert body["stages_done"] == 1 and body["stages_total"] == 6 and body["model_version"] == version.pk
+    assert body["stages_done"] == 1 and body["stages_total"] == 7 and body["model_version"] == version.pk
     assert body["metrics"]["validation"]["step_auroc"] == 0.75 and body["stage"] == "score"
 
     SolutionScore.objects.create(solution=solutions[2], model_version=version, score=0.9)

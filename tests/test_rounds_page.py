@@ -66,7 +66,7 @@ def test_page_shows_the_current_round_with_its_stages_and_buttons(dispatched):
     r = rounds.start_round({"strategy": "uniform"})
     page = c.get("/rounds/").content.decode()
     assert f'data-round="{r.pk}"' in page and "Round 1" in page and 'id="round-status" class="status-queued"' in page
-    assert page.count('<li data-stage="') == 6
+    assert page.count('<li data-stage="') == 7
     assert 'id="cancel-round">Cancel round 1' in page and 'id="resume-round" hidden' in page
     rounds.cancel_round(r)
     page = c.get("/rounds/?generation=1").content.decode()

@@ -70,9 +70,25 @@ GENERATION_OPTIONS = [
            '{"temperature": 0.7, "max_tokens": 512}.', check=connection.check_overrides),
 ]
 
+AUTO_LABEL_OPTIONS = [
+    Option("auto_label_with", str, "", "Label candidates automatically before selecting: rollout, first_error, "
+           "judge or prm (the new PRM at auto_label_threshold); empty = no automatic labels. The disagreement "
+           "strategy needs them.", choices=("", "rollout", "first_error", "judge", "prm")),
+    Option("auto_label_connection", str, "demo", "The completer's or judge's policy connection.",
+           choices=_ConnectionNames(), check=connection.check_name),
+    Option("auto_label_k", int, 8, "Continuations per step (rollout) or per probe (first_error).", min=1, max=256),
+    Option("auto_label_attempts", int, 1, "Judge answers per solution (majority).", min=1, max=32),
+    Option("auto_label_threshold", float, 0.5, "prm: a step scored below this is an error.", min=0, max=1),
+    Option("auto_label_cap", int, 200, "Label at most this many candidates, the highest scored first; empty = all.",
+           min=1, max=10**6, nullable=True),
+    Option("auto_label_chunk", int, 16, "Solutions per labelling task.", min=1, max=10_000),
+]
+
 OPTIONS = [
     Option("strategy", str, "convincing", "convincing: per problem, wrong_fraction most convincing wrong answers and "
-           "the rest most convincing of the remainder; top_k: global top-K wrong answers; uniform: random (control).",
+           "the rest most convincing of the remainder; top_k: global top-K wrong answers; uniform: random (control); "
+           "disagreement: where the automatic labels and the PRM disagree most (needs auto_label_with); "
+           "uncertainty: where the PRM is least sure of a step.",
            choices=STRATEGIES),
     Option("per_problem", int, 4, "Solutions selected per problem (convincing).", min=1, max=1000),
     Option("wrong_fraction", float, 0.8, "Share of convincing wrong-answer solutions per problem.", min=0, max=1),
@@ -94,6 +110,7 @@ OPTIONS = [
            max=100_000),
     Option("seed", int, 0, "Seed for training and uniform selection.", min=0, max=2**31 - 1),
     *GENERATION_OPTIONS,
+    *AUTO_LABEL_OPTIONS,
 ]
 DEFAULTS = {o.name: o.default for o in OPTIONS}
 
@@ -116,6 +133,8 @@ def parse_config(data: dict | None) -> dict:
         selection_config(config)
     except ValueError as exc:
         raise RoundConfigError("strategy", str(exc)) from None
+    if config["strategy"] == "disagreement" and not config["auto_label_with"]:
+        raise RoundConfigError("auto_label_with", "the disagreement strategy needs automatic labels: name a source")
     if config["generate_with"]:  # a connection that cannot work is refused before the round starts
         overrides = config["policy_overrides"]
         try:

@@ -31,10 +31,13 @@ GENERATE_CHUNK = "activelearn.tasks.generate_chunk"
 GENERATION_DONE = "activelearn.tasks.generation_done"
 SCORE_CHUNK = "activelearn.tasks.score_chunk"
 FINISH_ROUND = "activelearn.tasks.finish_round"
+AUTO_LABEL_CHUNK = "activelearn.tasks.auto_label_chunk"
+AUTO_LABEL_DONE = "activelearn.tasks.auto_label_done"
 # The stages that fan out over the workers: when their messages were lost (a broker outage, a dead
 # worker), `watch` either sends their callback (all chunks done) or the round again (it re-sends the
 # chunks still missing; both stages are idempotent).
-FAN_OUT = {"generate": (stages.generation_complete, GENERATION_DONE), "score": (stages.scoring_complete, FINISH_ROUND)}
+FAN_OUT = {"generate": (stages.generation_complete, GENERATION_DONE), "score": (stages.scoring_complete, FINISH_ROUND),
+           "auto_label": (stages.auto_label_complete, AUTO_LABEL_DONE)}
 
 
 def send(task_name: str, r: Round) -> None:

@@ -20,7 +20,7 @@ from activelearn.models import (
 )
 from activelearn.policy import generation
 from activelearn.rounds.pool import pool
-from labeling.models import FinishReason, LabeledPass
+from labeling.models import FinishReason, LabeledPass, StepLabels
 
 STAGE_LABELS = dict(Stage.choices)
 # what run_stage/begin_scoring write for every stage; anything else a stage wrote is its result
@@ -66,6 +66,8 @@ def stage_progress(r: Round, now: datetime | None = None) -> list[dict]:
             done = _live_score_done(r)  # chunks run on many workers: count what they stored
         if name == Stage.GENERATE and info.get("status") in ("running", "failed"):
             done = _live_generated(r)
+        if name == Stage.AUTO_LABEL and info.get("status") in ("running", "failed") and info.get("run"):
+            done = StepLabels.objects.filter(run__key=info["run"]).count()
         if status == "done" and total is not None and done is None:
             done = total
         fraction = None

@@ -11,6 +11,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from activelearn.grading.solutions import grade_solutions
+from activelearn.labellers import runs as label_runs
 from activelearn.models import GenerationRun, ModelKind, Round, RoundSelection, RoundStatus, SolutionScore
 from activelearn.policy import connection, generation
 from activelearn.policy.connection import Connection
@@ -23,7 +24,7 @@ from activelearn.rounds.attempts import alive, save_stages
 from activelearn.rounds.config import generation_filters, selection_config
 from activelearn.rounds.pool import pool
 from activelearn.selection import strategies as selection
-from labeling.models import FinishReason, LabeledPass, Solution
+from labeling.models import AutoLabelRun, FinishReason, LabeledPass, Solution, StepLabels
 from labeling.queue import claims as queue
 
 # --- generate ------------------------------------------------------------------------------------
@@ -176,11 +177,95 @@ def grade(r: Round) -> dict:
             "skipped": counts.get("skipped", 0)}
 
 
+def _uncertainty(step_scores) -> float | None:
+    return max((1 - abs(2 * p - 1) for p in step_scores), default=None) if step_scores else None
+
+
+def _disagreement(prm_first_error: int, prm_score: float | None, labels: list[tuple[int, list | None]]) -> float | None:
+    """Distinct first errors among the automatic labels and the PRM's own, less one, plus how far the
+    PRM's score is from the share of labels that find no error (a confident label it contradicts)."""
+    if not labels:
+        return None
+    values = {fe for fe, _ in labels} | {prm_first_error}
+    clean = sum(fe < 0 for fe, _ in labels) / len(labels)
+    return len(values) - 1 + (abs((prm_score or 0.0) - clean))
+
+
 def candidates(r: Round) -> list[selection.Candidate]:
-    scores = dict(SolutionScore.objects.filter(model_version_id=r.model_version_id)
-                  .values_list("solution_id", "score"))
-    return [selection.Candidate(sid, pid, scores.get(sid), ok)
-            for sid, pid, ok in pool(r).values_list("id", "problem_id", "answer_is_correct").order_by("id")]
+    scores = {sid: (score, steps) for sid, score, steps in SolutionScore.objects.filter(
+        model_version_id=r.model_version_id).values_list("solution_id", "score", "step_scores")}
+    labels: dict[int, list] = {}
+    auto = StepLabels.objects.filter(run__generation=r.generation, malformed=False, first_error__isnull=False)
+    for sid, fe, soft in auto.values_list("solution_id", "first_error", "soft"):
+        labels.setdefault(sid, []).append((fe, soft))
+    threshold = r.config.get("auto_label_threshold", 0.5)
+    out = []
+    for sid, pid, ok in pool(r).values_list("id", "problem_id", "answer_is_correct").order_by("id"):
+        score, steps = scores.get(sid, (None, None))
+        prm_fe = next((i for i, p in enumerate(steps or []) if p < threshold), -1)
+        out.append(selection.Candidate(sid, pid, score, ok, _disagreement(prm_fe, score, labels.get(sid, [])),
+                                       _uncertainty(steps)))
+    return out
+
+
+# --- auto-label ----------------------------------------------------------------------------------
+
+def auto_label_enabled(r: Round) -> bool:
+    return bool(r.config.get("auto_label_with"))
+
+
+def skip_auto_label(r: Round) -> dict:
+    return {"skipped": True}
+
+
+def auto_label_run(r: Round) -> AutoLabelRun:
+    """The round's labelling run: its pool's candidates, the highest scored first, up to the cap."""
+    c = r.config
+    scored = SolutionScore.objects.filter(model_version_id=r.model_version_id, solution__in=pool(r)) \
+        .order_by("-score", "solution_id").values_list("solution_id", flat=True)
+    ids = list(scored[:c["auto_label_cap"]] if c.get("auto_label_cap") else scored)
+    params = {"connection": c["auto_label_connection"], "k": c["auto_label_k"], "attempts": c["auto_label_attempts"],
+              "threshold": c["auto_label_threshold"]}
+    return label_runs.start_run(f"round-{r.generation}-{c['auto_label_with']}", c["auto_label_with"], params,
+                                {"ids": ids}, generation=r.generation, user=r.created_by)
+
+
+def begin_auto_label(r: Round) -> list[list[int]]:
+    run = auto_label_run(r)
+    info = r.stages.setdefault("auto_label", {})
+    info.update(status="running", started_at=info.get("started_at") or timezone.now().isoformat(),
+                total=run.solutions, run=run.key)
+    r.stage = "auto_label"
+    save_stages(r)
+    return label_runs.chunks(run, r.config["auto_label_chunk"])
+
+
+def auto_label_chunk(r: Round, solution_ids: list[int]) -> int:
+    run = AutoLabelRun.objects.get(key=r.stages["auto_label"]["run"])
+    return label_runs.run_chunk(run, solution_ids, alive=lambda: alive(r, force=True))
+
+
+def auto_label_complete(r: Round) -> bool:
+    key = r.stages.get("auto_label", {}).get("run")
+    run = AutoLabelRun.objects.filter(key=key).first() if key else None
+    return run is not None and label_runs.complete(run)
+
+
+def end_auto_label(r: Round) -> None:
+    info = r.stages.setdefault("auto_label", {})
+    if info.get("status") == "done":
+        return
+    run = AutoLabelRun.objects.get(key=info["run"])
+    if not label_runs.complete(run):
+        raise RuntimeError("automatic labelling is incomplete: some chunks failed; resume the round to label the rest")
+    label_runs.finish(run)
+    result = label_runs.summary(run)
+    now = timezone.now()
+    started = info.get("started_at")
+    info.update(status="done", finished_at=now.isoformat(), done=result["labelled"], with_error=result["with_error"],
+                malformed=result["malformed"], cost=result["cost"],
+                seconds=round((now - datetime.fromisoformat(started)).total_seconds(), 3) if started else None)
+    save_stages(r)
 
 
 def select(r: Round) -> dict:

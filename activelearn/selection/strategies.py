@@ -9,7 +9,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 
-STRATEGIES = ("convincing", "top_k", "uniform")
+STRATEGIES = ("convincing", "top_k", "uniform", "disagreement", "uncertainty")
 
 
 @dataclass(frozen=True)
@@ -18,12 +18,14 @@ class Candidate:
     problem_id: int
     score: float | None  # the PRM's solution score; None = not scored
     is_correct: bool | None  # final answer graded against the reference; None = could not grade
+    disagreement: float | None = None  # how much the label sources (and the PRM) disagree on it; None: no labels
+    uncertainty: float | None = None  # the PRM's least confident step: 1 - |2p - 1| at its most uncertain step
 
 
 @dataclass(frozen=True)
 class Pick:
     candidate: Candidate
-    bucket: str  # convincing_wrong | convincing_rest | top_k | uniform
+    bucket: str  # convincing_wrong | convincing_rest | top_k | uniform | disagreement | uncertainty
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ class SelectionConfig:
             raise ValueError("wrong_fraction must be between 0 and 1")
         if self.per_problem < 1:
             raise ValueError("per_problem must be at least 1")
-        if self.strategy in ("top_k", "uniform") and not self.round_cap:
+        if self.strategy in ("top_k", "uniform", "disagreement", "uncertainty") and not self.round_cap:
             raise ValueError(f"{self.strategy} needs round_cap (K)")
 
 
@@ -95,6 +97,21 @@ def _capped(ordered: list[Candidate], cfg: SelectionConfig) -> list[Candidate]:
     return out
 
 
+def _by(field: str):
+    def ranked(cands: list[Candidate], cfg: SelectionConfig) -> list[Pick]:
+        """The highest `field` first (ties: by id), with the same per-problem and round caps."""
+        have = [c for c in cands if getattr(c, field) is not None]
+        have.sort(key=lambda c: (-getattr(c, field), c.solution_id))
+        return [Pick(c, field) for c in _capped(have, cfg)]
+
+    return ranked
+
+
 def select(candidates: list[Candidate], cfg: SelectionConfig) -> list[Pick]:
-    """The picks, most important first; the same input and config always give the same picks."""
-    return {"convincing": _convincing, "top_k": _top_k, "uniform": _uniform}[cfg.strategy](list(candidates), cfg)
+    """The picks, most important first; the same input and config always give the same picks.
+
+    disagreement: where the automatic label sources and the PRM disagree most (people settle it);
+    uncertainty: where the PRM is least sure of a step (ActPRM's idea)."""
+    strategies = {"convincing": _convincing, "top_k": _top_k, "uniform": _uniform,
+                  "disagreement": _by("disagreement"), "uncertainty": _by("uncertainty")}
+    return strategies[cfg.strategy](list(candidates), cfg)
