@@ -8,6 +8,7 @@ from celery import chord, shared_task
 from celery.signals import task_failure
 from kombu.exceptions import OperationalError
 
+from activelearn.labellers import runs as label_runs
 from activelearn.models import Round, RoundStatus
 from activelearn.rounds import attempts, stages
 from activelearn.rounds import lifecycle as rounds
@@ -164,3 +165,22 @@ def _worker_lost(sender=None, exception=None, args=None, **_):
     if getattr(sender, "name", "") in (run_round.name, generation_done.name, finish_round.name, auto_label_done.name) \
             and args and len(args) == 2:
         rounds.fail(args[0], args[1], f"the worker running the round was lost: {exception!r}")
+
+
+@shared_task(name=label_runs.RUN_JOB, acks_late=True)
+def auto_label_job(run_id: int) -> dict:
+    """A labelling run started through the API, on a worker: what is missing, chunk by chunk (a
+    redelivery goes on where the lost one stopped)."""
+    from labeling.models import AutoLabelRun
+
+    run = AutoLabelRun.objects.filter(pk=run_id, status=AutoLabelRun.Status.RUNNING).first()
+    if run is None:
+        return {}
+    try:
+        for chunk in label_runs.chunks(run, 16):
+            label_runs.run_chunk(run, chunk)
+    except Exception as exc:
+        label_runs.finish(run, AutoLabelRun.Status.FAILED, f"{type(exc).__name__}: {exc}")
+        raise
+    label_runs.finish(run)
+    return label_runs.summary(run)

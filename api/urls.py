@@ -3,7 +3,7 @@ endpoint needs a row there."""
 from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from api.views import audit, data, jobs, models, people, policy, rounds, tasks
+from api.views import audit, data, jobs, labels, models, people, policy, rounds, tasks
 
 
 class UsernameConverter:
@@ -69,6 +69,10 @@ urlpatterns = [
     path("connections/<slug:name>/", policy.ConnectionDetail.as_view(), name="api-connection"),
     path("generations/", policy.GenerationList.as_view(), name="api-generations"),
     path("generations/<int:pk>/", policy.GenerationDetail.as_view(), name="api-generation"),
+    # automatic step labels and where sources agree
+    path("labels/runs/", labels.LabelRunList.as_view(), name="api-label-runs"),
+    path("labels/runs/<int:pk>/", labels.LabelRunDetail.as_view(), name="api-label-run"),
+    path("labels/agreement/", labels.Agreement.as_view(), name="api-label-agreement"),
     # the audit trail (admins)
     path("audit/", audit.AuditList.as_view(), name="api-audit"),
 ]

@@ -6,8 +6,8 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
-from labeling import quality
-from labeling.models import Annotator
+from labeling import agreement, quality
+from labeling.models import Annotator, AutoLabelRun
 from labeling.people import accounts, roles
 from labeling.queue import claims as queue
 from labeling.queue import screening
@@ -48,6 +48,18 @@ def quality_page(request):
         "can_decide_screening": request.user.has_perm(roles.MANAGE_USERS),
         "chart": {"labels": [r["username"] for r in rows], "passes": [r["passes"] for r in rows],
                   "qc": [r["qc_agreement"] for r in rows], "seconds_per_step": [r["seconds_per_step"] for r in rows]}})
+
+
+@require_safe
+@login_required
+@permission_required(roles.QUALITY, raise_exception=True)
+def label_agreement_page(request):
+    """Automatic label sources against people's labels, and the solutions where labels disagree."""
+    rows = [{"key": key, **fig, "steps": " · ".join(str(v) for v in fig["step_confusion"].values())}
+            for key, fig in agreement.against_people().items()]
+    return render(request, "labeling/label_agreement.html", {
+        "rows": rows, "disagreements": agreement.disagreements(100),
+        "runs": AutoLabelRun.objects.order_by("-id")[:50]})
 
 
 @login_required

@@ -141,3 +141,30 @@ def test_a_round_labels_its_pool_and_selects_where_sources_disagree(eager, micro
 def test_disagreement_needs_automatic_labels(ml, dispatched):
     r = ml.post("/api/rounds/", {"strategy": "disagreement", "round_cap": 5}, content_type="application/json")
     assert r.status_code == 400 and r.json()["field"] == "auto_label_with"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_through_the_api_runs_on_a_worker_and_the_figures_follow(eager, ml, demo):
+    r = ml.post("/api/labels/runs/", {"source": "rollout", "k": 4, "labelled": True, "key": "api-run"},
+                content_type="application/json")
+    assert r.status_code == 202, r.content
+    run = ml.get(r["Location"]).json()
+    assert run["status"] == "succeeded" and run["labelled"] == run["solutions"] > 0 and run["cost"]["rollouts"] > 0
+    assert "solution_ids" not in run["params"]
+    again = ml.post("/api/labels/runs/", {"source": "rollout", "k": 4, "labelled": True, "key": "api-run"},
+                    content_type="application/json").json()
+    assert again["id"] == run["id"] and StepLabels.objects.filter(run_id=run["id"]).count() == run["solutions"]
+    figures = ml.get("/api/labels/agreement/?limit=5").json()
+    assert figures["against_people"]["api-run"]["pairs"] > 0 and len(figures["disagreements"]) <= 5
+    bad = ml.post("/api/labels/runs/", {"source": "judge", "connection": "nope"}, content_type="application/json")
+    assert bad.status_code == 400 and bad.json()["field"] == "policy"
+
+
+def test_the_page_shows_sources_against_people_and_the_disagreements(demo, client):
+    from labeling.people.accounts import set_user
+
+    run = runs.start_run("page-run", "judge", {"attempts": 1}, {"labelled": True})
+    runs.run_chunk(run, run.params["solution_ids"])
+    client.force_login(set_user("boss", "pw-for-tests-only", "admin").user)
+    page = client.get("/quality/labels/").content.decode()
+    assert 'id="agreement-table"' in page and "page-run" in page and 'id="disagreement-table"' in page

@@ -105,6 +105,10 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("api-connection", "DELETE"): RUN_ROUNDS,
     ("api-generations", "GET"): VIEW_MODELS,
     ("api-generation", "GET"): VIEW_MODELS,
+    ("api-label-runs", "GET"): VIEW_MODELS,
+    ("api-label-runs", "POST"): RUN_ROUNDS,
+    ("api-label-run", "GET"): VIEW_MODELS,
+    ("api-label-agreement", "GET"): QUALITY,
     ("api-audit", "GET"): VIEW_AUDIT,
     # --- accounts (django.contrib.auth); FormViews take PUT like POST ---
     ("login", "GET"): EVERYONE,
@@ -128,6 +132,7 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("label", "GET"): LABEL,
     ("progress", "GET"): SIGNED_IN,
     ("quality", "GET"): QUALITY,
+    ("label-agreement", "GET"): QUALITY,
     ("screening-decision", "POST"): MANAGE_USERS,
     ("rounds", "GET"): VIEW_MODELS,
 }

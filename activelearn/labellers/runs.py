@@ -4,6 +4,7 @@ A run fixes its plan when it starts (the solution ids), so a resumed run or a re
 labels only what is missing; a row is written once (unique), so nothing is labelled twice. The
 cost (requests, rollouts, tokens, seconds) is added to the run as each chunk finishes.
 """
+from celery import current_app
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
@@ -16,6 +17,12 @@ from activelearn.policy.samples import Usage
 from labeling.models import AutoLabelRun, LabeledPass, Solution, StepLabels
 
 SOURCES = ("rollout", "first_error", "judge", "prm")
+RUN_JOB = "activelearn.tasks.auto_label_job"  # the task a run started through the API is sent as
+
+
+def send(run: AutoLabelRun) -> None:
+    """Queue the run on the workers once its row is committed (by name: activelearn.celery_tasks)."""
+    transaction.on_commit(lambda: current_app.tasks[RUN_JOB].delay(run.pk))
 DEFAULTS = {"connection": "demo", "k": 8, "attempts": 1, "verdicts": False, "threshold": 0.5}
 
 
