@@ -242,6 +242,8 @@ class ImportFormat(models.TextChoices):
     JSONL = "jsonl", "Stepwise JSONL solutions"
     MATH = "math", "MATH problems"
     PROCESSBENCH = "processbench", "ProcessBench"
+    STEPWISE_CRITIC = "stepwise-critic", "PRM800K phase 1, flat stepwise-critic rows (JSONL or Parquet)"
+    MATH_SHEPHERD = "math-shepherd", "Math-Shepherd (automatic labels)"
 
 
 class ExportFormat(models.TextChoices):

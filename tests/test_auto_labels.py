@@ -105,6 +105,29 @@ def test_runs_label_each_solution_once_and_agreement_is_an_aggregate(demo):
     assert all(r["distinct"] > 1 for r in rows)
 
 
+def test_consensus_keeps_what_a_rollout_source_and_the_judge_agree_on(demo):
+    from collections import Counter
+
+    from activelearn.prm.label_mix import LabelMix, automatic_items
+
+    for key, source, params in (("ro", "rollout", {"k": 4}), ("fe", "first_error", {"k": 4}),
+                                ("ju", "judge", {"attempts": 1})):
+        run = runs.start_run(key, source, params, {})
+        runs.run_chunk(run, run.params["solution_ids"])
+    people = set(LabeledPass.objects.exclude(solution=None).values_list("solution_id", flat=True))
+    want = set()
+    for sid in {s.id for s in demo} - people:
+        judged = StepLabels.objects.get(run__key="ju", solution_id=sid)
+        rolled = [StepLabels.objects.get(run__key=k, solution_id=sid).first_error for k in ("ro", "fe")]
+        if not judged.malformed and judged.first_error in rolled:
+            want.add(sid)
+    counts = Counter()
+    items = list(automatic_items(LabelMix("human+consensus"), counts))
+    assert len(items) == counts["consensus"] == len(want) > 0
+    assert all(0 not in it.labels[:-1] for it in items)  # nothing after the first -1 (class 0) is supervised
+    assert all(it.weight == 1.0 and it.source == "consensus" for it in items)
+
+
 def test_the_command_resumes_its_run(demo):
     out = io.StringIO()
     call_command("auto_label", "--source", "first_error", "--k", "4", "--run", "cli", "--cap", "6", "--no-progress",

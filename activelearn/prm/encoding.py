@@ -17,6 +17,8 @@ class Encoded:
     input_ids: list[int]
     sep_positions: list[int]
     labels: list[int] | None = None
+    soft: dict | None = None  # position -> [P(-1), P(0), P(+1)], where the target is soft
+    weight: float = 1.0
 
 
 def _cap(lengths: list[int], budget: int) -> int:
@@ -32,8 +34,11 @@ def _cap(lengths: list[int], budget: int) -> int:
 
 
 def encode(tokenizer, items: list[tuple[str, list[str]]], max_length: int,
-           step_labels: list[list[int | None]] | None = None) -> list[Encoded]:
-    """Encode many solutions at once; `step_labels[i][k]` is a class index or None (ignored)."""
+           step_labels: list[list[int | None]] | None = None, step_soft: list | None = None,
+           weights: list[float] | None = None) -> list[Encoded]:
+    """Encode many solutions at once; `step_labels[i][k]` is a class index or None (ignored),
+    `step_soft[i]` None or per step a class distribution (or None: the hard label), `weights[i]`
+    the sequence's loss weight."""
     step_id = tokenizer.convert_tokens_to_ids(STEP_TOKEN)
     prefix = [tokenizer.cls_token_id] if tokenizer.cls_token_id is not None else (
         [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else [])
@@ -63,7 +68,10 @@ def encode(tokenizer, items: list[tuple[str, list[str]]], max_length: int,
             for pos, cls in zip(seps, step_labels[i], strict=False):
                 if cls is not None:
                     labels[pos] = cls
-        out.append(Encoded(ids, seps, labels))
+        soft = None
+        if step_soft is not None and step_soft[i]:
+            soft = {pos: p for pos, p in zip(seps, step_soft[i], strict=False) if p is not None}
+        out.append(Encoded(ids, seps, labels, soft or None, 1.0 if weights is None else weights[i]))
     return out
 
 
@@ -89,4 +97,23 @@ class Collator:
         out = {"input_ids": ids, "attention_mask": mask}
         if labels is not None:
             out["labels"] = labels
+            if any(e.soft or e.weight != 1.0 for e in batch):
+                out.update(_targets(batch, labels))
         return out
+
+
+def _targets(batch: list[Encoded], labels):
+    """Class distributions and weights per position, for the soft/weighted loss (training.py):
+    a hard label is its one-hot distribution, an unsupervised position weighs nothing."""
+    import torch
+
+    n_classes = 3
+    supervised = labels != IGNORE
+    probs = torch.zeros((*labels.shape, n_classes))
+    probs[supervised] = torch.nn.functional.one_hot(labels[supervised], n_classes).float()
+    weight = supervised.float() * torch.tensor([e.weight for e in batch]).unsqueeze(1)
+    for row, e in enumerate(batch):
+        for pos, p in (e.soft or {}).items():
+            if supervised[row, pos]:
+                probs[row, pos] = torch.tensor(p)
+    return {"target_probs": probs, "target_weight": weight}

@@ -3,6 +3,7 @@ import logging
 import os
 import shutil
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from activelearn.models import ModelKind, ModelVersion
-from activelearn.prm import backbone, metrics, training_data
+from activelearn.prm import backbone, label_mix, metrics, training_data
+from activelearn.prm.label_mix import LabelMix
 from activelearn.prm.metrics import json_safe
 from activelearn.prm.reward_model import RewardModel
 from activelearn.prm.training import TrainConfig, train
@@ -51,7 +53,8 @@ def evaluate_items(rm: RewardModel, items: list, batch_size: int | None = None) 
 
 def train_version(kind: str = ModelKind.PRM, *, base: str | None = None, init_from: ModelVersion | None = None,
                   cfg: TrainConfig | None = None, neutral: str = "keep", activate: bool = True,
-                  passes=None, solutions=None, progress: Callable[[dict], None] | None = None,
+                  passes=None, solutions=None, labels: LabelMix | None = None,
+                  progress: Callable[[dict], None] | None = None,
                   on_created: Callable[[ModelVersion], None] | None = None, actor=None) -> ModelVersion:
     """Train a PRM (from labelled passes) or an ORM (from graded solutions) and register it.
 
@@ -60,10 +63,11 @@ def train_version(kind: str = ModelKind.PRM, *, base: str | None = None, init_fr
     active version stays active until the new one is ready.
     """
     cfg = cfg or TrainConfig()
+    labels = labels or LabelMix()
     base = str(init_from.path if init_from else (base or backbone.default_base_model()))
-    snapshot = training_data.Snapshot()
+    snapshot, automatic = training_data.Snapshot(), Counter()
     if kind == ModelKind.PRM:
-        items = list(training_data.prm_items(passes, neutral, snapshot))
+        items = _prm_items(passes, neutral, snapshot, labels, automatic)
     else:
         items = list(training_data.orm_items(solutions, snapshot))
     if not items:
@@ -71,8 +75,10 @@ def train_version(kind: str = ModelKind.PRM, *, base: str | None = None, init_fr
     train_items, val_items = _split(items, cfg)
     version = ModelVersion.objects.create(
         kind=kind, base_model=base if not init_from else init_from.base_model, parent=init_from,
-        hyperparameters={**cfg.as_dict(), "neutral": neutral},
-        data_snapshot={**snapshot.as_dict(), "train_items": len(train_items), "val_items": len(val_items)})
+        hyperparameters={**cfg.as_dict(), "neutral": neutral, **({"labels": labels.as_dict()} if kind == ModelKind.PRM
+                                                                 else {})},
+        data_snapshot={**snapshot.as_dict(), "train_items": len(train_items), "val_items": len(val_items),
+                       **({"automatic_items": dict(automatic)} if automatic else {})})
     model_dir = Path(settings.MODEL_DIR)
     model_dir.mkdir(parents=True, exist_ok=True)
     token = uuid.uuid4().hex[:8]
@@ -84,10 +90,10 @@ def train_version(kind: str = ModelKind.PRM, *, base: str | None = None, init_fr
         tok = backbone.load_tokenizer(base)
         rm = RewardModel(backbone.load_model(base, tok, new_head=init_from is None, seed=cfg.seed), tok,
                          cfg.max_length)
-        encode = lambda its: rm.encode([(i.problem, i.steps) for i in its], [i.labels for i in its])  # noqa: E731
-        history = train(rm, encode(train_items), encode(val_items), work, cfg, progress)
+        history = train(rm, _encode(rm, train_items), _encode(rm, val_items), work, cfg, progress)
+        # validation figures against people's labels only: automatic ones are what is being learnt, not truth
         result = {"training": {k: v for k, v in history.items() if k != "history"},
-                  "validation": evaluate_items(rm, val_items)}
+                  "validation": evaluate_items(rm, [i for i in val_items if i.source == "human"])}
         rm.save(tmp, kind=kind, version=version.pk)
         os.replace(tmp, final)
         version.status, version.path, version.metrics = ModelVersion.Status.READY, str(final), json_safe(result)
@@ -103,6 +109,21 @@ def train_version(kind: str = ModelKind.PRM, *, base: str | None = None, init_fr
         raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _prm_items(passes, neutral: str, snapshot, labels: LabelMix, automatic: Counter) -> list:
+    items = []
+    if labels.human_weight > 0:
+        for it in training_data.prm_items(passes, neutral, snapshot):
+            it.weight = labels.human_weight
+            items.append(it)
+    items.extend(label_mix.automatic_items(labels, automatic))
+    return items
+
+
+def _encode(rm: RewardModel, items: list) -> list:
+    return rm.encode([(i.problem, i.steps) for i in items], [i.labels for i in items], [i.soft for i in items],
+                     [i.weight for i in items])
 
 
 @transaction.atomic

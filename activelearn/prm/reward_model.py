@@ -37,8 +37,8 @@ class RewardModel:
         self.tokenizer.save_pretrained(path)
         (path / META_FILE).write_text(json.dumps({"max_length": self.max_length, **meta}, indent=1))
 
-    def encode(self, items, step_labels=None) -> list[Encoded]:
-        return encode(self.tokenizer, items, self.max_length, step_labels)
+    def encode(self, items, step_labels=None, step_soft=None, weights=None) -> list[Encoded]:
+        return encode(self.tokenizer, items, self.max_length, step_labels, step_soft, weights)
 
     def step_probs(self, items: list[tuple[str, list[str]]], batch_size: int | None = None) -> list[np.ndarray]:
         """Class probabilities (-1, 0, +1) at each step, one (n_steps, 3) array per solution.

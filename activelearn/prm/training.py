@@ -51,11 +51,32 @@ def _progress_callback(report: Callable[[dict], None]):
     return Report()
 
 
+def _trainer_class():
+    """Trainer with a loss towards class distributions with per-sequence weights, used when a batch
+    carries them (soft or weighted automatic labels); plain cross-entropy otherwise."""
+    import torch
+    from transformers import Trainer
+
+    class SoftTargetTrainer(Trainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            probs, weight = inputs.get("target_probs"), inputs.get("target_weight")
+            if probs is None:
+                plain = {k: v for k, v in inputs.items() if k not in ("target_probs", "target_weight")}
+                return super().compute_loss(model, plain, return_outputs, num_items_in_batch)
+            outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
+            logp = torch.log_softmax(outputs.logits.float(), dim=-1)
+            per_position = -(probs * logp).sum(-1) * weight
+            loss = per_position.sum() / weight.sum().clamp_min(1e-8)
+            return (loss, outputs) if return_outputs else loss
+
+    return SoftTargetTrainer
+
+
 def train(reward_model, train_rows: list[Encoded], val_rows: list[Encoded], work_dir: str | Path,
           cfg: TrainConfig, progress: Callable[[dict], None] | None = None) -> dict:
     """Train `reward_model.model` in place; returns the training history summary."""
     import torch
-    from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
+    from transformers import EarlyStoppingCallback, TrainingArguments, set_seed
 
     set_seed(cfg.seed)
     cuda = torch.cuda.is_available()
@@ -77,7 +98,7 @@ def train(reward_model, train_rows: list[Encoded], val_rows: list[Encoded], work
     callbacks = [EarlyStoppingCallback(early_stopping_patience=cfg.patience)] if val_rows else []
     if progress:
         callbacks.append(_progress_callback(progress))
-    trainer = Trainer(model=reward_model.model, args=args, train_dataset=_Dataset(train_rows),
+    trainer = _trainer_class()(model=reward_model.model, args=args, train_dataset=_Dataset(train_rows),
                       eval_dataset=_Dataset(val_rows) if val_rows else None,
                       data_collator=reward_model.collate, callbacks=callbacks)
     if progress:

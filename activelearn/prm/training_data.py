@@ -23,6 +23,9 @@ class Item:
     steps: list[str]
     labels: list[int | None]
     group: str  # problem identity: train/validation split by problem, never inside one
+    soft: list | None = None  # per step [P(-1), P(0), P(+1)] or None (the hard label), for soft targets
+    weight: float = 1.0
+    source: str = "human"
 
 
 @dataclass

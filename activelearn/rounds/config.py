@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from activelearn import options
 from activelearn.options import Option, OptionError
 from activelearn.policy import connection
-from activelearn.prm import allowlist
+from activelearn.prm import allowlist, label_mix
 from activelearn.selection.strategies import STRATEGIES, SelectionConfig
 
 
@@ -106,6 +106,13 @@ OPTIONS = [
     Option("base_model", str, "", "Backbone for a scratch run, by name: one of PRM_ALLOWED_BACKBONES; empty = the "
            "default (PRM_BASE_MODEL, else the bundled all-MiniLM-L6-v2). Never a path.",
            choices=_BackboneNames(), check=allowlist.check_backbone_name),
+    Option("train_labels", str, "human", "What the PRM trains on: human passes only; human+consensus: plus "
+           "automatic labels where a rollout source and a judge name the same first error; sources: the sources "
+           "in label_weights, with their weights.", choices=label_mix.MIXES),
+    Option("label_weights", dict, {}, "train_labels=sources: source -> loss weight, e.g. {\"human\": 1, "
+           "\"rollout\": 0.5}.", check=label_mix.check_weights),
+    Option("soft_targets", str, "hard", "soft: train towards a step's share of rollouts that reached the right "
+           "answer, where the source gives one.", choices=("hard", "soft")),
     Option("chunk_size", int, 256, "Solutions per scoring task; chunks run in parallel on all workers.", min=1,
            max=100_000),
     Option("seed", int, 0, "Seed for training and uniform selection.", min=0, max=2**31 - 1),
@@ -133,6 +140,11 @@ def parse_config(data: dict | None) -> dict:
         selection_config(config)
     except ValueError as exc:
         raise RoundConfigError("strategy", str(exc)) from None
+    try:
+        label_mix_of(config)
+    except ValueError as exc:
+        raise RoundConfigError("label_weights" if config["train_labels"] == "sources" else "train_labels",
+                               str(exc)) from None
     if config["strategy"] == "disagreement" and not config["auto_label_with"]:
         raise RoundConfigError("auto_label_with", "the disagreement strategy needs automatic labels: name a source")
     if config["generate_with"]:  # a connection that cannot work is refused before the round starts
@@ -149,6 +161,11 @@ def selection_config(config: dict) -> SelectionConfig:
     return SelectionConfig(strategy=config["strategy"], per_problem=config["per_problem"],
                            wrong_fraction=config["wrong_fraction"], per_problem_cap=config["per_problem_cap"],
                            round_cap=config["round_cap"], seed=config["seed"])
+
+
+def label_mix_of(config: dict) -> label_mix.LabelMix:
+    return label_mix.LabelMix(config.get("train_labels", "human"), config.get("label_weights") or {},
+                              config.get("soft_targets") == "soft")
 
 
 def generation_filters(config: dict) -> dict:

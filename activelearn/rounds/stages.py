@@ -21,7 +21,7 @@ from activelearn.prm.reward_model import RewardModel
 from activelearn.prm.scoring import score_solutions
 from activelearn.prm.training import TrainConfig
 from activelearn.rounds.attempts import alive, save_stages
-from activelearn.rounds.config import generation_filters, selection_config
+from activelearn.rounds.config import generation_filters, label_mix_of, selection_config
 from activelearn.rounds.pool import pool
 from activelearn.selection import strategies as selection
 from labeling.models import AutoLabelRun, FinishReason, LabeledPass, Solution, StepLabels
@@ -112,7 +112,8 @@ def train(r: Round) -> dict:
     base = resolve_backbone(cfg.get("base_model", "")) if init_from is None else None
     version = registry.train_version(
         ModelKind.PRM, base=base, init_from=init_from, progress=progress, on_created=created,
-        cfg=TrainConfig(epochs=cfg["epochs"], seed=cfg["seed"], max_length=cfg["max_length"]), activate=False)
+        cfg=TrainConfig(epochs=cfg["epochs"], seed=cfg["seed"], max_length=cfg["max_length"]), activate=False,
+        labels=label_mix_of(cfg))
     alive(r, force=True)  # cancelled while the last steps ran: the new version stays inactive
     registry.activate_version(version, actor=r.created_by, round=r.generation)
     Round.objects.filter(pk=r.pk).update(model_version=version, metrics=version.metrics)

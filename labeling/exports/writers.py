@@ -7,8 +7,8 @@ from contextlib import contextmanager
 
 import orjson
 
-from labeling.exports import rows
-from labeling.formats import prm800k
+from labeling.exports import rows, step_labels
+from labeling.formats import prm800k, step_rows
 from labeling.formats.trl import trl_rows
 
 
@@ -21,6 +21,16 @@ def trl_lines(qs, neutral: str = "positive") -> Iterator[bytes]:
     for row in rows.export_rows(qs):
         for out in trl_rows(row["problem_text"], orjson.loads(row["steps"]), neutral):
             yield orjson.dumps(out) + b"\n"
+
+
+def step_label_lines(sources: list[str], shape: str = "steps", *, run: str | None = None, include_qc: bool = False,
+                     neutral: str = "positive") -> Iterator[bytes]:
+    """Step labels of each source in turn, in one of step_rows.SHAPES."""
+    for source in sources:
+        for row in step_labels.rows(source, run=run, include_qc=include_qc):
+            out = step_rows.shape(row, shape, neutral)
+            if out is not None:
+                yield orjson.dumps(out) + b"\n"
 
 
 @contextmanager

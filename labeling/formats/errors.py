@@ -34,3 +34,11 @@ class ImportFileError(ValueError):
     def __init__(self, path: str, where: str, error: Exception | str):
         self.path, self.where, self.error = path, where, error
         super().__init__(f"{path}:{where}: {error}")
+
+
+class LocatedError(Exception):
+    """A record's error with where it is in the file ("line N", "record N", "row N")."""
+
+    def __init__(self, where: str, error: Exception):
+        self.where, self.error = where, error
+        super().__init__(f"{where}: {error}")

@@ -49,7 +49,24 @@ class PassIn:
 
 
 @dataclass(slots=True)
+class AutoLabelsIn:
+    """A solution's automatic step labels from a file (Math-Shepherd): they go to the import run
+    `run_key` with source `imported`, never into human passes."""
+
+    run_key: str
+    labeller_version: str
+    hard: list
+    soft: list | None = None
+    detail: dict = field(default_factory=dict)
+
+    @property
+    def first_error(self) -> int:
+        return next((i for i, v in enumerate(self.hard) if v == -1), -1)
+
+
+@dataclass(slots=True)
 class ImportItem:
     problem: ProblemIn
     solution: SolutionIn | None = None
     passes: list[PassIn] = field(default_factory=list)
+    auto_labels: list[AutoLabelsIn] = field(default_factory=list)

@@ -237,12 +237,28 @@ def build_record(p: dict) -> dict:
     return record
 
 
+def path_ratings(steps: list) -> list[int | None]:
+    """The ratings along a pass's path: the chosen candidate's, +1 for a step the labeller wrote, and
+    for a step with neither (a found error ends there) its first candidate's; rated alternatives
+    that were not chosen (phase 1) are not on the path."""
+    out = []
+    for step in steps:
+        comps, chosen = step.get("completions") or [], step.get("chosen_completion")
+        if chosen is not None and 0 <= chosen < len(comps):
+            out.append(comps[chosen].get("rating"))
+        elif step.get("human_completion"):
+            out.append(1)
+        elif comps:
+            out.append(comps[0].get("rating"))
+            break
+        else:
+            break
+    return out
+
+
 def first_error(steps: list) -> int:
-    """Index of the first step rated -1 in a pass's label steps, -1 if none."""
-    for i, step in enumerate(steps):
-        if any(c.get("rating") == -1 for c in step.get("completions", [])[:1]):
-            return i
-    return -1
+    """Index of the first step rated -1 on a pass's path, -1 if none."""
+    return next((i for i, r in enumerate(path_ratings(steps)) if r == -1), -1)
 
 
 def pass_first_error(steps: list, finish_reason: str) -> int | None:

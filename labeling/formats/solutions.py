@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 from labeling import hashing
+from labeling.formats import math_shepherd
 from labeling.formats.errors import RecordError, json_type, json_value
 from labeling.formats.items import ImportItem, PassIn, ProblemIn, SolutionIn
 from labeling.formats.prm800k import format_timestamp
@@ -163,5 +164,6 @@ def parse_processbench(rec) -> ImportItem:
     return ImportItem(problem=problem, solution=solution, passes=[pas])
 
 
-PARSERS = {"jsonl": parse_solution, "math": parse_math, "processbench": parse_processbench}
+PARSERS = {"jsonl": parse_solution, "math": parse_math, "processbench": parse_processbench,
+           "math-shepherd": math_shepherd.parse_record}
 FORMATS = ("auto", *PARSERS)

@@ -14,10 +14,9 @@ from django.db import transaction
 
 from labeling.formats import prm800k
 from labeling.formats import solutions as solution_formats
-from labeling.formats.errors import ImportFileError, RecordError
+from labeling.formats.errors import ImportFileError, LocatedError, RecordError
 from labeling.formats.items import ImportItem
-from labeling.imports import readers
-from labeling.imports.detect import open_records
+from labeling.imports.detect import detect, open_records
 from labeling.imports.writer import BatchWriter, ImportStats
 
 BATCH_SIZE = 1000
@@ -60,7 +59,7 @@ def run_import(path: str | Path, records: Iterable[tuple[str, object]], parse: C
 def _located(path, records) -> Iterator[tuple[str, object]]:
     try:
         yield from records
-    except readers.LocatedError as exc:
+    except LocatedError as exc:
         raise ImportFileError(str(path), exc.where, exc.error) from None
     except RecordError as exc:
         raise ImportFileError(str(path), "?", exc) from None
@@ -68,8 +67,15 @@ def _located(path, records) -> Iterator[tuple[str, object]]:
         raise ImportFileError(str(path), "read", exc) from None
 
 
-def import_prm800k(path, *, dry_run=False, progress=None) -> ImportStats:
-    return run_import(path, readers.iter_jsonl(path), prm800k.parse_record, dry_run=dry_run, progress=progress)
+def import_prm800k(path, fmt: str = "auto", *, dry_run=False, progress=None) -> ImportStats:
+    """Human passes: PRM800K records, or the flat stepwise-critic rows (JSONL or Parquet) of phase 1."""
+    if fmt == "auto":
+        try:
+            fmt = "stepwise-critic" if detect(path) == "stepwise-critic" else "prm800k"
+        except (RecordError, LocatedError, OSError, EOFError, zlib.error):
+            fmt = "prm800k"  # the PRM800K parser names the field that is wrong
+    _, records = open_records(path, fmt, labels=None)
+    return run_import(path, records, prm800k.parse_record, dry_run=dry_run, progress=progress)
 
 
 def import_solutions(path, fmt: str = "auto", *, dry_run=False, progress=None) -> ImportStats:

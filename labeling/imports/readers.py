@@ -16,7 +16,7 @@ import ijson
 import orjson
 from django.conf import settings
 
-from labeling.formats.errors import RecordError
+from labeling.formats.errors import LocatedError, RecordError
 
 # Levels of arrays and objects. orjson, which writes the JSON columns (COPY) and the exports, stops at
 # 254, and a pass's `extra` nests unknown keys one level deeper than the record: keep well below.
@@ -77,12 +77,6 @@ def iter_json_array(path: str | Path) -> Iterator[tuple[str, object]]:
             raise LocatedError(f"record {n + 1}", RecordError("", f"invalid JSON: {exc}")) from None
 
 
-class LocatedError(Exception):
-    def __init__(self, where: str, error: Exception):
-        self.where, self.error = where, error
-        super().__init__(f"{where}: {error}")
-
-
 def _check_storable(obj, where: str) -> None:
     problem = _unstorable(obj)
     if problem:
@@ -112,3 +106,26 @@ def _unstorable(obj) -> tuple[str, str] | None:
 
 def _short(path: str, limit: int = 120) -> str:
     return path if len(path) <= limit else path[:limit] + "…"
+
+
+def is_parquet(path: str | Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(4) == b"PAR1"
+
+
+def iter_parquet(path: str | Path, batch_rows: int = 4096) -> Iterator[tuple[str, object]]:
+    """Rows of a Parquet file as dicts, "row N" (from 1), a batch at a time so memory stays flat."""
+    import pyarrow.lib
+    import pyarrow.parquet as pq  # only the Parquet imports pay for loading Arrow
+
+    try:
+        f = pq.ParquetFile(path)
+    except pyarrow.lib.ArrowException as exc:
+        raise LocatedError("file", RecordError("", f"not a readable Parquet file: {exc}")) from None
+    n = 0
+    with f:
+        for batch in f.iter_batches(batch_size=batch_rows):
+            for row in batch.to_pylist():
+                n += 1
+                _check_storable(row, f"row {n}")
+                yield f"row {n}", row

@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 CONFLICT_RETRIES = 1
 
 
-PARSERS = {ImportFormat.PRM800K: prm800k.parse_record, **solution_formats.PARSERS}
+PARSERS = {ImportFormat.PRM800K: prm800k.parse_record, ImportFormat.STEPWISE_CRITIC: prm800k.parse_record,
+           **solution_formats.PARSERS}
 
 
 class UploadTooLarge(ValueError):
@@ -128,7 +129,7 @@ def _import_once(job: ImportJob) -> bool:
 def _located(job: ImportJob, exc: ImportFileError) -> dict:
     err = exc.error
     text = str(err).replace(job.file_path, job.original_filename).replace(str(settings.MEDIA_ROOT), "…")
-    line = re.fullmatch(r"(?:line|record) (\d+)", exc.where)
+    line = re.fullmatch(r"(?:line|record|row) (\d+)", exc.where)
     return {"error_message": f"{job.original_filename}:{exc.where}: {text}; nothing was imported",
             "error_file": job.original_filename, "error_line": int(line[1]) if line else None,
             "error_field": err.field if isinstance(err, RecordError) else ""}

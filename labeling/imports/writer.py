@@ -3,15 +3,16 @@ import uuid
 from dataclasses import dataclass, field
 
 from django.db.models import Max
+from django.utils import timezone
 
 from labeling.formats import prm800k
 from labeling.formats.items import ImportItem
 from labeling.imports.bulk import insert_rows
-from labeling.models import Annotator, LabeledPass, Problem, Solution
+from labeling.models import Annotator, AutoLabelRun, LabeledPass, LabelSource, Problem, Solution, StepLabels
 
 
 def _kinds() -> dict:
-    return {"problems": 0, "solutions": 0, "passes": 0}
+    return {"problems": 0, "solutions": 0, "passes": 0, "step_labels": 0}
 
 
 @dataclass
@@ -44,7 +45,7 @@ class BatchWriter:
     def __init__(self, stats: ImportStats):
         self.stats = stats
         self.before = {model: model.objects.aggregate(m=Max("id"))["m"] or 0
-                       for model in (Problem, Solution, LabeledPass)}
+                       for model in (Problem, Solution, LabeledPass, StepLabels)}
 
     def _count_found(self, kind: str, model, ids) -> None:
         earlier = sum(i > self.before[model] for i in ids)
@@ -64,6 +65,7 @@ class BatchWriter:
         problems = self._problems(items)
         solutions = self._solutions(items, problems)
         self._passes(items, problems, solutions)
+        self._auto_labels(items, solutions)
 
     def _problems(self, items) -> dict[str, Problem]:
         wanted = self._wanted("problems", ((it.problem.key, it.problem) for it in items))
@@ -138,6 +140,30 @@ class BatchWriter:
                 first_error=prm800k.pass_first_error(p.steps, p.finish_reason)))
         insert_rows(LabeledPass, rows)
         self.stats.created["passes"] += len(rows)
+
+    def _auto_labels(self, items, solutions) -> None:
+        """Automatic labels from the file, one StepLabels row per run and solution (a re-import adds none)."""
+        wanted = self._wanted("step_labels", (((a.run_key, it.solution.key), a) for it in items
+                                              for a in it.auto_labels))
+        if not wanted:
+            return
+        runs = {}
+        for key in {k for k, _ in wanted}:
+            first = next(a for (k, _), a in wanted.items() if k == key)
+            runs[key], _ = AutoLabelRun.objects.get_or_create(key=key, defaults=dict(
+                source=LabelSource.IMPORTED, labeller_version=first.labeller_version,
+                status=AutoLabelRun.Status.SUCCEEDED, params={"imported": True}, finished_at=timezone.now()))
+        have = {(k, s): i for i, k, s in StepLabels.objects.filter(
+            run__in=runs.values(), solution_id__in={solutions[s] for _, s in wanted}).values_list(
+            "id", "run__key", "solution_id")}
+        self._count_found("step_labels", StepLabels, list(have.values()))
+        rows = [dict(run_id=runs[run_key].id, solution_id=solutions[sol_key], n_steps=len(a.hard), hard=a.hard,
+                     soft=a.soft, first_error=a.first_error, detail=a.detail)
+                for (run_key, sol_key), a in wanted.items() if (run_key, solutions[sol_key]) not in have]
+        insert_rows(StepLabels, rows)
+        self.stats.created["step_labels"] += len(rows)
+        for run in runs.values():
+            AutoLabelRun.objects.filter(pk=run.pk).update(solutions=StepLabels.objects.filter(run=run).count())
 
     @staticmethod
     def _question_overrides(p, incoming, stored: Problem) -> None:

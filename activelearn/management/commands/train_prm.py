@@ -3,7 +3,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from activelearn.models import ModelKind, ModelVersion
-from activelearn.prm import registry
+from activelearn.prm import label_mix, registry
 from activelearn.prm.training import TrainConfig
 from labeling.formats.neutral import NEUTRAL_POLICIES
 from labeling.management.actor import actor_from, add_actor_argument
@@ -31,6 +31,14 @@ class Command(BaseCommand):
         parser.add_argument("--neutral", default="keep", choices=NEUTRAL_POLICIES,
                             help="Neutral (0) steps: keep as their own class, or train them as positive, "
                                  "negative, or not at all.")
+        parser.add_argument("--labels", default="human", choices=label_mix.MIXES,
+                            help="human: people's passes only; human+consensus: plus automatic labels where a "
+                                 "rollout source and a judge name the same first error; sources: --weight's sources.")
+        parser.add_argument("--weight", action="append", default=[], metavar="SOURCE=W",
+                            help=f"With --labels sources: a source ({', '.join(label_mix.SOURCES)}) and its loss "
+                                 "weight; repeat for each.")
+        parser.add_argument("--soft", action="store_true",
+                            help="Train towards the share of rollouts that reached the right answer, where given.")
         parser.add_argument("--no-activate", action="store_true", help="Register without making it active.")
         add_actor_argument(parser)
 
@@ -39,6 +47,16 @@ class Command(BaseCommand):
                           learning_rate=o["lr"], max_length=o["max_length"], patience=o["patience"],
                           val_fraction=o["val_fraction"], seed=o["seed"], evals_per_epoch=o["evals_per_epoch"])
         actor = actor_from(o)
+        try:
+            weights = {}
+            for text in o["weight"]:
+                name, _, w = text.partition("=")
+                weights[name.strip()] = float(w) if w.strip() else 1.0
+            labels = label_mix.LabelMix(o["labels"], weights, o["soft"])
+        except ValueError as exc:
+            raise CommandError(f"--weight: {exc}") from None
+        if o["weight"] and o["labels"] != "sources":
+            raise CommandError("--weight needs --labels sources")
         init = None
         if o["init_from"]:
             init = ModelVersion.objects.filter(pk=o["init_from"], status=ModelVersion.Status.READY).first()
@@ -55,6 +73,7 @@ class Command(BaseCommand):
         try:
             version = registry.train_version(o["kind"], base=o["base"], init_from=init, cfg=cfg,
                                              neutral=o["neutral"], activate=not o["no_activate"], progress=progress,
+                                             labels=labels,
                                              actor=actor)
         except ValueError as exc:
             raise CommandError(str(exc)) from None

@@ -6,14 +6,20 @@ from labeling.management.commands._progress import ImportCommand
 
 
 class Command(ImportCommand, BaseCommand):
-    help = "Import PRM800K labelled solutions (JSON Lines, optionally gzip). All or nothing per file."
+    help = ("Import human step labels: PRM800K records (JSON Lines, optionally gzip) or PRM800K phase 1's flat "
+            "stepwise-critic rows (JSON Lines or Parquet). All or nothing per file.")
 
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="+", metavar="FILE")
+        parser.add_argument("--format", default="auto", choices=("auto", "prm800k", "stepwise-critic"),
+                            help="auto: stepwise-critic when the first row has instruction and next_response.")
         parser.add_argument("--dry-run", action="store_true", help="Validate and count, write nothing.")
         parser.add_argument("--no-progress", action="store_true")
         add_actor_argument(parser)
 
-    def handle(self, *args, files, dry_run, no_progress, **opts):
-        self.import_files(files, importers.import_prm800k, dry_run=dry_run, no_progress=no_progress, fmt="prm800k",
+    def handle(self, *args, files, format, dry_run, no_progress, **opts):
+        def run(path, **kw):
+            return importers.import_prm800k(path, format, **kw)
+
+        self.import_files(files, run, dry_run=dry_run, no_progress=no_progress, fmt=format,
                           actor=actor_from(opts))
