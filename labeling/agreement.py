@@ -10,8 +10,8 @@ solution of n steps, with h, a the first errors (n when there is none), the step
 - both +1: min(m + 1, h, a);  human +1, automatic -1: 1 if a < h;  human -1, automatic +1: 1 if h < a;
   both -1: 1 if h = a < n.
 
-From these: Cohen's kappa per step, the first-error agreement (h = a) and the 2x2 confusion of
-"found an error" per solution.
+From these: Cohen's kappa per step, the first-error agreement (h = a), the 2x2 confusion of
+"found an error" per solution, and ProcessBench's F1 (people as the reference).
 """
 from django.db.models import Case, Count, F, IntegerField, Q, Sum, When
 from django.db.models.functions import Least
@@ -26,6 +26,17 @@ def _kappa(pp: int, pn: int, np_: int, nn: int) -> float | None:
     observed = (pp + nn) / total
     expected = ((pp + pn) * (pp + np_) + (np_ + nn) * (pn + nn)) / total ** 2
     return None if expected == 1 else (observed - expected) / (1 - expected)
+
+
+def _processbench(exact: int, agg: dict) -> dict:
+    """ProcessBench's figures, people as the reference: the accuracy on solutions with an error (the
+    same first error), on those without (no error found), and their harmonic mean, its F1."""
+    erroneous, correct = agg["both_error"] + agg["human_only"], agg["neither"] + agg["auto_only"]
+    err = exact / erroneous if erroneous else None
+    ok = agg["neither"] / correct if correct else None
+    f1 = 2 * err * ok / (err + ok) if err is not None and ok is not None and err + ok else (
+        0.0 if err is not None and ok is not None else None)
+    return {"error_accuracy": err, "correct_accuracy": ok, "f1": f1}
 
 
 def _pair_counts(qs, h: F, a: F, n: F) -> dict:
@@ -49,7 +60,8 @@ def _pair_counts(qs, h: F, a: F, n: F) -> dict:
     )
     pairs = agg["pairs"] or 0
     pp, pn, np_, nn = (agg[k] or 0 for k in ("pp", "pn", "np", "nn"))
-    return {"pairs": pairs, "first_error_agreement": agg["same_first_error"] / pairs if pairs else None,
+    return {"pairs": pairs, "processbench": _processbench(nn, agg),
+            "first_error_agreement": agg["same_first_error"] / pairs if pairs else None,
             "step_kappa": _kappa(pp, pn, np_, nn),
             "step_confusion": {"human+1_auto+1": pp, "human+1_auto-1": pn, "human-1_auto+1": np_, "human-1_auto-1": nn},
             "solution_confusion": {"both_found_error": agg["both_error"], "only_human_found_error": agg["human_only"],

@@ -249,6 +249,8 @@ class ImportFormat(models.TextChoices):
 class ExportFormat(models.TextChoices):
     PRM800K = "prm800k", "PRM800K JSONL"
     TRL = "trl", "TRL stepwise supervision"
+    STEP_LABELS = "step-labels", "Step labels by source, with provenance"
+    PROCESSBENCH = "processbench", "ProcessBench records (earliest wrong step) by source"
 
 
 class Job(models.Model):
@@ -330,6 +332,7 @@ class AuditAction(models.TextChoices):
     CONNECTION_UPDATE = "connection.update", "Changed a policy connection"
     CONNECTION_DELETE = "connection.delete", "Deleted a policy connection"
     GENERATION_RUN = "generation.run", "Sampled candidates from a policy (generate_solutions)"
+    LABELS_RUN = "labels.run", "Started an automatic labelling run"
 
 
 class AuditSource(models.TextChoices):

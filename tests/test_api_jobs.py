@@ -293,3 +293,49 @@ def test_old_export_files_expire_and_their_download_is_gone(admin, imported, exp
     r = admin.get(job["download"])
     assert r.status_code == 410 and "no longer on the server" in r.json()["error"]
     assert admin.get(f"/api/exports/{job['id']}/").json()["status"] == "succeeded"  # the record stays
+
+
+def test_a_phase1_parquet_upload_imports_its_passes_and_a_bad_row_is_named(admin, shared_data, upload):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = shared_data / "prm800k-phase1" / "phase1_train.stepwise-critic.parquet"
+    rows = pq.read_table(path).slice(0, 300).to_pylist()
+    buf = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pylist(rows), buf)
+    job = admin.get(upload(admin, buf.getvalue().to_pybytes(), name="phase1.parquet")["Location"]).json()
+    assert job["status"] == "succeeded" and job["stats"]["format"] == "stepwise-critic"
+    assert job["stats"]["created"]["passes"] == LabeledPass.objects.count() > 0
+    rows[7]["rating"] = 5.0
+    bad = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pylist(rows), bad)
+    before = LabeledPass.objects.count()
+    job = admin.get(upload(admin, bad.getvalue().to_pybytes(), name="bad.parquet",
+                           format="stepwise-critic")["Location"]).json()
+    assert job["status"] == "failed" and job["failure"]["line"] == 8 and job["failure"]["field"] == "rating"
+    assert job["failure"]["message"].startswith("bad.parquet:row 8: field `rating`")
+    assert LabeledPass.objects.count() == before
+
+
+def test_an_export_job_by_source_matches_the_command(admin, export, tmp_path):
+    from activelearn.labellers import runs
+    from labeling.demo.seed import seed_problems
+
+    seed_problems(n_problems=6, n_solutions=3)
+    run_ = runs.start_run("ro", "rollout", {"k": 2}, {})
+    runs.run_chunk(run_, run_.params["solution_ids"])
+    r = export(admin, format="processbench", sources=["rollout", "human"])
+    assert r.status_code == 202, r.content
+    job = admin.get(r["Location"]).json()
+    assert job["status"] == "succeeded" and job["sources"] == ["rollout", "human"]
+    data = b"".join(admin.get(job["download"]).streaming_content)
+    run("export_step_labels", str(tmp_path / "cli.jsonl"), "--source", "rollout", "--source", "human",
+        "--format", "processbench")
+    assert data == (tmp_path / "cli.jsonl").read_bytes() and job["lines"] > 0
+    assert {orjson.loads(line)["source"] for line in data.splitlines()} == {"rollout", "human"}
+    people = admin.get(export(admin, format="step-labels")["Location"]).json()
+    assert people["sources"] == ["human"] and people["status"] == "succeeded"
+    for body, field in (({"format": "prm800k", "sources": ["judge"]}, "sources"),
+                        ({"format": "step-labels", "sources": ["people"]}, "sources")):
+        r = export(admin, **body)
+        assert r.status_code == 400 and r.json()["field"].startswith(field), r.content

@@ -15,7 +15,7 @@ from activelearn.models import RoundSelection
 from activelearn.rounds import lifecycle as rounds
 from labeling import agreement
 from labeling.demo.seed import seed_problems
-from labeling.models import LabeledPass, Solution, StepLabels
+from labeling.models import AuditAction, AuditEvent, LabeledPass, Solution, StepLabels
 
 from .round_fixtures import allow_micro
 
@@ -87,7 +87,7 @@ def test_runs_label_each_solution_once_and_agreement_is_an_aggregate(demo):
     figures = agreement.against_people()
     # the same figures counted by hand, pair by pair
     for key, got in figures.items():
-        pp = pn = np_ = nn = pairs = same = 0
+        pp = pn = np_ = nn = pairs = same = erroneous = correct = right_on_correct = 0
         for lab in StepLabels.objects.filter(run__key=key, malformed=False, first_error__isnull=False):
             for p in LabeledPass.objects.filter(solution_id=lab.solution_id, first_error__isnull=False):
                 n = lab.n_steps
@@ -97,7 +97,14 @@ def test_runs_label_each_solution_once_and_agreement_is_an_aggregate(demo):
                         lab.first_error if lab.first_error >= 0 else n - 1)
                 pairs, same = pairs + 1, same + (h == a)
                 pp, pn, np_, nn = pp + min(m + 1, h, a), pn + (a < h), np_ + (h < a), nn + (h == a and h < n)
+                erroneous, correct = erroneous + (h < n), correct + (h == n)
+                right_on_correct += h == a == n
         assert got["pairs"] == pairs > 0 and got["first_error_agreement"] == pytest.approx(same / pairs)
+        pb = got["processbench"]
+        assert pb["error_accuracy"] == pytest.approx(nn / erroneous) and pb["correct_accuracy"] == pytest.approx(
+            right_on_correct / correct)
+        assert pb["f1"] == pytest.approx(2 * pb["error_accuracy"] * pb["correct_accuracy"] / (
+            pb["error_accuracy"] + pb["correct_accuracy"]))
         assert got["step_confusion"] == {"human+1_auto+1": pp, "human+1_auto-1": pn, "human-1_auto+1": np_,
                                          "human-1_auto-1": nn}
     assert figures["r1"]["first_error_agreement"] > 0.8  # the demo labeller and rollouts both see the truth
@@ -136,6 +143,10 @@ def test_the_command_resumes_its_run(demo):
     call_command("auto_label", "--source", "first_error", "--k", "4", "--run", "cli", "--cap", "6", "--no-progress",
                  stdout=out)
     assert StepLabels.objects.filter(run__key="cli").count() == 6
+    events = AuditEvent.objects.filter(action=AuditAction.LABELS_RUN)
+    assert events.count() == 1  # the resume started nothing new
+    assert events.get().details["source"] == "first_error" and events.get().details["solutions"] == 6
+    assert "solution_ids" not in events.get().details["params"]
 
 
 @pytest.mark.django_db(transaction=True)

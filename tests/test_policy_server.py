@@ -178,3 +178,29 @@ def test_unreachable_server_is_named_without_the_key(problems, monkeypatch):
         generation.run_chunk(run, conn, run.config["problem_ids"])
     assert "127.0.0.1:9" in str(exc.value) and SECRET not in str(exc.value) and time.monotonic() - start < 20
     assert Round.objects.count() == 0
+
+
+def test_rollouts_and_a_judge_through_the_server_count_what_they_cost(live, problems):
+    from activelearn.labellers import runs
+    from labeling.models import StepLabels
+
+    _connection(live, seed=5, max_tokens=16)
+    ro = runs.start_run("serve-ro", "rollout", {"k": 2, "connection": "serve"}, {"cap": 3})
+    assert ro.model == str(live.model_dir) and ro.params["connection_settings"]["base_url"] == live.base_url
+    assert runs.run_chunk(ro, ro.params["solution_ids"]) == 3
+    ro.refresh_from_db()
+    prefixes = sum(len(s.steps) - 1 for s in Solution.objects.filter(id__in=ro.params["solution_ids"]))
+    # the server ignores `n`: one request per continuation, k per step prefix
+    assert ro.rollouts == 2 * prefixes == ro.requests and ro.prompt_tokens > 0 and ro.completion_tokens > 0
+    for lab in StepLabels.objects.filter(run=ro):
+        assert len(lab.soft) == lab.n_steps and all(0 <= v <= 1 for v in lab.soft)
+        assert lab.detail["k"] == 2 and lab.rollouts == 2 * (lab.n_steps - 1)
+    # a micro model cannot answer the judge's question: each answer is recorded as malformed, never a label
+    ju = runs.start_run("serve-ju", "judge", {"attempts": 2, "connection": "serve"}, {"cap": 3})
+    runs.run_chunk(ju, ju.params["solution_ids"])
+    ju.refresh_from_db()
+    labels = list(StepLabels.objects.filter(run=ju))
+    assert len(labels) == 3 and ju.requests == 6 and ju.completion_tokens > 0
+    for lab in labels:
+        assert lab.malformed and lab.hard is None and lab.first_error is None and lab.attempts == 2
+        assert lab.detail["malformed"] == 2

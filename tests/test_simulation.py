@@ -103,3 +103,23 @@ def test_command_writes_csv_png_json(tmp_path):
     summary = json.loads(open(f"{prefix}.json").read())
     assert summary["efficiency"]["evalset"]["f1"]["ratio"] > 0
     assert summary["config"]["per_round"] == 5 and "timings" in summary
+
+
+def test_uncertainty_and_disagreement_replay_with_the_same_tool():
+    pool = _records(40, 0)
+    # a noisy automatic source: right on half the pool, one step off on the rest
+    auto = simulation.auto_label_index(
+        {**r, "label": r["label"] if i % 2 else min(r["label"] + 1, len(r["steps"]) - 1)} for i, r in enumerate(pool))
+    with pytest.raises(ValueError, match="needs automatic labels"):
+        _cfg(strategies=("disagreement",))
+    got = simulation.simulate(pool, {"evalset": _records(12, 1)},
+                              _cfg(strategies=("uncertainty", "disagreement"), auto_labels=auto), log=lambda line: None)
+    for strategy in ("uncertainty", "disagreement"):
+        curve = got["curves"][strategy]
+        assert [p["labels"] for p in curve] == [5, 10, 15]
+        for p in curve[1:]:
+            values = p["picked_scores"][strategy]
+            picked = [i for i, bucket, _ in p["picked_scores"]["picked"]]
+            assert {b for _, b, _ in p["picked_scores"]["picked"]} == {strategy} and len(picked) == 5
+            rest = [v for i, v in values.items() if i not in picked and v is not None]
+            assert min(values[i] for i in picked) >= max(rest)  # the most uncertain, the most disputed

@@ -14,7 +14,8 @@ from activelearn.labellers.completers import DemoCompleter, PolicyCompleter
 from activelearn.labellers.judges import PROMPT_VERSION, DemoJudge, PolicyJudge
 from activelearn.policy import connection
 from activelearn.policy.samples import Usage
-from labeling.models import AutoLabelRun, LabeledPass, Solution, StepLabels
+from labeling import audit
+from labeling.models import AuditAction, AutoLabelRun, LabeledPass, Solution, StepLabels
 
 SOURCES = ("rollout", "first_error", "judge", "prm")
 RUN_JOB = "activelearn.tasks.auto_label_job"  # the task a run started through the API is sent as
@@ -79,10 +80,15 @@ def start_run(key: str, source: str, params: dict, filters: dict, *, generation=
     ids = plan(filters)
     try:
         with transaction.atomic():
-            return AutoLabelRun.objects.create(
+            run = AutoLabelRun.objects.create(
                 key=key, source=source, labeller_version=methods.VERSIONS[source], model=model[:255],
                 params={**params, "filters": filters, "solution_ids": ids}, solutions=len(ids), generation=generation,
                 created_by=user)
+            # the connection's public part only (never a key: there is none stored), and not the id list
+            audit.record(user, AuditAction.LABELS_RUN, run, source=source, labeller_version=run.labeller_version,
+                         model=run.model, solutions=len(ids), generation=generation,
+                         params=params, filters={k: (len(v) if k == "ids" else v) for k, v in filters.items()})
+            return run
     except IntegrityError:
         return AutoLabelRun.objects.get(key=key)
 

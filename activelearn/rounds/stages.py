@@ -178,20 +178,6 @@ def grade(r: Round) -> dict:
             "skipped": counts.get("skipped", 0)}
 
 
-def _uncertainty(step_scores) -> float | None:
-    return max((1 - abs(2 * p - 1) for p in step_scores), default=None) if step_scores else None
-
-
-def _disagreement(prm_first_error: int, prm_score: float | None, labels: list[tuple[int, list | None]]) -> float | None:
-    """Distinct first errors among the automatic labels and the PRM's own, less one, plus how far the
-    PRM's score is from the share of labels that find no error (a confident label it contradicts)."""
-    if not labels:
-        return None
-    values = {fe for fe, _ in labels} | {prm_first_error}
-    clean = sum(fe < 0 for fe, _ in labels) / len(labels)
-    return len(values) - 1 + (abs((prm_score or 0.0) - clean))
-
-
 def candidates(r: Round) -> list[selection.Candidate]:
     scores = {sid: (score, steps) for sid, score, steps in SolutionScore.objects.filter(
         model_version_id=r.model_version_id).values_list("solution_id", "score", "step_scores")}
@@ -204,8 +190,8 @@ def candidates(r: Round) -> list[selection.Candidate]:
     for sid, pid, ok in pool(r).values_list("id", "problem_id", "answer_is_correct").order_by("id"):
         score, steps = scores.get(sid, (None, None))
         prm_fe = next((i for i, p in enumerate(steps or []) if p < threshold), -1)
-        out.append(selection.Candidate(sid, pid, score, ok, _disagreement(prm_fe, score, labels.get(sid, [])),
-                                       _uncertainty(steps)))
+        out.append(selection.Candidate(sid, pid, score, ok, selection.disagreement(prm_fe, score, labels.get(sid, [])),
+                                       selection.uncertainty(steps)))
     return out
 
 

@@ -42,10 +42,13 @@ from activelearn.prm import metrics
 from activelearn.prm.backbone import CLASS_OF_RATING
 from activelearn.prm.metrics import json_safe
 from activelearn.prm.training import TrainConfig
-from activelearn.selection.strategies import Candidate, SelectionConfig, select
+from activelearn.selection.strategies import Candidate, SelectionConfig, disagreement, select, uncertainty
 
 GROUPINGS = ("round", "problem")
-SIM_STRATEGIES = ("convincing", "uniform")
+SIM_STRATEGIES = ("convincing", "uniform", "uncertainty", "disagreement")
+DEFAULT_STRATEGIES = ("convincing", "uniform")
+SCORED = ("convincing", "uncertainty", "disagreement")  # strategies that need the PRM's scores of the pool
+PRM_THRESHOLD = 0.5  # disagreement: a step scored below this is the PRM's first error (rounds' default too)
 METRICS = ("f1", "step_auroc")
 
 
@@ -54,7 +57,7 @@ class SimConfig:
     rounds: int = 6
     per_round: int = 50
     seed_labels: int | None = None  # None = per_round
-    strategies: tuple[str, ...] = SIM_STRATEGIES
+    strategies: tuple[str, ...] = DEFAULT_STRATEGIES
     group: str = "round"
     wrong_fraction: float = 0.8
     seed: int = 0
@@ -68,6 +71,8 @@ class SimConfig:
     micro_vocab: int = 2000
     threads: int | None = 1  # torch CPU threads (None: torch's default)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=3, learning_rate=1e-4, max_length=256))
+    # disagreement: automatic labels of pool solutions, (problem, steps) -> [(first error, soft)] (auto_label_index)
+    auto_labels: dict | None = None
 
     def __post_init__(self):
         if self.seed_labels is None:
@@ -75,6 +80,8 @@ class SimConfig:
         for s in self.strategies:
             if s not in SIM_STRATEGIES:
                 raise ValueError(f"strategy must be one of {', '.join(SIM_STRATEGIES)}, got {s!r}")
+        if "disagreement" in self.strategies and not self.auto_labels:
+            raise ValueError("the disagreement strategy needs automatic labels of the pool (--auto-labels)")
         if self.group not in GROUPINGS:
             raise ValueError(f"group must be one of {', '.join(GROUPINGS)}, got {self.group!r}")
         if self.rounds < 0 or self.per_round < 1 or self.seed_labels < 1:
@@ -216,14 +223,37 @@ def evaluate(rm, eval_sets: dict[str, list[dict]]) -> dict:
 # ---------------------------------------------------------------- the loop
 
 
-def candidates(pool: list[dict], ids: list[int], scores: dict[int, float] | None, group: str) -> list[Candidate]:
-    return [Candidate(i, 0 if group == "round" else pool[i]["_problem_id"],
-                      None if scores is None else scores[i], bool(pool[i]["final_answer_correct"])) for i in ids]
+def auto_label_index(rows) -> dict:
+    """Automatic labels by (problem, steps), from step-label rows (export_step_labels: `first_error`,
+    `soft`) or ProcessBench records (`label`); a row without a first error is left out."""
+    index: dict = {}
+    for row in rows:
+        fe = row.get("first_error", row.get("label"))
+        if isinstance(fe, int) and not isinstance(fe, bool):
+            index.setdefault((row["problem"], tuple(row["steps"])), []).append((fe, row.get("soft")))
+    return index
+
+
+def candidates(pool: list[dict], ids: list[int], scores: dict[int, tuple] | None, group: str,
+               auto_labels: dict | None = None) -> list[Candidate]:
+    """`scores`: id -> (solution score, step scores), from the PRM of the round."""
+    out = []
+    for i in ids:
+        score, steps = scores[i] if scores is not None else (None, None)
+        labels = (auto_labels or {}).get((pool[i]["problem"], tuple(pool[i]["steps"])), [])
+        prm_fe = next((k for k, p in enumerate(steps or []) if p < PRM_THRESHOLD), -1)
+        out.append(Candidate(i, 0 if group == "round" else pool[i]["_problem_id"], score,
+                             bool(pool[i]["final_answer_correct"]),
+                             disagreement(prm_fe, score, labels) if steps is not None else None,
+                             uncertainty(steps) if steps is not None else None))
+    return out
 
 
 def selection_config(strategy: str, cfg: SimConfig, round_no: int) -> SelectionConfig:
     if strategy == "uniform":
         return SelectionConfig("uniform", round_cap=cfg.per_round, seed=cfg.seed * 1000 + round_no)
+    if strategy in ("uncertainty", "disagreement"):
+        return SelectionConfig(strategy, round_cap=cfg.per_round, seed=cfg.seed)
     per_problem = cfg.per_round if cfg.group == "round" else 1
     return SelectionConfig("convincing", per_problem=per_problem, wrong_fraction=cfg.wrong_fraction,
                            round_cap=cfg.per_round, seed=cfg.seed)
@@ -250,10 +280,11 @@ def run_strategy(strategy: str, pool: list[dict], seed_ids: list[int], seed_poin
             break
         t0 = time.perf_counter()
         scores = None
-        if strategy == "convincing":
+        if strategy in SCORED:
             scored = rm.score([(pool[i]["problem"], pool[i]["steps"]) for i in unlabelled])
-            scores = {i: s for i, (s, _) in zip(unlabelled, scored, strict=True)}
-        picks = select(candidates(pool, unlabelled, scores, cfg.group), selection_config(strategy, cfg, round_no))
+            scores = dict(zip(unlabelled, scored, strict=True))
+        cands = candidates(pool, unlabelled, scores, cfg.group, cfg.auto_labels)
+        picks = select(cands, selection_config(strategy, cfg, round_no))
         new = [p.candidate.solution_id for p in picks]
         assert not set(new) & set(revealed), "a label was revealed twice"
         revealed += new
@@ -265,7 +296,10 @@ def run_strategy(strategy: str, pool: list[dict], seed_ids: list[int], seed_poin
         point = _point(strategy, round_no, revealed, new, pool, evaluation,
                        {"select_s": t1 - t0, "train_s": t2 - t1, "eval_s": t3 - t2},
                        None if scores is None else {"picked": [(p.candidate.solution_id, p.bucket, p.candidate.score)
-                                                               for p in picks], "all": scores})
+                                                               for p in picks],
+                                                    "all": {i: s for i, (s, _) in scores.items()},
+                                                    "uncertainty": {c.solution_id: c.uncertainty for c in cands},
+                                                    "disagreement": {c.solution_id: c.disagreement for c in cands}})
         curve.append(point)
         log(_describe(point))
     return curve

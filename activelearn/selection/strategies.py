@@ -107,6 +107,21 @@ def _by(field: str):
     return ranked
 
 
+def uncertainty(step_scores) -> float | None:
+    """How unsure the PRM is of its least certain step: 1 - |2p - 1| (1 at p = 0.5)."""
+    return max((1 - abs(2 * p - 1) for p in step_scores), default=None) if step_scores else None
+
+
+def disagreement(prm_first_error: int, prm_score: float | None, labels: list[tuple[int, list | None]]) -> float | None:
+    """Distinct first errors among the automatic labels and the PRM's own, less one, plus how far the
+    PRM's score is from the share of labels that find no error (a confident label it contradicts)."""
+    if not labels:
+        return None
+    values = {fe for fe, _ in labels} | {prm_first_error}
+    clean = sum(fe < 0 for fe, _ in labels) / len(labels)
+    return len(values) - 1 + (abs((prm_score or 0.0) - clean))
+
+
 def select(candidates: list[Candidate], cfg: SelectionConfig) -> list[Pick]:
     """The picks, most important first; the same input and config always give the same picks.
 

@@ -3,12 +3,13 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from labeling.exports.step_labels import SOURCES
 from labeling.formats.neutral import EXPORT_POLICIES
 from labeling.models import ExportFormat, ExportJob, ImportFormat, ImportJob
 
 
 class ImportIn(serializers.Serializer):
-    file = serializers.FileField(help_text="JSON Lines (or a JSON array for ProcessBench), plain or gzip.")
+    file = serializers.FileField(help_text="JSON Lines or a JSON array, plain or gzip, or Parquet (stepwise-critic).")
     format = serializers.ChoiceField(
         ImportFormat.choices, default=ImportFormat.AUTO,
         help_text="`auto` tells PRM800K labels and the solution formats apart from the first record.")
@@ -27,6 +28,10 @@ class ExportIn(serializers.Serializer):
         EXPORT_POLICIES, default="positive",
         help_text="TRL only: neutral (0) steps count as positive, negative, or end the row (drop).")
     gzip = serializers.BooleanField(default=False)
+    sources = serializers.ListField(
+        child=serializers.ChoiceField(SOURCES), required=False, default=list, max_length=len(SOURCES),
+        help_text="step-labels and processbench (default [\"human\"]), or trl from these sources instead of "
+                  "people's passes: human, an automatic source (each solution's newest labels) or consensus.")
 
 
 class FailureOut(serializers.Serializer):
@@ -78,12 +83,13 @@ class ExportJobOut(_JobOut):
     generations = serializers.SerializerMethodField(help_text="Empty: every generation.")
     include_qc = serializers.SerializerMethodField()
     neutral = serializers.SerializerMethodField()
+    sources = serializers.SerializerMethodField(help_text="Empty: people's passes (prm800k, trl).")
     download = serializers.SerializerMethodField(help_text="Where to GET the file once the job has succeeded.")
 
     class Meta:
         model = ExportJob
-        fields = (*_JobOut.common, "format", "generations", "include_qc", "neutral", "gzip", "lines", "size",
-                  "download")
+        fields = (*_JobOut.common, "format", "generations", "include_qc", "neutral", "sources", "gzip", "lines",
+                  "size", "download")
         read_only_fields = fields
 
     def get_generations(self, job) -> list[int]:
@@ -94,6 +100,9 @@ class ExportJobOut(_JobOut):
 
     def get_neutral(self, job) -> str:
         return job.options.get("neutral", "positive")
+
+    def get_sources(self, job) -> list[str]:
+        return job.options.get("sources") or []
 
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_download(self, job):

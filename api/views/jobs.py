@@ -6,6 +6,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
@@ -75,8 +76,11 @@ class ExportList(generics.ListAPIView):
         data = s.ExportIn(data=request.data)
         data.is_valid(raise_exception=True)
         d = data.validated_data
-        job = downloads.create_export_job(request.user, d["format"], d["generations"], d["include_qc"], d["neutral"],
-                                     d["gzip"])
+        try:
+            job = downloads.create_export_job(request.user, d["format"], d["generations"], d["include_qc"],
+                                              d["neutral"], d["gzip"], d["sources"])
+        except ValueError as exc:
+            raise ValidationError({"sources": [str(exc)]}) from None
         return _accepted(request, job, s.ExportJobOut, "api-export")
 
 

@@ -10,17 +10,30 @@ from labeling import audit
 from labeling.background import RUN_EXPORT_JOB, finish, job_uuid, queue_on_commit, run_job
 from labeling.exports import rows
 from labeling.exports import writers as exporters
+from labeling.exports.step_labels import SOURCES
 from labeling.formats.neutral import EXPORT_POLICIES
+from labeling.label_sources import HUMAN
 from labeling.models import AuditAction, ExportFormat, ExportJob, JobStatus
+
+BY_SOURCE = {ExportFormat.STEP_LABELS: "steps", ExportFormat.PROCESSBENCH: "processbench", ExportFormat.TRL: "trl"}
 
 
 def create_export_job(user, fmt: str = ExportFormat.PRM800K, generations=None, include_qc: bool = False,
-                      neutral: str = "positive", gzip: bool = False) -> ExportJob:
+                      neutral: str = "positive", gzip: bool = False, sources=None) -> ExportJob:
+    """`sources` (step-labels, processbench; trl: rows of those sources instead of people's passes):
+    human and the automatic sources, labeling.exports.step_labels.SOURCES."""
     if fmt not in ExportFormat.values:
         raise ValueError(f"format must be one of {', '.join(ExportFormat.values)}")
     if neutral not in EXPORT_POLICIES:
         raise ValueError(f"neutral must be one of {', '.join(EXPORT_POLICIES)}")
-    options = {"generations": sorted(set(generations or [])), "include_qc": include_qc, "neutral": neutral}
+    sources = list(dict.fromkeys(sources or ([HUMAN] if fmt in (ExportFormat.STEP_LABELS, ExportFormat.PROCESSBENCH)
+                                             else [])))
+    if sources and fmt not in BY_SOURCE:
+        raise ValueError(f"sources apply to the formats {', '.join(BY_SOURCE)}")
+    if unknown := [x for x in sources if x not in SOURCES]:
+        raise ValueError(f"unknown source {unknown[0]!r}: one of {', '.join(SOURCES)}")
+    options = {"generations": sorted(set(generations or [])), "include_qc": include_qc, "neutral": neutral,
+               **({"sources": sources} if sources else {})}
     with transaction.atomic():
         job = ExportJob.objects.create(created_by=user, format=fmt, gzip=gzip, options=options)
         queue_on_commit(RUN_EXPORT_JOB, job)
@@ -40,7 +53,10 @@ def _export(job: ExportJob) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     o = job.options
     qs = rows.passes_for_export(o.get("generations"), o.get("include_qc", False))
-    if job.format == ExportFormat.TRL:
+    if o.get("sources"):
+        lines = exporters.step_label_lines(o["sources"], BY_SOURCE[job.format], include_qc=o.get("include_qc", False),
+                                           neutral=o.get("neutral", "positive"))
+    elif job.format == ExportFormat.TRL:
         lines = exporters.trl_lines(qs, o.get("neutral", "positive"))
     else:
         lines = exporters.prm800k_lines(qs)

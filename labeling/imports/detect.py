@@ -14,10 +14,13 @@ MATH_SHEPHERD = "math-shepherd"
 LABEL_FORMATS = (PRM800K, STEPWISE_CRITIC)  # human passes: import_prm800k
 
 
-def _reader(path: str | Path):
+def _reader(path: str | Path, fmt: str = "auto"):
+    # a JSON array only for ProcessBench (its release shape): a JSON Lines file may begin with an array line
     if readers.is_parquet(path):
         return readers.iter_parquet
-    return readers.iter_json_array if readers.first_char(path) == "[" else readers.iter_jsonl
+    if fmt in ("auto", "processbench") and readers.first_char(path) == "[":
+        return readers.iter_json_array
+    return readers.iter_jsonl
 
 
 def _format_of(rec: dict) -> str | None:
@@ -37,7 +40,7 @@ def _format_of(rec: dict) -> str | None:
 
 
 def detect(path: str | Path) -> str:
-    """The format, from the first record (a JSON array is ProcessBench)."""
+    """The format, from the first record (a file that begins with `[` is a ProcessBench array)."""
     reader = _reader(path)
     if reader is readers.iter_json_array:
         return "processbench"
@@ -63,7 +66,7 @@ def open_records(path: str | Path, fmt: str = "auto", *, labels: bool | None = T
             raise RecordError("", f"this is a {fmt} labels file: use import_prm800k")
         if fmt not in LABEL_FORMATS and labels is None:
             raise RecordError("", f"this is a {fmt} file, not PRM800K labels: use import_solutions")
-        reader = _reader(path)
+        reader = _reader(path, fmt)
     except LocatedError as exc:  # the first record, read to tell the format
         raise ImportFileError(str(path), exc.where, exc.error) from None
     except RecordError as exc:

@@ -27,11 +27,15 @@ class ImportStats:
     repeated: dict = field(default_factory=_kinds)
 
     def summary(self) -> str:
-        made = ", ".join(f"{v} {k}" for k, v in self.created.items())
-        kept = ", ".join(f"{v} {k}" for k, v in self.existing.items())
-        text = f"{self.records} records: created {made}; already present {kept}"
+        # step labels come only from files of automatic labels (Math-Shepherd): named when there are any
+        shown = any(d["step_labels"] for d in (self.created, self.existing, self.repeated))
+
+        def words(d: dict) -> str:
+            return ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in d.items() if shown or k != "step_labels")
+
+        text = f"{self.records} records: created {words(self.created)}; already present {words(self.existing)}"
         if any(self.repeated.values()):
-            text += "; repeated in the file " + ", ".join(f"{v} {k}" for k, v in self.repeated.items())
+            text += "; repeated in the file " + words(self.repeated)
         return text
 
 

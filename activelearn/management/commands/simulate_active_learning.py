@@ -27,7 +27,12 @@ class Command(BaseCommand):
         parser.add_argument("--per-round", type=int, default=50, metavar="K")
         parser.add_argument("--seed-labels", type=int, metavar="N", help="Random labels before round 1 (default K).")
         parser.add_argument("--strategy", action="append", choices=simulation.SIM_STRATEGIES,
-                            help="Repeat for several (default: both).")
+                            help="Repeat for several (default: convincing and uniform). disagreement needs "
+                                 "--auto-labels.")
+        parser.add_argument("--auto-labels", nargs="*", default=[], metavar="FILE",
+                            help="Automatic labels of the pool's solutions for the disagreement strategy: "
+                                 "export_step_labels output (steps or processbench format), matched by problem "
+                                 "and steps.")
         parser.add_argument("--group", default="round", choices=simulation.GROUPINGS,
                             help="Convincing quotas per round (the 80/20 mix over the whole pool) or per problem "
                                  "(degenerate with one solution per problem: top-K wrong answers).")
@@ -56,10 +61,11 @@ class Command(BaseCommand):
         try:
             cfg = simulation.SimConfig(
                 rounds=o["rounds"], per_round=o["per_round"], seed_labels=o["seed_labels"],
-                strategies=tuple(dict.fromkeys(o["strategy"] or simulation.SIM_STRATEGIES)), group=o["group"],
+                strategies=tuple(dict.fromkeys(o["strategy"] or simulation.DEFAULT_STRATEGIES)), group=o["group"],
                 wrong_fraction=o["wrong_fraction"], seed=o["seed"], holdout=o["holdout"], base=o["base"],
                 layers=o["layers"] or None, micro_hidden=o["hidden"], micro_heads=o["heads"],
-                micro_vocab=o["vocab_size"], threads=o["threads"] or None, train=train_cfg)
+                micro_vocab=o["vocab_size"], threads=o["threads"] or None, train=train_cfg,
+                auto_labels=simulation.auto_label_index(r for f in o["auto_labels"] for r in read_records(f)) or None)
             oracle = [r for f in o["oracle"] for r in read_records(f)]
             eval_sets = {}
             for f in o["eval"]:
