@@ -153,7 +153,7 @@ def _measure(args, tmp: Path) -> dict:
 
         corpus = [t for pr in generate(20, 4, seed=1)
                   for t in (pr.text, *(s for sol in pr.solutions for s in sol.steps))]
-        model_dir = build_model(tmp / "lm", corpus)
+        model_dir = build_model(tmp / "lm", corpus, max_positions=8192)  # ProcessBench prompts are long
         server = PolicyServer(model_dir, tmp / "serve.log").start()
         base_url, model = server.base_url, str(model_dir)
     try:

@@ -15,12 +15,12 @@ from pathlib import Path
 SERVE = Path(sys.executable).with_name("transformers")
 
 
-def build_model(out: Path, corpus: list[str]) -> Path:
+def build_model(out: Path, corpus: list[str], max_positions: int = 512) -> Path:
     from transformers import AutoTokenizer, GenerationConfig
 
     from activelearn.prm.micro import build_micro_backbone
 
-    build_micro_backbone(out, corpus, "gpt2-lm")
+    build_micro_backbone(out, corpus, "gpt2-lm", max_positions=max_positions)
     tok = AutoTokenizer.from_pretrained(out)
     ids = sorted(tok.get_vocab().values())
     stops = sorted(random.Random(0).sample(ids, 120))

@@ -135,6 +135,34 @@ def test_consensus_keeps_what_a_rollout_source_and_the_judge_agree_on(demo):
     assert all(it.weight == 1.0 and it.source == "consensus" for it in items)
 
 
+def test_a_refused_request_leaves_that_solution_unlabelled_and_an_absent_server_fails_the_chunk(demo, monkeypatch):
+    from activelearn.policy.client import PolicyError, PolicyUnavailable
+
+    real = DemoJudge.judge
+    first = demo[0].id
+
+    def judge(self, solution, attempts, verdicts=False):
+        if solution.id == first:  # e.g. vLLM's 400 for a prompt beyond the model's context
+            raise PolicyError("the policy server refused the request: HTTP 400 maximum context length")
+        return real(self, solution, attempts, verdicts)
+
+    monkeypatch.setattr(DemoJudge, "judge", judge)
+    run = runs.start_run("refused", "judge", {"attempts": 1}, {})
+    assert runs.run_chunk(run, run.params["solution_ids"]) == len(demo)
+    lab = StepLabels.objects.get(run=run, solution_id=first)
+    assert lab.malformed and lab.hard is None and "HTTP 400" in lab.detail["refused"]
+    assert StepLabels.objects.filter(run=run, malformed=False).exists()
+
+    def away(self, solution, attempts, verdicts=False):
+        raise PolicyUnavailable("the policy server 127.0.0.1:9 did not answer after 5 tries")
+
+    monkeypatch.setattr(DemoJudge, "judge", away)
+    again = runs.start_run("away", "judge", {"attempts": 1}, {})
+    with pytest.raises(PolicyUnavailable):
+        runs.run_chunk(again, again.params["solution_ids"])
+    assert not StepLabels.objects.filter(run=again).exists()  # resumable: nothing half-labelled
+
+
 def test_the_command_resumes_its_run(demo):
     out = io.StringIO()
     call_command("auto_label", "--source", "first_error", "--k", "4", "--run", "cli", "--cap", "6", "--no-progress",

@@ -13,6 +13,7 @@ from activelearn.labellers import methods
 from activelearn.labellers.completers import DemoCompleter, PolicyCompleter
 from activelearn.labellers.judges import PROMPT_VERSION, DemoJudge, PolicyJudge
 from activelearn.policy import connection
+from activelearn.policy.client import PolicyError, PolicyUnavailable
 from activelearn.policy.samples import Usage
 from labeling import audit
 from labeling.models import AuditAction, AutoLabelRun, LabeledPass, Solution, StepLabels
@@ -124,10 +125,22 @@ def _labeller(run: AutoLabelRun):
     conn = connection.resolve(p["connection"], p.get("overrides"))
     if run.source == "judge":
         judge = DemoJudge(run.key) if conn.is_demo else PolicyJudge(conn)
-        return lambda sols: [methods.judge(s, judge, p["attempts"], p["verdicts"]) for s in sols]
+        return lambda sols: [_refusable(methods.judge, s, judge, p["attempts"], p["verdicts"]) for s in sols]
     completer = DemoCompleter(run.key) if conn.is_demo else PolicyCompleter(conn)
     method = methods.rollouts if run.source == "rollout" else methods.first_error_search
-    return lambda sols: [method(s, completer, p["k"]) for s in sols]
+    return lambda sols: [_refusable(method, s, completer, p["k"]) for s in sols]
+
+
+def _refusable(method, solution, *args) -> methods.Labelled:
+    """A request the server refuses for this solution (HTTP 4xx: e.g. a prompt beyond the model's
+    context) leaves it without a label, with the reason; a server that is away fails the chunk, to
+    be resumed (PolicyUnavailable)."""
+    try:
+        return method(solution, *args)
+    except PolicyUnavailable:
+        raise
+    except PolicyError as exc:
+        return methods.Labelled(None, None, None, malformed=True, attempts=0, detail={"refused": str(exc)[:500]})
 
 
 def run_chunk(run: AutoLabelRun, solution_ids: list[int], *, alive=None) -> int:
