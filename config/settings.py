@@ -280,7 +280,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "labeling.models.JobStatus",
                             "ImportFormatEnum": "labeling.models.ImportFormat",
                             "ExportFormatEnum": "labeling.models.ExportFormat",
-                            "RoundStatusEnum": "activelearn.models.RoundStatus"},
+                            "RoundStatusEnum": "activelearn.models.RoundStatus",
+                            # the automatic labellers' names: a run's source and a round's auto_label_with
+                            "LabellerEnum": "activelearn.labellers.runs.SOURCES"},
 }
 
 # One line per record on stdout, JSON or text, with the request id / Celery task id (config/logging.py).

@@ -81,7 +81,8 @@ def _record(rows: list[dict], seen: dict) -> dict:
             elif pref is None and all(r["rating"] == -1 for r in by_step[k]):
                 finish = "found_error"
         steps.append(_step(by_step[k], chosen_text))
-    content = repr([(r["instruction"], r["responses"], r["next_response"], r["rating"]) for r in rows])
+    content = hashlib.sha256(repr([(r["instruction"], r["responses"], r["next_response"], r["rating"])
+                                   for r in rows]).encode()).hexdigest()
     repeat = seen[content] = seen.get(content, -1) + 1
     digest = hashlib.sha256((content + (f"#{repeat}" if repeat else "")).encode())
     stamp = EPOCH + timedelta(microseconds=int.from_bytes(digest.digest()[:6], "big") % (365 * 86_400_000_000))
