@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import RequestFactory
 
+from labeling.demo import checker
 from labeling.demo import problems as demo_problems
 from labeling.demo import seed as demo
 from labeling.formats.solution_text import extract_answer
@@ -141,26 +142,37 @@ def test_problems_and_solutions_look_like_prm800k_data(seeded):
         assert {s.answer_is_correct for s in solutions if s.problem_id == p.id} == {True, False}
 
 
-def check_solution(s: Solution) -> None:
-    first = s.extra["demo_first_error"]
-    if s.answer_is_correct:
-        assert first is None
+def check_solution(s: Solution, known: frozenset) -> None:
+    """The generator's record of a solution against the checker's step labels and the arithmetic above."""
+    first, kind = s.extra["demo_first_error"], s.extra["demo_kind"]
+    ratings = checker.check(s.steps, known)
+    if kind is None:
+        assert first is None and -1 not in ratings, (ratings, s.steps)
         assert s.final_answer == s.problem.ground_truth_answer
         assert not any(false_claims(step) for step in s.steps), s.steps
         return
+    assert kind in demo_problems.SLIP_KINDS
     assert isinstance(first, int) and 0 <= first < len(s.steps)
-    assert false_claims(s.steps[first]), f"step {first} states no false arithmetic: {s.steps[first]!r}"
+    assert checker.first_error(ratings) == first, (kind, first, ratings, s.steps)  # found, and nothing before it
+    if kind in ("arithmetic", "aside"):
+        assert false_claims(s.steps[first]), f"step {first} states no false arithmetic: {s.steps[first]!r}"
     # the error is carried forward, not repeated: every other step's arithmetic is right
     assert not any(false_claims(step) for i, step in enumerate(s.steps) if i != first), s.steps
-    assert s.final_answer != s.problem.ground_truth_answer
-    assert number(s.final_answer) != number(s.problem.ground_truth_answer)
+    if kind == "aside":  # a false re-check, then the right answer
+        assert s.final_answer == s.problem.ground_truth_answer and ratings[-1] == 1
+    else:
+        assert number(s.final_answer) != number(s.problem.ground_truth_answer)
+
+
+def known_of(problem: Problem) -> frozenset:
+    return demo_problems.known_values(*demo_problems.spec_of(problem.extra["demo"]))
 
 
 @pytest.mark.django_db
 def test_wrong_steps_are_visibly_false_and_lead_to_a_wrong_answer(seeded):
     solutions = list(Solution.objects.select_related("problem"))
     for s in solutions:
-        check_solution(s)
+        check_solution(s, known_of(s.problem))
     assert sum(len(claims(step)) for s in solutions for step in s.steps) > 2 * len(solutions)
 
 
@@ -170,11 +182,12 @@ def test_generator_over_many_problems_and_seeds():
         for p in demo_problems.generate(150, 5, seed_value):
             assert len(p.solutions) == 5
             assert len({tuple(s.steps) for s in p.solutions}) == 5, "candidates must differ"
+            known = demo_problems.known_values(*demo_problems.spec_of(p.origin))
             for s in p.solutions:
                 row = Solution(steps=s.steps, final_answer=s.final_answer, answer_is_correct=s.is_correct,
-                               extra={"demo_first_error": s.first_error},
+                               extra={"demo_first_error": s.first_error, "demo_kind": s.kind},
                                problem=Problem(text=p.text, ground_truth_answer=p.answer))
-                check_solution(row)
+                check_solution(row, known)
             assert not any(false_claims(step) for step in p.reference.split("\n\n"))
 
 

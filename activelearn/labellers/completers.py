@@ -28,6 +28,12 @@ def demo_truth(solution: Solution) -> tuple[bool, int | None]:
     return True, extra["demo_first_error"]
 
 
+def answer_survives(solution: Solution) -> bool:
+    """A false re-check (the `aside` slip) is a wrong step after which the right answer still follows:
+    rollouts cannot see it, as they cannot in real solutions."""
+    return (solution.extra or {}).get("demo_kind") == "aside"
+
+
 class DemoCompleter:
     name = "stepwise-demo-completer"
 
@@ -39,7 +45,7 @@ class DemoCompleter:
         if not known:
             return [None] * k, Usage()
         right = solution.problem.ground_truth_answer or ""
-        doomed = first_error is not None and first_error < prefix_len
+        doomed = first_error is not None and first_error < prefix_len and not answer_survives(solution)
         rng = random.Random(f"{self.seed}:{solution.content_hash}:{prefix_len}")
         out = []
         for _ in range(k):

@@ -4,7 +4,9 @@ It stands where a real policy would: for a stored demo problem (seeded by `seed_
 `Problem.extra["demo"]` says how to rebuild it) it writes sample k the way a decent policy writes,
 as one text with a step per line and `# Answer` at the end, and the text then goes through the
 same splitting, deduplication, provenance and grading as a real model's. Most samples are right;
-the rest make one slip of the kind models make (a miscalculation that later steps carry forward),
+the rest make one slip of the kinds models make (labeling/demo/problems.py, SLIP_KINDS: a false
+calculation, a misread number, a wrong operation, a skipped term, a false re-check), which later
+steps carry forward,
 and now and then a sample is cut off at max_tokens. Sample k of a problem in a run is the same
 text every time it is asked for (it is seeded by the run, the problem and k), so a resumed run
 reproduces exactly what it lost.
@@ -13,10 +15,11 @@ import random
 
 from activelearn.policy.samples import ProblemSamples, Sampled
 from labeling.demo import problems as demo_problems
+from labeling.demo import sampling as demo_sampling
 from labeling.models import Problem
 
 NAME = "stepwise-demo-policy"  # the `model` a demo sample's provenance names
-WRONG_SHARE = 0.4
+WRONG_SHARE = demo_sampling.WRONG_SHARE
 TRUNCATED_SHARE = 0.02
 
 
@@ -25,15 +28,11 @@ def can_sample(problem: Problem) -> bool:
 
 
 def _text(problem: Problem, seed: str, wrong: bool) -> tuple[str, dict]:
-    """A sample's text, and what the demo knows of it: the index of its first wrong step (None: right)."""
+    """A sample's text, and what the demo knows of it: the index of its first wrong step (None: right)
+    and the kind of slip it made (`demo_problems.SLIP_KINDS`)."""
     family, spec = demo_problems.spec_of(problem.extra["demo"])
-    if wrong:
-        w = demo_problems.write_wrong(family, spec, seed)
-        if w is None:  # no slip changes the answer here: the policy got it right after all
-            w = demo_problems.write_correct(family, spec, seed)
-    else:
-        w = demo_problems.write_correct(family, spec, seed)
-    return "\n".join(w.steps), {"demo_first_error": w.first_error}
+    w = demo_sampling.sample(family, spec, seed, wrong_share=1.0 if wrong else 0.0)
+    return "\n".join(w.steps), {"demo_first_error": w.first_error, "demo_kind": w.made}
 
 
 def sample(problem: Problem, indices: list[int], run_key: str, temperature: float = 1.0) -> ProblemSamples:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from labeling.demo import checker
+
 GENERATOR = "stepwise-demo"
 SOURCE_PREFIX = "demo"
 ANSWER_MARK = "\n\n# Answer\n\n"  # PRM800K convention for the last step
@@ -55,10 +57,13 @@ class Writer:
     `calc` result must be stated, as `lhs = value`, in the very next step.
     """
 
-    def __init__(self, style_seed: str, slip_at: int | None = None, slip_seed: str = ""):
+    def __init__(self, style_seed: str, slip_at: int | None = None, slip_seed: str = "", kind: str = "arithmetic"):
         self.rng = random.Random(style_seed)  # wording only: the same for every slip tried
         self._slip_rng = random.Random(f"slip:{slip_seed}")
         self.slip_at = slip_at
+        self.kind = kind  # the slip to make at slip_at (SLIP_KINDS); arithmetic where that kind has no option
+        self.made: str | None = None  # the kind of slip made
+        self.claims: list[tuple[str, Num, int]] = []  # (left-hand side, value, step) of each sound claim
         self.ops = 0
         self.steps: list[str] = []
         self.first_error: int | None = None
@@ -90,10 +95,41 @@ class Writer:
         i, self.ops = self.ops, self.ops + 1
         wrong = self._wrong(value, factors, terms, signed, ok or (lambda v: True)) if i == self.slip_at else None
         if wrong is not None:  # None: no believable slip here, the caller tries another computation
-            self._slipped, value = True, wrong
+            self._slipped, value, self.made = True, wrong, "arithmetic"
         if (value < 0 and not signed) or isinstance(value, Fraction):
             self.odd_value = True
         return value
+
+    def _claim(self, lhs: str, value: Num) -> str:
+        if not self._slipped:
+            self.claims.append((lhs, value, len(self.steps)))
+        return f"{lhs} = {tex(value)}"
+
+    def _other(self, true_value: Num, options: dict, signed: bool, ok: Callable | None) -> tuple[str, Num] | None:
+        """At the slip point, a slip that is no arithmetic mistake: `options[kind]` lists (left-hand
+        side, its true value) that a model might write instead (a misread number, a wrong operation,
+        a skipped term). The equation it states is true; what is wrong is what it computes."""
+        if self.ops != self.slip_at or self.kind == "arithmetic":
+            return None
+        found = [(lhs, as_num(v)) for lhs, v in options.get(self.kind, [])
+                 if as_num(v) != true_value and (ok is None or ok(as_num(v))) and (signed or v > 0)
+                 and (Fraction(v).denominator == 1 or isinstance(true_value, Fraction))]
+        if not found:
+            return None  # calc slips in arithmetic instead
+        lhs, v = self._slip_rng.choice(found)
+        self.ops += 1
+        self._slipped, self.made = True, self.kind
+        return lhs, v
+
+    def _misread(self, v: Num) -> list[Num]:
+        """Numbers a careless reader copies instead of `v`: a neighbour, swapped digits, a dropped or added ten."""
+        if not isinstance(v, int):
+            return []
+        out = [v + d for d in (-2, -1, 1, 2, 10, -10)]
+        if abs(v) >= 10 and str(abs(v))[-1] != str(abs(v))[-2]:
+            s = str(abs(v))
+            out.append(int(s[:-2] + s[-1] + s[-2]) * (1 if v > 0 else -1))
+        return [m for m in out if m > 0 or v < 0]
 
     def _wrong(self, value: Num, factors: tuple, terms: tuple, signed: bool, ok: Callable) -> Num | None:
         # The usual slips: a times-table neighbour, a dropped term, a sign, swapped digits, off by a little.
@@ -118,22 +154,47 @@ class Writer:
     # Claims: each returns (value, "expression = value") ready to put in math mode.
 
     def mul(self, a: Num, b: Num, **kw) -> tuple[Num, str]:
+        sign = self.pick(TIMES, TIMES, CDOT)
+        times = lambda x, y: f"{par(x)} {sign} {par(y)}"  # noqa: E731
+        other = self._other(as_num(a * b), {
+            "misread": [(times(m, b), m * b) for m in self._misread(a)] + [(times(a, m), a * m)
+                                                                           for m in self._misread(b)],
+            "operation": [(f"{tex(a)} + {par(b)}", a + b)]}, kw.get("signed", False), kw.get("ok"))
+        if other:
+            return other[1], self._claim(*other)
         v = self.calc(a * b, factors=(a, b), **kw)
-        return v, f"{par(a)} {self.pick(TIMES, TIMES, CDOT)} {par(b)} = {tex(v)}"
+        return v, self._claim(times(a, b), v)
 
     def add(self, *terms: Num, **kw) -> tuple[Num, str]:
+        plus = lambda ts: " + ".join([tex(ts[0]), *map(par, ts[1:])])  # noqa: E731
+        options = {"misread": [(plus(terms[:k] + (m,) + terms[k + 1:]), sum(terms) - t + m)
+                               for k, t in enumerate(terms) for m in self._misread(t)],
+                   "skip": [(plus(terms[:k] + terms[k + 1:]), sum(terms) - t) for k, t in enumerate(terms)]
+                   if len(terms) >= 3 else []}
+        if len(terms) == 2:
+            options["operation"] = [(f"{par(terms[0])} {TIMES} {par(terms[1])}", terms[0] * terms[1]),
+                                    (f"{tex(terms[0])} - {par(terms[1])}", terms[0] - terms[1])]
+        other = self._other(as_num(sum(terms)), options, kw.get("signed", False), kw.get("ok"))
+        if other:
+            return other[1], self._claim(*other)
         v = self.calc(sum(terms), terms=terms, **kw)
-        first, *rest = terms
-        return v, f"{' + '.join([tex(first), *map(par, rest)])} = {tex(v)}"
+        return v, self._claim(plus(terms), v)
 
     def sub(self, a: Num, b: Num, **kw) -> tuple[Num, str]:
+        minus = lambda x, y: f"{tex(x)} - {par(y)}"  # noqa: E731
+        other = self._other(as_num(a - b), {
+            "misread": [(minus(m, b), m - b) for m in self._misread(a)] + [(minus(a, m), a - m)
+                                                                           for m in self._misread(b)],
+            "operation": [(f"{tex(a)} + {par(b)}", a + b)]}, kw.get("signed", False), kw.get("ok"))
+        if other:
+            return other[1], self._claim(*other)
         v = self.calc(a - b, **kw)
-        return v, f"{tex(a)} - {par(b)} = {tex(v)}"
+        return v, self._claim(minus(a, b), v)
 
     def div(self, a: Num, b: Num, **kw) -> tuple[Num, str]:
-        v = self.calc(Fraction(a, b), **kw)
         lhs = frac(tex(a), tex(b)) if self.pick(True, False) else f"{tex(a)} {DIV} {par(b)}"
-        return v, f"{lhs} = {tex(v)}"
+        v = self.calc(Fraction(a, b), **kw)
+        return v, self._claim(lhs, v)
 
 
 # --- Problem families ------------------------------------------------------------
@@ -609,9 +670,10 @@ FAMILIES = [
 class DemoSolution:
     steps: list[str]
     final_answer: str
-    is_correct: bool
+    is_correct: bool  # the final answer is right (an `aside` slip has a wrong step and a right answer)
     first_error: int | None
     source_id: str
+    kind: str | None = None  # the slip (SLIP_KINDS), None for a sound solution
 
 
 @dataclass
@@ -633,17 +695,76 @@ def write_correct(family: Family, spec: Spec, style_seed: str) -> Writer:
     return w
 
 
-def write_wrong(family: Family, spec: Spec, style_seed: str) -> Writer | None:
-    """A solution that slips once; tries slip points until the slip changes the answer sensibly."""
+# How a wrong sample goes wrong, and how often: a false calculation (mostly off by a little, now and
+# then blatant), a number copied wrongly from the problem or an earlier step, the wrong operation, a
+# term left out, or a false side calculation (a re-check) after which the answer is still right.
+SLIP_KINDS = {"arithmetic": 0.40, "misread": 0.20, "operation": 0.12, "skip": 0.13, "aside": 0.15}
+
+
+def slip_kind(rng: random.Random) -> str:
+    return rng.choices(list(SLIP_KINDS), weights=list(SLIP_KINDS.values()))[0]
+
+
+def write_wrong(family: Family, spec: Spec, style_seed: str, kind: str = "arithmetic") -> Writer | None:
+    """A solution that slips once; tries slip points until the slip changes the answer sensibly
+    (an `aside` leaves it right). `Writer.made` says which kind of slip it made."""
+    if kind == "aside":
+        w = write_aside(family, spec, style_seed)
+        if w is not None:
+            return w
+        kind = "arithmetic"  # no claim here to re-check falsely
     probe = Writer(style_seed, slip_at=-1)  # same wording as the slipping runs, no slip
     family.solve(spec.params, probe)
     rng = random.Random(f"wrong:{style_seed}")
     for attempt in range(40):
-        w = Writer(style_seed, slip_at=rng.randrange(probe.ops), slip_seed=f"{style_seed}:{attempt}")
+        w = Writer(style_seed, slip_at=rng.randrange(probe.ops), slip_seed=f"{style_seed}:{attempt}", kind=kind)
         family.solve(spec.params, w)
-        if w.first_error is not None and not w.odd_value and w.answer_value != as_num(spec.answer):
+        if attempt < 30 and w.made != kind:  # a slip point where this kind fits (a skip needs three terms)
+            continue
+        if (w.first_error is not None and not w.odd_value and w.answer_value != as_num(spec.answer)
+                and detectable(family, spec, w)):
             return w
     return None
+
+
+_KNOWN: dict[tuple[str, str], frozenset] = {}
+KNOWN_FROM = 24  # correct solutions (of different wording and path) whose numbers a checker accepts
+
+
+def known_values(family: Family, spec: Spec) -> frozenset:
+    """What the checker accepts for this problem: its numbers and those of KNOWN_FROM correct solutions."""
+    key = (family.name, spec.text)
+    if key not in _KNOWN:
+        if len(_KNOWN) > 4096:
+            _KNOWN.clear()
+        _KNOWN[key] = checker.known_values(
+            spec.text, [write_correct(family, spec, f"known:{k}").steps for k in range(KNOWN_FROM)])
+    return _KNOWN[key]
+
+
+def detectable(family: Family, spec: Spec, w: Writer) -> bool:
+    """A slip whose wrong number happens to be one a correct solution states (misreading 12 as 13 where
+    13 is in the problem) is redrawn: in this domain every wrong step is one a program can find."""
+    return checker.check_step(w.steps[w.first_error], known_values(family, spec))[0] == -1
+
+
+def write_aside(family: Family, spec: Spec, style_seed: str) -> Writer | None:
+    """A right solution with one false re-check inserted after a claim: a wrong step, a right answer."""
+    w = write_correct(family, spec, style_seed)
+    rng = random.Random(f"aside:{style_seed}")
+    sound = [c for c in w.claims if c[2] < len(w.steps) - 1]
+    if not sound:
+        return None
+    lhs, value, at = rng.choice(sound)
+    wrong = w._wrong(value, (), (), False, lambda v: Fraction(v).denominator == 1 or isinstance(value, Fraction))
+    if wrong is None:
+        return None
+    text = rng.choice([f"Let me double-check that: ${lhs} = {tex(wrong)}$, so it holds.",
+                       f"Checking this once more: ${lhs} = {tex(wrong)}$. Good.",
+                       f"To be safe, recompute: ${lhs} = {tex(wrong)}$, as before."])
+    w.steps.insert(at + 1, text)
+    w.first_error, w.made = at + 1, "aside"
+    return w if detectable(family, spec, w) else None
 
 
 def reference_text(w: Writer) -> str:
@@ -653,14 +774,8 @@ def reference_text(w: Writer) -> str:
 
 def generate(n_problems: int = 60, n_solutions: int = 4, seed: int = 0) -> list[DemoProblem]:
     """Deterministic for a given seed; problem i is the same whatever n_problems is."""
-    problems, seen = [], set()
-    for i in range(n_problems):
-        family = FAMILIES[i % len(FAMILIES)]
-        for attempt in range(100):
-            spec = family.make(random.Random(f"{seed}:{i}:{attempt}"))
-            if spec.text not in seen:
-                break
-        seen.add(spec.text)
+    problems = []
+    for i, family, spec, attempt in problem_specs(n_problems, seed):
         ref = write_correct(family, spec, f"{seed}:{i}:reference")
         problem = DemoProblem(spec.text, tex(spec.answer), reference_text(ref), family.subject, spec.level,
                               f"{SOURCE_PREFIX}/{family.name}/{i:04d}",
@@ -671,20 +786,39 @@ def generate(n_problems: int = 60, n_solutions: int = 4, seed: int = 0) -> list[
     return problems
 
 
+def problem_specs(n_problems: int, seed: int = 0):
+    """(index, family, spec, attempt) of the first n_problems distinct problems of a seed, families in turn."""
+    seen = set()
+    for i in range(n_problems):
+        family = FAMILIES[i % len(FAMILIES)]
+        for attempt in range(100):
+            spec = family.make(random.Random(f"{seed}:{i}:{attempt}"))
+            if spec.text not in seen:
+                break
+        seen.add(spec.text)
+        yield i, family, spec, attempt
+
+
 def candidates(family: Family, spec: Spec, n: int, rng: random.Random, source_id: str) -> list[DemoSolution]:
     n_wrong = n // 2 + (rng.randint(0, 1) if n % 2 else 0)
     if n >= 4:  # about half overall, but not exactly half on every problem
         n_wrong += rng.choice([-1, 0, 0, 1])
     plan = [True] * n_wrong + [False] * (n - n_wrong)
     rng.shuffle(plan)
+    kinds = [slip_kind(rng) if wrong else None for wrong in plan]
+    if wrong_answers := [k for k, kind in enumerate(kinds) if kind]:
+        if all(kinds[k] == "aside" for k in wrong_answers):  # something with a wrong answer to compare
+            kinds[wrong_answers[0]] = "arithmetic"
     out, seen = [], set()
     for k, wrong in enumerate(plan):
+        kind = kinds[k]
         for attempt in range(20):  # distinct wording: identical candidates would be one row
             style = f"{rng.random()}:{k}:{attempt}"
-            w = write_wrong(family, spec, style) if wrong else write_correct(family, spec, style)
+            w = write_wrong(family, spec, style, kind) if wrong else write_correct(family, spec, style)
             if w and tuple(w.steps) not in seen:
                 seen.add(tuple(w.steps))
-                out.append(DemoSolution(w.steps, w.answer, not wrong, w.first_error, f"{source_id}/{k}"))
+                out.append(DemoSolution(w.steps, w.answer, w.answer_value == as_num(spec.answer), w.first_error,
+                                        f"{source_id}/{k}", w.made))
                 break
     return out
 

@@ -129,7 +129,7 @@ def _save_solutions(keyed: dict[str, DemoProblem], rows: dict[str, Problem], sta
     found = _existing(Solution, list(wanted))
     new = [Solution(content_hash=k, problem=row, steps=s.steps, final_answer=s.final_answer,
                     answer_is_correct=s.is_correct, generator=GENERATOR, source_id=s.source_id,
-                    extra={"demo_first_error": s.first_error})
+                    extra={"demo_first_error": s.first_error, "demo_kind": s.kind})
            for k, (row, s) in wanted.items() if k not in found]
     Solution.objects.bulk_create(new, batch_size=QUERY_CHUNK)
     stats.existing["solutions"], stats.created["solutions"] = len(found), len(new)
