@@ -59,7 +59,8 @@ def test_checker_finds_every_injected_error_and_flags_no_correct_step():
 
 def test_demo_records_command_writes_processbench_records_with_the_checkers_labels(tmp_path):
     out = tmp_path / "records.jsonl"
-    call_command("demo_records", "--problems", "6", "--samples", "32", "--out", str(out), stdout=open(tmp_path / "log", "w"))
+    with open(tmp_path / "log", "w") as log:
+        call_command("demo_records", "--problems", "6", "--samples", "32", "--out", str(out), stdout=log)
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 6 * 32 and len({r["unique_id"] for r in rows}) == 6
     for r in rows:

@@ -123,3 +123,35 @@ def test_uncertainty_and_disagreement_replay_with_the_same_tool():
             assert {b for _, b, _ in p["picked_scores"]["picked"]} == {strategy} and len(picked) == 5
             rest = [v for i, v in values.items() if i not in picked and v is not None]
             assert min(values[i] for i in picked) >= max(rest)  # the most uncertain, the most disputed
+
+
+def test_the_papers_protocol_on_the_demo_domain_many_samples_per_problem(tmp_path):
+    """A small replay of section 4.2 in `make test`: checked demo samples, per problem the top K (80% convincing
+    wrong answers), held-out problems, best-of-N among their samples, ratios per solution and per step label."""
+    from activelearn.prm.training_data import is_validation
+    from labeling.demo import sampling
+
+    records = list(sampling.records(12, 16, seed=3))
+    auto = simulation.auto_label_index({**r, "first_error": r["label"]} for r in records)
+    cfg = _cfg(group="problem", per_problem=2, holdout=0.25, strategies=("convincing", "uniform", "disagreement"),
+               auto_labels=auto)
+    got = simulation.simulate(records, {}, cfg, log=lambda line: None)
+    held = {r["problem"] for r in records if is_validation(r["problem"], 0.25, 0)}
+    assert got["eval_sets"]["holdout"] == 16 * len(held) and held  # whole problems held out, all their samples
+    pool = [r for r in records if r["problem"] not in held]
+    assert got["pool"] == len(pool)
+    for p in got["curves"]["convincing"][1:]:
+        per_problem = {}
+        for i in p["picks"]:
+            per_problem[pool[i]["problem"]] = per_problem.get(pool[i]["problem"], 0) + 1
+        assert max(per_problem.values()) <= 2  # the paper's K per problem
+        assert p["new_wrong_answers"] >= 0.5 * p["new"]  # convincing: mostly wrong answers, while there are some
+        assert 0 <= p["eval"]["holdout"]["best_of_n"] <= 1
+    # the checker's neutral steps are labels too (class 0), up to the first error
+    r = next(r for r in pool if 0 in r["ratings"][:r["label"] + 1 if r["label"] >= 0 else None])
+    assert CLASS_OF_RATING[0] in simulation.oracle_classes(r)
+    for key in ("efficiency", "efficiency_per_step_label"):
+        assert set(got[key]["holdout"]) == {"f1", "step_auroc", "best_of_n"}
+    simulation.write_json(got, tmp_path / "replay.json")  # automatic labels keyed by steps still write
+    assert json.loads((tmp_path / "replay.json").read_text())["config"]["auto_labels"] == {"solutions": len(auto)}
+    simulation.plot(got, tmp_path / "replay.png")

@@ -49,7 +49,7 @@ SIM_STRATEGIES = ("convincing", "uniform", "uncertainty", "disagreement")
 DEFAULT_STRATEGIES = ("convincing", "uniform")
 SCORED = ("convincing", "uncertainty", "disagreement")  # strategies that need the PRM's scores of the pool
 PRM_THRESHOLD = 0.5  # disagreement: a step scored below this is the PRM's first error (rounds' default too)
-METRICS = ("f1", "step_auroc")
+METRICS = ("f1", "step_auroc", "best_of_n")
 
 
 @dataclass
@@ -59,6 +59,7 @@ class SimConfig:
     seed_labels: int | None = None  # None = per_round
     strategies: tuple[str, ...] = DEFAULT_STRATEGIES
     group: str = "round"
+    per_problem: int = 1  # group="problem": picks per problem (the paper: the top K of N samples of a problem)
     wrong_fraction: float = 0.8
     seed: int = 0
     holdout: float = 0.0  # fraction of the oracle's problems moved to an evaluation set
@@ -84,22 +85,29 @@ class SimConfig:
             raise ValueError("the disagreement strategy needs automatic labels of the pool (--auto-labels)")
         if self.group not in GROUPINGS:
             raise ValueError(f"group must be one of {', '.join(GROUPINGS)}, got {self.group!r}")
-        if self.rounds < 0 or self.per_round < 1 or self.seed_labels < 1:
-            raise ValueError("rounds must be >= 0, per_round and seed_labels >= 1")
+        if self.rounds < 0 or self.per_round < 1 or self.seed_labels < 1 or self.per_problem < 1:
+            raise ValueError("rounds must be >= 0, per_round, per_problem and seed_labels >= 1")
         if not 0 <= self.holdout < 1:
             raise ValueError("holdout must be in [0, 1)")
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        if self.auto_labels is not None:  # keyed by (problem, steps): what was given, not all of it
+            out["auto_labels"] = {"solutions": len(self.auto_labels)}
+        return out
 
 
 # ---------------------------------------------------------------- data
 
 
 def oracle_classes(record: dict) -> list[int | None]:
-    """The human step labels of a ProcessBench record as class indices (None = unlabelled)."""
+    """The human step labels of a ProcessBench record as class indices (None = unlabelled). A record
+    with `ratings` (the demo checker's +1/0/-1 per step) keeps its neutral steps, up to the first error."""
     n, label = len(record["steps"]), record["label"]
     good, bad = CLASS_OF_RATING[1], CLASS_OF_RATING[-1]
+    if record.get("ratings") and len(record["ratings"]) == n:
+        upto = n if label == -1 else label + 1
+        return [CLASS_OF_RATING[r] for r in record["ratings"][:upto]] + [None] * (n - upto)
     if label == -1:
         return [good] * n
     return [good] * label + [bad] + [None] * (n - label - 1)
@@ -175,15 +183,23 @@ def truncate_backbone(path: str, layers: int, out_dir: Path) -> str:
     return str(out_dir)
 
 
-def train_fresh(base: str, records: list[dict], cfg: SimConfig, work_dir: Path):
-    """A new reward model trained from the backbone (same seed every time) on these records."""
+def outcome_classes(record: dict) -> list[int | None]:
+    """An outcome reward model's labels: only the last step, right or wrong by the final answer."""
+    last = CLASS_OF_RATING[1 if record["final_answer_correct"] else -1]
+    return [None] * (len(record["steps"]) - 1) + [last]
+
+
+def train_fresh(base: str, records: list[dict], cfg: SimConfig, work_dir: Path,
+                classes_of: Callable[[dict], list] = oracle_classes):
+    """A new reward model trained from the backbone (same seed every time) on these records
+    (step labels by `classes_of`: the oracle's process labels, or `outcome_classes`)."""
     from activelearn.prm import backbone
     from activelearn.prm.reward_model import RewardModel
     from activelearn.prm.training import train
 
     tok = backbone.load_tokenizer(base)
     rm = RewardModel(backbone.load_model(base, tok, new_head=True, seed=cfg.seed), tok, cfg.train.max_length)
-    rows = rm.encode([(r["problem"], r["steps"]) for r in records], [oracle_classes(r) for r in records])
+    rows = rm.encode([(r["problem"], r["steps"]) for r in records], [classes_of(r) for r in records])
     history = train(rm, rows, [], work_dir, cfg.train, progress=lambda logs: None)
     return rm, history
 
@@ -205,19 +221,33 @@ def quiet_transformers():
 
 
 def evaluate(rm, eval_sets: dict[str, list[dict]]) -> dict:
-    """Per set: ProcessBench F1 (threshold chosen on the first set) and step AUROC."""
-    from activelearn.prm.evaluation import processbench_scores
-
-    scored = {name: processbench_scores(rm, recs) for name, recs in eval_sets.items()}
+    """Per set: ProcessBench F1 (threshold chosen on the first set) and step AUROC; and, where a set
+    has several samples per problem, best-of-N accuracy of the PRM's pick among all of them."""
+    scored = {name: rm.score([(r["problem"], r["steps"]) for r in recs]) for name, recs in eval_sets.items()}
+    steps = {name: [s for _, s in sc] for name, sc in scored.items()}
     first = next(iter(eval_sets))
-    threshold, _ = metrics.choose_threshold(scored[first], [r["label"] for r in eval_sets[first]])
+    threshold, _ = metrics.choose_threshold(steps[first], [r["label"] for r in eval_sets[first]])
     out = {}
     for name, recs in eval_sets.items():
         labels = [r["label"] for r in recs]
-        m = metrics.evaluate_processbench(scored[name], labels, threshold)
+        m = metrics.evaluate_processbench(steps[name], labels, threshold)
         out[name] = {"f1": m["f1"], "acc_error": m["acc_error"], "acc_correct": m["acc_correct"],
-                     "threshold": threshold, "step_auroc": metrics.step_auroc(scored[name], labels)}
+                     "threshold": threshold, "step_auroc": metrics.step_auroc(steps[name], labels),
+                     "best_of_n": best_of_all(recs, [s for s, _ in scored[name]])}
     return out
+
+
+def best_of_all(records: list[dict], scores: list[float]) -> float:
+    """The share of problems whose highest-scored sample has the right final answer (NaN with one
+    sample per problem, where there is nothing to choose)."""
+    best: dict[str, tuple[float, bool]] = {}
+    for r, score in zip(records, scores, strict=True):
+        key = r.get("unique_id") or r["problem"]
+        if key not in best or score > best[key][0]:
+            best[key] = (score, bool(r["final_answer_correct"]))
+    if len(best) == len(records):
+        return math.nan
+    return sum(ok for _, ok in best.values()) / len(best)
 
 
 # ---------------------------------------------------------------- the loop
@@ -254,7 +284,7 @@ def selection_config(strategy: str, cfg: SimConfig, round_no: int) -> SelectionC
         return SelectionConfig("uniform", round_cap=cfg.per_round, seed=cfg.seed * 1000 + round_no)
     if strategy in ("uncertainty", "disagreement"):
         return SelectionConfig(strategy, round_cap=cfg.per_round, seed=cfg.seed)
-    per_problem = cfg.per_round if cfg.group == "round" else 1
+    per_problem = cfg.per_round if cfg.group == "round" else cfg.per_problem
     return SelectionConfig("convincing", per_problem=per_problem, wrong_fraction=cfg.wrong_fraction,
                            round_cap=cfg.per_round, seed=cfg.seed)
 
@@ -380,11 +410,14 @@ def _simulate(oracle, eval_sets, cfg, log, work_dir) -> dict:
                     "seed_round_s": t3 - t1, "strategies_s": strategy_s},
     }
     if "convincing" in curves and "uniform" in curves:
-        result["efficiency"] = {
-            name: {m: data_efficiency([(p["labels"], p["eval"][name][m]) for p in curves["convincing"]],
-                                      [(p["labels"], p["eval"][name][m]) for p in curves["uniform"]])
-                   for m in METRICS}
-            for name in eval_sets}
+        # per labelled solution (the paper's axis) and per step label (what a person rates: a convincing
+        # wrong answer is labelled up to its first error, so it costs fewer step labels than a right one)
+        for key, x in (("efficiency", "labels"), ("efficiency_per_step_label", "step_labels")):
+            result[key] = {
+                name: {m: data_efficiency([(p[x], p["eval"][name][m]) for p in curves["convincing"]],
+                                          [(p[x], p["eval"][name][m]) for p in curves["uniform"]])
+                       for m in METRICS if not math.isnan(curves["convincing"][-1]["eval"][name][m])}
+                for name in eval_sets}
     return result
 
 
@@ -434,7 +467,7 @@ def csv_rows(result: dict) -> list[dict]:
                                      "negative_steps")}
             row = {"strategy": strategy, **row}
             for name, m in p["eval"].items():
-                for key in ("f1", "acc_error", "acc_correct", "step_auroc", "threshold"):
+                for key in ("f1", "acc_error", "acc_correct", "step_auroc", "best_of_n", "threshold"):
                     row[f"{name}_{key}"] = round(m[key], 4)
             row.update({k: round(p[k], 1) for k in ("select_s", "train_s", "eval_s")})
             rows.append(row)
@@ -462,11 +495,15 @@ def plot(result: dict, path: str | Path) -> None:
     import matplotlib.pyplot as plt
 
     names = list(result["eval_sets"])
-    fig, grid = plt.subplots(len(names), 2, figsize=(10, 3.6 * len(names)), squeeze=False)
+    last = next(iter(result["curves"].values()))[-1]["eval"]
+    shown = [m for m in METRICS if any(not math.isnan(last[n].get(m, math.nan)) for n in names)]
+    fig, grid = plt.subplots(len(names), len(shown), figsize=(5 * len(shown), 3.6 * len(names)), squeeze=False)
     styles = {"convincing": ("tab:red", "o", "convincing wrong answers (80/20)"),
               "uniform": ("tab:blue", "s", "uniform")}
     for name, axes in zip(names, grid, strict=True):
-        for ax, m, title in zip(axes, METRICS, ("ProcessBench F1", "step AUROC"), strict=True):
+        titles = {"f1": "ProcessBench F1", "step_auroc": "step AUROC", "best_of_n": "best-of-N accuracy"}
+        for ax, m in zip(axes, shown, strict=True):
+            title = titles[m]
             for strategy, curve in result["curves"].items():
                 color, marker, label = styles.get(strategy, ("black", "x", strategy))
                 ax.plot([p["labels"] for p in curve], [p["eval"][name][m] for p in curve], marker=marker,

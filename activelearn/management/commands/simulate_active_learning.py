@@ -36,6 +36,8 @@ class Command(BaseCommand):
         parser.add_argument("--group", default="round", choices=simulation.GROUPINGS,
                             help="Convincing quotas per round (the 80/20 mix over the whole pool) or per problem "
                                  "(degenerate with one solution per problem: top-K wrong answers).")
+        parser.add_argument("--per-problem", type=int, default=1, metavar="K",
+                            help="With --group problem: picks per problem and round (the paper's top K of N).")
         parser.add_argument("--wrong-fraction", type=float, default=0.8)
         parser.add_argument("--base", default="default",
                             help="'default' (the project's default backbone, all-MiniLM-L6-v2), 'micro' (a tiny "
@@ -62,6 +64,7 @@ class Command(BaseCommand):
             cfg = simulation.SimConfig(
                 rounds=o["rounds"], per_round=o["per_round"], seed_labels=o["seed_labels"],
                 strategies=tuple(dict.fromkeys(o["strategy"] or simulation.DEFAULT_STRATEGIES)), group=o["group"],
+                per_problem=o["per_problem"],
                 wrong_fraction=o["wrong_fraction"], seed=o["seed"], holdout=o["holdout"], base=o["base"],
                 layers=o["layers"] or None, micro_hidden=o["hidden"], micro_heads=o["heads"],
                 micro_vocab=o["vocab_size"], threads=o["threads"] or None, train=train_cfg,
@@ -92,10 +95,11 @@ class Command(BaseCommand):
             last = curve[-1]["eval"][name]
             lines.append(f"{strategy}: {curve[-1]['labels']} labels -> F1 {last['f1']:.3f}, "
                          f"step AUROC {last['step_auroc']:.3f} on {name}")
-        for metric, e in result.get("efficiency", {}).get(name, {}).items():
-            lines.append(f"data efficiency ({metric} on {name}): uniform needs {e['uniform_labels']:.0f}"
-                         f"{' or more' if e['lower_bound'] else ''} labels to reach convincing's {e['target']:.3f} "
-                         f"at {e['convincing_labels']}: {simulation.format_ratio(e)}"
-                         + (" (lower bound: uniform never got there)" if e["lower_bound"] else ""))
+        for key, unit in (("efficiency", "labels"), ("efficiency_per_step_label", "step labels")):
+            for metric, e in result.get(key, {}).get(name, {}).items():
+                lines.append(f"data efficiency ({metric} on {name}): uniform needs {e['uniform_labels']:.0f}"
+                             f"{' or more' if e['lower_bound'] else ''} {unit} to reach convincing's "
+                             f"{e['target']:.3f} at {e['convincing_labels']:.0f}: {simulation.format_ratio(e)}"
+                             + (" (lower bound: uniform never got there)" if e["lower_bound"] else ""))
         lines.append(f"wrote {prefix}.csv, {prefix}.png, {prefix}.json in {time.perf_counter() - started:.0f} s")
         self.stdout.write("\n".join(lines))

@@ -1,0 +1,263 @@
+"""The paper's two findings on the demo domain, where a program (labeling/demo/checker.py) labels every step.
+
+    .venv/bin/python bench/paper_findings.py best-of-n     # process vs outcome supervision (Figure 3's shape)
+    .venv/bin/python bench/paper_findings.py replay        # convincing wrong answers vs uniform (section 4.2)
+    .venv/bin/python bench/paper_findings.py replay --strategy convincing --strategy uniform --strategy uncertainty \\
+        --strategy disagreement
+
+best-of-n: problems are split 80/20 by problem. A PRM (the checker's step labels up to the first error)
+and an ORM (the same backbone and solutions, only the final answer's right or wrong on the last
+step) are trained on the training problems' samples; on the held-out problems' samples the PRM's
+pick, the ORM's pick, majority vote and a random pick are compared at N = 1 ... --test-samples, and
+the PRM's held-out step AUROC is reported (the learnability goal: at least 0.9).
+
+replay: `simulate_active_learning`'s loop on the domain with the paper's protocol: per problem the top
+--per-problem of its samples, 80% the most convincing wrong answers and 20% the most convincing of
+the rest, against uniform, same budgets, retraining from scratch every round, one run per --seed;
+the data-efficiency ratio (labels uniform needs to reach convincing's final score, over
+convincing's) per labelled solution and per step label, on held-out step AUROC, ProcessBench F1
+and best-of-N, with its spread over seeds. `disagreement` uses rollout labels as the demo's
+rollout labeller gives them (exact, except that a false re-check after which the right answer
+follows looks sound to rollouts).
+
+Figures go to docs/findings/ (CSV, JSON, PNG) and are printed.
+"""
+import argparse
+import csv
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+OUT = REPO / "docs" / "findings"
+
+
+def _django():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+def _split(records: list[dict], fraction: float = 0.2):
+    from activelearn.prm.training_data import is_validation
+
+    train, test = [], []
+    for r in records:
+        (test if is_validation(r["problem"], fraction, 0) else train).append(r)
+    return train, test
+
+
+def best_of_n(args) -> dict:
+    from activelearn.prm import metrics
+    from activelearn.prm.training import TrainConfig
+    from activelearn.selection import simulation
+    from labeling.demo import sampling
+
+    t0 = time.perf_counter()
+    records = list(sampling.records(args.problems, args.test_samples, args.seed))
+    train, test = _split(records)
+    per_problem: dict[str, list[dict]] = {}
+    for r in train:
+        per_problem.setdefault(r["unique_id"], []).append(r)
+    train = [r for rs in per_problem.values() for r in rs[:args.train_samples]]
+    cfg = simulation.SimConfig(base=args.base, layers=args.layers or None, threads=args.threads,
+                               train=TrainConfig(epochs=args.epochs, learning_rate=args.lr, max_length=256,
+                                                 batch_size=args.batch_size, seed=args.seed))
+    gen_s = time.perf_counter() - t0
+    out = {"problems": {"train": len(per_problem), "test": len({r["unique_id"] for r in test})},
+           "solutions": {"train": len(train), "test": len(test)}, "config": vars(args), "seconds": {}}
+    import torch
+
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory(prefix="stepwise-findings-") as tmp, simulation.quiet_transformers():
+        base = simulation.build_backbone(cfg, [], Path(tmp))
+        models = {}
+        for name, classes_of in (("prm", simulation.oracle_classes), ("orm", simulation.outcome_classes)):
+            t = time.perf_counter()
+            models[name], _ = simulation.train_fresh(base, train, cfg, Path(tmp) / name, classes_of)
+            out["seconds"][f"train_{name}"] = round(time.perf_counter() - t, 1)
+        t = time.perf_counter()
+        items = [(r["problem"], r["steps"]) for r in test]
+        prm = models["prm"].score(items)
+        orm_probs = models["orm"].step_probs(items)
+        out["seconds"]["score"] = round(time.perf_counter() - t, 1)
+    labels = [r["label"] for r in test]
+    prm_steps = [s for _, s in prm]
+    threshold, _ = metrics.choose_threshold(prm_steps, labels)
+    out["prm_heldout"] = {"step_auroc": metrics.step_auroc(prm_steps, labels),
+                          **metrics.evaluate_processbench(prm_steps, labels, threshold), "threshold": threshold}
+    orm_scores = [float(metrics.step_score(p[-1])) for p in orm_probs]  # the ORM's verdict: its last step
+    out["orm_heldout_auroc"] = metrics.auroc(orm_scores, [r["final_answer_correct"] for r in test])
+    right = [r["final_answer_correct"] for r in test]
+    out["prm_heldout_auroc_final_answer"] = metrics.auroc([s for s, _ in prm], right)
+    groups: dict[str, list[int]] = {}
+    for i, r in enumerate(test):
+        groups.setdefault(r["unique_id"], []).append(i)
+    scores = {"prm": [s for s, _ in prm], "orm": orm_scores, "majority": [s for s, _ in prm],
+              "random": [0.0] * len(test)}
+    ns = [n for n in (1, 2, 4, 8, 16, 32, 64, 128) if n <= args.test_samples]
+    out["curves"] = {}
+    for method, sc in scores.items():
+        samples = [[(sc[i], test[i]["answer"], test[i]["final_answer_correct"]) for i in idx]
+                   for idx in groups.values()]
+        out["curves"][method] = metrics.best_of_n_curve(samples, ns, args.trials, args.seed, method)
+    out["seconds"]["generate"] = round(gen_s, 1)
+    out["seconds"]["total"] = round(time.perf_counter() - t0, 1)
+    return out
+
+
+def write_best_of_n(result: dict) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    methods = list(result["curves"])
+    with open(OUT / "best-of-n.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["n", *methods])
+        for k, point in enumerate(result["curves"][methods[0]]):
+            w.writerow([point["n"], *(round(result["curves"][m][k]["accuracy"], 4) for m in methods)])
+    (OUT / "best-of-n.json").write_text(json.dumps(_safe(result), indent=1) + "\n")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    styles = {"prm": ("tab:red", "o", "PRM (process supervision)"), "orm": ("tab:blue", "s", "ORM (outcome)"),
+              "majority": ("tab:green", "^", "majority vote"), "random": ("grey", "x", "random pick")}
+    for m in methods:
+        color, marker, label = styles[m]
+        curve = result["curves"][m]
+        ax.plot([p["n"] for p in curve], [p["accuracy"] for p in curve], marker=marker, color=color, label=label)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("N = solutions per problem")
+    ax.set_ylabel("% of held-out problems solved")
+    ax.set_title(f"Best-of-N on {result['problems']['test']} held-out demo problems "
+                 f"(trained on {result['solutions']['train']} solutions)", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(OUT / "best-of-n.png", dpi=110)
+    plt.close(fig)
+
+
+def _rollout_labels(records: list[dict]) -> dict:
+    """What the demo's rollout labeller finds: every first error but a false re-check's (the right answer follows)."""
+    from activelearn.selection import simulation
+
+    rows = [{"problem": r["problem"], "steps": r["steps"], "first_error": -1 if r["kind"] == "aside" else r["label"]}
+            for r in records]
+    return simulation.auto_label_index(rows)
+
+
+def replay(args) -> dict:
+    from activelearn.prm.training import TrainConfig
+    from activelearn.selection import simulation
+    from labeling.demo import sampling
+
+    records = list(sampling.records(args.problems, args.samples, 0))
+    strategies = tuple(args.strategy or simulation.DEFAULT_STRATEGIES)
+    runs = {}
+    for seed in args.seeds:
+        cfg = simulation.SimConfig(
+            rounds=args.rounds, per_round=args.per_round, seed_labels=args.seed_labels, strategies=strategies,
+            group="problem", per_problem=args.per_problem, seed=seed, holdout=0.2, base=args.base,
+            layers=args.layers or None, threads=args.threads,
+            auto_labels=_rollout_labels(records) if "disagreement" in strategies else None,
+            train=TrainConfig(epochs=args.epochs, learning_rate=args.lr, max_length=256, batch_size=args.batch_size,
+                              seed=seed))
+        result = simulation.simulate(records, {}, cfg, log=lambda line: sys.stderr.write(line + "\n"))
+        result["command"] = "python bench/paper_findings.py " + " ".join(sys.argv[2:])
+        OUT.mkdir(parents=True, exist_ok=True)
+        prefix = OUT / f"replay-seed{seed}"
+        simulation.write_csv(result, f"{prefix}.csv")
+        simulation.write_json(result, f"{prefix}.json")
+        simulation.plot(result, f"{prefix}.png")
+        runs[seed] = result
+    summary = {"records": len(records), "problems": args.problems, "samples_per_problem": args.samples,
+               "strategies": strategies, "seeds": list(args.seeds), "ratios": {}, "final": {}}
+    for key in ("efficiency", "efficiency_per_step_label"):
+        per_metric: dict[str, list[float]] = {}
+        for r in runs.values():
+            for metric, e in r.get(key, {}).get("holdout", {}).items():
+                per_metric.setdefault(metric, []).append(e["ratio"])
+        summary["ratios"][key] = {m: {"per_seed": v, "mean": statistics.mean(v),
+                                      "stdev": statistics.stdev(v) if len(v) > 1 else 0.0}
+                                  for m, v in per_metric.items()}
+    for s in strategies:
+        summary["final"][s] = {m: statistics.mean(r["curves"][s][-1]["eval"]["holdout"][m] for r in runs.values())
+                               for m in simulation.METRICS}
+        summary["final"][s]["labels"] = next(iter(runs.values()))["curves"][s][-1]["labels"]
+        summary["final"][s]["step_labels"] = statistics.mean(r["curves"][s][-1]["step_labels"] for r in runs.values())
+    summary["seconds"] = {seed: r["timings"]["total_s"] for seed, r in runs.items()}
+    (OUT / "replay-summary.json").write_text(json.dumps(_safe(summary), indent=1) + "\n")
+    return summary
+
+
+def _safe(v):
+    from activelearn.prm.metrics import json_safe
+
+    return json_safe(v)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="what", required=True)
+    for name in ("best-of-n", "replay"):
+        s = sub.add_parser(name)
+        s.add_argument("--base", default="default")
+        s.add_argument("--layers", type=int, default=2, help="keep the backbone's first N layers (0: all)")
+        s.add_argument("--threads", type=int, default=2)
+        s.add_argument("--epochs", type=float, default=3.0)
+        s.add_argument("--lr", type=float, default=1e-4)
+        s.add_argument("--batch-size", type=int, default=16)
+    b = sub.choices["best-of-n"]
+    b.add_argument("--problems", type=int, default=200)
+    b.add_argument("--train-samples", type=int, default=8, help="samples per training problem")
+    b.add_argument("--test-samples", type=int, default=64, help="samples per held-out problem (the largest N)")
+    b.add_argument("--trials", type=int, default=400)
+    b.add_argument("--seed", type=int, default=0)
+    r = sub.choices["replay"]
+    r.add_argument("--problems", type=int, default=100)
+    r.add_argument("--samples", type=int, default=32, help="samples per problem (the paper's N)")
+    r.add_argument("--per-problem", type=int, default=2, help="picks per problem and round (the paper's K)")
+    r.add_argument("--rounds", type=int, default=4)
+    r.add_argument("--per-round", type=int, default=80)
+    r.add_argument("--seed-labels", type=int, default=80)
+    r.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    r.add_argument("--strategy", action="append")
+    args = p.parse_args(argv)
+    _django()
+    if args.what == "best-of-n":
+        result = best_of_n(args)
+        write_best_of_n(result)
+        h = result["prm_heldout"]
+        print(f"trained on {result['solutions']['train']} solutions of {result['problems']['train']} problems "
+              f"(PRM {result['seconds']['train_prm']} s, ORM {result['seconds']['train_orm']} s); held out: "
+              f"{result['solutions']['test']} solutions of {result['problems']['test']} problems")
+        print(f"PRM held-out step AUROC {h['step_auroc']:.3f}, F1 {h['f1']:.3f}; final-answer AUROC: PRM "
+              f"{result['prm_heldout_auroc_final_answer']:.3f}, ORM {result['orm_heldout_auroc']:.3f}")
+        print("N      " + "  ".join(f"{m:>8}" for m in result["curves"]))
+        for k, point in enumerate(result["curves"]["prm"]):
+            accs = (result["curves"][m][k]["accuracy"] for m in result["curves"])
+            print(f"{point['n']:<6} " + "  ".join(f"{a:8.3f}" for a in accs))
+        print(f"wrote {OUT}/best-of-n.csv, .json, .png in {result['seconds']['total']} s")
+        return 0
+    summary = replay(args)
+    for key, label in (("efficiency", "per labelled solution"), ("efficiency_per_step_label", "per step label")):
+        for metric, e in summary["ratios"][key].items():
+            print(f"convincing vs uniform, {label}, {metric}: {e['mean']:.2f}x +- {e['stdev']:.2f} "
+                  f"(seeds: {', '.join(f'{v:.2f}' for v in e['per_seed'])})")
+    for s, f in summary["final"].items():
+        print(f"{s}: {f['labels']} labels ({f['step_labels']:.0f} step labels) -> held-out step AUROC "
+              f"{f['step_auroc']:.3f}, F1 {f['f1']:.3f}, best-of-N {f['best_of_n']:.3f}")
+    print(f"wrote {OUT}/replay-seed*.csv/.json/.png and replay-summary.json")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
