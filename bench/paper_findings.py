@@ -173,7 +173,7 @@ def replay(args) -> dict:
         result = simulation.simulate(records, {}, cfg, log=lambda line: sys.stderr.write(line + "\n"))
         result["command"] = "python bench/paper_findings.py " + " ".join(sys.argv[2:])
         OUT.mkdir(parents=True, exist_ok=True)
-        prefix = OUT / f"replay-seed{seed}"
+        prefix = OUT / f"{args.name}-seed{seed}"
         simulation.write_csv(result, f"{prefix}.csv")
         simulation.write_json(result, f"{prefix}.json")
         simulation.plot(result, f"{prefix}.png")
@@ -194,7 +194,7 @@ def replay(args) -> dict:
         summary["final"][s]["labels"] = next(iter(runs.values()))["curves"][s][-1]["labels"]
         summary["final"][s]["step_labels"] = statistics.mean(r["curves"][s][-1]["step_labels"] for r in runs.values())
     summary["seconds"] = {seed: r["timings"]["total_s"] for seed, r in runs.items()}
-    (OUT / "replay-summary.json").write_text(json.dumps(_safe(summary), indent=1) + "\n")
+    (OUT / f"{args.name}-summary.json").write_text(json.dumps(_safe(summary), indent=1) + "\n")
     return summary
 
 
@@ -230,6 +230,7 @@ def main(argv=None) -> int:
     r.add_argument("--seed-labels", type=int, default=80)
     r.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     r.add_argument("--strategy", action="append")
+    r.add_argument("--name", default="replay", help="output names: docs/findings/NAME-seedS.* and NAME-summary.json")
     args = p.parse_args(argv)
     _django()
     if args.what == "best-of-n":
@@ -255,7 +256,7 @@ def main(argv=None) -> int:
     for s, f in summary["final"].items():
         print(f"{s}: {f['labels']} labels ({f['step_labels']:.0f} step labels) -> held-out step AUROC "
               f"{f['step_auroc']:.3f}, F1 {f['f1']:.3f}, best-of-N {f['best_of_n']:.3f}")
-    print(f"wrote {OUT}/replay-seed*.csv/.json/.png and replay-summary.json")
+    print(f"wrote {OUT}/{args.name}-seed*.csv/.json/.png and {args.name}-summary.json")
     return 0
 
 

@@ -19,7 +19,6 @@ from labeling.demo import sampling as demo_sampling
 from labeling.models import Problem
 
 NAME = "stepwise-demo-policy"  # the `model` a demo sample's provenance names
-WRONG_SHARE = demo_sampling.WRONG_SHARE
 TRUNCATED_SHARE = 0.02
 
 
@@ -27,11 +26,12 @@ def can_sample(problem: Problem) -> bool:
     return "demo" in (problem.extra or {})
 
 
-def _text(problem: Problem, seed: str, wrong: bool) -> tuple[str, dict]:
+def _text(problem: Problem, seed: str) -> tuple[str, dict]:
     """A sample's text, and what the demo knows of it: the index of its first wrong step (None: right)
-    and the kind of slip it made (`demo_problems.SLIP_KINDS`)."""
+    and the kind of slip it made (`demo_problems.SLIP_KINDS`). How often a problem's samples slip
+    is the problem's own difficulty (`demo_sampling.wrong_share_of`)."""
     family, spec = demo_problems.spec_of(problem.extra["demo"])
-    w = demo_sampling.sample(family, spec, seed, wrong_share=1.0 if wrong else 0.0)
+    w = demo_sampling.sample(family, spec, seed)
     return "\n".join(w.steps), {"demo_first_error": w.first_error, "demo_kind": w.made}
 
 
@@ -42,10 +42,12 @@ def sample(problem: Problem, indices: list[int], run_key: str, temperature: floa
     for k in indices:
         rng = random.Random(f"{run_key}:{problem.content_hash}:{k}")
         if temperature <= 0:
-            text, truth = _text(problem, f"{problem.content_hash}:greedy", wrong=False)
-            out.samples[k] = Sampled(text, "stop", len(text) // 4, truth)
+            family, spec = demo_problems.spec_of(problem.extra["demo"])
+            w = demo_problems.write_correct(family, spec, f"{problem.content_hash}:greedy")
+            text = "\n".join(w.steps)
+            out.samples[k] = Sampled(text, "stop", len(text) // 4, {"demo_first_error": None, "demo_kind": None})
             continue
-        text, truth = _text(problem, f"{run_key}:{problem.content_hash}:{k}", wrong=rng.random() < WRONG_SHARE)
+        text, truth = _text(problem, f"{run_key}:{problem.content_hash}:{k}")
         if rng.random() < TRUNCATED_SHARE:
             out.samples[k] = Sampled(text[: len(text) // 2], "length", len(text) // 8)
         else:

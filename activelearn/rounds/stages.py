@@ -78,10 +78,15 @@ def end_generation(r: Round) -> None:
         raise RuntimeError("generation is incomplete: some chunks failed; resume the round to sample the rest")
     generation.finish(run)
     result = generation.summary(run)
+    _close_stage(r, info, done=result["samples"], outcomes=result["outcomes"], cost=result["cost"],
+                 problems=result["problems"])
+
+
+def _close_stage(r: Round, info: dict, **figures) -> None:
+    """A fanned-out stage is done: its figures, when it finished and how long it took."""
     now = timezone.now()
     started = info.get("started_at")
-    info.update(status="done", finished_at=now.isoformat(), done=result["samples"], outcomes=result["outcomes"],
-                cost=result["cost"], problems=result["problems"],
+    info.update(status="done", finished_at=now.isoformat(), **figures,
                 seconds=round((now - datetime.fromisoformat(started)).total_seconds(), 3) if started else None)
     save_stages(r)
 
@@ -153,11 +158,7 @@ def end_scoring(r: Round) -> None:
         return
     if not scoring_complete(r):
         raise RuntimeError("scoring is incomplete: some chunks failed; resume the round to score the rest")
-    now = timezone.now()
-    started = info.get("started_at")
-    info.update(status="done", finished_at=now.isoformat(), done=info.get("total"),
-                seconds=round((now - datetime.fromisoformat(started)).total_seconds(), 3) if started else None)
-    save_stages(r)
+    _close_stage(r, info, done=info.get("total"))
 
 
 @functools.lru_cache(maxsize=1)
@@ -247,12 +248,8 @@ def end_auto_label(r: Round) -> None:
         raise RuntimeError("automatic labelling is incomplete: some chunks failed; resume the round to label the rest")
     label_runs.finish(run)
     result = label_runs.summary(run)
-    now = timezone.now()
-    started = info.get("started_at")
-    info.update(status="done", finished_at=now.isoformat(), done=result["labelled"], with_error=result["with_error"],
-                malformed=result["malformed"], cost=result["cost"],
-                seconds=round((now - datetime.fromisoformat(started)).total_seconds(), 3) if started else None)
-    save_stages(r)
+    _close_stage(r, info, done=result["labelled"], with_error=result["with_error"], malformed=result["malformed"],
+                 cost=result["cost"])
 
 
 def select(r: Round) -> dict:

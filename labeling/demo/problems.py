@@ -705,9 +705,12 @@ def slip_kind(rng: random.Random) -> str:
     return rng.choices(list(SLIP_KINDS), weights=list(SLIP_KINDS.values()))[0]
 
 
-def write_wrong(family: Family, spec: Spec, style_seed: str, kind: str = "arithmetic") -> Writer | None:
+def write_wrong(family: Family, spec: Spec, style_seed: str, kind: str = "arithmetic",
+                trap: str | None = None) -> Writer | None:
     """A solution that slips once; tries slip points until the slip changes the answer sensibly
-    (an `aside` leaves it right). `Writer.made` says which kind of slip it made."""
+    (an `aside` leaves it right). `Writer.made` says which kind of slip it made. Samples that share
+    a `trap` slip at the same computation in the same way, in their own words: a mistake a policy
+    makes again and again on a problem, so its wrong answer can outvote the right one."""
     if kind == "aside":
         w = write_aside(family, spec, style_seed)
         if w is not None:
@@ -715,9 +718,10 @@ def write_wrong(family: Family, spec: Spec, style_seed: str, kind: str = "arithm
         kind = "arithmetic"  # no claim here to re-check falsely
     probe = Writer(style_seed, slip_at=-1)  # same wording as the slipping runs, no slip
     family.solve(spec.params, probe)
-    rng = random.Random(f"wrong:{style_seed}")
+    slip = trap or style_seed
+    rng = random.Random(f"wrong:{slip}")
     for attempt in range(40):
-        w = Writer(style_seed, slip_at=rng.randrange(probe.ops), slip_seed=f"{style_seed}:{attempt}", kind=kind)
+        w = Writer(style_seed, slip_at=rng.randrange(probe.ops), slip_seed=f"{slip}:{attempt}", kind=kind)
         family.solve(spec.params, w)
         if attempt < 30 and w.made != kind:  # a slip point where this kind fits (a skip needs three terms)
             continue
@@ -748,21 +752,27 @@ def detectable(family: Family, spec: Spec, w: Writer) -> bool:
     return checker.check_step(w.steps[w.first_error], known_values(family, spec))[0] == -1
 
 
-def write_aside(family: Family, spec: Spec, style_seed: str) -> Writer | None:
-    """A right solution with one false re-check inserted after a claim: a wrong step, a right answer."""
+def write_aside(family: Family, spec: Spec, style_seed: str, false: bool = True) -> Writer | None:
+    """A right solution with one re-check inserted after a claim. A false one (`false`) is a wrong step
+    before a right answer; a true one is what careful right solutions write too, so that re-checking
+    itself says nothing about a solution."""
     w = write_correct(family, spec, style_seed)
     rng = random.Random(f"aside:{style_seed}")
     sound = [c for c in w.claims if c[2] < len(w.steps) - 1]
     if not sound:
         return None
     lhs, value, at = rng.choice(sound)
-    wrong = w._wrong(value, (), (), False, lambda v: Fraction(v).denominator == 1 or isinstance(value, Fraction))
-    if wrong is None:
-        return None
+    wrong = value
+    if false:
+        wrong = w._wrong(value, (), (), False, lambda v: Fraction(v).denominator == 1 or isinstance(value, Fraction))
+        if wrong is None:
+            return None
     text = rng.choice([f"Let me double-check that: ${lhs} = {tex(wrong)}$, so it holds.",
                        f"Checking this once more: ${lhs} = {tex(wrong)}$. Good.",
                        f"To be safe, recompute: ${lhs} = {tex(wrong)}$, as before."])
     w.steps.insert(at + 1, text)
+    if not false:
+        return w
     w.first_error, w.made = at + 1, "aside"
     return w if detectable(family, spec, w) else None
 

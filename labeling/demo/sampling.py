@@ -11,20 +11,42 @@ from labeling.demo import checker
 from labeling.demo import problems as demo_problems
 from labeling.demo.problems import Family, Spec, Writer
 
-WRONG_SHARE = 0.4  # samples that slip once; most of them end with a wrong answer (SLIP_KINDS)
+# How hard each problem is for the policy: its share of samples that slip once, drawn per problem, so
+# some problems are nearly always solved and some nearly never; on the hard ones most slips are the
+# problem's one recurring mistake (TRAP_SHARE), so a wrong answer can win a majority vote.
+DIFFICULTY = (0.05, 0.15, 0.35, 0.55, 0.75, 0.9)
+WRONG_SHARE = sum(DIFFICULTY) / len(DIFFICULTY)  # 46% of samples slip; most of those end with a wrong answer
+TRAP_SHARE = 0.6
+RECHECK_SHARE = 0.15  # right samples that re-check a claim (truly), as the false re-checks of SLIP_KINDS do
 
 
-def sample(family: Family, spec: Spec, seed: str, wrong_share: float = WRONG_SHARE) -> Writer:
-    """Sample `seed` of a problem: the same text for the same seed."""
+def wrong_share_of(spec: Spec, mean: float = WRONG_SHARE) -> float:
+    """A problem's share of slipping samples: its difficulty, scaled to the mean asked for."""
+    base = random.Random(f"difficulty:{spec.text}").choice(DIFFICULTY)
+    scaled = base * mean / (sum(DIFFICULTY) / len(DIFFICULTY))
+    return min(1.0, scaled)
+
+
+def sample(family: Family, spec: Spec, seed: str, wrong_share: float | None = None) -> Writer:
+    """Sample `seed` of a problem: the same text for the same seed. `wrong_share` None: the problem's
+    own (`wrong_share_of`); a number: that share for every problem."""
     rng = random.Random(f"sample:{seed}")
-    if rng.random() < wrong_share:
-        w = demo_problems.write_wrong(family, spec, seed, demo_problems.slip_kind(rng))
+    share = wrong_share_of(spec) if wrong_share is None else wrong_share
+    if rng.random() < share:
+        trap = rng.random() < TRAP_SHARE
+        trap_rng = random.Random(f"trap:{spec.text}")
+        kind = demo_problems.slip_kind(trap_rng if trap else rng)
+        w = demo_problems.write_wrong(family, spec, seed, kind, trap=f"trap:{spec.text}" if trap else None)
         if w is not None:
             return w
-    return demo_problems.write_correct(family, spec, seed)  # no slip changes the answer: right after all
+    if rng.random() < RECHECK_SHARE:
+        w = demo_problems.write_aside(family, spec, seed, false=False)
+        if w is not None:
+            return w
+    return demo_problems.write_correct(family, spec, seed)  # (or no slip changes the answer: right after all)
 
 
-def records(n_problems: int, samples: int, seed: int = 0, wrong_share: float = WRONG_SHARE):
+def records(n_problems: int, samples: int, seed: int = 0, wrong_share: float | None = None):
     """ProcessBench-shaped records of `samples` samples of each of the first `n_problems` demo problems."""
     for i, family, spec, _ in demo_problems.problem_specs(n_problems, seed):
         known = demo_problems.known_values(family, spec)

@@ -17,12 +17,13 @@ class Command(BaseCommand):
         parser.add_argument("--problems", type=int, default=200)
         parser.add_argument("--samples", type=int, default=32, help="Samples per problem.")
         parser.add_argument("--seed", type=int, default=0, help="Which problems (as seed_demo's --seed).")
-        parser.add_argument("--wrong-share", type=float, default=sampling.WRONG_SHARE,
-                            help="Share of samples that slip once.")
+        parser.add_argument("--wrong-share", type=float, default=None,
+                            help="Share of samples that slip once, the same for every problem (default: each "
+                                 "problem's own difficulty, 40%% on average).")
         parser.add_argument("--out", required=True, help="The JSON Lines file to write.")
 
     def handle(self, *args, **o):
-        if o["problems"] < 1 or o["samples"] < 1 or not 0 <= o["wrong_share"] <= 1:
+        if o["problems"] < 1 or o["samples"] < 1 or not 0 <= (o["wrong_share"] or 0) <= 1:
             raise CommandError("--problems and --samples must be at least 1, --wrong-share in [0, 1]")
         out, kinds, right = Path(o["out"]), Counter(), 0
         out.parent.mkdir(parents=True, exist_ok=True)
