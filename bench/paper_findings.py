@@ -25,6 +25,7 @@ Figures go to docs/findings/ (CSV, JSON, PNG) and are printed.
 import argparse
 import csv
 import json
+import math
 import os
 import statistics
 import sys
@@ -178,24 +179,52 @@ def replay(args) -> dict:
         simulation.write_json(result, f"{prefix}.json")
         simulation.plot(result, f"{prefix}.png")
         runs[seed] = result
-    summary = {"records": len(records), "problems": args.problems, "samples_per_problem": args.samples,
-               "strategies": strategies, "seeds": list(args.seeds), "ratios": {}, "final": {}}
+    summary = summarize(runs, strategies)
+    summary.update(records=len(records), problems=args.problems, samples_per_problem=args.samples)
+    (OUT / f"{args.name}-summary.json").write_text(json.dumps(_safe(summary), indent=1) + "\n")
+    return summary
+
+
+def summarize(runs: dict, strategies) -> dict:
+    """Ratios over seeds (mean, spread) and each strategy's final figures, from the runs' results
+    (in memory, or read back from NAME-seedS.json)."""
+    from activelearn.selection import simulation
+
+    summary = {"strategies": list(strategies), "seeds": list(runs), "ratios": {}, "final": {}}
     for key in ("efficiency", "efficiency_per_step_label"):
-        per_metric: dict[str, list[float]] = {}
-        for r in runs.values():
-            for metric, e in r.get(key, {}).get("holdout", {}).items():
-                per_metric.setdefault(metric, []).append(e["ratio"])
-        summary["ratios"][key] = {m: {"per_seed": v, "mean": statistics.mean(v),
-                                      "stdev": statistics.stdev(v) if len(v) > 1 else 0.0}
-                                  for m, v in per_metric.items()}
+        for ratio in ("ratio", "ratio_at_uniform_final"):
+            per_metric: dict[str, list] = {}
+            for r in runs.values():
+                conv = r["curves"].get("convincing")
+                uni = r["curves"].get("uniform")
+                if not (conv and uni):
+                    continue
+                x = "labels" if key == "efficiency" else "step_labels"
+                for metric in simulation.METRICS:
+                    e = simulation.data_efficiency([(p[x], p["eval"]["holdout"][metric]) for p in conv],
+                                                   [(p[x], p["eval"]["holdout"][metric]) for p in uni])
+                    per_metric.setdefault(metric, []).append(e)
+            summary["ratios"][f"{key}:{ratio}"] = {
+                m: {"per_seed": [e[ratio] for e in es], "lower_bound": [e["lower_bound"] for e in es],
+                    "mean": _mean([e[ratio] for e in es]), "stdev": _stdev([e[ratio] for e in es])}
+                for m, es in per_metric.items()}
     for s in strategies:
         summary["final"][s] = {m: statistics.mean(r["curves"][s][-1]["eval"]["holdout"][m] for r in runs.values())
                                for m in simulation.METRICS}
         summary["final"][s]["labels"] = next(iter(runs.values()))["curves"][s][-1]["labels"]
         summary["final"][s]["step_labels"] = statistics.mean(r["curves"][s][-1]["step_labels"] for r in runs.values())
     summary["seconds"] = {seed: r["timings"]["total_s"] for seed, r in runs.items()}
-    (OUT / f"{args.name}-summary.json").write_text(json.dumps(_safe(summary), indent=1) + "\n")
     return summary
+
+
+def _mean(values):
+    v = [x for x in values if x is not None and not math.isnan(x)]
+    return statistics.mean(v) if v else None
+
+
+def _stdev(values):
+    v = [x for x in values if x is not None and not math.isnan(x)]
+    return statistics.stdev(v) if len(v) > 1 else 0.0
 
 
 def _safe(v):
@@ -231,6 +260,9 @@ def main(argv=None) -> int:
     r.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     r.add_argument("--strategy", action="append")
     r.add_argument("--name", default="replay", help="output names: docs/findings/NAME-seedS.* and NAME-summary.json")
+    sm = sub.add_parser("summary", help="the ratios over seeds again, from docs/findings/NAME-seedS.json")
+    sm.add_argument("--name", default="replay")
+    sm.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = p.parse_args(argv)
     _django()
     if args.what == "best-of-n":
@@ -248,16 +280,32 @@ def main(argv=None) -> int:
             print(f"{point['n']:<6} " + "  ".join(f"{a:8.3f}" for a in accs))
         print(f"wrote {OUT}/best-of-n.csv, .json, .png in {result['seconds']['total']} s")
         return 0
-    summary = replay(args)
+    if args.what == "summary":
+        runs = {seed: json.loads((OUT / f"{args.name}-seed{seed}.json").read_text()) for seed in args.seeds}
+        summary = summarize(runs, next(iter(runs.values()))["config"]["strategies"])
+        (OUT / f"{args.name}-summary.json").write_text(json.dumps(_safe(summary), indent=1) + "\n")
+    else:
+        summary = replay(args)
+    print_summary(summary, args.name)
+    return 0
+
+
+def print_summary(summary: dict, name: str) -> None:
+    def fmt(v, lower):
+        return "n/a" if v is None else f"{'>' if lower else ''}{v:.2f}x"
+
     for key, label in (("efficiency", "per labelled solution"), ("efficiency_per_step_label", "per step label")):
-        for metric, e in summary["ratios"][key].items():
-            print(f"convincing vs uniform, {label}, {metric}: {e['mean']:.2f}x +- {e['stdev']:.2f} "
-                  f"(seeds: {', '.join(f'{v:.2f}' for v in e['per_seed'])})")
+        for metric, e in summary["ratios"].get(f"{key}:ratio", {}).items():
+            back = summary["ratios"][f"{key}:ratio_at_uniform_final"][metric]
+            print(f"convincing vs uniform, {label}, {metric}: uniform needs "
+                  f"{', '.join(fmt(v, lb) for v, lb in zip(e['per_seed'], e['lower_bound'], strict=True))} "
+                  f"the labels to reach convincing's final score; convincing reaches uniform's final score with "
+                  f"1/{', 1/'.join(fmt(v, False) for v in back['per_seed'])} of uniform's labels "
+                  f"(mean {fmt(back['mean'], False)} +- {back['stdev']:.2f})")
     for s, f in summary["final"].items():
         print(f"{s}: {f['labels']} labels ({f['step_labels']:.0f} step labels) -> held-out step AUROC "
-              f"{f['step_auroc']:.3f}, F1 {f['f1']:.3f}, best-of-N {f['best_of_n']:.3f}")
-    print(f"wrote {OUT}/{args.name}-seed*.csv/.json/.png and {args.name}-summary.json")
-    return 0
+              f"{f['step_auroc']:.3f}, F1 {f['f1']:.3f}, best-of-N {f['best_of_n']:.3f} (mean over seeds)")
+    print(f"wrote {OUT}/{name}-seed*.csv/.json/.png and {name}-summary.json")
 
 
 if __name__ == "__main__":

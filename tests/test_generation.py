@@ -43,7 +43,8 @@ def test_a_run_stores_each_sample_once_with_provenance_and_grades(demo_problems)
         assert s.answer_graded_at is not None and s.answer_is_correct is not None
         assert s.steps[-1].endswith(f"# Answer\n\n{s.final_answer}")
     graded = [s.answer_is_correct for s in kept]
-    assert 0.4 < sum(graded) / len(graded) < 0.9  # mostly right, many wrong
+    # many right, many wrong (per-problem difficulty varies; right samples repeat more often, so fewer are kept)
+    assert 0.2 < sum(graded) / len(graded) < 0.9
     # the whole plan again, and one chunk twice: nothing is asked or stored twice
     generation.run_chunk(run, conn, demo_problems[:6])
     generation.run_chunk(run, conn, run.config["problem_ids"])

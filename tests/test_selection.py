@@ -45,6 +45,19 @@ def test_caps_and_determinism():
     assert scores == sorted(scores, reverse=True)
 
 
+def test_a_round_cap_keeps_the_recipes_mix():
+    pool = _pool(problems=10)
+    picks = select(pool, SelectionConfig(per_problem=5, round_cap=10))  # 10 problems x 5 picks, 10 kept
+    buckets = [p.bucket for p in picks]
+    assert len(picks) == 10 and buckets.count("convincing_wrong") == 8 and buckets.count("convincing_rest") == 2
+    wrong = [p.candidate.score for p in picks if p.bucket == "convincing_wrong"]
+    everyone = [p.candidate.score for p in select(pool, SelectionConfig(per_problem=5))
+                if p.bucket == "convincing_wrong"]
+    assert wrong == sorted(everyone, reverse=True)[:8]  # the most convincing of the wrong picks
+    only_wrong = [c for c in pool if c.is_correct is False]
+    assert len(select(only_wrong, SelectionConfig(per_problem=5, round_cap=10))) == 10  # no rest: all wrong
+
+
 def test_uniform_is_seeded_and_ignores_scores():
     pool = _pool(problems=5)
     a = select(pool, SelectionConfig(strategy="uniform", round_cap=10, seed=1))

@@ -448,8 +448,13 @@ def data_efficiency(convincing: list[tuple[int, float]], uniform: list[tuple[int
     reached = labels_to_reach(uniform, target)
     lower_bound = reached is None
     uniform_labels = float(uniform[-1][0]) if lower_bound else reached
+    # the other way round, inside the budget: what uniform reached at the end, and when convincing got there
+    u_labels, u_target = uniform[-1]
+    conv_reach = labels_to_reach(convincing, u_target)
     return {"target": target, "convincing_labels": conv_labels, "uniform_labels": uniform_labels,
-            "lower_bound": lower_bound, "ratio": uniform_labels / conv_labels}
+            "lower_bound": lower_bound, "ratio": uniform_labels / conv_labels,
+            "uniform_final": u_target, "convincing_labels_to_uniform_final": conv_reach,
+            "ratio_at_uniform_final": u_labels / conv_reach if conv_reach else None}
 
 
 def format_ratio(e: dict) -> str:

@@ -68,9 +68,12 @@ def _convincing(cands: list[Candidate], cfg: SelectionConfig) -> list[Pick]:
         per_problem.append([Pick(c, "convincing_wrong") for c in wrong] + [Pick(c, "convincing_rest") for c in rest])
     picks = [p for group in per_problem for p in group]
     if cfg.round_cap is not None and len(picks) > cfg.round_cap:
-        # over the cap: keep the most convincing picks overall, wrong answers first
-        picks.sort(key=lambda p: (p.bucket != "convincing_wrong", *_by_score(p.candidate)))
-        picks = picks[:cfg.round_cap]
+        # over the cap: the most convincing picks overall, in the recipe's mix (wrong_fraction of the
+        # cap wrong answers, the rest of the rest); a bucket short of its share leaves it to the other
+        wrong = sorted((p for p in picks if p.bucket == "convincing_wrong"), key=lambda p: _by_score(p.candidate))
+        rest = sorted((p for p in picks if p.bucket != "convincing_wrong"), key=lambda p: _by_score(p.candidate))
+        n_wrong = min(len(wrong), max(round(cfg.round_cap * cfg.wrong_fraction), cfg.round_cap - len(rest)))
+        picks = wrong[:n_wrong] + rest[:cfg.round_cap - n_wrong]
     return picks
 
 
