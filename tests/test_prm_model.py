@@ -28,6 +28,13 @@ def test_step_separator_is_one_special_token_and_math_symbols_survive(micro_bert
     assert normalize("x ≠ 2, y ≤ 3·4") == "x  \\neq  2, y  \\leq  3 \\cdot 4"
 
 
+@pytest.mark.parametrize("arch", ["micro_bert", "micro_gpt2"])
+def test_micro_tokenizers_read_words_not_unknowns(arch, request):
+    tok = backbone.load_tokenizer(request.getfixturevalue(arch))
+    ids = tok("The total is $12 + 54 = 66$ dollars.", add_special_tokens=False)["input_ids"]
+    assert len(tok) > 300 and tok.unk_token_id not in ids, tok.convert_ids_to_tokens(ids)
+
+
 def test_default_backbone_keeps_not_equal(settings):
     tok = backbone.load_tokenizer(backbone.default_base_model())
     assert "=" in tok.tokenize("≠")  # the reason for the mapping: lowercasing/accents strip ≠ to =

@@ -34,8 +34,10 @@ def build_micro_backbone(out_dir: str | Path, corpus: Iterable[str], arch: str =
         raw = BertWordPieceTokenizer(lowercase=True)
         raw.train_from_iterator(texts, vocab_size=vocab_size, min_frequency=1,
                                 special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
-        raw.save_model(str(out))
-        tok = BertTokenizerFast(vocab_file=str(out / "vocab.txt"), do_lower_case=True)
+        # from the trained tokenizer itself: transformers 5 ignores `vocab_file` here and leaves only the
+        # special tokens, so every word would be [UNK] (tests/test_prm_model.py checks it reads words)
+        tok = BertTokenizerFast(tokenizer_object=raw._tokenizer, unk_token="[UNK]", pad_token="[PAD]",
+                                cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]", do_lower_case=True)
         config = BertConfig(vocab_size=tok.vocab_size, hidden_size=hidden, num_hidden_layers=layers,
                             num_attention_heads=heads, intermediate_size=hidden * 2,
                             max_position_embeddings=max_positions, pad_token_id=tok.pad_token_id)

@@ -1,11 +1,12 @@
 """Generated demo problems and solutions (pure: no database).
 
 Problems come from a seeded generator (no external data). Each candidate solution is
-written step by step through a `Writer`; about half make one deliberate arithmetic slip.
-The slip is a visibly false claim (``$7 \\times 8 = 54$``) and later steps compute
-correctly from the wrong value, the way a model's real mistake carries forward, so a
-small PRM can learn to spot the bad step from its text. `Solution.extra["demo_first_error"]`
-is the index of that step (None for a correct solution), from which gold labels follow.
+written step by step through a `Writer`; a wrong one makes one slip (SLIP_KINDS): a false
+calculation (``$7 \\times 8 = 54$``), a misread number, a wrong operation, a skipped term, or a
+false re-check before a right answer. Later steps compute correctly from the wrong value, the
+way a model's real mistake carries forward. `Solution.extra["demo_first_error"]` is the index of
+the slip's step (None for a sound solution) and `demo_kind` its kind; labeling/demo/checker.py
+finds the same step from the text alone, and every slip is one it finds (`detectable`).
 """
 import math
 import random

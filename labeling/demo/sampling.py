@@ -20,11 +20,9 @@ TRAP_SHARE = 0.6
 RECHECK_SHARE = 0.15  # right samples that re-check a claim (truly), as the false re-checks of SLIP_KINDS do
 
 
-def wrong_share_of(spec: Spec, mean: float = WRONG_SHARE) -> float:
-    """A problem's share of slipping samples: its difficulty, scaled to the mean asked for."""
-    base = random.Random(f"difficulty:{spec.text}").choice(DIFFICULTY)
-    scaled = base * mean / (sum(DIFFICULTY) / len(DIFFICULTY))
-    return min(1.0, scaled)
+def wrong_share_of(spec: Spec) -> float:
+    """A problem's share of slipping samples: its difficulty, the same every time."""
+    return random.Random(f"difficulty:{spec.text}").choice(DIFFICULTY)
 
 
 def sample(family: Family, spec: Spec, seed: str, wrong_share: float | None = None) -> Writer:
