@@ -35,6 +35,15 @@ def test_micro_tokenizers_read_words_not_unknowns(arch, request):
     assert len(tok) > 300 and tok.unk_token_id not in ids, tok.convert_ids_to_tokens(ids)
 
 
+def test_a_micro_backbone_is_the_same_for_the_same_corpus_and_seed(tmp_path):
+    from activelearn.prm.micro import build_micro_backbone
+
+    corpus = [f"the total is {a} + {b} = {a + b} dollars" for a in range(30) for b in range(5)]
+    one, two = (build_micro_backbone(tmp_path / name, corpus, "bert", vocab_size=120) for name in "ab")
+    assert (one / "vocab.txt").read_text() == (two / "vocab.txt").read_text()
+    assert (one / "model.safetensors").read_bytes() == (two / "model.safetensors").read_bytes()
+
+
 def test_default_backbone_keeps_not_equal(settings):
     tok = backbone.load_tokenizer(backbone.default_base_model())
     assert "=" in tok.tokenize("≠")  # the reason for the mapping: lowercasing/accents strip ≠ to =

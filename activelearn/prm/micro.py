@@ -1,11 +1,12 @@
 """A micro backbone built locally (no download): for tests, the demo and simulations.
 
-A WordPiece (BERT-style) or byte-level BPE (GPT-2-style) tokenizer trained on the
-given text, and a randomly initialised tiny model of that family, saved so that
-`from_pretrained` loads it like any other backbone. `arch="gpt2-lm"` saves a GPT-2 with its
+A WordPiece (BERT-style) vocabulary of the given text's characters and most frequent words, or
+a byte-level BPE (GPT-2-style) tokenizer trained on it, and a randomly initialised tiny model of
+that family, saved so that `from_pretrained` loads it like any other backbone. `arch="gpt2-lm"` saves a GPT-2 with its
 language-model head: a causal model a model server (`transformers serve`) can sample from; its
 text is nonsense, which is all a test of the serving protocol needs.
 """
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -31,12 +32,24 @@ def build_micro_backbone(out_dir: str | Path, corpus: Iterable[str], arch: str =
     texts = list(corpus)
     torch.manual_seed(seed)
     if arch == "bert":
-        raw = BertWordPieceTokenizer(lowercase=True)
-        raw.train_from_iterator(texts, vocab_size=vocab_size, min_frequency=1,
-                                special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
-        # from the trained tokenizer itself: transformers 5 ignores `vocab_file` here and leaves only the
-        # special tokens, so every word would be [UNK] (tests/test_prm_model.py checks it reads words)
-        tok = BertTokenizerFast(tokenizer_object=raw._tokenizer, unk_token="[UNK]", pad_token="[PAD]",
+        # A vocabulary made here, not by the WordPiece trainer, whose ties fall differently from run to
+        # run (the same corpus and seed would give another model): every character (alone and as a
+        # continuation), then the most frequent words, ties by spelling. Words not in it split into
+        # characters, numbers into digits. The tokenizer object itself goes to transformers: version 5
+        # ignores `vocab_file` here and keeps only the special tokens (tests/test_prm_model.py).
+        specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+        split = BertWordPieceTokenizer(lowercase=True)
+        counts: Counter = Counter()
+        for text in texts:
+            norm = split.normalizer.normalize_str(text)
+            counts.update(w for w, _ in split.pre_tokenizer.pre_tokenize_str(norm))
+        chars = sorted({c for w in counts for c in w})
+        pieces = specials + chars + [f"##{c}" for c in chars]
+        frequent = sorted((w for w in counts if len(w) > 1), key=lambda w: (-counts[w], w))
+        vocab = pieces + frequent[:max(0, vocab_size - len(pieces))]
+        (out / "vocab.txt").write_text("\n".join(vocab) + "\n")
+        fixed = BertWordPieceTokenizer(str(out / "vocab.txt"), lowercase=True)
+        tok = BertTokenizerFast(tokenizer_object=fixed._tokenizer, unk_token="[UNK]", pad_token="[PAD]",
                                 cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]", do_lower_case=True)
         config = BertConfig(vocab_size=tok.vocab_size, hidden_size=hidden, num_hidden_layers=layers,
                             num_attention_heads=heads, intermediate_size=hidden * 2,
