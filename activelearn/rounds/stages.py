@@ -51,12 +51,16 @@ def skip_generation(r: Round) -> dict:
 def begin_generation(r: Round) -> list[list[int]]:
     """Mark generation running and cut what is left to sample into chunks of problems."""
     run = generation_run(r)
-    info = r.stages.setdefault("generate", {})
-    info.update(status="running", started_at=info.get("started_at") or timezone.now().isoformat(),
-                total=run.samples_wanted, run=run.key)
-    r.stage = "generate"
-    save_stages(r)
+    _open_stage(r, "generate", total=run.samples_wanted, run=run.key)
     return generation.chunks(run, r.config["generate_chunk"])
+
+
+def _open_stage(r: Round, name: str, **figures) -> None:
+    """A fanned-out stage starts (or resumes: it keeps its first start time)."""
+    info = r.stages.setdefault(name, {})
+    info.update(status="running", started_at=info.get("started_at") or timezone.now().isoformat(), **figures)
+    r.stage = name
+    save_stages(r)
 
 
 def generate_chunk(r: Round, problem_ids: list[int]) -> dict:
@@ -220,11 +224,7 @@ def auto_label_run(r: Round) -> AutoLabelRun:
 
 def begin_auto_label(r: Round) -> list[list[int]]:
     run = auto_label_run(r)
-    info = r.stages.setdefault("auto_label", {})
-    info.update(status="running", started_at=info.get("started_at") or timezone.now().isoformat(),
-                total=run.solutions, run=run.key)
-    r.stage = "auto_label"
-    save_stages(r)
+    _open_stage(r, "auto_label", total=run.solutions, run=run.key)
     return label_runs.chunks(run, r.config["auto_label_chunk"])
 
 
