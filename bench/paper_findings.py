@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/paper_findings.py best-of-n     # process vs outcome supervision (Figure 3's shape)
     .venv/bin/python bench/paper_findings.py replay        # convincing wrong answers vs uniform (section 4.2)
+    .venv/bin/python bench/paper_findings.py learnability --digits   # a micro model reading digits
     .venv/bin/python bench/paper_findings.py replay --strategy convincing --strategy uniform --strategy uncertainty \\
         --strategy disagreement
 
@@ -110,6 +111,45 @@ def best_of_n(args) -> dict:
         out["curves"][method] = metrics.best_of_n_curve(samples, ns, args.trials, args.seed, method)
     out["seconds"]["generate"] = round(gen_s, 1)
     out["seconds"]["total"] = round(time.perf_counter() - t0, 1)
+    return out
+
+
+def learnability(args) -> dict:
+    """Held-out (by problem) step AUROC of a PRM trained for a fixed number of steps, overall and by slip
+    kind (each kind's wrong samples against the right ones). `--base micro` builds a micro BERT on the
+    training text; `--digits` keeps numbers out of its vocabulary, so it reads them digit by digit."""
+    import torch
+
+    from activelearn.prm import metrics
+    from activelearn.prm.micro import build_micro_backbone
+    from activelearn.prm.training import TrainConfig
+    from activelearn.selection import simulation
+    from labeling.demo import sampling
+
+    torch.set_num_threads(args.threads)
+    train, test = _split(list(sampling.records(args.problems, args.samples, args.seed)))
+    cfg = simulation.SimConfig(base=args.base, layers=args.layers or None, threads=args.threads,
+                               train=TrainConfig(epochs=1000, max_steps=args.steps, learning_rate=args.lr,
+                                                 max_length=384, batch_size=args.batch_size, seed=args.seed))
+    with tempfile.TemporaryDirectory(prefix="stepwise-learn-") as tmp, simulation.quiet_transformers():
+        if args.base == "micro":
+            corpus = [t for r in train for t in (r["problem"], *r["steps"])]
+            base = str(build_micro_backbone(Path(tmp) / "micro", corpus, "bert", vocab_size=args.vocab,
+                                            hidden=args.hidden, layers=args.layers or 4, heads=args.heads,
+                                            digits=args.digits, seed=args.seed))
+        else:
+            base = simulation.build_backbone(cfg, [], Path(tmp))
+        t = time.perf_counter()
+        model, history = simulation.train_fresh(base, train, cfg, Path(tmp) / "prm")
+        seconds = time.perf_counter() - t
+        steps = [s for _, s in model.score([(r["problem"], r["steps"]) for r in test])]
+    labels = [r["label"] for r in test]
+    out = {"config": vars(args), "solutions": {"train": len(train), "test": len(test)},
+           "train_seconds": round(seconds, 1), "train_loss": history["train_loss"],
+           "step_auroc": metrics.step_auroc(steps, labels), "by_kind": {}}
+    for kind in sorted({r["kind"] for r in test if r["kind"]}):
+        idx = [i for i, r in enumerate(test) if r["kind"] in (kind, None)]
+        out["by_kind"][kind] = metrics.step_auroc([steps[i] for i in idx], [labels[i] for i in idx])
     return out
 
 
@@ -260,6 +300,20 @@ def main(argv=None) -> int:
     r.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     r.add_argument("--strategy", action="append")
     r.add_argument("--name", default="replay", help="output names: docs/findings/NAME-seedS.* and NAME-summary.json")
+    lr = sub.add_parser("learnability", help="held-out step AUROC of one PRM, overall and by slip kind")
+    lr.add_argument("--base", default="micro", help="micro, default or a backbone directory")
+    lr.add_argument("--layers", type=int, default=4)
+    lr.add_argument("--hidden", type=int, default=128)
+    lr.add_argument("--heads", type=int, default=4)
+    lr.add_argument("--vocab", type=int, default=600)
+    lr.add_argument("--digits", action="store_true", help="micro: every number read digit by digit")
+    lr.add_argument("--problems", type=int, default=300)
+    lr.add_argument("--samples", type=int, default=24)
+    lr.add_argument("--steps", type=int, default=1500, help="optimiser steps")
+    lr.add_argument("--batch-size", type=int, default=16)
+    lr.add_argument("--lr", type=float, default=1e-3)
+    lr.add_argument("--threads", type=int, default=2)
+    lr.add_argument("--seed", type=int, default=0)
     sm = sub.add_parser("summary", help="the ratios over seeds again, from docs/findings/NAME-seedS.json")
     sm.add_argument("--name", default="replay")
     sm.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -279,6 +333,14 @@ def main(argv=None) -> int:
             accs = (result["curves"][m][k]["accuracy"] for m in result["curves"])
             print(f"{point['n']:<6} " + "  ".join(f"{a:8.3f}" for a in accs))
         print(f"wrote {OUT}/best-of-n.csv, .json, .png in {result['seconds']['total']} s")
+        return 0
+    if args.what == "learnability":
+        result = learnability(args)
+        OUT.mkdir(parents=True, exist_ok=True)
+        (OUT / "learnability.json").write_text(json.dumps(_safe(result), indent=1) + "\n")
+        kinds = ", ".join(f"{k} {v:.2f}" for k, v in result["by_kind"].items())
+        print(f"trained {result['train_seconds']} s on {result['solutions']['train']} solutions; held-out step AUROC "
+              f"{result['step_auroc']:.3f} ({result['solutions']['test']} solutions); by kind: {kinds}")
         return 0
     if args.what == "summary":
         runs = {seed: json.loads((OUT / f"{args.name}-seed{seed}.json").read_text()) for seed in args.seeds}

@@ -44,6 +44,17 @@ def test_a_micro_backbone_is_the_same_for_the_same_corpus_and_seed(tmp_path):
     assert (one / "model.safetensors").read_bytes() == (two / "model.safetensors").read_bytes()
 
 
+def test_a_digit_micro_backbone_reads_numbers_digit_by_digit(tmp_path):
+    from activelearn.prm.micro import build_micro_backbone
+
+    corpus = [f"the total is {a} + {b} = {a + b} dollars" for a in range(30) for b in range(5)]
+    words = backbone.load_tokenizer(build_micro_backbone(tmp_path / "w", corpus, "bert", vocab_size=120))
+    digits = backbone.load_tokenizer(build_micro_backbone(tmp_path / "d", corpus, "bert", vocab_size=120,
+                                                          digits=True))
+    assert words.tokenize("12 + 4 = 16 dollars")[0] == "12"
+    assert digits.tokenize("12 + 4 = 16 dollars") == ["1", "##2", "+", "4", "=", "1", "##6", "dollars"]
+
+
 def test_default_backbone_keeps_not_equal(settings):
     tok = backbone.load_tokenizer(backbone.default_base_model())
     assert "=" in tok.tokenize("≠")  # the reason for the mapping: lowercasing/accents strip ≠ to =

@@ -13,7 +13,7 @@ from pathlib import Path
 
 def build_micro_backbone(out_dir: str | Path, corpus: Iterable[str], arch: str = "bert", *, vocab_size: int = 800,
                          hidden: int = 64, layers: int = 2, heads: int = 2, max_positions: int = 512,
-                         seed: int = 0) -> Path:
+                         seed: int = 0, digits: bool = False) -> Path:
     import torch
     from tokenizers import ByteLevelBPETokenizer, normalizers
     from tokenizers.implementations import BertWordPieceTokenizer
@@ -45,7 +45,9 @@ def build_micro_backbone(out_dir: str | Path, corpus: Iterable[str], arch: str =
             counts.update(w for w, _ in split.pre_tokenizer.pre_tokenize_str(norm))
         chars = sorted({c for w in counts for c in w})
         pieces = specials + chars + [f"##{c}" for c in chars]
-        frequent = sorted((w for w in counts if len(w) > 1), key=lambda w: (-counts[w], w))
+        # `digits`: no number gets a token of its own, so the model reads every number digit by digit.
+        frequent = sorted((w for w in counts if len(w) > 1 and not (digits and w.isdigit())),
+                          key=lambda w: (-counts[w], w))
         vocab = pieces + frequent[:max(0, vocab_size - len(pieces))]
         (out / "vocab.txt").write_text("\n".join(vocab) + "\n")
         fixed = BertWordPieceTokenizer(str(out / "vocab.txt"), lowercase=True)
