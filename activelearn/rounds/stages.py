@@ -272,10 +272,9 @@ def enqueue(r: Round) -> dict:
     for row in rows:
         row.solution.generation, row.solution.verifier_score = r.generation, row.score
     Solution.objects.bulk_update([row.solution for row in rows], ["generation", "verifier_score"], batch_size=1000)
-    created = 0
-    for row in rows:  # priority by the selecting model's score: the most convincing first
-        created += queue.enqueue([row.solution], overlap=r.config["overlap"], generation=r.generation,
-                                 priority=row.score if row.score is not None else 0.0)
+    # priority by the selecting model's score: the most convincing first
+    created = queue.enqueue_ids([(row.solution_id, row.score if row.score is not None else 0.0) for row in rows],
+                                overlap=r.config["overlap"], generation=r.generation)
     qc = list(Solution.objects.filter(is_quality_control=True, gold_first_error__isnull=False, generation__isnull=True)
               .order_by("id").values_list("id", flat=True)[:r.config["qc"]])
     Solution.objects.filter(id__in=qc).update(generation=r.generation)

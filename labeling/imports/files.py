@@ -6,6 +6,8 @@ inside one transaction: a bad record anywhere rolls the whole file back. Existin
 problems, solutions and passes are recognised by content hash, so re-importing a
 file changes nothing.
 """
+import queue
+import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -19,7 +21,7 @@ from labeling.formats.items import ImportItem
 from labeling.imports.detect import detect, open_records
 from labeling.imports.writer import BatchWriter, ImportStats
 
-BATCH_SIZE = 1000
+BATCH_SIZE = 5000
 
 
 class _DryRunRollback(Exception):
@@ -27,33 +29,69 @@ class _DryRunRollback(Exception):
 
 
 def run_import(path: str | Path, records: Iterable[tuple[str, object]], parse: Callable[[object], ImportItem],
-               *, dry_run: bool = False, progress: Callable[[int], None] | None = None) -> ImportStats:
-    """Parse and write every record of one file in a single transaction."""
+               *, dry_run: bool = False, progress: Callable[[int], None] | None = None,
+               enqueue: bool = False) -> ImportStats:
+    """Parse and write every record of one file in a single transaction; `enqueue`: queue its solutions."""
     stats = ImportStats()
-    writer = BatchWriter(stats)
+    writer = BatchWriter(stats, enqueue=enqueue)
     try:
         with transaction.atomic():
+            for batch in _parsed_batches(path, records, parse):
+                writer.write(batch)
+                stats.records += len(batch)
+                if progress:
+                    progress(stats.records)
+            if dry_run:
+                raise _DryRunRollback
+    except _DryRunRollback:
+        pass
+    return stats
+
+
+def _parsed_batches(path, records, parse) -> Iterator[list[ImportItem]]:
+    """Batches of parsed items, read and parsed on a thread of their own while the caller writes the
+    previous batch (the database's share of the time is then not added to the parser's). A bad record
+    stops the reading and is raised here, located, after the batches before it."""
+    out: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
             batch: list[ImportItem] = []
             for where, rec in _located(path, records):
                 try:
                     batch.append(parse(rec))
                 except RecordError as exc:
                     raise ImportFileError(str(path), where, exc) from None
-                stats.records += 1
                 if len(batch) >= BATCH_SIZE:
-                    writer.write(batch)
-                    batch.clear()
-                    if progress:
-                        progress(stats.records)
-            if batch:
-                writer.write(batch)
-            if progress:
-                progress(stats.records)
-            if dry_run:
-                raise _DryRunRollback
-    except _DryRunRollback:
-        pass
-    return stats
+                    if not put(batch):
+                        return
+                    batch = []
+            if batch and not put(batch):
+                return
+            put(None)
+        except BaseException as exc:  # handed to the caller's thread, raised there
+            put(exc)
+
+    worker = threading.Thread(target=read, name="import-parse", daemon=True)
+    worker.start()
+    try:
+        while (item := out.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _located(path, records) -> Iterator[tuple[str, object]]:
@@ -67,7 +105,7 @@ def _located(path, records) -> Iterator[tuple[str, object]]:
         raise ImportFileError(str(path), "read", exc) from None
 
 
-def import_prm800k(path, fmt: str = "auto", *, dry_run=False, progress=None) -> ImportStats:
+def import_prm800k(path, fmt: str = "auto", *, dry_run=False, progress=None, enqueue=False) -> ImportStats:
     """Human passes: PRM800K records, or the flat stepwise-critic rows (JSONL or Parquet) of phase 1."""
     if fmt == "auto":
         try:
@@ -75,12 +113,13 @@ def import_prm800k(path, fmt: str = "auto", *, dry_run=False, progress=None) -> 
         except (RecordError, LocatedError, OSError, EOFError, zlib.error):
             fmt = "prm800k"  # the PRM800K parser names the field that is wrong
     _, records = open_records(path, fmt, labels=None)
-    return run_import(path, records, prm800k.parse_record, dry_run=dry_run, progress=progress)
+    return run_import(path, records, prm800k.parse_record, dry_run=dry_run, progress=progress, enqueue=enqueue)
 
 
-def import_solutions(path, fmt: str = "auto", *, dry_run=False, progress=None) -> ImportStats:
+def import_solutions(path, fmt: str = "auto", *, dry_run=False, progress=None, enqueue=False) -> ImportStats:
     try:
         fmt, records = open_records(path, fmt, labels=False)
     except (EOFError, zlib.error) as exc:  # a truncated or corrupt .gz, met while telling the format
         raise ImportFileError(str(path), "read", exc) from None
-    return run_import(path, records, solution_formats.PARSERS[fmt], dry_run=dry_run, progress=progress)
+    return run_import(path, records, solution_formats.PARSERS[fmt], dry_run=dry_run, progress=progress,
+                      enqueue=enqueue)

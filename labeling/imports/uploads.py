@@ -17,8 +17,7 @@ from labeling.formats import solutions as solution_formats
 from labeling.formats.errors import ImportFileError, RecordError
 from labeling.imports import files as importers
 from labeling.imports.detect import open_records
-from labeling.models import AuditAction, ImportFormat, ImportJob, JobStatus, Solution
-from labeling.queue import claims as queue
+from labeling.models import AuditAction, ImportFormat, ImportJob, JobStatus
 
 log = logging.getLogger(__name__)
 CONFLICT_RETRIES = 1
@@ -104,22 +103,14 @@ def _import(job: ImportJob) -> None:
 
 def _import_once(job: ImportJob) -> bool:
     enqueue = bool(job.options.get("enqueue"))
-    keys: dict[str, None] = {}  # solution keys in file order, for enqueue
     # One transaction for rows, queue entries and the outcome: a crash in between leaves none of them.
     with transaction.atomic():
         fmt, records = open_records(job.file_path, job.format)
-
-        def parse(rec):
-            item = PARSERS[fmt](rec)
-            if enqueue and item.solution is not None:
-                keys[item.solution.key] = None
-            return item
-
-        stats = importers.run_import(job.file_path, records, parse)
+        stats = importers.run_import(job.file_path, records, PARSERS[fmt], enqueue=enqueue)
         out = {"format": fmt, "records": stats.records, "created": stats.created, "existing": stats.existing,
                "repeated": stats.repeated}
         if enqueue:
-            out["enqueued"] = _enqueue(list(keys))
+            out["enqueued"] = stats.enqueued
         done = finish(job, JobStatus.SUCCEEDED, stats=out)
         if done:  # a failed import changed nothing: its job row says why, the audit trail stays silent
             audit.record(job.created_by, AuditAction.IMPORT, job, file=job.original_filename, **out)
@@ -133,14 +124,3 @@ def _located(job: ImportJob, exc: ImportFileError) -> dict:
     return {"error_message": f"{job.original_filename}:{exc.where}: {text}; nothing was imported",
             "error_file": job.original_filename, "error_line": int(line[1]) if line else None,
             "error_field": err.field if isinstance(err, RecordError) else ""}
-
-
-def _enqueue(keys: list[str], chunk: int = 1000) -> int:
-    """Queue the file's solutions that are not queued yet (screening and QC ones are served apart)."""
-    n = 0
-    for i in range(0, len(keys), chunk):
-        found = {s.content_hash: s for s in Solution.objects.filter(
-            content_hash__in=keys[i:i + chunk], queue_entry__isnull=True, is_screening=False,
-            is_quality_control=False)}
-        n += queue.enqueue([found[k] for k in keys[i:i + chunk] if k in found])
-    return n

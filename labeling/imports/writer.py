@@ -5,10 +5,11 @@ from dataclasses import dataclass, field
 from django.db.models import Max
 from django.utils import timezone
 
+from labeling.bulk import among, insert_rows
 from labeling.formats import prm800k
 from labeling.formats.items import ImportItem
-from labeling.imports.bulk import insert_rows
 from labeling.models import Annotator, AutoLabelRun, LabeledPass, LabelSource, Problem, Solution, StepLabels
+from labeling.queue.claims import enqueue_ids
 
 
 def _kinds() -> dict:
@@ -25,6 +26,7 @@ class ImportStats:
     created: dict = field(default_factory=lambda: {**_kinds(), "annotators": 0})
     existing: dict = field(default_factory=_kinds)
     repeated: dict = field(default_factory=_kinds)
+    enqueued: int | None = None  # solutions put in the queue, when the import was asked to
 
     def summary(self) -> str:
         # step labels come only from files of automatic labels (Math-Shepherd): named when there are any
@@ -36,7 +38,19 @@ class ImportStats:
         text = f"{self.records} records: created {words(self.created)}; already present {words(self.existing)}"
         if any(self.repeated.values()):
             text += "; repeated in the file " + words(self.repeated)
+        if self.enqueued is not None:
+            text += f"; queued {self.enqueued} solutions"
         return text
+
+
+@dataclass(slots=True)
+class StoredProblem:
+    """What later batches need of a problem this import wrote (no model instance: 100,000 of those cost
+    seconds)."""
+
+    id: int
+    ground_truth_answer: str | None
+    ground_truth_solution: str | None
 
 
 class BatchWriter:
@@ -46,8 +60,12 @@ class BatchWriter:
     this import (an earlier batch): the record repeats one earlier in the file.
     """
 
-    def __init__(self, stats: ImportStats):
+    def __init__(self, stats: ImportStats, *, enqueue: bool = False):
         self.stats = stats
+        self.enqueue = enqueue
+        if enqueue:
+            stats.enqueued = 0
+        self._new_solutions: set[str] = set()
         self.before = {model: model.objects.aggregate(m=Max("id"))["m"] or 0
                        for model in (Problem, Solution, LabeledPass, StepLabels)}
 
@@ -70,10 +88,12 @@ class BatchWriter:
         solutions = self._solutions(items, problems)
         self._passes(items, problems, solutions)
         self._auto_labels(items, solutions)
+        if self.enqueue:
+            self._queue(items, solutions)
 
-    def _problems(self, items) -> dict[str, Problem]:
+    def _problems(self, items) -> dict[str, Problem | StoredProblem]:
         wanted = self._wanted("problems", ((it.problem.key, it.problem) for it in items))
-        found = {p.content_hash: p for p in Problem.objects.filter(content_hash__in=list(wanted))}
+        found = {p.content_hash: p for p in Problem.objects.filter(among("content_hash", wanted))}
         self._count_found("problems", Problem, [p.id for p in found.values()])
         fill = []
         for key, p in found.items():
@@ -82,11 +102,12 @@ class BatchWriter:
         if fill:
             Problem.objects.bulk_update(fill, ["ground_truth_answer", "ground_truth_solution", "subject", "level",
                                                "source_id"])
-        new = [Problem(content_hash=k, text=p.text, ground_truth_answer=p.ground_truth_answer,
-                       ground_truth_solution=p.ground_truth_solution, subject=p.subject, level=p.level,
-                       source_id=p.source_id) for k, p in wanted.items() if k not in found]
-        for p in Problem.objects.bulk_create(new):
-            found[p.content_hash] = p
+        new = [(k, p) for k, p in wanted.items() if k not in found]
+        ids = insert_rows(Problem, [dict(content_hash=k, text=p.text, ground_truth_answer=p.ground_truth_answer,
+                                         ground_truth_solution=p.ground_truth_solution, subject=p.subject,
+                                         level=p.level, source_id=p.source_id) for k, p in new])
+        for (k, p), id_ in zip(new, ids, strict=True):
+            found[k] = StoredProblem(id_, p.ground_truth_answer, p.ground_truth_solution)
         self.stats.created["problems"] += len(new)
         return found
 
@@ -109,17 +130,15 @@ class BatchWriter:
         wanted = self._wanted("solutions", ((it.solution.key, it.solution) for it in items if it.solution is not None))
         if not wanted:
             return {}
-        found = dict(Solution.objects.filter(content_hash__in=list(wanted)).values_list("content_hash", "id"))
+        found = dict(Solution.objects.filter(among("content_hash", wanted)).values_list("content_hash", "id"))
         self._count_found("solutions", Solution, list(found.values()))
         new = [dict(content_hash=k, problem_id=problems[s.problem_key].id, steps=s.steps, final_answer=s.final_answer,
                     answer_is_correct=s.answer_is_correct, generator=s.generator, source_id=s.source_id,
                     verifier_score=s.verifier_score, generation=s.generation,
                     is_quality_control=s.is_quality_control, is_screening=s.is_screening, extra=s.extra)
                for k, s in wanted.items() if k not in found]
-        insert_rows(Solution, new)
-        if new:
-            found.update(Solution.objects.filter(content_hash__in=[r["content_hash"] for r in new])
-                         .values_list("content_hash", "id"))
+        found.update(zip((r["content_hash"] for r in new), insert_rows(Solution, new), strict=True))
+        self._new_solutions = {r["content_hash"] for r in new}
         self.stats.created["solutions"] += len(new)
         return found
 
@@ -127,7 +146,7 @@ class BatchWriter:
         wanted = self._wanted("passes", ((p.key, (it, p)) for it in items for p in it.passes))
         if not wanted:
             return
-        existing = dict(LabeledPass.objects.filter(natural_key__in=list(wanted)).values_list("natural_key", "id"))
+        existing = dict(LabeledPass.objects.filter(among("natural_key", wanted)).values_list("natural_key", "id"))
         self._count_found("passes", LabeledPass, list(existing.values()))
         todo = [(it, p) for k, (it, p) in wanted.items() if k not in existing]
         annotators = self._annotators({p.annotator_uuid for _, p in todo})
@@ -142,7 +161,7 @@ class BatchWriter:
                 verifier_score=p.verifier_score, steps=p.steps, total_time=p.total_time,
                 finish_reason=p.finish_reason, extra=p.extra,
                 first_error=prm800k.pass_first_error(p.steps, p.finish_reason)))
-        insert_rows(LabeledPass, rows)
+        insert_rows(LabeledPass, rows, ids=False)
         self.stats.created["passes"] += len(rows)
 
     def _auto_labels(self, items, solutions) -> None:
@@ -164,10 +183,28 @@ class BatchWriter:
         rows = [dict(run_id=runs[run_key].id, solution_id=solutions[sol_key], n_steps=len(a.hard), hard=a.hard,
                      soft=a.soft, first_error=a.first_error, detail=a.detail)
                 for (run_key, sol_key), a in wanted.items() if (run_key, solutions[sol_key]) not in have]
-        insert_rows(StepLabels, rows)
+        insert_rows(StepLabels, rows, ids=False)
         self.stats.created["step_labels"] += len(rows)
         for run in runs.values():
             AutoLabelRun.objects.filter(pk=run.pk).update(solutions=StepLabels.objects.filter(run=run).count())
+
+    def _queue(self, items, solutions: dict[str, int]) -> None:
+        """Queue the batch's solutions in file order (earlier first), except screening and QC ones (served
+        apart) and those queued already (their entries keep their priority and overlap)."""
+        order = {it.solution.key: it.solution for it in items if it.solution is not None}
+        older = [solutions[k] for k in order if k not in self._new_solutions]
+        unqueued = set(Solution.objects.filter(among("id", older), queue_entry__isnull=True, is_screening=False,
+                                               is_quality_control=False).values_list("id", flat=True)
+                       ) if older else set()
+        fresh, again = [], []
+        for key, s in order.items():
+            if key in self._new_solutions:
+                if not (s.is_screening or s.is_quality_control):
+                    fresh.append((solutions[key], None))
+            elif solutions[key] in unqueued:
+                again.append((solutions[key], None))
+        # file order holds: this batch's new solutions have higher ids than any solution before them
+        self.stats.enqueued += enqueue_ids(again) + enqueue_ids(fresh, new=True)
 
     @staticmethod
     def _question_overrides(p, incoming, stored: Problem) -> None:

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from labeling.bulk import among, insert_rows
 from labeling.models import Annotator, Lease, LeaseStatus, QueueEntry, ServeReason, Solution
 from labeling.queue.screening import score_screening
 
@@ -145,15 +146,43 @@ def enqueue(solutions, *, overlap: int = 1, priority: float | None = None, gener
 
     Re-queueing raises the overlap and priority of an entry; it never lowers counters.
     """
+    return enqueue_ids([(s.pk, priority) for s in solutions], overlap=overlap, generation=generation)
+
+
+def enqueue_ids(entries, *, overlap: int = 1, generation: int | None = None, chunk: int = 2000,
+                new: bool = False) -> int:
+    """(solution id, priority or None) pairs into the queue, a chunk at a time: one query finds the entries
+    already there (locked: a claim may be changing their counters), one writes the new ones (COPY on
+    PostgreSQL), one updates the old ones. `new`: the solutions were created in this transaction, so none
+    has an entry yet (and no other transaction can see them to make one). Returns how many were created."""
+    entries = list(dict(entries).items())  # one per solution, its last priority
     created = 0
-    for solution in solutions:
-        prio = priority if priority is not None else -float(solution.pk)
-        entry, made = QueueEntry.objects.get_or_create(
-            solution=solution, defaults={"overlap": overlap, "priority": prio, "generation": generation})
-        created += made
-        if not made:
-            entry.overlap = max(entry.overlap, overlap)
-            entry.priority, entry.generation = prio, generation if generation is not None else entry.generation
-            entry.refresh_open()
-            entry.save(update_fields=["overlap", "priority", "generation", "is_open"])
+    for i in range(0, len(entries), chunk):
+        part = entries[i:i + chunk]
+        with transaction.atomic():
+            found = {} if new else {e.solution_id: e for e in QueueEntry.objects.select_for_update()
+                                    .filter(among("solution_id", [sid for sid, _ in part]))}
+            rows = [dict(solution_id=sid, overlap=overlap, priority=-float(sid) if prio is None else prio,
+                         generation=generation, completed=0, in_flight=0, is_open=True)
+                    for sid, prio in part if sid not in found]
+            try:
+                with transaction.atomic():
+                    insert_rows(QueueEntry, rows, ids=False)
+                created += len(rows)
+            except IntegrityError:  # another transaction queued some of them meanwhile: one at a time
+                for row in rows:
+                    entry, made = QueueEntry.objects.select_for_update().get_or_create(
+                        solution_id=row["solution_id"], defaults=row)
+                    created += made
+                    if not made:
+                        found[entry.solution_id] = entry
+            again = []
+            for sid, prio in part:
+                if (entry := found.get(sid)) is not None:
+                    entry.overlap = max(entry.overlap, overlap)
+                    entry.priority = -float(sid) if prio is None else prio
+                    entry.generation = generation if generation is not None else entry.generation
+                    entry.refresh_open()
+                    again.append(entry)
+            QueueEntry.objects.bulk_update(again, ["overlap", "priority", "generation", "is_open"])
     return created

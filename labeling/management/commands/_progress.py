@@ -36,7 +36,8 @@ class ImportCommand:
                         name = Path(path).name
                         audit.record(actor, AuditAction.IMPORT, audit.Target("file", name), file=name, format=fmt,
                                      records=stats.records, created=stats.created, existing=stats.existing,
-                                     repeated=stats.repeated)
+                                     repeated=stats.repeated,
+                                     **({} if stats.enqueued is None else {"enqueued": stats.enqueued}))
             except ImportFileError as exc:
                 raise CommandError(f"{exc}\nNothing was written from {path}.") from None
             finally:

@@ -14,11 +14,14 @@ class Command(ImportCommand, BaseCommand):
         parser.add_argument("files", nargs="+", metavar="FILE")
         parser.add_argument("--format", default="auto", choices=solution_formats.FORMATS)
         parser.add_argument("--dry-run", action="store_true", help="Validate and count, write nothing.")
+        parser.add_argument("--enqueue", action="store_true",
+                            help="Queue the file's solutions for labelling (earlier first), except screening and "
+                                 "QC ones and those queued already.")
         parser.add_argument("--no-progress", action="store_true")
         add_actor_argument(parser)
 
-    def handle(self, *args, files, format, dry_run, no_progress, **opts):
+    def handle(self, *args, files, format, dry_run, no_progress, enqueue, **opts):
         def run(path, **kw):
-            return importers.import_solutions(path, format, **kw)
+            return importers.import_solutions(path, format, enqueue=enqueue, **kw)
 
         self.import_files(files, run, dry_run=dry_run, no_progress=no_progress, fmt=format, actor=actor_from(opts))
