@@ -10,6 +10,7 @@ from django.utils import timezone
 from api.models import ApiToken
 from labeling import audit
 from labeling.models import AuditAction
+from labeling.people.rights import prime, rights
 
 PREFIX = "sw_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # do not write on every request
@@ -45,9 +46,13 @@ def revoke_token(token: ApiToken, *, actor=None) -> None:
 
 def user_for_key(key: str):
     """The active user a live key belongs to, or None."""
-    token = ApiToken.objects.filter(key_hash=_digest(key), revoked_at__isnull=True).select_related("user").first()
+    tokens = ApiToken.objects.filter(key_hash=_digest(key), revoked_at__isnull=True).select_related(
+        "user", "user__annotator")
+    names = rights("user_id")  # the user's permissions in the same query (PostgreSQL)
+    token = (tokens if names is None else tokens.annotate(stepwise_rights=names)).first()
     if token is None or not token.user.is_active:
         return None, None
+    prime(token.user, getattr(token, "stepwise_rights", None))
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)

@@ -75,7 +75,10 @@ MIDDLEWARE = [
 
 # Brute-force protection (django-axes): after AXES_FAILURE_LIMIT failed logins from one
 # IP for one username, that pair is locked out for AXES_COOLOFF_MINUTES.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# ProfileBackend is ModelBackend with a one-query session lookup (labeling/people/rights.py); ModelBackend
+# stays listed so that sessions made before it still load.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "labeling.people.rights.ProfileBackend",
+                           "django.contrib.auth.backends.ModelBackend"]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
@@ -188,6 +191,12 @@ IMPORT_MAX_LINE_KB = env.int("IMPORT_MAX_LINE_KB", default=1024)  # one JSONL re
 
 # --- Celery -----------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
+if REDIS_URL:
+    # Sessions read from Redis (the database only on a miss): the labelling API then authenticates a
+    # request in one query (labeling/people/rights.py). Nothing else uses the cache.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": "stepwise"}}
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):

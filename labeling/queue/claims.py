@@ -6,6 +6,7 @@ LABEL_QC_EVERY regular tasks; then the open queue entry of highest priority that
 annotator has never been served, claimed with SELECT ... FOR UPDATE SKIP LOCKED so that
 concurrent claimers never take the same slot. Counters change in the claim's transaction.
 """
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,6 +16,7 @@ from django.utils import timezone
 
 from labeling.bulk import among, insert_rows
 from labeling.models import Annotator, Lease, LeaseStatus, QueueEntry, ServeReason, Solution
+from labeling.queue import statements
 from labeling.queue.screening import score_screening
 
 
@@ -90,22 +92,48 @@ def _regular_since_last_qc(annotator: Annotator) -> int:
 
 def next_task(annotator: Annotator, now: datetime | None = None) -> Lease | NoTask:
     now = now or timezone.now()
+    if connection.vendor == "postgresql":
+        return _next_task_in_one(annotator, now)
     current = annotator.leases.filter(status=LeaseStatus.OPEN).first()  # at most one: a unique index
     if current is not None:
         if current.expires_at > now:
             return current
         # It ran out and the reaper has not reached it yet: its slot goes back before a new claim.
         _expire(Lease.objects.filter(pk=current.pk, status=LeaseStatus.OPEN))
+    return _next_after_leases(annotator, now, _regular_since_last_qc)
+
+
+def _next_task_in_one(annotator: Annotator, now: datetime) -> Lease | NoTask:
+    """next_task on PostgreSQL: one query for the state, one for the task (statements.py)."""
+    open_id, expires, since_qc = statements.state(annotator.pk)
+    if open_id is not None:
+        if expires > now:
+            return Lease.objects.select_related("solution__problem").get(pk=open_id)
+        _expire(Lease.objects.filter(pk=open_id, status=LeaseStatus.OPEN))
+    return _next_after_leases(annotator, now, lambda _: since_qc)
+
+
+def _claim_in_one(annotator: Annotator, now: datetime) -> Lease | None:
+    try:
+        # a savepoint only inside a transaction (a test's); in autocommit the statement is its own
+        with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
+            return statements.claim(annotator.pk, _expiry(now), now)
+    except IntegrityError:  # the same annotator's other request claimed first: both get that lease
+        return open_lease(annotator, now)
+
+
+def _next_after_leases(annotator: Annotator, now: datetime, since_qc) -> Lease | NoTask:
+    """Screening, then a QC question when one is due, then the queue (no open lease is left)."""
     if annotator.screening_passed_at is None:
         if lease := _lease_fixed(annotator, Solution.objects.filter(is_screening=True), ServeReason.SCREENING, now):
             return lease
         if Solution.objects.filter(is_screening=True).exists() and not score_screening(annotator):
             return NoTask("screening_review", "Your screening answers are with an admin for review.")
     qc = Solution.objects.filter(is_quality_control=True)
-    if _regular_since_last_qc(annotator) >= settings.LABEL_QC_EVERY:
+    if since_qc(annotator) >= settings.LABEL_QC_EVERY:
         if lease := _lease_fixed(annotator, qc, ServeReason.QC, now):
             return lease
-    if lease := _claim(annotator, now):
+    if lease := (_claim_in_one if connection.vendor == "postgresql" else _claim)(annotator, now):
         return lease
     # Passes still missing = an entry open to others or one with leases out (two indexed lookups;
     # `completed < overlap` itself would scan the whole queue).

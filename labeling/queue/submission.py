@@ -8,12 +8,14 @@ transaction, so a crash leaves either all of it or none.
 import uuid
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import BooleanField, Case, ExpressionWrapper, F, IntegerField, Q, Subquery, Value, When
 from django.utils import timezone
 
 from labeling import hashing
 from labeling.formats.prm800k import format_timestamp, pass_first_error
 from labeling.models import Annotator, FinishReason, LabeledPass, Lease, LeaseStatus, QueueEntry, ServeReason
+from labeling.queue import statements
 
 
 class SubmissionError(ValueError):
@@ -37,9 +39,13 @@ class StepRating:
     alternatives: list | None = None  # ratings of the solution's alternative steps at a -1 step
 
 
-def _lease_for(annotator: Annotator, lease_id, *, lock: bool = False) -> Lease:
+def _lease_for(annotator: Annotator, lease_id, *, lock: bool = False, client_id=None) -> Lease:
+    """The annotator's lease with its solution and problem; `client_id`: with `landed_id`, the pass that
+    client id landed (None: none), in the same query."""
     # of=self: lock the lease only, not the joined solution (a claim's FK check on it would deadlock)
     qs = Lease.objects.select_for_update(of=("self",)) if lock else Lease.objects
+    if client_id is not None:
+        qs = qs.annotate(landed_id=Subquery(LabeledPass.objects.filter(client_id=client_id).values("id")[:1]))
     lease = qs.filter(id=lease_id, annotator=annotator).select_related("solution__problem").first()
     if lease is None:  # someone else's lease looks exactly like a missing one
         raise SubmissionError("lease", "no such task for you")
@@ -157,14 +163,17 @@ def submit(annotator: Annotator, lease_id, client_id, ratings: list[dict], finis
         raise SubmissionError("total_time", "must be a non-negative number of milliseconds")
     checked = [_check_rating(r, f"ratings[{i}]") for i, r in enumerate(ratings)]
     wanted = (checked, finish_reason, total_time, reason_text)
-    done = _landed(client_id)
-    if done is not None and done.annotator_id == annotator.id:
-        return _replayed(done, annotator, lease_id, wanted), True
     try:
         with transaction.atomic():
-            lease = _lease_for(annotator, lease_id, lock=True)  # someone else's lease: 404 before anything
-            if done is not None:
-                _replayed(done, annotator, lease_id, wanted)  # another annotator's client id: refused
+            try:  # the lease, locked, and whether this client id landed before: one query
+                lease = _lease_for(annotator, lease_id, lock=True, client_id=client_id)
+            except SubmissionError:
+                done = _landed(client_id)  # this annotator's client id sent for a task not theirs: a conflict
+                if done is not None and done.annotator_id == annotator.id:
+                    return _replayed(done, annotator, lease_id, wanted), True
+                raise
+            if lease.landed_id is not None:  # a replay (returned) or another submit's id (refused)
+                return _replayed(_landed(client_id), annotator, lease_id, wanted), True
             if lease.status == LeaseStatus.SUBMITTED:
                 # The same task sent again under a new client id (a second tab).
                 return _replayed(lease.labeled_pass, annotator, lease_id, wanted), True
@@ -180,9 +189,8 @@ def submit(annotator: Annotator, lease_id, client_id, ratings: list[dict], finis
                 natural_key=hashing.pass_identity(str(annotator.uuid), format_timestamp(now),
                                                   solution.problem.content_hash, solution.content_hash),
                 client_id=client_id)
-            _count(lease)
+            _count(lease, labeled)
             lease.status, lease.labeled_pass = LeaseStatus.SUBMITTED, labeled
-            lease.save(update_fields=["status", "labeled_pass"])
             return labeled, False
     except IntegrityError:
         # Two submits raced on the same client id or lease: the other one landed.
@@ -220,13 +228,18 @@ def _replayed(done: LabeledPass, annotator: Annotator, lease_id, wanted) -> Labe
     return done
 
 
-def _count(lease: Lease) -> None:
-    """Move the lease's slot from in flight to completed (an expired lease already gave its slot back)."""
-    entry = QueueEntry.objects.select_for_update().filter(solution_id=lease.solution_id).first()
-    if entry is None:
+def _count(lease: Lease, labeled: LabeledPass) -> None:
+    """Move the lease's slot from in flight to completed (an expired lease already gave its slot back) and
+    record the pass on the lease: one statement on PostgreSQL, two elsewhere; no read first."""
+    was_open = lease.status == LeaseStatus.OPEN
+    if connection.vendor == "postgresql":
+        statements.count_submitted(lease.pk, lease.solution_id, labeled.pk, was_open)
         return
-    if lease.status == LeaseStatus.OPEN and entry.in_flight > 0:
-        entry.in_flight -= 1
-    entry.completed += 1
-    entry.refresh_open()
-    entry.save(update_fields=["in_flight", "completed", "is_open"])
+    n = IntegerField()
+    in_flight = Case(When(in_flight__gt=0, then=F("in_flight") - Value(1, n)), default=F("in_flight"),
+                     output_field=n) if was_open else F("in_flight")
+    QueueEntry.objects.filter(solution_id=lease.solution_id).update(
+        in_flight=in_flight, completed=F("completed") + Value(1, n),
+        is_open=ExpressionWrapper(Q(overlap__gt=ExpressionWrapper(F("completed") + Value(1, n) + in_flight, n)),
+                                  output_field=BooleanField()))
+    Lease.objects.filter(pk=lease.pk).update(status=LeaseStatus.SUBMITTED, labeled_pass=labeled)
