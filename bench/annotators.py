@@ -29,7 +29,7 @@ Prints figures; it is not a test. For each queue size, in a fresh database of it
    well), throughput, 5xx, and the database's own view after gunicorn has stopped: duplicate claims (a
    solution leased beyond its QueueEntry.overlap), lost submissions (200-acknowledged passes against
    LabeledPass rows), queue counters against leases; then one labeling.queue.next_task, query by query
-   with times, and EXPLAIN (ANALYZE, BUFFERS) of its claim query exactly as labeling.queue._claim sends
+   with times, and EXPLAIN (ANALYZE, BUFFERS) of its claim query exactly as next_task sends
    it and of its slowest other query (captured, then rolled back);
 5. stops gunicorn and drops the database (also on errors and Ctrl-C).
 
@@ -325,7 +325,8 @@ def explain_next_task() -> dict:
     labeling.queue.next_task runs once (rolled back) for the annotator with the most leases (the longest
     "never served" list; past LABEL_QC_EVERY tasks, so the QC look-up runs too) with its queries captured
     and timed; then EXPLAIN (ANALYZE, BUFFERS), also rolled back, of the claim query (the captured
-    SELECT ... FOR UPDATE SKIP LOCKED, exactly as labeling.queue._claim sends it) and of the slowest
+    SELECT ... FOR UPDATE SKIP LOCKED, exactly as next_task sends it: on PostgreSQL the one statement of
+    labeling.queue.statements.claim) and of the slowest
     other query.
     """
     from django.db import connection, transaction

@@ -194,9 +194,11 @@ REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     # Sessions read from Redis (the database only on a miss): the labelling API then authenticates a
     # request in one query (labeling/people/rights.py). Nothing else uses the cache.
+    # Short timeouts and a store that falls back to the database: labelling goes on while Redis is away.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
-                          "KEY_PREFIX": "stepwise"}}
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+                          "KEY_PREFIX": "stepwise",
+                          "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
+    SESSION_ENGINE = "labeling.people.sessions"
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):

@@ -25,6 +25,7 @@ from activelearn.policy import demo, splitting
 from activelearn.policy.client import PolicyClient
 from activelearn.policy.connection import Connection
 from activelearn.policy.samples import ProblemSamples, Usage
+from labeling.bulk import among, insert_rows
 from labeling.hashing import solution_hash
 from labeling.models import Problem, Solution
 
@@ -118,40 +119,73 @@ def store(run: GenerationRun, conn: Connection, problem: Problem, got: ProblemSa
     with transaction.atomic():
         _lock(run, problem.pk)
         stored = set(GeneratedSample.objects.filter(run=run, problem=problem).values_list("index", flat=True))
-        rows = []
+        todo = []
         for index, sampled in sorted(got.samples.items()):
-            if index in stored:
-                continue
-            result = splitting.split(sampled.text, conn.split, conn.split_pattern, max_steps=conn.max_steps,
-                                     max_step_chars=conn.max_step_chars, finish_reason=sampled.finish_reason)
-            solution, outcome = None, str(result) if isinstance(result, splitting.Dropped) else None
+            if index not in stored:
+                todo.append((index, sampled, splitting.split(
+                    sampled.text, conn.split, conn.split_pattern, max_steps=conn.max_steps,
+                    max_step_chars=conn.max_step_chars, finish_reason=sampled.finish_reason)))
+        made = _solutions(run, conn, problem, [(i, r, s.truth) for i, s, r in todo
+                                               if not isinstance(r, splitting.Dropped)])
+        rows = []
+        for index, sampled, result in todo:
+            solution_id, outcome = None, str(result) if isinstance(result, splitting.Dropped) else None
             if outcome is None:
-                solution, created = _solution(run, conn, problem, index, result, sampled.truth)
+                solution_id, created = made[index]
                 outcome = GeneratedSample.Outcome.KEPT if created else GeneratedSample.Outcome.DUPLICATE
                 if created:
-                    new_ids.append(solution.pk)
+                    new_ids.append(solution_id)
             outcomes[outcome] += 1
-            rows.append(GeneratedSample(run=run, problem=problem, index=index, outcome=outcome, solution=solution,
-                                        finish_reason=sampled.finish_reason or "",
+            rows.append(GeneratedSample(run=run, problem=problem, index=index, outcome=outcome,
+                                        solution_id=solution_id, finish_reason=sampled.finish_reason or "",
                                         completion_tokens=sampled.completion_tokens))
         GeneratedSample.objects.bulk_create(rows)
     return outcomes, new_ids
 
 
-def _solution(run, conn, problem, index, result: splitting.Split, truth: dict | None = None) -> tuple[Solution, bool]:
-    key = solution_hash(problem.content_hash, result.steps, result.final_answer)
-    existing = Solution.objects.filter(content_hash=key).first()
-    if existing is not None:
-        return existing, False
-    provenance = _provenance(run, conn, index)
+def _solutions(run, conn, problem, samples: list) -> dict[int, tuple[int, bool]]:
+    """Sample index -> (solution id, whether this sample created it), for (index, split, truth) samples,
+    written through the import's bulk path (labeling.bulk): one lookup, one COPY. An identical text
+    sampled elsewhere at this moment makes the COPY fail: then one sample at a time."""
+    keys = {i: solution_hash(problem.content_hash, r.steps, r.final_answer) for i, r, _ in samples}
+    found = dict(Solution.objects.filter(among("content_hash", set(keys.values()))).values_list("content_hash", "id"))
+    new, first = [], {}
+    for index, result, truth in samples:
+        key = keys[index]
+        if key in found or key in first:
+            continue
+        first[key] = index
+        new.append(_row(run, conn, problem, index, result, truth, key))
     try:
         with transaction.atomic():
-            return Solution.objects.create(problem=problem, steps=result.steps, final_answer=result.final_answer,
-                                           generator=provenance["model"][:255], content_hash=key,
-                                           source_id=f"{run.key}/{problem.pk}/{index}"[:255],
-                                           extra={"provenance": provenance, **(truth or {})}), True
+            ids = insert_rows(Solution, new)
+    except IntegrityError:
+        return {i: _one_solution(run, conn, problem, i, r, truth) for i, r, truth in samples}
+    created = dict(zip((row["content_hash"] for row in new), ids, strict=True))
+    out = {}
+    for index, _, _ in samples:
+        key = keys[index]
+        out[index] = (created[key], True) if first.get(key) == index else (found.get(key) or created[key], False)
+    return out
+
+
+def _row(run, conn, problem, index, result: splitting.Split, truth: dict | None, key: str) -> dict:
+    provenance = _provenance(run, conn, index)
+    return dict(problem_id=problem.pk, steps=result.steps, final_answer=result.final_answer,
+                generator=provenance["model"][:255], content_hash=key,
+                source_id=f"{run.key}/{problem.pk}/{index}"[:255], extra={"provenance": provenance, **(truth or {})})
+
+
+def _one_solution(run, conn, problem, index, result: splitting.Split, truth: dict | None) -> tuple[int, bool]:
+    key = solution_hash(problem.content_hash, result.steps, result.final_answer)
+    existing = Solution.objects.filter(content_hash=key).values_list("id", flat=True).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            return Solution.objects.create(**_row(run, conn, problem, index, result, truth, key)).pk, True
     except IntegrityError:  # the same text sampled elsewhere at this moment
-        return Solution.objects.get(content_hash=key), False
+        return Solution.objects.get(content_hash=key).pk, False
 
 
 def add_usage(run: GenerationRun, usage: Usage) -> None:
