@@ -48,7 +48,7 @@ def user_for_key(key: str):
     """The active user a live key belongs to, or None."""
     tokens = ApiToken.objects.filter(key_hash=_digest(key), revoked_at__isnull=True).select_related(
         "user", "user__annotator")
-    names = rights("user_id")  # the user's permissions in the same query (PostgreSQL)
+    names = rights('"api_apitoken"."user_id"')  # the user's permissions in the same query (PostgreSQL)
     token = (tokens if names is None else tokens.annotate(stepwise_rights=names)).first()
     if token is None or not token.user.is_active:
         return None, None
