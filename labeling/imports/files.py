@@ -21,7 +21,7 @@ from labeling.formats.items import ImportItem
 from labeling.imports.detect import detect, open_records
 from labeling.imports.writer import BatchWriter, ImportStats
 
-BATCH_SIZE = 5000
+BATCH_SIZE = 2000
 
 
 class _DryRunRollback(Exception):
@@ -52,7 +52,7 @@ def _parsed_batches(path, records, parse) -> Iterator[list[ImportItem]]:
     """Batches of parsed items, read and parsed on a thread of their own while the caller writes the
     previous batch (the database's share of the time is then not added to the parser's). A bad record
     stops the reading and is raised here, located, after the batches before it."""
-    out: queue.Queue = queue.Queue(maxsize=2)
+    out: queue.Queue = queue.Queue(maxsize=1)  # one batch ready while one is written: memory stays flat
     stop = threading.Event()
 
     def put(item) -> bool:
