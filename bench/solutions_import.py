@@ -24,6 +24,7 @@ Only 127.0.0.1 is contacted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -108,6 +109,40 @@ def _multipart(path: Path, fields: dict) -> tuple[bytes, str]:
     return head + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
+@contextlib.contextmanager
+def _environ(**values):
+    """These variables in this process's environment, which the gunicorn harness hands its server."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _upload_and_wait(port: int, token: str, path: Path) -> tuple[dict, float, float]:
+    """POST the file with enqueue, poll the job until it ends: (job, seconds to accepted, seconds to done)."""
+    body, ctype = _multipart(path, {"format": "jsonl", "enqueue": "true"})
+    auth = {"Authorization": f"Bearer {token}"}
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    t0 = time.perf_counter()
+    conn.request("POST", "/api/imports/", body, {**auth, "Content-Type": ctype})
+    resp = conn.getresponse()
+    job = json.loads(resp.read())
+    if resp.status != 202:
+        raise SystemExit(f"POST /api/imports/ answered {resp.status}: {job}")
+    accepted = time.perf_counter() - t0
+    while job["status"] not in ("succeeded", "failed", "cancelled"):
+        time.sleep(0.05)
+        conn.request("GET", f"/api/imports/{job['id']}/", headers=auth)
+        job = json.loads(conn.getresponse().read())
+    return job, accepted, time.perf_counter() - t0
+
+
 def by_api(path: Path, n: int, admin_url: str, scratch: Path, redis_url: str) -> dict:
     with ie.BenchDatabase(admin_url, scratch, f"api{n}") as db:
         ie.migrate(db)
@@ -121,34 +156,9 @@ def by_api(path: Path, n: int, admin_url: str, scratch: Path, redis_url: str) ->
                                   stdout=subprocess.DEVNULL, stderr=open(scratch / f"worker-{n}.log", "w"),
                                   start_new_session=True)
         try:
-            old = os.environ.get("REDIS_URL")
-            os.environ["REDIS_URL"] = redis_url  # gunicorn's environment is this process's
-            try:
-                server = ann.Gunicorn(db.url, 2, 2, scratch).__enter__()
-            finally:
-                os.environ.pop("REDIS_URL") if old is None else os.environ.__setitem__("REDIS_URL", old)
-            try:
+            with _environ(REDIS_URL=redis_url), ann.Gunicorn(db.url, 2, 2, scratch) as server:
                 time.sleep(3)  # the worker's start-up (its own Django set-up), outside the timing
-                body, ctype = _multipart(path, {"format": "jsonl", "enqueue": "true"})
-                auth = {"Authorization": f"Bearer {token}"}
-                conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=600)
-                t0 = time.perf_counter()
-                conn.request("POST", "/api/imports/", body, {**auth, "Content-Type": ctype})
-                resp = conn.getresponse()
-                job = json.loads(resp.read())
-                if resp.status != 202:
-                    raise SystemExit(f"POST /api/imports/ answered {resp.status}: {job}")
-                accepted = time.perf_counter() - t0
-                while True:
-                    conn.request("GET", f"/api/imports/{job['id']}/", headers=auth)
-                    resp = conn.getresponse()
-                    job = json.loads(resp.read())
-                    if job["status"] in ("succeeded", "failed", "cancelled"):
-                        break
-                    time.sleep(0.05)
-                seconds = time.perf_counter() - t0
-            finally:
-                server.stop()
+                job, accepted, seconds = _upload_and_wait(server.port, token, path)
         finally:
             os.killpg(worker.pid, 15)
             worker.wait(timeout=30)
