@@ -226,7 +226,8 @@ class Lease(models.Model):
             models.CheckConstraint(condition=Q(status__in=LeaseStatus.values), name="lease_status_valid"),
         ]
         indexes = [models.Index(fields=["expires_at"], condition=Q(status="open"), name="lease_open_by_expiry"),
-                   models.Index(fields=["annotator", "status"], name="lease_annotator_status")]
+                   # next-task's count since the last QC question reads it newest first (statements.state)
+                   models.Index(fields=["annotator", "status", "created_at"], name="lease_annotator_status_created")]
 
 
 class JobStatus(models.TextChoices):

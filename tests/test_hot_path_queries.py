@@ -78,3 +78,30 @@ def test_a_replayed_submit_lands_nothing_and_counts_nothing():
     again, _ = _post(client, f"/api/tasks/{task['lease']['id']}/submit/", body)
     assert again["duplicate"] and LabeledPass.objects.count() == 1
     assert list(QueueEntry.objects.values_list("completed", "in_flight", "is_open")) == [(1, 0, False)]
+
+
+def test_past_the_qc_interval_without_qc_questions_next_task_stays_at_3(settings):
+    """With no QC question left to serve, a QC turn costs nothing: before, every next-task after the
+    LABEL_QC_EVERY-th looked for one (a fourth query)."""
+    settings.LABEL_QC_EVERY = 2
+    queued_solutions(4)
+    client, _ = token_client("no-qc", "annotator")
+    _post(client, "/api/tasks/next/")
+    _walk(client)  # three submitted: past the interval of 2
+
+
+def test_the_qc_turn_comes_after_the_interval_however_long_the_history(settings):
+    """The count since the last QC question stops at LABEL_QC_EVERY (newest first), and the turn still comes:
+    a QC question that appears after three regular tasks is served next, then the regular ones again."""
+    from labeling.models import Lease, ServeReason
+
+    settings.LABEL_QC_EVERY = 2
+    queued_solutions(5)
+    client, annotator = token_client("with-qc", "annotator")
+    for i in range(5):
+        if i == 3:
+            queued_solutions(1, is_quality_control=True)
+        task, _ = _post(client, "/api/tasks/next/")
+        _post(client, f"/api/tasks/{task['lease']['id']}/submit/", _submit_body())
+    reasons = list(Lease.objects.filter(annotator=annotator).order_by("created_at").values_list("reason", flat=True))
+    assert reasons == [ServeReason.PRIORITY] * 3 + [ServeReason.QC, ServeReason.PRIORITY]

@@ -108,7 +108,7 @@ def _next_task_in_one(annotator: Annotator, now: datetime) -> Lease | NoTask:
     open_id, expires, since_qc = statements.state(annotator.pk)
     if open_id is not None:
         if expires > now:
-            return Lease.objects.select_related("solution__problem").get(pk=open_id)
+            return statements.lease_for(open_id, annotator.pk, lock=False, client_id=None)
         _expire(Lease.objects.filter(pk=open_id, status=LeaseStatus.OPEN))
     return _next_after_leases(annotator, now, lambda _: since_qc)
 

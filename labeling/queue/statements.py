@@ -8,60 +8,59 @@ is served in three queries with the one that authenticates. The lock is the same
 path's (FOR UPDATE SKIP LOCKED on the entry), so concurrent claimers never take one slot twice; the
 unique index of one open lease per annotator still decides a race of one annotator's two tabs.
 """
+import functools
 import uuid
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection
 
-from labeling.models import Lease, LeaseStatus, Problem, QueueEntry, ServeReason, Solution
+from labeling.models import LabeledPass, Lease, LeaseStatus, Problem, QueueEntry, ServeReason, Solution
+from labeling.rows import columns, split, table
 
 REGULAR = (ServeReason.PRIORITY, ServeReason.OVERLAP)
 
 
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
-def _columns(model, alias: str) -> str:
-    return ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in model._meta.concrete_fields)
-
-
-def _instance(model, values):
-    """A model instance from its columns as the database sent them, converted as the ORM converts them."""
-    fields = model._meta.concrete_fields
-    converted = [f.from_db_value(v, None, connection) if hasattr(f, "from_db_value") else v
-                 for f, v in zip(fields, values, strict=True)]
-    return model.from_db(connection.alias, [f.attname for f in fields], converted)
-
-
-def state(annotator_id: int) -> tuple[uuid.UUID | None, datetime | None, int]:
-    """(open lease id, its expiry, regular tasks submitted since the last QC one)."""
-    lease = _table(Lease)
-    sql = f"""
+@functools.cache
+def _state_sql() -> str:
+    lease, solution = table(Lease), table(Solution)
+    # Newest first and stopped at LABEL_QC_EVERY (index lease_annotator_status_created): the work stays the same
+    # whatever an annotator's history. No QC question left for them: nothing is due, nothing is counted.
+    return f"""
         SELECT o.id, o.expires_at,
-               (SELECT count(*) FROM {lease} r
-                WHERE r.annotator_id = %(a)s AND r.status = %(submitted)s AND r.reason = ANY(%(regular)s)
-                  AND r.created_at > COALESCE((SELECT max(q.created_at) FROM {lease} q
-                                               WHERE q.annotator_id = %(a)s AND q.status = %(submitted)s
-                                                 AND q.reason = %(qc)s), '-infinity'))
+               CASE WHEN EXISTS (SELECT 1 FROM {solution} s WHERE s.is_quality_control AND NOT EXISTS (
+                                     SELECT 1 FROM {lease} v WHERE v.annotator_id = %(a)s AND v.solution_id = s.id))
+               THEN (SELECT count(*) FROM (
+                   SELECT 1 FROM {lease} r
+                   WHERE r.annotator_id = %(a)s AND r.status = %(submitted)s AND r.reason = ANY(%(regular)s)
+                     AND r.created_at > COALESCE((SELECT q.created_at FROM {lease} q
+                                                  WHERE q.annotator_id = %(a)s AND q.status = %(submitted)s
+                                                    AND q.reason = %(qc)s ORDER BY q.created_at DESC LIMIT 1),
+                                                 '-infinity')
+                   ORDER BY r.created_at DESC LIMIT %(every)s) AS n)
+               ELSE 0 END
         FROM (SELECT 1) one
         LEFT JOIN LATERAL (SELECT id, expires_at FROM {lease}
                            WHERE annotator_id = %(a)s AND status = %(open)s LIMIT 1) o ON true"""
+
+
+def state(annotator_id: int) -> tuple[uuid.UUID | None, datetime | None, int]:
+    """(open lease id, its expiry, regular tasks submitted since the last QC one, at most LABEL_QC_EVERY; 0 when
+    no QC question is left that this annotator was never served, so that a QC turn costs no query to find none)."""
     with connection.cursor() as cur:
-        cur.execute(sql, {"a": annotator_id, "submitted": LeaseStatus.SUBMITTED, "open": LeaseStatus.OPEN,
-                          "regular": list(REGULAR), "qc": ServeReason.QC})
+        cur.execute(_state_sql(), {"a": annotator_id, "submitted": LeaseStatus.SUBMITTED, "open": LeaseStatus.OPEN,
+                                   "regular": list(REGULAR), "qc": ServeReason.QC, "every": settings.LABEL_QC_EVERY})
         return cur.fetchone()
 
 
-def claim(annotator_id: int, expires_at: datetime, now: datetime) -> Lease | None:
-    """Claim the next entry and return its lease (solution and problem attached), or None: nothing open
-    that this annotator has not seen. Raises IntegrityError when the annotator got an open lease meanwhile."""
-    entry, lease, solution, problem = (_table(m) for m in (QueueEntry, Lease, Solution, Problem))
-    sql = f"""
+@functools.cache
+def _claim_sql() -> str:
+    entry, lease, solution, problem = (table(m) for m in (QueueEntry, Lease, Solution, Problem))
+    return f"""
         WITH pick AS (
             SELECT q.id FROM {entry} q
-            WHERE q.is_open AND NOT (q.solution_id IN (SELECT u.solution_id FROM {lease} u
-                                                       WHERE u.annotator_id = %(a)s))
+            WHERE q.is_open AND NOT EXISTS (SELECT 1 FROM {lease} u  -- a probe per candidate, not the whole history
+                                            WHERE u.annotator_id = %(a)s AND u.solution_id = q.solution_id)
             ORDER BY q.priority DESC, q.id ASC
             LIMIT 1 FOR UPDATE OF q SKIP LOCKED
         ), counted AS (
@@ -76,26 +75,29 @@ def claim(annotator_id: int, expires_at: datetime, now: datetime) -> Lease | Non
             FROM counted
             RETURNING *
         )
-        SELECT {_columns(Lease, "made")}, {_columns(Solution, "s")}, {_columns(Problem, "p")}
+        SELECT {columns(Lease, "made")}, {columns(Solution, "s")}, {columns(Problem, "p")}
         FROM made JOIN {solution} s ON s.id = made.solution_id JOIN {problem} p ON p.id = s.problem_id"""
+
+
+def claim(annotator_id: int, expires_at: datetime, now: datetime) -> Lease | None:
+    """Claim the next entry and return its lease (solution and problem attached), or None: nothing open
+    that this annotator has not seen. Raises IntegrityError when the annotator got an open lease meanwhile."""
     params = {"a": annotator_id, "id": uuid.uuid4(), "now": now, "expires": expires_at, "open": LeaseStatus.OPEN,
               "overlap": ServeReason.OVERLAP, "priority": ServeReason.PRIORITY}
     with connection.cursor() as cur:
-        cur.execute(sql, params)
+        cur.execute(_claim_sql(), params)
         row = cur.fetchone()
     if row is None:
         return None
-    n_lease, n_solution = len(Lease._meta.concrete_fields), len(Solution._meta.concrete_fields)
-    lease_obj = _instance(Lease, row[:n_lease])
-    lease_obj.solution = _instance(Solution, row[n_lease:n_lease + n_solution])
-    lease_obj.solution.problem = _instance(Problem, row[n_lease + n_solution:])
+    lease_obj, lease_obj.solution, problem = split(row, Lease, Solution, Problem)
+    lease_obj.solution.problem = problem
     return lease_obj
 
 
 def count_submitted(lease_id, solution_id: int, pass_id: int, was_open: bool) -> None:
     """A submitted lease's slot moves from in flight to completed (an expired lease already gave it back),
     and the lease records its pass: one statement, the entry's row locked by its own UPDATE."""
-    entry, lease = _table(QueueEntry), _table(Lease)
+    entry, lease = table(QueueEntry), table(Lease)
     sql = f"""
         WITH counted AS (
             UPDATE {entry} SET
@@ -110,3 +112,28 @@ def count_submitted(lease_id, solution_id: int, pass_id: int, was_open: bool) ->
     with connection.cursor() as cur:
         cur.execute(sql, {"was_open": was_open, "solution": solution_id, "submitted": LeaseStatus.SUBMITTED,
                           "pass": pass_id, "lease": lease_id})
+
+
+@functools.cache
+def _lease_sql(lock: bool) -> str:
+    lease, solution, problem, labeled = (table(m) for m in (Lease, Solution, Problem, LabeledPass))
+    return f"""
+        SELECT {columns(Lease, "l")}, {columns(Solution, "s")}, {columns(Problem, "p")},
+               (SELECT x.id FROM {labeled} x WHERE x.client_id = %(client)s LIMIT 1)
+        FROM {lease} l JOIN {solution} s ON s.id = l.solution_id JOIN {problem} p ON p.id = s.problem_id
+        WHERE l.id = %(lease)s AND l.annotator_id = %(a)s{" FOR UPDATE OF l" if lock else ""}"""
+
+
+def lease_for(lease_id, annotator_id: int, *, lock: bool, client_id) -> Lease | None:
+    """The annotator's lease with its solution and problem, locked (`lock`; the lease only: locking the
+    joined solution would deadlock a claim's foreign-key check on it), and as `landed_id` the pass
+    `client_id` landed (None: none, or no client id): one query."""
+    with connection.cursor() as cur:
+        cur.execute(_lease_sql(lock), {"client": client_id, "lease": lease_id, "a": annotator_id})
+        row = cur.fetchone()
+    if row is None:
+        return None
+    lease_obj, lease_obj.solution, problem = split(row[:-1], Lease, Solution, Problem)
+    lease_obj.solution.problem = problem
+    lease_obj.landed_id = row[-1]
+    return lease_obj

@@ -42,6 +42,11 @@ class StepRating:
 def _lease_for(annotator: Annotator, lease_id, *, lock: bool = False, client_id=None) -> Lease:
     """The annotator's lease with its solution and problem; `client_id`: with `landed_id`, the pass that
     client id landed (None: none), in the same query."""
+    if connection.vendor == "postgresql":
+        lease = statements.lease_for(lease_id, annotator.pk, lock=lock, client_id=client_id)
+        if lease is None:
+            raise SubmissionError("lease", "no such task for you")
+        return lease
     # of=self: lock the lease only, not the joined solution (a claim's FK check on it would deadlock)
     qs = Lease.objects.select_for_update(of=("self",)) if lock else Lease.objects
     if client_id is not None:
