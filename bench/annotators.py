@@ -379,6 +379,8 @@ ACCESS_FORMAT = '%(m)s %(U)s %(s)s %(D)s'
 
 
 class Gunicorn:
+    HEALTH = "/healthz/"
+
     def __init__(self, db_url: str, workers: int, threads: int, scratch: Path):
         self.db_url, self.workers, self.threads, self.scratch = db_url, workers, threads, scratch
         self.port = free_port()
@@ -410,7 +412,7 @@ class Gunicorn:
                 raise RuntimeError(f"gunicorn exited with {self.proc.returncode}:\n{self.error_tail()}")
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                conn.request("GET", "/healthz/")
+                conn.request("GET", self.HEALTH)
                 resp = conn.getresponse()
                 body = resp.read()
                 conn.close()

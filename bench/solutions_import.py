@@ -69,7 +69,7 @@ def write_records(path: Path, n: int, seed: int = 0) -> int:
     return path.stat().st_size
 
 
-def _manage(db, *argv: str) -> str:
+def manage(db, *argv: str) -> str:
     proc = subprocess.run([sys.executable, "manage.py", *argv], cwd=REPO, env=ie.child_env(db), capture_output=True,
                           text=True)
     if proc.returncode != 0:
@@ -79,7 +79,7 @@ def _manage(db, *argv: str) -> str:
 
 def check(db, n: int) -> dict:
     """Solutions, queue entries and their order, read back from the database."""
-    out = _manage(db, "shell", "-c", (
+    out = manage(db, "shell", "-c", (
         "import json\n"
         "from labeling.models import QueueEntry, Solution\n"
         "ids = list(QueueEntry.objects.filter(is_open=True).order_by('-priority', 'id')"
@@ -100,7 +100,7 @@ def by_command(path: Path, n: int, admin_url: str, scratch: Path, profile: bool)
                 "check": check(db, n), "profile": str(prof) + ".txt" if prof else None}
 
 
-def _multipart(path: Path, fields: dict) -> tuple[bytes, str]:
+def multipart(path: Path, fields: dict) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
     head = b"".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
                     for k, v in fields.items())
@@ -124,9 +124,9 @@ def _environ(**values):
                 os.environ[k] = v
 
 
-def _upload_and_wait(port: int, token: str, path: Path) -> tuple[dict, float, float]:
+def upload_and_wait(port: int, token: str, path: Path) -> tuple[dict, float, float]:
     """POST the file with enqueue, poll the job until it ends: (job, seconds to accepted, seconds to done)."""
-    body, ctype = _multipart(path, {"format": "jsonl", "enqueue": "true"})
+    body, ctype = multipart(path, {"format": "jsonl", "enqueue": "true"})
     auth = {"Authorization": f"Bearer {token}"}
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
     t0 = time.perf_counter()
@@ -143,25 +143,37 @@ def _upload_and_wait(port: int, token: str, path: Path) -> tuple[dict, float, fl
     return job, accepted, time.perf_counter() - t0
 
 
+@contextlib.contextmanager
+def stepwise_server(db, redis_url: str, scratch: Path, tag: str):
+    """gunicorn (2 workers x 2 threads) and one Celery worker on Redis, both on `db`: what runs the jobs."""
+    env = {**ie.child_env(db), "REDIS_URL": redis_url, "DJANGO_SETTINGS_MODULE": "config.settings",
+           "LOG_LEVEL": "WARNING"}
+    worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "1",
+                               "--loglevel", "WARNING", "--without-gossip", "--without-mingle"], cwd=REPO, env=env,
+                              stdout=subprocess.DEVNULL, stderr=open(scratch / f"worker-{tag}.log", "w"),
+                              start_new_session=True)
+    try:
+        with _environ(REDIS_URL=redis_url), ann.Gunicorn(db.url, 2, 2, scratch) as server:
+            time.sleep(3)  # the worker's start-up (its own Django set-up), outside any timing
+            yield server
+    finally:
+        os.killpg(worker.pid, 15)
+        worker.wait(timeout=30)
+
+
+def admin_token(db) -> str:
+    """A superuser and an API token of theirs, in `db`."""
+    manage(db, "shell", "-c", "from django.contrib.auth import get_user_model\n"
+            "get_user_model().objects.create_superuser('bench', 'bench@example.org', 'bench-Secret-42')")
+    return manage(db, "create_api_token", "bench", "bench", "--actor", "bench").strip().splitlines()[-1]
+
+
 def by_api(path: Path, n: int, admin_url: str, scratch: Path, redis_url: str) -> dict:
     with ie.BenchDatabase(admin_url, scratch, f"api{n}") as db:
         ie.migrate(db)
-        _manage(db, "shell", "-c", "from django.contrib.auth import get_user_model\n"
-                "get_user_model().objects.create_superuser('bench', 'bench@example.org', 'bench-Secret-42')")
-        token = _manage(db, "create_api_token", "bench", "bench", "--actor", "bench").strip().splitlines()[-1]
-        env = {**ie.child_env(db), "REDIS_URL": redis_url, "DJANGO_SETTINGS_MODULE": "config.settings",
-               "LOG_LEVEL": "WARNING"}
-        worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "1",
-                                   "--loglevel", "WARNING", "--without-gossip", "--without-mingle"], cwd=REPO, env=env,
-                                  stdout=subprocess.DEVNULL, stderr=open(scratch / f"worker-{n}.log", "w"),
-                                  start_new_session=True)
-        try:
-            with _environ(REDIS_URL=redis_url), ann.Gunicorn(db.url, 2, 2, scratch) as server:
-                time.sleep(3)  # the worker's start-up (its own Django set-up), outside the timing
-                job, accepted, seconds = _upload_and_wait(server.port, token, path)
-        finally:
-            os.killpg(worker.pid, 15)
-            worker.wait(timeout=30)
+        token = admin_token(db)
+        with stepwise_server(db, redis_url, scratch, str(n)) as server:
+            job, accepted, seconds = upload_and_wait(server.port, token, path)
         if job["status"] != "succeeded":
             raise SystemExit(f"the import job ended {job['status']}: {job.get('error_message')}")
         return {"seconds": seconds, "accepted_s": accepted, "enqueued": job["stats"].get("enqueued"),
