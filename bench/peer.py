@@ -46,6 +46,7 @@ import multiprocessing as mp
 import os
 import queue as queue_mod
 import random
+import secrets
 import statistics
 import subprocess
 import sys
@@ -228,6 +229,7 @@ class LabelStudio:
 
     def __init__(self, scratch: Path, python: Path):
         self.scratch, self.python = scratch, python
+        self.secret = secrets.token_urlsafe(40)  # one per run, for both gunicorn workers and the setup
         self.package = Path(subprocess.run([str(python), "-c", "import label_studio, os; print(os.path.dirname("
                                             "label_studio.__file__))"], check=True, capture_output=True,
                                            text=True).stdout.strip())
@@ -239,7 +241,7 @@ class LabelStudio:
         env.update({"DJANGO_DB": "default", "POSTGRE_NAME": db.name, "POSTGRE_USER": parts.username or "postgres",
                     "POSTGRE_PASSWORD": parts.password or "", "POSTGRE_HOST": parts.hostname or "127.0.0.1",
                     "POSTGRE_PORT": str(parts.port or 5432), "DJANGO_SETTINGS_MODULE": "core.settings.label_studio",
-                    "DEBUG": "false", "LOG_LEVEL": "WARNING", "SECRET_KEY": "stepwise-peer-bench",
+                    "DEBUG": "false", "LOG_LEVEL": "WARNING", "SECRET_KEY": self.secret,
                     "BASE_DATA_DIR": str(self.scratch / "label-studio-data"), "PYTHONWARNINGS": "ignore"})
         return env
 
