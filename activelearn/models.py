@@ -2,6 +2,8 @@
 from django.db import models
 from django.db.models import Q
 
+from labeling.models import project_field
+
 
 class ModelKind(models.TextChoices):
     PRM = "prm", "Process reward model"
@@ -16,6 +18,7 @@ class ModelVersion(models.Model):
         READY = "ready", "Ready"
         FAILED = "failed", "Failed"
 
+    project = project_field("model_versions")
     kind = models.CharField(max_length=8, choices=ModelKind.choices, default=ModelKind.PRM)
     base_model = models.CharField(max_length=500, help_text="Backbone path or hub id it was trained from.")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
@@ -89,6 +92,7 @@ class Round(models.Model):
     so that running it twice gives the same result.
     """
 
+    project = project_field("rounds")
     generation = models.IntegerField(unique=True)
     status = models.CharField(max_length=16, choices=RoundStatus.choices, default=RoundStatus.QUEUED)
     # "active" while queued or running, NULL after: the unique index lets one round run at a time.
@@ -164,6 +168,7 @@ class PolicyConnection(models.Model):
     no key here: `settings.api_key_env` names the workers' environment variable that holds it.
     """
 
+    project = project_field("connections")
     name = models.CharField(max_length=64, unique=True)
     settings = models.JSONField(default=dict)
     created_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -189,6 +194,7 @@ class GenerationRun(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
+    project = project_field("generation_runs")
     key = models.CharField(max_length=100, unique=True, help_text="round-<generation>, or the command's run name.")
     round = models.OneToOneField(Round, null=True, blank=True, on_delete=models.SET_NULL, related_name="generation_run")
     connection = models.CharField(max_length=64)

@@ -3,7 +3,7 @@ endpoint needs a row there."""
 from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from api.views import audit, data, jobs, labels, models, people, policy, rounds, tasks
+from api.views import audit, data, jobs, labels, models, people, policy, projects, rounds, tasks
 
 
 class UsernameConverter:
@@ -47,6 +47,8 @@ urlpatterns = [
     path("exports/<uuid:pk>/", jobs.ExportDetail.as_view(), name="api-export"),
     path("exports/<uuid:pk>/download/", jobs.ExportDownload.as_view(), name="api-export-download"),
     # people
+    path("projects/", projects.ProjectList.as_view(), name="api-projects"),
+    path("projects/<slug:slug>/", projects.ProjectDetail.as_view(), name="api-project"),
     path("me/", people.Me.as_view(), name="api-me"),
     path("users/", people.UserList.as_view(), name="api-users"),
     path("users/<username:username>/", people.UserDetail.as_view(), name="api-user"),

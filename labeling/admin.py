@@ -13,16 +13,32 @@ from labeling.models import (
     LabeledPass,
     Lease,
     Problem,
+    Project,
+    ProjectMember,
     QueueEntry,
     Solution,
 )
 from labeling.people import accounts
 
 
+class ProjectMemberInline(admin.TabularInline):
+    model = ProjectMember
+    extra = 0
+    autocomplete_fields = ("user",)
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ("slug", "name", "protocol", "default_overlap", "qc_every", "created_at")
+    search_fields = ("slug", "name")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = (ProjectMemberInline,)
+
+
 @admin.register(Problem)
 class ProblemAdmin(admin.ModelAdmin):
     list_display = ("id", "short_text", "ground_truth_answer", "subject", "level", "source_id", "created_at")
-    list_filter = ("subject", "level")
+    list_filter = ("project", "subject", "level")
     search_fields = ("text", "source_id", "ground_truth_answer")
     readonly_fields = ("content_hash", "created_at")
 
@@ -35,7 +51,7 @@ class ProblemAdmin(admin.ModelAdmin):
 class SolutionAdmin(admin.ModelAdmin):
     list_display = ("id", "problem_id", "n_steps", "final_answer", "answer_is_correct", "generator",
                     "verifier_score", "generation", "is_quality_control", "is_screening")
-    list_filter = ("answer_is_correct", "generation", "is_quality_control", "is_screening", "generator")
+    list_filter = ("project", "answer_is_correct", "generation", "is_quality_control", "is_screening", "generator")
     search_fields = ("problem__text", "source_id", "final_answer")
     raw_id_fields = ("problem",)
     readonly_fields = ("content_hash", "created_at")
@@ -62,7 +78,7 @@ class AnnotatorAdmin(admin.ModelAdmin):
 class LabeledPassAdmin(admin.ModelAdmin):
     list_display = ("id", "annotator", "problem_id", "solution_id", "submitted_at", "generation",
                     "finish_reason", "total_time", "is_quality_control", "is_screening")
-    list_filter = ("finish_reason", "generation", "is_quality_control", "is_screening")
+    list_filter = ("project", "finish_reason", "generation", "is_quality_control", "is_screening")
     search_fields = ("annotator__uuid", "problem__text")
     raw_id_fields = ("annotator", "problem", "solution")
     readonly_fields = ("natural_key", "client_id", "created_at")
@@ -73,7 +89,7 @@ class LabeledPassAdmin(admin.ModelAdmin):
 @admin.register(QueueEntry)
 class QueueEntryAdmin(admin.ModelAdmin):
     list_display = ("solution_id", "priority", "overlap", "completed", "in_flight", "is_open", "generation")
-    list_filter = ("is_open", "generation")
+    list_filter = ("project", "is_open", "generation")
     raw_id_fields = ("solution",)
     readonly_fields = ("completed", "in_flight", "is_open")
 
@@ -88,7 +104,7 @@ class LeaseAdmin(admin.ModelAdmin):
 class _JobAdmin(admin.ModelAdmin):
     """Jobs are made through the API and run by the worker: here they are only looked at (or deleted)."""
 
-    list_filter = ("status",)
+    list_filter = ("project", "status")
     date_hierarchy = "created_at"
     list_select_related = ("created_by",)
 

@@ -11,6 +11,7 @@ class LabelingConfig(AppConfig):
         from labeling import celery_tasks  # noqa: F401
 
         post_migrate.connect(_sync_role_groups, dispatch_uid="stepwise-sync-role-groups")
+        post_migrate.connect(_default_project, sender=self, dispatch_uid="stepwise-default-project")
 
 
 def _sync_role_groups(sender, **kwargs):
@@ -20,3 +21,14 @@ def _sync_role_groups(sender, **kwargs):
         from labeling.people import roles
 
         roles.sync_groups()
+
+
+def _default_project(sender, using, **kwargs):
+    from django.db import connections
+
+    from labeling.models import Project
+    from labeling.projects import ensure_default_project
+
+    # not after migrating back to before projects existed
+    if Project._meta.db_table in connections[using].introspection.table_names():
+        ensure_default_project()

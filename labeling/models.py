@@ -31,7 +31,68 @@ class FinishReason(models.TextChoices):
 RATINGS = (-1, 0, 1)
 
 
+DEFAULT_PROJECT_ID = 1  # every row made without a project goes here; migration 0021 put the older data in it
+
+
+class Protocol(models.TextChoices):
+    """How a project's annotators rate steps (PRM800K's two phases, and ratings of every step)."""
+
+    FIRST_ERROR = "first_error", "Stop at the first error (PRM800K phase 2)"
+    ALTERNATIVES = "alternatives", "Rate alternatives and write your own step (PRM800K phase 1)"
+    EVERY_STEP = "every_step", "Rate every step without stopping"
+
+
+class Project(models.Model):
+    """A labelling campaign: its own protocol, people, queue, screening, rounds and models."""
+
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=200)
+    guidelines = models.TextField(blank=True, default="", help_text="Markdown, shown in the labelling page's "
+                                                                    "instructions panel.")
+    protocol = models.CharField(max_length=16, choices=Protocol.choices, default=Protocol.FIRST_ERROR)
+    allow_neutral = models.BooleanField(default=True, help_text="Whether 0 (neutral) is a rating here.")
+    default_overlap = models.PositiveSmallIntegerField(default=1, help_text="Passes wanted per solution queued.")
+    qc_every = models.PositiveSmallIntegerField(default=10, help_text="One QC question after this many tasks.")
+    screening_threshold = models.FloatField(default=0.8, help_text="First-error agreement that passes screening.")
+    lease_seconds = models.PositiveIntegerField(default=1800, help_text="A claimed task returns to the queue "
+                                                                        "after this long.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=Q(protocol__in=Protocol.values), name="project_protocol_valid"),
+                       models.CheckConstraint(condition=Q(default_overlap__gte=1), name="project_overlap_positive"),
+                       models.CheckConstraint(condition=Q(screening_threshold__gte=0, screening_threshold__lte=1),
+                                              name="project_threshold_0_1")]
+
+    def __str__(self):
+        return self.slug
+
+
+class ProjectMember(models.Model):
+    """A person's role in one project; superusers see every project without being members."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_roles")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.ANNOTATOR)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="project_member_once"),
+                       models.CheckConstraint(condition=Q(role__in=Role.values), name="project_member_role_valid")]
+
+    def __str__(self):
+        return f"{self.user} in {self.project} ({self.role})"
+
+
+def project_field(related_name: str = "+"):
+    """The project a row belongs to; rows made without one (and raw SQL that names none) go to the default."""
+    return models.ForeignKey(Project, on_delete=models.PROTECT, related_name=related_name,
+                             default=DEFAULT_PROJECT_ID, db_default=DEFAULT_PROJECT_ID)
+
+
 class Problem(models.Model):
+    project = project_field("problems")
     text = models.TextField()
     ground_truth_answer = models.TextField(null=True, blank=True)
     ground_truth_solution = models.TextField(null=True, blank=True)
@@ -55,6 +116,7 @@ class Problem(models.Model):
 class Solution(models.Model):
     """A model-written solution to label: ordered steps and the answer it reached."""
 
+    project = project_field("solutions")
     problem = models.ForeignKey(Problem, on_delete=models.PROTECT, related_name="solutions")
     steps = JSONTextField(help_text="List of step texts, in order.")
     final_answer = models.TextField(null=True, blank=True)
@@ -119,6 +181,7 @@ class Annotator(models.Model):
 class LabeledPass(models.Model):
     """One annotator's pass over one solution: one PRM800K record."""
 
+    project = project_field("passes")
     annotator = models.ForeignKey(Annotator, on_delete=models.PROTECT, related_name="passes")
     problem = models.ForeignKey(Problem, on_delete=models.PROTECT, related_name="passes")
     solution = models.ForeignKey(Solution, null=True, blank=True, on_delete=models.PROTECT,
@@ -179,6 +242,7 @@ class QueueEntry(models.Model):
     one indexed query.
     """
 
+    project = project_field("queue")  # the claim's index starts with it (one queue per project)
     solution = models.OneToOneField(Solution, on_delete=models.CASCADE, related_name="queue_entry")
     priority = models.FloatField(default=0.0, help_text="Higher is served first; rounds set it from the PRM score.")
     overlap = models.PositiveSmallIntegerField(default=1, help_text="Independent passes wanted.")
@@ -262,6 +326,7 @@ class Job(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = project_field()
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -419,6 +484,7 @@ class AutoLabelRun(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
+    project = project_field("label_runs")
     key = models.CharField(max_length=100, unique=True)
     source = models.CharField(max_length=16, choices=LabelSource.choices)
     labeller_version = models.CharField(max_length=32)

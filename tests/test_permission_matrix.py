@@ -79,6 +79,8 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("api-export", "GET"): EXPORT,
     ("api-export-download", "GET"): EXPORT,
     ("api-me", "GET"): SIGNED_IN,
+    ("api-projects", "GET"): SIGNED_IN,
+    ("api-project", "GET"): SIGNED_IN,  # a member's or a superuser's; another looks missing (404)
     ("api-users", "GET"): MANAGE_USERS,
     ("api-users", "POST"): MANAGE_USERS,
     ("api-user", "GET"): MANAGE_USERS,
@@ -204,7 +206,7 @@ def url_kwargs(name: str, pattern: URLPattern, world: dict, role: str) -> dict:
         ("api-model", "pk"): world["model"].pk, ("api-model-activate", "pk"): world["model"].pk,
         ("api-token", "pk"): token.pk, ("api-user", "username"): other.user.username,
         ("api-user-screening", "username"): other.user.username,
-        ("screening-decision", "annotator_uuid"): other.uuid,
+        ("screening-decision", "annotator_uuid"): other.uuid, ("api-project", "slug"): "default",
     }
     if world["leases"].get(role):
         known.update({(n, "lease_id"): world["leases"][role] for n in (

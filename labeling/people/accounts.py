@@ -5,7 +5,7 @@ Each change an admin makes is recorded in the audit trail (labeling.audit) in it
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from labeling import audit
+from labeling import audit, projects
 from labeling.models import Annotator, AuditAction, Role
 from labeling.people import roles
 
@@ -66,6 +66,7 @@ def _set_role(user, role: str) -> tuple[Annotator, str | None]:
     if annotator.role != role:
         annotator.role = role
         annotator.save(update_fields=["role"])
+    projects.join_default(user, role)
     return annotator, before
 
 

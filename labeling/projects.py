@@ -1,0 +1,41 @@
+"""Projects: who sees which, and the default one, which every row made without a project belongs to.
+
+Migration 0021 makes it with id 1; a flush (a transactional test's teardown, `manage.py flush`) empties
+every table and is followed by post_migrate, which makes it again, as Django does for permissions.
+"""
+from django.conf import settings
+from django.db import connection
+from django.db.models import CharField, OuterRef, Subquery, Value
+
+from labeling.models import DEFAULT_PROJECT_ID, Project, ProjectMember
+
+
+def ensure_default_project() -> Project:
+    project, created = Project.objects.get_or_create(pk=DEFAULT_PROJECT_ID, defaults=dict(
+        slug="default", name="Default project", qc_every=settings.LABEL_QC_EVERY,
+        lease_seconds=settings.LABEL_LEASE_SECONDS, screening_threshold=settings.LABEL_SCREENING_THRESHOLD))
+    if created and connection.vendor == "postgresql":  # made with an explicit id: the sequence must pass it
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT setval(pg_get_serial_sequence('{Project._meta.db_table}', 'id'), "
+                        f"(SELECT max(id) FROM {Project._meta.db_table}))")
+    return project
+
+
+def visible_to(user):
+    """The projects `user` may see, each with `role` (theirs there; "admin" for a superuser): all of them for a
+    superuser, else those they are a member of."""
+    mine = Subquery(ProjectMember.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1])
+    if user.is_superuser:
+        return Project.objects.annotate(role=Value("admin", output_field=CharField()))
+    return Project.objects.filter(members__user=user).annotate(role=mine)
+
+
+def join_default(user, role: str) -> ProjectMember:
+    """The user's role in the default project follows their account's role (set by labeling.people.accounts):
+    what a one-project instance had before projects, and what a new account starts with."""
+    member, created = ProjectMember.objects.get_or_create(project_id=DEFAULT_PROJECT_ID, user=user,
+                                                          defaults={"role": role})
+    if not created and member.role != role:
+        member.role = role
+        member.save(update_fields=["role"])
+    return member
