@@ -5,6 +5,7 @@
     .venv/bin/python bench/annotators.py --think-ms 3000      # paced annotators: latency below saturation
     .venv/bin/python bench/annotators.py --queued 1000 1000000 --think-ms 3000 --max-submits 900   # equal work
     .venv/bin/python bench/annotators.py --queued 1000000 --extra-sql "CREATE INDEX ..." --json  # try an index
+    .venv/bin/python bench/annotators.py --queued 1000000 --projects 100 --think-ms 3000   # 100 queues of 10^4
 
 Prints figures; it is not a test. For each queue size, in a fresh database of its own:
 
@@ -197,8 +198,23 @@ FILL_SQL = (
 )
 
 
-def fill(queued: int, seed: float, extra_sql: list[str]) -> dict:
-    """Problems, solutions and queue entries generated inside PostgreSQL; returns timings."""
+PROJECTS_SQL = (  # --projects N: projects 2..N beside the default one, the problems spread round robin over them
+    """
+    INSERT INTO labeling_project (slug, name, guidelines, protocol, allow_neutral, default_overlap, qc_every,
+                                  screening_threshold, lease_seconds, created_at)
+    SELECT 'bench-' || i, 'Bench project ' || i, '', 'first_error', true, 1, 10, 0.8, 1800, now()
+    FROM generate_series(2, %(projects)s) AS i
+    """,
+    "UPDATE labeling_problem SET project_id = 1 + (id %% %(projects)s)",
+    """UPDATE labeling_solution s SET project_id = p.project_id FROM labeling_problem p WHERE p.id = s.problem_id""",
+    """UPDATE labeling_queueentry q SET project_id = s.project_id FROM labeling_solution s
+       WHERE s.id = q.solution_id""",
+)
+
+
+def fill(queued: int, seed: float, extra_sql: list[str], projects: int = 1) -> dict:
+    """Problems, solutions and queue entries generated inside PostgreSQL (over `projects` projects); returns
+    timings."""
     from django.db import connection
 
     problems = min(MAX_PROBLEMS, max(1, queued // 10))
@@ -214,6 +230,14 @@ def fill(queued: int, seed: float, extra_sql: list[str]) -> dict:
             else:
                 cur.execute(sql % {"problems": problems, "solutions": queued})
             times[f"{name}_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        if projects > 1:
+            cur.execute("SELECT setval(pg_get_serial_sequence('labeling_project', 'id'), %s)", [projects])
+            for sql in PROJECTS_SQL:
+                cur.execute(sql, {"projects": projects} if "%(projects)s" in sql else None)
+            cur.execute("SELECT setval(pg_get_serial_sequence('labeling_project', 'id'), (SELECT max(id) FROM "
+                        "labeling_project))")
+        times["projects_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         for sql in extra_sql:  # e.g. an index being considered, applied before the statistics are taken
             cur.execute(sql)
@@ -237,14 +261,15 @@ def fill(queued: int, seed: float, extra_sql: list[str]) -> dict:
     return times
 
 
-def create_annotators(count: int) -> tuple[list[str], float]:
-    """`count` annotator logins that skip screening; one password hash for all (hashing is 0.2 s each)."""
+def create_annotators(count: int, projects: int = 1) -> tuple[list[str], float]:
+    """`count` annotator logins that skip screening, each a member of one of `projects` projects (round robin,
+    as the fill spreads the problems); one password hash for all (hashing is 0.2 s each)."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
     from django.db import transaction
     from django.utils import timezone
 
-    from labeling.models import Annotator, Role
+    from labeling.models import DEFAULT_PROJECT_ID, Annotator, ProjectMember, Role
     from labeling.people import roles
 
     t0 = time.perf_counter()
@@ -254,9 +279,12 @@ def create_annotators(count: int) -> tuple[list[str], float]:
     now = timezone.now()
     with transaction.atomic():
         user_model.objects.bulk_create([user_model(username=n, password=hashed) for n in names], batch_size=1000)
-        users = user_model.objects.filter(username__in=names)
+        users = user_model.objects.filter(username__in=names).order_by("username")
         Annotator.objects.bulk_create([Annotator(user=u, role=Role.ANNOTATOR, screening_passed_at=now)
                                        for u in users], batch_size=1000)
+        ProjectMember.objects.bulk_create([ProjectMember(project_id=DEFAULT_PROJECT_ID + i % projects, user=u,
+                                                         role=Role.ANNOTATOR) for i, u in enumerate(users)],
+                                          batch_size=1000)
         roles.sync_groups()  # the annotator group carries the permission to label
     return names, time.perf_counter() - t0
 
@@ -872,11 +900,11 @@ def run_size(queued: int, args: argparse.Namespace, admin_url: str) -> dict:
         use_database(name)
         out["migrate_s"] = migrate()
         t0 = time.perf_counter()
-        out["fill"] = fill(queued, seed=(args.seed % 1000) / 1000, extra_sql=args.extra_sql)
+        out["fill"] = fill(queued, seed=(args.seed % 1000) / 1000, extra_sql=args.extra_sql, projects=args.projects)
         out["fill_s"] = time.perf_counter() - t0
         log(f"migrated in {out['migrate_s']:.1f} s, filled {queued:,} solutions in {out['fill_s']:.1f} s "
             f"({out['fill']['db_size']})")
-        usernames, out["users_s"] = create_annotators(args.annotators)
+        usernames, out["users_s"] = create_annotators(args.annotators, args.projects)
         from django.db import connections
 
         connections.close_all()
@@ -961,7 +989,8 @@ def print_report(summary: dict) -> None:
     cmd = summary["setup"]
     print(f"Annotator API benchmark: {cmd['annotators']} annotators in {cmd['client_procs']} client processes, "
           f"gunicorn gthread {cmd['workers']} workers x {cmd['threads']} threads, {cmd['seconds']:g} s measured "
-          f"after {cmd['warmup']:g} s warm-up, think time {cmd['think_ms']:g} ms, replay {cmd['replay']:.0%}")
+          f"after {cmd['warmup']:g} s warm-up, think time {cmd['think_ms']:g} ms, replay {cmd['replay']:.0%}, "
+          f"queue over {cmd['projects']} project(s), each annotator in one")
     print(f"machine: {cmd['cpus']} CPU cores, Python {cmd['python']}, {cmd['postgres']}")
     for sql in cmd["extra_sql"]:
         print(f"extra SQL after fill: {sql}")
@@ -1048,6 +1077,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--queued", type=int, nargs="+", default=list(DEFAULT_SIZES),
                    help="queue sizes, each in a fresh database (default 1000 100000 1000000)")
     p.add_argument("--annotators", type=int, default=100, help="concurrent annotators (default 100)")
+    p.add_argument("--projects", type=int, default=1,
+                   help="spread the queue over this many projects, each annotator a member of one (default 1)")
     p.add_argument("--seconds", type=float, default=30.0, help="measured seconds per queue size (default 30)")
     p.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds before that (default 3)")
     p.add_argument("--max-submits", type=int, default=None, help="stop after this many submits per size")
@@ -1127,7 +1158,7 @@ def main(argv=None) -> int:
                   "workers": args.workers, "threads": args.threads, "seconds": args.seconds, "warmup": args.warmup,
                   "think_ms": args.think_ms, "replay": args.replay, "max_submits": args.max_submits,
                   "cpus": os.cpu_count(), "python": platform.python_version(), "postgres": pg_version,
-                  "gunicorn": "gthread", "extra_sql": args.extra_sql, "argv": sys.argv},
+                  "gunicorn": "gthread", "extra_sql": args.extra_sql, "projects": args.projects, "argv": sys.argv},
         "runs": runs,
     }
     summary["goals"] = goals(runs, args.annotators)

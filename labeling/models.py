@@ -254,7 +254,9 @@ class QueueEntry(models.Model):
 
     class Meta:
         verbose_name_plural = "queue entries"
-        indexes = [models.Index(F("priority").desc(), "id", condition=Q(is_open=True), name="queue_open_by_priority"),
+        # the claim walks one project's open entries, best first (statements.claim)
+        indexes = [models.Index("project", F("priority").desc(), "id", condition=Q(is_open=True),
+                                name="queue_open_by_project"),
                    models.Index(fields=["id"], condition=Q(in_flight__gt=0), name="queue_leased")]
         constraints = [
             models.CheckConstraint(condition=Q(overlap__gte=1), name="queue_overlap_positive"),

@@ -3,7 +3,8 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from labeling.models import Annotator
+from labeling.models import Role
+from labeling.people import accounts
 
 from .helpers import run
 
@@ -19,7 +20,7 @@ def admin_client(client, django_user_model, shared_data):
     from labeling.queue import claims as queue
 
     queue.enqueue(Solution.objects.all())
-    queue.next_task(Annotator.objects.create())
+    queue.next_task(accounts.set_user("labeller", "pw-for-tests-only", Role.ANNOTATOR))  # a member: it claims
     from labeling.models import ExportJob, ImportJob
 
     ImportJob.objects.create(created_by=user, original_filename="sample.jsonl", error_message="x:line 1: bad")

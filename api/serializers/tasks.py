@@ -15,6 +15,12 @@ class StepRatingIn(serializers.Serializer):
                                          help_text="Ratings of the alternative steps offered at a -1 step.")
 
 
+class NextIn(serializers.Serializer):
+    project = serializers.SlugField(required=False, allow_null=True, default=None,
+                                    help_text="Claim within this project (yours); without it, across your projects "
+                                              "by priority.")
+
+
 class DraftIn(serializers.Serializer):
     ratings = serializers.ListField(child=serializers.DictField(), max_length=1000)
     active_ms = serializers.IntegerField(min_value=0, max_value=10**10, required=False, default=0)

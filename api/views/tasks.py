@@ -1,12 +1,13 @@
 """The annotator flow: the same labeling.queue / labeling.submission calls as the labelling page."""
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.permissions import has_perm
 from api.schema import SubmitConflict
 from api.serializers import tasks as s
-from labeling.models import FinishReason
+from labeling.models import FinishReason, Project
 from labeling.people import accounts, roles
 from labeling.queue import claims as queue
 from labeling.queue.payloads import task_payload
@@ -30,9 +31,18 @@ class _TaskView(APIView):
 
 
 class NextTask(_TaskView):
-    @extend_schema(request=None, responses=s.NextOut, summary="Your open task, or claim the next one")
+    @extend_schema(request=s.NextIn, responses=s.NextOut, summary="Your open task, or claim the next one")
     def post(self, request):
-        return Response(task_payload(queue.next_task(self.annotator())))
+        slug = self.body(s.NextIn)["project"]
+        project = None
+        if slug is not None:  # a project that is not theirs looks exactly like a missing one
+            project = Project.objects.filter(slug=slug).values_list("id", flat=True).first()
+            if project is None:
+                raise NotFound({"project": "no such project for you"})
+        try:
+            return Response(task_payload(queue.next_task(self.annotator(), project=project)))
+        except queue.NotAMember:
+            raise NotFound({"project": "no such project for you"}) from None
 
 
 class Draft(_TaskView):

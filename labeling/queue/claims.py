@@ -15,7 +15,16 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from labeling.bulk import among, insert_rows
-from labeling.models import Annotator, Lease, LeaseStatus, QueueEntry, ServeReason, Solution
+from labeling.models import (
+    DEFAULT_PROJECT_ID,
+    Annotator,
+    Lease,
+    LeaseStatus,
+    ProjectMember,
+    QueueEntry,
+    ServeReason,
+    Solution,
+)
 from labeling.queue import statements
 from labeling.queue.screening import score_screening
 
@@ -61,10 +70,10 @@ def _lease_fixed(annotator: Annotator, solutions, reason: str, now: datetime) ->
         return open_lease(annotator, now)
 
 
-def _claim(annotator: Annotator, now: datetime) -> Lease | None:
+def _claim(annotator: Annotator, now: datetime, projects: list[int]) -> Lease | None:
     try:
         with transaction.atomic():
-            entry = _for_update(_unserved(annotator, QueueEntry.objects.filter(is_open=True)
+            entry = _for_update(_unserved(annotator, QueueEntry.objects.filter(is_open=True, project_id__in=projects)
                                           .order_by("-priority", "id"), "solution_id")
                                 .values_list("id", flat=True)).first()
             if entry is None:
@@ -90,54 +99,81 @@ def _regular_since_last_qc(annotator: Annotator) -> int:
     return (regular.filter(created_at__gt=last_qc) if last_qc else regular).count()
 
 
-def next_task(annotator: Annotator, now: datetime | None = None) -> Lease | NoTask:
+class NotAMember(Exception):
+    """Next-task asked for a project the annotator is not a member of (or that does not exist)."""
+
+
+def member_projects(annotator: Annotator) -> list[int]:
+    if annotator.user_id is None:  # an imported labeller: no login, no project to label in
+        return []
+    return list(ProjectMember.objects.filter(user_id=annotator.user_id).order_by("project_id")
+                .values_list("project_id", flat=True))
+
+
+def next_task(annotator: Annotator, now: datetime | None = None, project: int | None = None) -> Lease | NoTask:
+    """The annotator's open lease, else the next task in `project` (an id), else across every project they are a
+    member of, highest priority first. Raises NotAMember for a project that is not theirs."""
     now = now or timezone.now()
     if connection.vendor == "postgresql":
-        return _next_task_in_one(annotator, now)
+        return _next_task_in_one(annotator, now, project)
     current = annotator.leases.filter(status=LeaseStatus.OPEN).first()  # at most one: a unique index
     if current is not None:
         if current.expires_at > now:
             return current
         # It ran out and the reaper has not reached it yet: its slot goes back before a new claim.
         _expire(Lease.objects.filter(pk=current.pk, status=LeaseStatus.OPEN))
-    return _next_after_leases(annotator, now, _regular_since_last_qc)
+    return _next_after_leases(annotator, now, _regular_since_last_qc, _scope(member_projects(annotator), project))
 
 
-def _next_task_in_one(annotator: Annotator, now: datetime) -> Lease | NoTask:
-    """next_task on PostgreSQL: one query for the state, one for the task (statements.py)."""
-    open_id, expires, since_qc = statements.state(annotator.pk)
+def _scope(members: list[int], project: int | None) -> list[int]:
+    if project is None:
+        return members
+    if project not in members:
+        raise NotAMember(project)
+    return [project]
+
+
+def _next_task_in_one(annotator: Annotator, now: datetime, project: int | None) -> Lease | NoTask:
+    """next_task on PostgreSQL: one query for the state (with the member projects), one for the task."""
+    open_id, expires, since_qc, members = statements.state(annotator.pk, annotator.user_id, project)
+    projects = _scope(members, project)
     if open_id is not None:
         if expires > now:
             return statements.lease_for(open_id, annotator.pk, lock=False, client_id=None)
         _expire(Lease.objects.filter(pk=open_id, status=LeaseStatus.OPEN))
-    return _next_after_leases(annotator, now, lambda _: since_qc)
+    return _next_after_leases(annotator, now, lambda _: since_qc, projects)
 
 
-def _claim_in_one(annotator: Annotator, now: datetime) -> Lease | None:
+def _claim_in_one(annotator: Annotator, now: datetime, projects: list[int]) -> Lease | None:
     try:
         # a savepoint only inside a transaction (a test's); in autocommit the statement is its own
         with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
-            return statements.claim(annotator.pk, _expiry(now), now)
+            return statements.claim(annotator.pk, projects, _expiry(now), now)
     except IntegrityError:  # the same annotator's other request claimed first: both get that lease
         return open_lease(annotator, now)
 
 
-def _next_after_leases(annotator: Annotator, now: datetime, since_qc) -> Lease | NoTask:
-    """Screening, then a QC question when one is due, then the queue (no open lease is left)."""
+def _next_after_leases(annotator: Annotator, now: datetime, since_qc, projects: list[int]) -> Lease | NoTask:
+    """Screening, then a QC question when one is due, then the queue (no open lease is left), all within
+    `projects`."""
+    if not projects:
+        return NoTask("no_project", "You are not a member of any project yet: an admin of one can add you.")
+    solutions = Solution.objects.filter(project_id__in=projects)
     if annotator.screening_passed_at is None:
-        if lease := _lease_fixed(annotator, Solution.objects.filter(is_screening=True), ServeReason.SCREENING, now):
+        screening = solutions.filter(is_screening=True)
+        if lease := _lease_fixed(annotator, screening, ServeReason.SCREENING, now):
             return lease
-        if Solution.objects.filter(is_screening=True).exists() and not score_screening(annotator):
+        if screening.exists() and not score_screening(annotator):
             return NoTask("screening_review", "Your screening answers are with an admin for review.")
-    qc = Solution.objects.filter(is_quality_control=True)
     if since_qc(annotator) >= settings.LABEL_QC_EVERY:
-        if lease := _lease_fixed(annotator, qc, ServeReason.QC, now):
+        if lease := _lease_fixed(annotator, solutions.filter(is_quality_control=True), ServeReason.QC, now):
             return lease
-    if lease := (_claim_in_one if connection.vendor == "postgresql" else _claim)(annotator, now):
+    if lease := (_claim_in_one if connection.vendor == "postgresql" else _claim)(annotator, now, projects):
         return lease
     # Passes still missing = an entry open to others or one with leases out (two indexed lookups;
     # `completed < overlap` itself would scan the whole queue).
-    if QueueEntry.objects.filter(is_open=True).exists() or QueueEntry.objects.filter(in_flight__gt=0).exists():
+    queue = QueueEntry.objects.filter(project_id__in=projects)
+    if queue.filter(is_open=True).exists() or queue.filter(in_flight__gt=0).exists():
         return NoTask("waiting", "Nothing for you right now: the remaining tasks are with other annotators or need "
                                  "someone who has not seen them. Leases that expire come back to the queue.")
     return NoTask("all_done", "Everything queued is labelled. New tasks arrive with the next active-learning round.")
@@ -180,9 +216,10 @@ def enqueue(solutions, *, overlap: int = 1, priority: float | None = None, gener
 def enqueue_ids(entries, *, overlap: int = 1, generation: int | None = None, chunk: int = 2000,
                 new: bool = False) -> int:
     """(solution id, priority or None) pairs into the queue, a chunk at a time: one query finds the entries
-    already there (locked: a claim may be changing their counters), one writes the new ones (COPY on
-    PostgreSQL), one updates the old ones. `new`: the solutions were created in this transaction, so none
-    has an entry yet (and no other transaction can see them to make one). Returns how many were created."""
+    already there (locked: a claim may be changing their counters), one the new ones' projects (their
+    solutions'), one writes them (COPY on PostgreSQL), one updates the old ones. `new`: the solutions were
+    created in this transaction, so none has an entry yet (and no other transaction can see them to make
+    one). Returns how many were created."""
     entries = list(dict(entries).items())  # one per solution, its last priority
     created = 0
     for i in range(0, len(entries), chunk):
@@ -190,8 +227,13 @@ def enqueue_ids(entries, *, overlap: int = 1, generation: int | None = None, chu
         with transaction.atomic():
             found = {} if new else {e.solution_id: e for e in QueueEntry.objects.select_for_update()
                                     .filter(among("solution_id", [sid for sid, _ in part]))}
-            rows = [dict(solution_id=sid, overlap=overlap, priority=-float(sid) if prio is None else prio,
-                         generation=generation, completed=0, in_flight=0, is_open=True)
+            fresh = [sid for sid, _ in part if sid not in found]
+            # an entry is in its solution's project (the claim walks one project's entries); a solution that is
+            # not there fails the COPY on its foreign key, as before
+            project = dict(Solution.objects.filter(among("id", fresh)).values_list("id", "project_id")) if fresh else {}
+            rows = [dict(solution_id=sid, project_id=project.get(sid, DEFAULT_PROJECT_ID), overlap=overlap,
+                         priority=-float(sid) if prio is None else prio, generation=generation, completed=0,
+                         in_flight=0, is_open=True)
                     for sid, prio in part if sid not in found]
             try:
                 with transaction.atomic():

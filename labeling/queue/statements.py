@@ -15,7 +15,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import connection
 
-from labeling.models import LabeledPass, Lease, LeaseStatus, Problem, QueueEntry, ServeReason, Solution
+from labeling.models import LabeledPass, Lease, LeaseStatus, Problem, ProjectMember, QueueEntry, ServeReason, Solution
 from labeling.rows import columns, split, table
 
 REGULAR = (ServeReason.PRIORITY, ServeReason.OVERLAP)
@@ -23,13 +23,17 @@ REGULAR = (ServeReason.PRIORITY, ServeReason.OVERLAP)
 
 @functools.cache
 def _state_sql() -> str:
-    lease, solution = table(Lease), table(Solution)
+    lease, solution, member = table(Lease), table(Solution), table(ProjectMember)
     # Newest first and stopped at LABEL_QC_EVERY (index lease_annotator_status_created): the work stays the same
-    # whatever an annotator's history. No QC question left for them: nothing is due, nothing is counted.
+    # whatever an annotator's history. No QC question left for them (in the asked project, else in theirs):
+    # nothing is due, nothing is counted.
     return f"""
         SELECT o.id, o.expires_at,
-               CASE WHEN EXISTS (SELECT 1 FROM {solution} s WHERE s.is_quality_control AND NOT EXISTS (
-                                     SELECT 1 FROM {lease} v WHERE v.annotator_id = %(a)s AND v.solution_id = s.id))
+               CASE WHEN EXISTS (SELECT 1 FROM {solution} s WHERE s.is_quality_control
+                                 AND s.project_id = ANY(m.projects)
+                                 AND (%(p)s::bigint IS NULL OR s.project_id = %(p)s::bigint)
+                                 AND NOT EXISTS (SELECT 1 FROM {lease} v
+                                                 WHERE v.annotator_id = %(a)s AND v.solution_id = s.id))
                THEN (SELECT count(*) FROM (
                    SELECT 1 FROM {lease} r
                    WHERE r.annotator_id = %(a)s AND r.status = %(submitted)s AND r.reason = ANY(%(regular)s)
@@ -38,18 +42,23 @@ def _state_sql() -> str:
                                                     AND q.reason = %(qc)s ORDER BY q.created_at DESC LIMIT 1),
                                                  '-infinity')
                    ORDER BY r.created_at DESC LIMIT %(every)s) AS n)
-               ELSE 0 END
-        FROM (SELECT 1) one
+               ELSE 0 END,
+               m.projects
+        FROM (SELECT ARRAY(SELECT project_id FROM {member} WHERE user_id = %(u)s ORDER BY project_id)
+                     AS projects) m
         LEFT JOIN LATERAL (SELECT id, expires_at FROM {lease}
                            WHERE annotator_id = %(a)s AND status = %(open)s LIMIT 1) o ON true"""
 
 
-def state(annotator_id: int) -> tuple[uuid.UUID | None, datetime | None, int]:
+def state(annotator_id: int, user_id: int | None, project: int | None = None
+          ) -> tuple[uuid.UUID | None, datetime | None, int, list[int]]:
     """(open lease id, its expiry, regular tasks submitted since the last QC one, at most LABEL_QC_EVERY; 0 when
-    no QC question is left that this annotator was never served, so that a QC turn costs no query to find none)."""
+    no QC question is left that this annotator was never served, so that a QC turn costs no query to find none;
+    the ids of the projects the annotator's login is a member of)."""
     with connection.cursor() as cur:
-        cur.execute(_state_sql(), {"a": annotator_id, "submitted": LeaseStatus.SUBMITTED, "open": LeaseStatus.OPEN,
-                                   "regular": list(REGULAR), "qc": ServeReason.QC, "every": settings.LABEL_QC_EVERY})
+        cur.execute(_state_sql(), {"a": annotator_id, "u": user_id, "p": project, "submitted": LeaseStatus.SUBMITTED,
+                                   "open": LeaseStatus.OPEN, "regular": list(REGULAR), "qc": ServeReason.QC,
+                                   "every": settings.LABEL_QC_EVERY})
         return cur.fetchone()
 
 
@@ -57,12 +66,17 @@ def state(annotator_id: int) -> tuple[uuid.UUID | None, datetime | None, int]:
 def _claim_sql() -> str:
     entry, lease, solution, problem = (table(m) for m in (QueueEntry, Lease, Solution, Problem))
     return f"""
-        WITH pick AS (
-            SELECT q.id FROM {entry} q
-            WHERE q.is_open AND NOT EXISTS (SELECT 1 FROM {lease} u  -- a probe per candidate, not the whole history
-                                            WHERE u.annotator_id = %(a)s AND u.solution_id = q.solution_id)
-            ORDER BY q.priority DESC, q.id ASC
-            LIMIT 1 FOR UPDATE OF q SKIP LOCKED
+        WITH pick AS (  -- each project's best (index queue_open_by_project), then the best of those
+            SELECT c.id FROM unnest(%(projects)s::bigint[]) AS p(id)
+            CROSS JOIN LATERAL (
+                SELECT q.id, q.priority FROM {entry} q
+                WHERE q.project_id = p.id AND q.is_open
+                  AND NOT EXISTS (SELECT 1 FROM {lease} u  -- a probe per candidate, not the whole history
+                                  WHERE u.annotator_id = %(a)s AND u.solution_id = q.solution_id)
+                ORDER BY q.priority DESC, q.id ASC
+                LIMIT 1 FOR UPDATE OF q SKIP LOCKED) c
+            ORDER BY c.priority DESC, c.id ASC
+            LIMIT 1
         ), counted AS (
             UPDATE {entry} q SET in_flight = q.in_flight + 1, is_open = q.completed + q.in_flight + 1 < q.overlap
             FROM pick WHERE q.id = pick.id
@@ -79,10 +93,13 @@ def _claim_sql() -> str:
         FROM made JOIN {solution} s ON s.id = made.solution_id JOIN {problem} p ON p.id = s.problem_id"""
 
 
-def claim(annotator_id: int, expires_at: datetime, now: datetime) -> Lease | None:
-    """Claim the next entry and return its lease (solution and problem attached), or None: nothing open
-    that this annotator has not seen. Raises IntegrityError when the annotator got an open lease meanwhile."""
-    params = {"a": annotator_id, "id": uuid.uuid4(), "now": now, "expires": expires_at, "open": LeaseStatus.OPEN,
+def claim(annotator_id: int, projects: list[int], expires_at: datetime, now: datetime) -> Lease | None:
+    """Claim the next entry of `projects` and return its lease (solution and problem attached), or None: nothing
+    open there that this annotator has not seen. Raises IntegrityError when the annotator got an open lease
+    meanwhile. Across several projects each one's best entry is locked for the statement and the best of them
+    taken: a concurrent claimer skips the others for those milliseconds and takes its next."""
+    params = {"a": annotator_id, "projects": projects, "id": uuid.uuid4(), "now": now, "expires": expires_at,
+              "open": LeaseStatus.OPEN,
               "overlap": ServeReason.OVERLAP, "priority": ServeReason.PRIORITY}
     with connection.cursor() as cur:
         cur.execute(_claim_sql(), params)
