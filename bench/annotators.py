@@ -200,9 +200,9 @@ FILL_SQL = (
 
 PROJECTS_SQL = (  # --projects N: projects 2..N beside the default one, the problems spread round robin over them
     """
-    INSERT INTO labeling_project (slug, name, guidelines, protocol, allow_neutral, default_overlap, qc_every,
+    INSERT INTO labeling_project (id, slug, name, guidelines, protocol, allow_neutral, default_overlap, qc_every,
                                   screening_threshold, lease_seconds, created_at)
-    SELECT 'bench-' || i, 'Bench project ' || i, '', 'first_error', true, 1, 10, 0.8, 1800, now()
+    SELECT i, 'bench-' || i, 'Bench project ' || i, '', 'first_error', true, 1, 10, 0.8, 1800, now()
     FROM generate_series(2, %(projects)s) AS i
     """,
     "UPDATE labeling_problem SET project_id = 1 + (id %% %(projects)s)",
@@ -232,7 +232,6 @@ def fill(queued: int, seed: float, extra_sql: list[str], projects: int = 1) -> d
             times[f"{name}_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         if projects > 1:
-            cur.execute("SELECT setval(pg_get_serial_sequence('labeling_project', 'id'), %s)", [projects])
             for sql in PROJECTS_SQL:
                 cur.execute(sql, {"projects": projects} if "%(projects)s" in sql else None)
             cur.execute("SELECT setval(pg_get_serial_sequence('labeling_project', 'id'), (SELECT max(id) FROM "
