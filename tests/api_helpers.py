@@ -21,11 +21,17 @@ def token_client(username: str, role: str, *, screened: bool = True) -> tuple[Cl
     return Client(HTTP_AUTHORIZATION=f"Bearer {key}"), annotator
 
 
-def queued_solutions(n: int, steps=("step one", "step two", "# Answer\n\n4"), **flags) -> list[Solution]:
+def queued_solutions(n: int, steps=("step one", "step two", "# Answer\n\n4"), *, project=None,
+                     priority: float | None = None, **flags) -> list[Solution]:
+    """`n` solutions of one new problem (in `project`, else the default one), queued unless flagged QC or
+    screening."""
     tag = str(uuid.uuid4())
-    p = Problem.objects.create(text=f"What is 2+2? {tag}", content_hash=problem_hash(tag), ground_truth_answer="4")
+    where = {} if project is None else {"project": project}
+    p = Problem.objects.create(text=f"What is 2+2? {tag}", content_hash=problem_hash(tag), ground_truth_answer="4",
+                               **where)
     out = [Solution.objects.create(problem=p, steps=list(steps), final_answer="4",
-                                   content_hash=solution_hash(p.content_hash, list(steps), f"{tag}-{i}"), **flags)
+                                   content_hash=solution_hash(p.content_hash, list(steps), f"{tag}-{i}"), **where,
+                                   **flags)
            for i in range(n)]
-    queue.enqueue([s for s in out if not flags], overlap=1)
+    queue.enqueue([s for s in out if not flags], overlap=1, priority=priority)
     return out

@@ -7,11 +7,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from labeling.hashing import problem_hash, solution_hash
-from labeling.models import Lease, Problem, Project, ProjectMember, QueueEntry, Role, ServeReason, Solution
-from labeling.queue import claims as queue
+from labeling.models import Lease, Project, ProjectMember, QueueEntry, Role, ServeReason, Solution
 
-from .api_helpers import token_client
+from .api_helpers import queued_solutions, token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -21,14 +19,7 @@ def _project(slug: str) -> Project:
 
 
 def _queued(project: Project, n: int, priority: float = 0.0, **flags) -> list[Solution]:
-    tag = str(uuid.uuid4())
-    problem = Problem.objects.create(project=project, text=f"2+2? {tag}", content_hash=problem_hash(tag))
-    out = [Solution.objects.create(project=project, problem=problem, steps=["2+2=4", "# Answer\n\n4"],
-                                   content_hash=solution_hash(problem.content_hash, ["x"], f"{tag}-{i}"), **flags)
-           for i in range(n)]
-    if not flags:
-        queue.enqueue(out, priority=priority)
-    return out
+    return queued_solutions(n, ("2+2=4", "# Answer\n\n4"), project=project, priority=priority, **flags)
 
 
 def _member(annotator, *projects: Project) -> None:
