@@ -177,7 +177,7 @@ class Stepwise:
     def serve(self, db: Db, tag: str):
         return sis.stepwise_server(db, self.redis_url, self.scratch, tag)
 
-    def import_file(self, records: Path, n: int) -> Path:
+    def import_file(self, records: Path) -> Path:
         return records
 
     def upload(self, port: int, setup: dict, path: Path) -> tuple[float, dict]:
@@ -285,7 +285,7 @@ class LabelStudio:
         with Server(db.url, 2, 2, self.scratch) as server:
             yield server
 
-    def import_file(self, records: Path, n: int) -> Path:
+    def import_file(self, records: Path) -> Path:
         """The same records as a Label Studio task list (written once per size, outside the timing)."""
         path = records.with_suffix(".tasks.json")
         if not path.exists():
@@ -471,7 +471,7 @@ def one_round(app, dbs: Databases, files: dict[int, Path], args) -> dict:
     for n in sizes:
         with dbs.fresh(app.key) as db:
             setup = app.setup(db, max(args.annotators))
-            path = app.import_file(files[n], n)
+            path = app.import_file(files[n])
             with app.serve(db, f"{app.key}-{n}") as server:
                 seconds, stats = app.upload(server.port, setup, path)
                 ie.log(f"{TITLES[app.key]}: {n:,} imported in {seconds:.1f} s")
