@@ -37,7 +37,8 @@ class ModelVersion(models.Model):
     class Meta:
         ordering = ["-id"]
         constraints = [
-            models.UniqueConstraint(fields=["kind"], condition=Q(is_active=True), name="one_active_model_per_kind"),
+            models.UniqueConstraint(fields=["project", "kind"], condition=Q(is_active=True),
+                                    name="one_active_model_per_project_and_kind"),
             models.CheckConstraint(condition=Q(status__in=["training", "ready", "failed"]), name="model_status_valid"),
             models.CheckConstraint(condition=Q(is_active=False) | Q(status="ready"), name="only_ready_is_active"),
         ]
@@ -95,8 +96,8 @@ class Round(models.Model):
     project = project_field("rounds")
     generation = models.IntegerField(unique=True)
     status = models.CharField(max_length=16, choices=RoundStatus.choices, default=RoundStatus.QUEUED)
-    # "active" while queued or running, NULL after: the unique index lets one round run at a time.
-    slot = models.CharField(max_length=8, null=True, blank=True, unique=True, editable=False)
+    # "active" while queued or running, NULL after: the unique index lets one round run at a time in a project.
+    slot = models.CharField(max_length=8, null=True, blank=True, editable=False)
     stage = models.CharField(max_length=16, choices=Stage.choices, blank=True, default="")
     config = models.JSONField(default=dict)
     stages = models.JSONField(default=dict, blank=True)
@@ -123,6 +124,7 @@ class Round(models.Model):
             models.CheckConstraint(condition=Q(status__in=RoundStatus.values), name="round_status_valid"),
             models.CheckConstraint(condition=Q(slot__isnull=True) | Q(status__in=["queued", "running"]),
                                    name="round_slot_only_while_active"),
+            models.UniqueConstraint(fields=["project", "slot"], name="one_active_round_per_project"),
         ]
 
     def __str__(self):

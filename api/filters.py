@@ -60,7 +60,19 @@ class ProblemFilter(StrictFilterSet):
         fields = ["subject", "level", "source_id"]
 
 
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(django_filters.Filter):
+    field_class = forms.IntegerField
+
+
+def _id_filter(field: str) -> IdFilter:
+    # a plain id: a choice filter would answer 400 for an id that does not exist and 200 for another
+    # project's, telling the two apart
+    return IdFilter(field_name=f"{field}_id", label=f"The {field}'s id", min_value=1, max_value=2**63 - 1)
+
+
 class SolutionFilter(StrictFilterSet):
+    problem = _id_filter("problem")
     labeled = StrictBooleanFilter(method="filter_labeled", label="Has at least one labelled pass")
 
     class Meta:
@@ -73,6 +85,8 @@ class SolutionFilter(StrictFilterSet):
 
 
 class PassFilter(StrictFilterSet):
+    problem = _id_filter("problem")
+    solution = _id_filter("solution")
     annotator = django_filters.UUIDFilter(field_name="annotator__uuid")
     finish_reason = django_filters.ChoiceFilter(choices=FinishReason.choices)
     submitted_after = django_filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="gte")

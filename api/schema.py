@@ -7,7 +7,8 @@ rely on them: every error body is `{"error", "field", "errors": [{"field", "mess
 * 401: always (no credentials, or an invalid/revoked token), with `WWW-Authenticate`;
 * 403: a role permission is checked, or the method writes (a session write without the
   CSRF token is refused);
-* 404: a path parameter that names nothing, or a page number past the end;
+* 404: a path parameter that names nothing (or another project's object), a page number past the end, or a
+  `project` that is not one of the caller's;
 * 413, 415: the operation takes a request body, and it was too large, or came as another
   media type (or none).
 
@@ -61,7 +62,7 @@ class ErrorsAutoSchema(AutoSchema):
         checked = any(type(p) not in OPEN for p in self.view.get_permissions())
         if checked or self.method not in ("GET", "HEAD", "OPTIONS"):
             codes.append("403")
-        if any(p["in"] == "path" or (p["in"] == "query" and p["name"] == "page") for p in params):
+        if any(p["in"] == "path" or (p["in"] == "query" and p["name"] in ("page", "project")) for p in params):
             codes.append("404")
         if "requestBody" in operation:
             codes += ["413", "415"]

@@ -68,9 +68,15 @@ def _pair_counts(qs, h: F, a: F, n: F) -> dict:
                                    "only_auto_found_error": agg["auto_only"], "neither": agg["neither"]}}
 
 
-def against_people(runs=None) -> dict[str, dict]:
-    """Per automatic source (and run), agreement with every human pass on the same solution."""
+def _labels(projects: list[int] | None):
     labels = StepLabels.objects.filter(malformed=False, first_error__isnull=False)
+    return labels if projects is None else labels.filter(solution__project_id__in=projects)
+
+
+def against_people(runs=None, projects: list[int] | None = None) -> dict[str, dict]:
+    """Per automatic source (and run), agreement with every human pass on the same solution (of `projects`,
+    None: every project)."""
+    labels = _labels(projects)
     if runs is not None:
         labels = labels.filter(run__in=runs)
     out = {}
@@ -78,24 +84,25 @@ def against_people(runs=None) -> dict[str, dict]:
         pairs = LabeledPass.objects.filter(first_error__isnull=False, solution__auto_labels__run__key=key,
                                            solution__auto_labels__malformed=False,
                                            solution__auto_labels__first_error__isnull=False)
+        pairs = pairs if projects is None else pairs.filter(project_id__in=projects)
         out[key] = {"source": source, **_pair_counts(pairs, F("first_error"), F("solution__auto_labels__first_error"),
                                                      F("solution__auto_labels__n_steps"))}
     return out
 
 
-def between_runs(key_a: str, key_b: str) -> dict:
+def between_runs(key_a: str, key_b: str, projects: list[int] | None = None) -> dict:
     """Two automatic runs against each other (`human` in the figures reads as `key_a`)."""
-    qs = StepLabels.objects.filter(run__key=key_a, malformed=False, first_error__isnull=False,
-                                   solution__auto_labels__run__key=key_b, solution__auto_labels__malformed=False,
-                                   solution__auto_labels__first_error__isnull=False)
+    qs = _labels(projects).filter(run__key=key_a, solution__auto_labels__run__key=key_b,
+                                  solution__auto_labels__malformed=False,
+                                  solution__auto_labels__first_error__isnull=False)
     return {"a": key_a, "b": key_b, **_pair_counts(qs, F("first_error"), F("solution__auto_labels__first_error"),
                                                    F("n_steps"))}
 
 
-def disagreements(limit: int = 100, source_key: str | None = None):
+def disagreements(limit: int = 100, source_key: str | None = None, projects: list[int] | None = None):
     """Solutions whose labels disagree on the first error (people's and automatic ones, or two
     automatic runs), the most disagreeing first: one row per solution with its first errors."""
-    labels = StepLabels.objects.filter(malformed=False, first_error__isnull=False)
+    labels = _labels(projects)
     if source_key:
         labels = labels.filter(run__key=source_key)
     per_solution = labels.values("solution_id").annotate(

@@ -52,9 +52,18 @@ def actor_name(actor, source: str) -> str:
     return f"os:{_os_user()}" if source == AuditSource.CLI else "system"
 
 
-def record(actor, action: AuditAction, target=None, **details) -> AuditEvent:
+def _project_of(target) -> int | None:
+    from labeling.models import Project
+
+    if isinstance(target, Project):
+        return target.pk
+    return getattr(target, "project_id", None) if isinstance(target, models.Model) else None
+
+
+def record(actor, action: AuditAction, target=None, *, in_project: int | None = None, **details) -> AuditEvent:
     """Append one event. `actor` is the user who asked (None: the system, or a command run without
-    --actor); `details` must be JSON (dates and UUIDs are fine) and never a secret."""
+    --actor); `details` must be JSON (dates and UUIDs are fine) and never a secret. The event is in the
+    project of `target` (a row of one), or `in_project` (an id); else it is the instance's (people, tokens)."""
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None  # AnonymousUser
     source = current_source()
@@ -62,4 +71,5 @@ def record(actor, action: AuditAction, target=None, **details) -> AuditEvent:
     return AuditEvent.objects.create(
         actor=actor, actor_name=actor_name(actor, source)[:150], source=source, action=action,
         target_type=t.type, target_id=t.id, target_label=t.label, details=details,
-        request_id=request_context.request_id.get() or "")
+        request_id=request_context.request_id.get() or "",
+        project_id=in_project if in_project is not None else _project_of(target))

@@ -100,14 +100,16 @@ class Problem(models.Model):
     level = models.PositiveSmallIntegerField(null=True, blank=True)
     source_id = models.CharField(max_length=255, blank=True, default="", db_index=True,
                                  help_text="Identifier in the source data set, e.g. MATH unique_id.")
-    content_hash = models.CharField(max_length=64, unique=True, editable=False,
-                                    help_text="sha256 of the problem text.")
+    content_hash = models.CharField(max_length=64, editable=False,
+                                    help_text="sha256 of the problem text (unique within its project).")
     extra = models.JSONField(default=dict, blank=True,
                              help_text="What a generator knows of the problem (the demo's parameters).")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
+        # the same problem text may be in two projects, once in each (imports find it by project and hash)
+        constraints = [models.UniqueConstraint(fields=["project", "content_hash"], name="problem_once_per_project")]
 
     def __str__(self):
         return f"#{self.pk} {self.text[:60]}"
@@ -132,7 +134,7 @@ class Solution(models.Model):
                                      help_text="Active-learning round that queued it; -1 = screening set.")
     is_quality_control = models.BooleanField(default=False)
     is_screening = models.BooleanField(default=False)
-    content_hash = models.CharField(max_length=64, unique=True, editable=False)
+    content_hash = models.CharField(max_length=64, editable=False, help_text="Unique within its project.")
     gold_first_error = models.IntegerField(null=True, blank=True,
                                            help_text="QC/screening gold label: first wrong step, -1 if none.")
     extra = models.JSONField(default=dict, blank=True, help_text="Unknown keys from the imported record.")
@@ -144,6 +146,7 @@ class Solution(models.Model):
         # of every solution (measured by bench/annotators.py at 10^6 queued).
         indexes = [models.Index(fields=["id"], condition=Q(is_screening=True), name="solution_screening_set"),
                    models.Index(fields=["id"], condition=Q(is_quality_control=True), name="solution_qc_set")]
+        constraints = [models.UniqueConstraint(fields=["project", "content_hash"], name="solution_once_per_project")]
 
     def __str__(self):
         return f"Solution #{self.pk} of problem #{self.problem_id} ({len(self.steps)} steps)"
@@ -200,8 +203,8 @@ class LabeledPass(models.Model):
                                       "column so agreement figures are aggregates).")
     reason_text = models.TextField(blank=True, default="",
                                    help_text="Why the annotator gave up or reported the problem.")
-    natural_key = models.CharField(max_length=64, unique=True, editable=False,
-                                   help_text="Identity used to make imports idempotent.")
+    natural_key = models.CharField(max_length=64, editable=False,
+                                   help_text="Identity used to make imports idempotent (unique within its project).")
     client_id = models.UUIDField(null=True, blank=True, unique=True,
                                  help_text="Client-generated submit id: a retried submit lands once.")
     extra = models.JSONField(default=dict, blank=True,
@@ -215,6 +218,7 @@ class LabeledPass(models.Model):
             models.CheckConstraint(condition=Q(finish_reason__in=FinishReason.values), name="pass_finish_reason_valid"),
             models.CheckConstraint(condition=Q(total_time__isnull=True) | Q(total_time__gte=0),
                                    name="pass_total_time_nonneg"),
+            models.UniqueConstraint(fields=["project", "natural_key"], name="pass_once_per_project"),
         ]
 
     def __str__(self):
@@ -441,6 +445,8 @@ class AuditEvent(models.Model):
                                help_text="What changed: counts, filters, old and new values. Never a secret.")
     request_id = models.CharField(max_length=64, blank=True, default="",
                                   help_text="X-Request-ID of the request that did it: find its log lines.")
+    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                help_text="The project it happened in; empty for the instance's own (people, tokens).")
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -448,7 +454,8 @@ class AuditEvent(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["action", "-created_at"], name="audit_action_time"),
                    models.Index(fields=["actor_name", "-created_at"], name="audit_actor_time"),
-                   models.Index(fields=["target_type", "target_id"], name="audit_target")]
+                   models.Index(fields=["target_type", "target_id"], name="audit_target"),
+                   models.Index(fields=["project", "-created_at"], name="audit_project_time")]
         constraints = [models.CheckConstraint(condition=Q(action__in=AuditAction.values), name="audit_action_valid"),
                        models.CheckConstraint(condition=Q(source__in=AuditSource.values), name="audit_source_valid")]
 

@@ -38,4 +38,40 @@ def join_default(user, role: str) -> ProjectMember:
     if not created and member.role != role:
         member.role = role
         member.save(update_fields=["role"])
+    user.__dict__.pop("_project_roles", None)  # roles_of reads them again
     return member
+
+
+def roles_of(user) -> dict[int, str]:
+    """{project id: the user's role there}, read once per request (kept on the user object)."""
+    if not getattr(user, "is_authenticated", False):
+        return {}
+    cached = user.__dict__.get("_project_roles")
+    if cached is None:
+        cached = dict(ProjectMember.objects.filter(user_id=user.pk).values_list("project_id", "role"))
+        user.__dict__["_project_roles"] = cached
+    return cached
+
+
+def allowed(user, perm: str) -> list[int] | None:
+    """The ids of the projects where the user's role there grants `perm` (labeling.people.roles); None: every
+    project (a superuser). Rights in a project come from the role there, not from the account's role."""
+    from labeling.people.roles import ROLE_PERMISSIONS
+
+    if user.is_superuser:
+        return None
+    return sorted(p for p, role in roles_of(user).items() if perm in ROLE_PERMISSIONS.get(role, ()))
+
+
+def may(user, perm: str, project_id: int | None = None) -> bool:
+    """Whether the user may do `perm` in that project (in at least one, without a project)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    ids = allowed(user, perm)
+    return ids is None or (project_id in ids if project_id is not None else bool(ids))
+
+
+def scope(qs, user, perm: str, field: str = "project_id"):
+    """`qs` cut to the projects where the user may do `perm`."""
+    ids = allowed(user, perm)
+    return qs if ids is None else qs.filter(**{f"{field}__in": ids})

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from itertools import combinations
 
 import numpy as np
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from labeling.formats.prm800k import first_error
@@ -33,14 +33,25 @@ def annotator_progress(annotator: Annotator, now: datetime | None = None) -> dic
             "open_leases": annotator.leases.filter(status=LeaseStatus.OPEN).count()}
 
 
-def annotator_table() -> list[dict]:
-    """One row per annotator with a login: throughput, time per step, QC agreement, screening."""
+def _within(qs, projects: list[int] | None, field: str = "project_id"):
+    """`qs` in those projects (None: every project)."""
+    return qs if projects is None else qs.filter(**{f"{field}__in": projects})
+
+
+def annotator_table(projects: list[int] | None = None) -> list[dict]:
+    """One row per annotator with a login (a member of one of `projects`, None: anyone): throughput, time per
+    step, QC agreement, screening, over their passes in those projects."""
     rows = []
-    annotators = Annotator.objects.filter(user__isnull=False).select_related("user").annotate(
-        n_passes=Count("passes"), time_ms=Sum("passes__total_time"))
+    mine = None if projects is None else Q(passes__project_id__in=projects)
+    annotators = Annotator.objects.filter(user__isnull=False).select_related("user")
+    if projects is not None:
+        annotators = annotators.filter(user__project_roles__project_id__in=projects).distinct()
+    annotators = annotators.annotate(n_passes=Count("passes", filter=mine), time_ms=Sum("passes__total_time",
+                                                                                        filter=mine))
     for a in annotators:
-        steps = sum(len(s) for s in a.passes.values_list("steps", flat=True)) if a.n_passes else 0
-        agree, n = _gold_agreement(a.passes.filter(is_quality_control=True).select_related("solution"))
+        passes = _within(a.passes.all(), projects)
+        steps = sum(len(s) for s in passes.values_list("steps", flat=True)) if a.n_passes else 0
+        agree, n = _gold_agreement(passes.filter(is_quality_control=True).select_related("solution"))
         hours = (a.time_ms or 0) / 3_600_000
         rows.append({
             "uuid": str(a.uuid), "username": a.user.username, "role": a.role, "passes": a.n_passes,
@@ -55,13 +66,14 @@ def annotator_table() -> list[dict]:
     return rows
 
 
-def inter_annotator_agreement() -> dict:
+def inter_annotator_agreement(projects: list[int] | None = None) -> dict:
     """Krippendorff's alpha (ordinal) on step ratings of solutions with several passes,
     and raw agreement on the first wrong step between every two passes of a solution."""
     import krippendorff
 
     by_solution = defaultdict(list)
-    multi = LabeledPass.objects.filter(solution__isnull=False).values("solution_id").annotate(n=Count("id")) \
+    multi = _within(LabeledPass.objects.filter(solution__isnull=False), projects).values("solution_id") \
+        .annotate(n=Count("id")) \
         .filter(n__gte=2).values_list("solution_id", flat=True)
     for sid, aid, steps in LabeledPass.objects.filter(solution_id__in=multi).values_list(
             "solution_id", "annotator_id", "steps"):

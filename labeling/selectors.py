@@ -11,4 +11,4 @@ def dataset_counts() -> dict:
 
 def audit_events() -> QuerySet:
     """The audit trail, newest first (ties by id: events of one transaction share a timestamp)."""
-    return AuditEvent.objects.order_by("-created_at", "-id")
+    return AuditEvent.objects.select_related("project").order_by("-created_at", "-id")

@@ -381,7 +381,7 @@ def test_audit_api_lists_and_filters_for_admins_only(admin, ml):
     body = r.json()
     assert body["count"] == AuditEvent.objects.count() and body["results"][0]["action"] == "round.start"
     assert set(body["results"][0]) == {"id", "created_at", "actor", "action", "source", "target_type", "target_id",
-                                       "target_label", "details", "request_id"}
+                                       "target_label", "details", "request_id", "project"}
     assert [e["actor"] for e in client.get("/api/audit/", {"actor": "ml"}).json()["results"]] == ["ml"]
     picked = client.get("/api/audit/?action=role.change&action=round.start").json()["results"]
     assert [e["action"] for e in picked] == ["round.start", "role.change"]

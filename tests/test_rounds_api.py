@@ -226,9 +226,10 @@ def test_schema_documents_every_option_and_the_409():
     c = Client()
     schema = yaml.safe_load(c.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi").content)
     props = schema["components"]["schemas"]["RoundConfigInRequest"]["properties"]
-    assert list(props) == [o.name for o in OPTIONS]
+    assert list(props) == ["project", *(o.name for o in OPTIONS)]  # the project it runs in, then its options
     assert props["per_problem"]["minimum"] == 1 and props["per_problem"]["default"] == 4
     assert props["per_problem_cap"]["nullable"] is True
     assert "409" in schema["paths"]["/api/rounds/"]["post"]["responses"]
     assert "409" in schema["paths"]["/api/rounds/{id}/resume/"]["post"]["responses"]
+    assert "404" in schema["paths"]["/api/rounds/"]["post"]["responses"]  # a project not yours
     assert {"/api/rounds/{id}/", "/api/rounds/{id}/cancel/", "/api/workers/"} <= set(schema["paths"])

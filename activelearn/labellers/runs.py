@@ -16,7 +16,7 @@ from activelearn.policy import connection
 from activelearn.policy.client import PolicyError, PolicyUnavailable
 from activelearn.policy.samples import Usage
 from labeling import audit
-from labeling.models import AuditAction, AutoLabelRun, LabeledPass, Solution, StepLabels
+from labeling.models import DEFAULT_PROJECT_ID, AuditAction, AutoLabelRun, LabeledPass, Solution, StepLabels
 
 SOURCES = ("rollout", "first_error", "judge", "prm")
 RUN_JOB = "activelearn.tasks.auto_label_job"  # the task a run started through the API is sent as
@@ -28,10 +28,10 @@ def send(run: AutoLabelRun) -> None:
 DEFAULTS = {"connection": "demo", "k": 8, "attempts": 1, "verdicts": False, "threshold": 0.5}
 
 
-def plan(filters: dict) -> list[int]:
-    """Solution ids: `ids`, or those of a generation run (`run`), those with human passes
+def plan(filters: dict, project: int = DEFAULT_PROJECT_ID) -> list[int]:
+    """Solution ids of `project`: `ids`, or those of a generation run (`run`), those with human passes
     (`labelled`), those whose problem's source id starts with `source`; at most `cap`."""
-    qs = Solution.objects.filter(is_screening=False)
+    qs = Solution.objects.filter(is_screening=False, project_id=project)
     if filters.get("ids"):
         qs = qs.filter(id__in=filters["ids"])
     if filters.get("run"):
@@ -57,14 +57,16 @@ def labeller_params(source: str, params: dict) -> dict:
     return p
 
 
-def start_run(key: str, source: str, params: dict, filters: dict, *, generation=None, user=None) -> AutoLabelRun:
+def start_run(key: str, source: str, params: dict, filters: dict, *, generation=None, user=None,
+              project: int = DEFAULT_PROJECT_ID) -> AutoLabelRun:
+    """The run `key` (made if new): labels of the solutions of `project` that `filters` plan."""
     run = AutoLabelRun.objects.filter(key=key).first()
     if run is not None:
         return run
     params = labeller_params(source, params)
     model = ""
     if source in ("rollout", "first_error", "judge"):
-        conn = connection.resolve(params["connection"], params.get("overrides"))
+        conn = connection.resolve(params["connection"], params.get("overrides"), project=project)
         params["connection_settings"] = conn.public()
         model = {"judge": DemoJudge.name, **dict.fromkeys(("rollout", "first_error"), DemoCompleter.name)}[source] \
             if conn.is_demo else conn.model
@@ -73,18 +75,19 @@ def start_run(key: str, source: str, params: dict, filters: dict, *, generation=
     if source == "prm":
         from activelearn.prm.registry import active_version
 
-        version = active_version()
+        version = active_version(project=project)
         if version is None:
-            raise connection.ConnectionConfigError("source", "prm labels need an active PRM: train one first")
+            raise connection.ConnectionConfigError("source", "prm labels need an active PRM in the project: "
+                                                             "train one first")
         params["model_version"] = version.pk
         model = f"prm-v{version.pk}"
-    ids = plan(filters)
+    ids = plan(filters, project)
     try:
         with transaction.atomic():
             run = AutoLabelRun.objects.create(
                 key=key, source=source, labeller_version=methods.VERSIONS[source], model=model[:255],
                 params={**params, "filters": filters, "solution_ids": ids}, solutions=len(ids), generation=generation,
-                created_by=user)
+                created_by=user, project_id=project)
             # the connection's public part only (never a key: there is none stored), and not the id list
             audit.record(user, AuditAction.LABELS_RUN, run, source=source, labeller_version=run.labeller_version,
                          model=run.model, solutions=len(ids), generation=generation,

@@ -173,16 +173,17 @@ def check_name(name: str) -> str:
     return name
 
 
-def resolve(name: str, overrides: dict | None = None) -> Connection:
+def resolve(name: str, overrides: dict | None = None, project: int | None = None) -> Connection:
     """The connection called `name` with `overrides` applied and checked, its key read from the
-    environment. ConnectionConfigError for an unknown name (field `policy`) or a connection that
-    lacks a server or a model."""
+    environment. ConnectionConfigError for an unknown name (field `policy`; a stored connection of another
+    project than `project`, when given, is unknown too) or a connection that lacks a server or a model."""
     if name == DEMO:
         base = parse({})
     elif name == DEFAULT and settings.POLICY_BASE_URL:
         base = deployment_settings()
     else:
-        row = PolicyConnection.objects.filter(name=name).first()
+        rows = PolicyConnection.objects.filter(name=name)
+        row = (rows if project is None else rows.filter(project_id=project)).first()
         if row is None:
             raise ConnectionConfigError("policy", f"no connection named {name!r}")
         base = parse(row.settings)

@@ -5,7 +5,7 @@ from django.db import IntegrityError, transaction
 from activelearn.models import PolicyConnection
 from activelearn.policy import connection
 from labeling import audit
-from labeling.models import AuditAction
+from labeling.models import DEFAULT_PROJECT_ID, AuditAction
 
 RESERVED = (connection.DEMO, connection.DEFAULT)
 
@@ -31,12 +31,13 @@ def _usable(name: str, settings: dict) -> dict:
 
 
 @transaction.atomic
-def create(name, settings: dict, *, actor=None) -> PolicyConnection:
+def create(name, settings: dict, *, actor=None, project: int = DEFAULT_PROJECT_ID) -> PolicyConnection:
+    """A stored connection of `project` (names are unique across projects: a round names its connection)."""
     name = _check_name(name)
     checked = _usable(name, settings)
     try:
         with transaction.atomic():
-            row = PolicyConnection.objects.create(name=name, settings=checked, created_by=actor)
+            row = PolicyConnection.objects.create(name=name, settings=checked, created_by=actor, project_id=project)
     except IntegrityError:
         raise connection.ConnectionConfigError("name", f"a connection named {name!r} exists") from None
     audit.record(actor, AuditAction.CONNECTION_CREATE, row, settings=checked)

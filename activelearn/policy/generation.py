@@ -27,16 +27,16 @@ from activelearn.policy.connection import Connection
 from activelearn.policy.samples import ProblemSamples, Usage
 from labeling.bulk import among, insert_rows
 from labeling.hashing import solution_hash
-from labeling.models import Problem, Solution
+from labeling.models import DEFAULT_PROJECT_ID, Problem, Solution
 
 FILTERS = ("subject", "level", "source", "fewer_than", "problem_cap")
 USAGE_FIELDS = ("requests", "retries", "failed_requests", "prompt_tokens", "completion_tokens", "request_seconds")
 
 
-def plan(filters: dict) -> list[int]:
-    """Problem ids to sample for: all, or those of a subject / level / source id prefix, or with
+def plan(filters: dict, project: int = DEFAULT_PROJECT_ID) -> list[int]:
+    """Problem ids of `project` to sample for: all, or those of a subject / level / source id prefix, or with
     fewer than `fewer_than` candidate solutions; at most `problem_cap` (lowest ids first)."""
-    qs = Problem.objects.all()
+    qs = Problem.objects.filter(project_id=project)
     if filters.get("subject"):
         qs = qs.filter(subject=filters["subject"])
     if filters.get("level") is not None:
@@ -53,12 +53,13 @@ def plan(filters: dict) -> list[int]:
 
 
 def start_run(key: str, conn: Connection, samples_per_problem: int, filters: dict, *, round=None,
-              user=None) -> GenerationRun:
-    """The run called `key`, made with its frozen plan the first time (later: as it was made)."""
+              user=None, project: int = DEFAULT_PROJECT_ID) -> GenerationRun:
+    """The run called `key`, made with its frozen plan the first time (later: as it was made), for the problems
+    of `project`; what it samples goes into that project."""
     run = GenerationRun.objects.filter(key=key).first()
     if run is not None:
         return run
-    problem_ids = plan(filters)
+    problem_ids = plan(filters, project)
     config = {"connection": conn.public(), "samples_per_problem": samples_per_problem,
               "filters": {k: filters.get(k) for k in FILTERS}, "problem_ids": problem_ids}
     try:
@@ -66,7 +67,7 @@ def start_run(key: str, conn: Connection, samples_per_problem: int, filters: dic
             return GenerationRun.objects.create(key=key, round=round, connection=conn.name, config=config,
                                                 problems=len(problem_ids),
                                                 samples_wanted=len(problem_ids) * samples_per_problem,
-                                                created_by=user)
+                                                created_by=user, project_id=project)
     except IntegrityError:  # started at the same moment elsewhere
         return GenerationRun.objects.get(key=key)
 
@@ -148,7 +149,8 @@ def _solutions(run, conn, problem, samples: list) -> dict[int, tuple[int, bool]]
     written through the import's bulk path (labeling.bulk): one lookup, one COPY. An identical text
     sampled elsewhere at this moment makes the COPY fail: then one sample at a time."""
     keys = {i: solution_hash(problem.content_hash, r.steps, r.final_answer) for i, r, _ in samples}
-    found = dict(Solution.objects.filter(among("content_hash", set(keys.values()))).values_list("content_hash", "id"))
+    found = dict(Solution.objects.filter(among("content_hash", set(keys.values())), project_id=problem.project_id)
+                 .values_list("content_hash", "id"))
     new, first = [], {}
     for index, result, truth in samples:
         key = keys[index]
@@ -171,21 +173,23 @@ def _solutions(run, conn, problem, samples: list) -> dict[int, tuple[int, bool]]
 
 def _row(run, conn, problem, index, result: splitting.Split, truth: dict | None, key: str) -> dict:
     provenance = _provenance(run, conn, index)
-    return dict(problem_id=problem.pk, steps=result.steps, final_answer=result.final_answer,
+    return dict(project_id=problem.project_id, problem_id=problem.pk, steps=result.steps,
+                final_answer=result.final_answer,
                 generator=provenance["model"][:255], content_hash=key,
                 source_id=f"{run.key}/{problem.pk}/{index}"[:255], extra={"provenance": provenance, **(truth or {})})
 
 
 def _one_solution(run, conn, problem, index, result: splitting.Split, truth: dict | None) -> tuple[int, bool]:
     key = solution_hash(problem.content_hash, result.steps, result.final_answer)
-    existing = Solution.objects.filter(content_hash=key).values_list("id", flat=True).first()
+    mine = Solution.objects.filter(content_hash=key, project_id=problem.project_id)
+    existing = mine.values_list("id", flat=True).first()
     if existing is not None:
         return existing, False
     try:
         with transaction.atomic():
             return Solution.objects.create(**_row(run, conn, problem, index, result, truth, key)).pk, True
     except IntegrityError:  # the same text sampled elsewhere at this moment
-        return Solution.objects.get(content_hash=key).pk, False
+        return mine.get().pk, False
 
 
 def add_usage(run: GenerationRun, usage: Usage) -> None:

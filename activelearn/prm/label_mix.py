@@ -88,11 +88,15 @@ def _items(qs: QuerySet, source: str, weight: float, use_soft: bool, counts: Cou
         last = rows[-1][0]
 
 
-def automatic_items(mix: LabelMix, counts: Counter) -> Iterator[Item]:
-    """The automatic part of a mix (human passes come from training_data.prm_items)."""
+def automatic_items(mix: LabelMix, counts: Counter, project: int | None = None) -> Iterator[Item]:
+    """The automatic part of a mix (human passes come from training_data.prm_items), of one project (None:
+    every project)."""
+    def mine(qs):
+        return qs if project is None else qs.filter(solution__project_id=project)
+
     if mix.mix == "human+consensus":  # people's labels come first: not where a person has labelled
-        yield from _items(label_sources.consensus(without_people=True), CONSENSUS, 1.0, mix.soft, counts)
+        yield from _items(mine(label_sources.consensus(without_people=True)), CONSENSUS, 1.0, mix.soft, counts)
     elif mix.mix == "sources":
         for source, w in mix.weights.items():
             if source != HUMAN:
-                yield from _items(label_sources.newest([source]), source, w, mix.soft, counts)
+                yield from _items(mine(label_sources.newest([source])), source, w, mix.soft, counts)

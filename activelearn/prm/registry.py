@@ -19,7 +19,7 @@ from activelearn.prm.metrics import json_safe
 from activelearn.prm.reward_model import RewardModel
 from activelearn.prm.training import TrainConfig, train
 from labeling import audit
-from labeling.models import AuditAction
+from labeling.models import DEFAULT_PROJECT_ID, AuditAction, LabeledPass, Solution
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,8 @@ def train_version(kind: str = ModelKind.PRM, *, base: str | None = None, init_fr
                   cfg: TrainConfig | None = None, neutral: str = "keep", activate: bool = True,
                   passes=None, solutions=None, labels: LabelMix | None = None,
                   progress: Callable[[dict], None] | None = None,
-                  on_created: Callable[[ModelVersion], None] | None = None, actor=None) -> ModelVersion:
+                  on_created: Callable[[ModelVersion], None] | None = None, actor=None,
+                  project: int = DEFAULT_PROJECT_ID) -> ModelVersion:
     """Train a PRM (from labelled passes) or an ORM (from graded solutions) and register it.
 
     Files are written to a temporary directory and renamed into place only when complete,
@@ -66,15 +67,18 @@ def train_version(kind: str = ModelKind.PRM, *, base: str | None = None, init_fr
     labels = labels or LabelMix()
     base = str(init_from.path if init_from else (base or backbone.default_base_model()))
     snapshot, automatic = training_data.Snapshot(), Counter()
+    # a project's model learns from that project's labels only (passes/solutions given: the caller chose)
     if kind == ModelKind.PRM:
-        items = _prm_items(passes, neutral, snapshot, labels, automatic)
+        passes = passes if passes is not None else LabeledPass.objects.filter(project_id=project)
+        items = _prm_items(passes, neutral, snapshot, labels, automatic, project)
     else:
+        solutions = solutions if solutions is not None else Solution.objects.filter(project_id=project)
         items = list(training_data.orm_items(solutions, snapshot))
     if not items:
         raise ValueError(f"no labelled data to train a {kind} on")
     train_items, val_items = _split(items, cfg)
     version = ModelVersion.objects.create(
-        kind=kind, base_model=base if not init_from else init_from.base_model, parent=init_from,
+        project_id=project, kind=kind, base_model=base if not init_from else init_from.base_model, parent=init_from,
         hyperparameters={**cfg.as_dict(), "neutral": neutral, **({"labels": labels.as_dict()} if kind == ModelKind.PRM
                                                                  else {})},
         data_snapshot={**snapshot.as_dict(), "train_items": len(train_items), "val_items": len(val_items),
@@ -111,13 +115,13 @@ def train_version(kind: str = ModelKind.PRM, *, base: str | None = None, init_fr
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _prm_items(passes, neutral: str, snapshot, labels: LabelMix, automatic: Counter) -> list:
+def _prm_items(passes, neutral: str, snapshot, labels: LabelMix, automatic: Counter, project: int) -> list:
     items = []
     if labels.human_weight > 0:
         for it in training_data.prm_items(passes, neutral, snapshot):
             it.weight = labels.human_weight
             items.append(it)
-    items.extend(label_mix.automatic_items(labels, automatic))
+    items.extend(label_mix.automatic_items(labels, automatic, project))
     return items
 
 
@@ -128,11 +132,12 @@ def _encode(rm: RewardModel, items: list) -> list:
 
 @transaction.atomic
 def activate_version(version: ModelVersion, *, actor=None, **context) -> None:
-    """Make `version` the active one of its kind; recorded in the audit trail when it changes
+    """Make `version` the active one of its kind in its project; recorded in the audit trail when it changes
     anything (`context`, e.g. the round, goes into the event's details)."""
     if version.status != ModelVersion.Status.READY:
         raise ValueError(f"only a ready model can be active; {version} is {version.status}")
-    previous = list(ModelVersion.objects.select_for_update().filter(kind=version.kind, is_active=True)
+    previous = list(ModelVersion.objects.select_for_update().filter(kind=version.kind, is_active=True,
+                                                                     project_id=version.project_id)
                     .exclude(pk=version.pk).values_list("pk", flat=True))
     ModelVersion.objects.filter(pk__in=previous).update(is_active=False)
     changed = ModelVersion.objects.filter(pk=version.pk, is_active=False).update(is_active=True)
@@ -142,5 +147,6 @@ def activate_version(version: ModelVersion, *, actor=None, **context) -> None:
                      previous=previous[0] if previous else None, **context)
 
 
-def active_version(kind: str = ModelKind.PRM) -> ModelVersion | None:
-    return ModelVersion.objects.filter(kind=kind, is_active=True).first()
+def active_version(kind: str = ModelKind.PRM, project: int = DEFAULT_PROJECT_ID) -> ModelVersion | None:
+    """The version of `kind` that scores and selects in `project` (an id)."""
+    return ModelVersion.objects.filter(kind=kind, is_active=True, project_id=project).first()

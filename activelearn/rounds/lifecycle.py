@@ -15,13 +15,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from activelearn.models import ACTIVE_ROUND_STATUSES, STAGES, ModelVersion, Round, RoundStatus
+from activelearn.models import ACTIVE_ROUND_STATUSES, STAGES, ModelVersion, PolicyConnection, Round, RoundStatus
 from activelearn.prm.registry import active_version
 from activelearn.rounds import stages
 from activelearn.rounds.config import RoundConfigError, parse_config
 from activelearn.rounds.errors import RoundBusy
 from labeling import audit
-from labeling.models import AuditAction, LabeledPass, Solution
+from labeling.models import DEFAULT_PROJECT_ID, AuditAction, LabeledPass, Solution
 
 log = logging.getLogger(__name__)
 # The tasks a round sends, by name: the contract with the workers (activelearn.celery_tasks
@@ -60,21 +60,31 @@ def next_generation() -> int:
     return highest + 1
 
 
-def start_round(config: dict | None = None, user=None) -> Round:
-    """Create a round and send it to the workers. Raises RoundBusy or RoundConfigError."""
+def start_round(config: dict | None = None, user=None, project=None) -> Round:
+    """Create a round in `project` (a Project; the default one when not given) and send it to the workers: it
+    trains on that project's labels and selects from and queues into that project. One round at a time per
+    project. Raises RoundBusy or RoundConfigError."""
     cfg = parse_config(config)
-    if cfg["retrain"] in ("none", "finetune") and active_version() is None:
+    project_id = project.pk if project is not None else DEFAULT_PROJECT_ID
+    for field, name in (("generate_with", cfg.get("generate_with")), ("auto_label_connection",
+                                                                      cfg.get("auto_label_connection"))):
+        stored = PolicyConnection.objects.filter(name=name) if name else None
+        if stored is not None and stored.exists() and not stored.filter(project_id=project_id).exists():
+            raise RoundConfigError(field, f"no connection named {name!r} in this project")
+    if cfg["retrain"] in ("none", "finetune") and active_version(project=project_id) is None:
         raise RoundConfigError("retrain", f"'{cfg['retrain']}' needs an active PRM and there is none: "
                                           "use retrain=scratch or train one (manage.py train_prm)")
+    active = Round.objects.filter(status__in=ACTIVE_ROUND_STATUSES, project_id=project_id)
     with transaction.atomic():
-        if busy := Round.objects.filter(status__in=ACTIVE_ROUND_STATUSES).first():
+        if busy := active.first():
             raise RoundBusy(_busy_message(busy))
         try:
             with transaction.atomic():
                 r = Round.objects.create(generation=next_generation(), slot="active", config=cfg, created_by=user,
-                                         stages={s: {"status": "pending"} for s in STAGES}, attempt=1)
+                                         stages={s: {"status": "pending"} for s in STAGES}, attempt=1,
+                                         project_id=project_id)
         except IntegrityError:  # the slot's unique index: someone started one at the same moment
-            busy = Round.objects.filter(status__in=ACTIVE_ROUND_STATUSES).first()
+            busy = active.first()
             raise RoundBusy(_busy_message(busy) if busy else "another round was just started") from None
         audit.record(user, AuditAction.ROUND_START, r, config=cfg)
         transaction.on_commit(lambda: dispatch(r.pk))
@@ -114,7 +124,8 @@ def resume_round(r: Round, *, actor=None) -> Round:
         if r.status not in (RoundStatus.FAILED, RoundStatus.CANCELLED):
             raise RoundConfigError("status", f"only a failed or cancelled round can be resumed; round {r.generation} "
                                              f"is {r.status}")
-        if busy := Round.objects.filter(status__in=ACTIVE_ROUND_STATUSES).exclude(pk=r.pk).first():
+        if busy := Round.objects.filter(status__in=ACTIVE_ROUND_STATUSES, project_id=r.project_id
+                                        ).exclude(pk=r.pk).first():
             raise RoundBusy(_busy_message(busy))
         r.status, r.slot, r.cancel_requested, r.error = RoundStatus.QUEUED, "active", False, ""
         r.attempt += 1

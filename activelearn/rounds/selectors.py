@@ -100,7 +100,8 @@ def selection_summary(r: Round) -> dict:
 
 def round_summary(r: Round) -> dict:
     """The fields of a round that need no further query (the list of rounds)."""
-    return {"id": r.pk, "generation": r.generation, "status": r.status, "stage": r.stage or None,
+    return {"id": r.pk, "project": r.project.slug, "generation": r.generation, "status": r.status,
+            "stage": r.stage or None,
             "active": r.status in ACTIVE_ROUND_STATUSES, "config": r.config, "counts": r.counts,
             "model_version": r.model_version_id, "error": r.error, "attempt": r.attempt,
             "cancel_requested": r.cancel_requested,

@@ -35,13 +35,13 @@ def generation_enabled(r: Round) -> bool:
 
 def policy(r: Round) -> Connection:
     """The round's connection, resolved again on the worker (its key from the worker's environment)."""
-    return connection.resolve(r.config["generate_with"], r.config.get("policy_overrides"))
+    return connection.resolve(r.config["generate_with"], r.config.get("policy_overrides"), project=r.project_id)
 
 
 def generation_run(r: Round) -> GenerationRun:
     """The round's run (one per round, whatever the attempt: its samples are the round's)."""
     return generation.start_run(f"round-{r.generation}", policy(r), r.config["samples_per_problem"],
-                                generation_filters(r.config), round=r, user=r.created_by)
+                                generation_filters(r.config), round=r, user=r.created_by, project=r.project_id)
 
 
 def skip_generation(r: Round) -> dict:
@@ -100,7 +100,7 @@ def _close_stage(r: Round, info: dict, **figures) -> None:
 def train(r: Round) -> dict:
     cfg = r.config
     if cfg["retrain"] == "none":
-        version = registry.active_version()
+        version = registry.active_version(project=r.project_id)
         if version is None:
             raise ValueError("retrain=none needs an active PRM and there is none")
         Round.objects.filter(pk=r.pk).update(model_version=version)
@@ -115,14 +115,14 @@ def train(r: Round) -> dict:
         r.stages["train"].update(done=p.get("step"), total=p.get("max_steps"))
         alive(r, with_stages=True)
 
-    init_from = registry.active_version() if cfg["retrain"] == "finetune" else None
+    init_from = registry.active_version(project=r.project_id) if cfg["retrain"] == "finetune" else None
     # checked again here, not only when the round started: PRM_ALLOWED_BACKBONES may have changed since
     # (or the worker's differs), and a path or unlisted hub id must never reach a loader
     base = resolve_backbone(cfg.get("base_model", "")) if init_from is None else None
     version = registry.train_version(
         ModelKind.PRM, base=base, init_from=init_from, progress=progress, on_created=created,
         cfg=TrainConfig(epochs=cfg["epochs"], seed=cfg["seed"], max_length=cfg["max_length"]), activate=False,
-        labels=label_mix_of(cfg))
+        labels=label_mix_of(cfg), project=r.project_id)
     alive(r, force=True)  # cancelled while the last steps ran: the new version stays inactive
     registry.activate_version(version, actor=r.created_by, round=r.generation)
     Round.objects.filter(pk=r.pk).update(model_version=version, metrics=version.metrics)
@@ -219,7 +219,7 @@ def auto_label_run(r: Round) -> AutoLabelRun:
     params = {"connection": c["auto_label_connection"], "k": c["auto_label_k"], "attempts": c["auto_label_attempts"],
               "threshold": c["auto_label_threshold"]}
     return label_runs.start_run(f"round-{r.generation}-{c['auto_label_with']}", c["auto_label_with"], params,
-                                {"ids": ids}, generation=r.generation, user=r.created_by)
+                                {"ids": ids}, generation=r.generation, user=r.created_by, project=r.project_id)
 
 
 def begin_auto_label(r: Round) -> list[list[int]]:
@@ -275,7 +275,8 @@ def enqueue(r: Round) -> dict:
     # priority by the selecting model's score: the most convincing first
     created = queue.enqueue_ids([(row.solution_id, row.score if row.score is not None else 0.0) for row in rows],
                                 overlap=r.config["overlap"], generation=r.generation)
-    qc = list(Solution.objects.filter(is_quality_control=True, gold_first_error__isnull=False, generation__isnull=True)
+    qc = list(Solution.objects.filter(is_quality_control=True, gold_first_error__isnull=False, generation__isnull=True,
+                                      project_id=r.project_id)
               .order_by("id").values_list("id", flat=True)[:r.config["qc"]])
     Solution.objects.filter(id__in=qc).update(generation=r.generation)
     return {"queued": created, "requeued": len(rows) - created, "qc": len(qc)}
@@ -285,15 +286,16 @@ def summarise(r: Round) -> None:
     """Counts, metrics and the comparison with the previous finished round; then done."""
     sel = list(RoundSelection.objects.filter(round=r).values_list("score", "answer_is_correct", "solution_id"))
     scores = [s for s, _, _ in sel if s is not None]
-    prev = Round.objects.filter(status=RoundStatus.SUCCEEDED, generation__lt=r.generation).order_by("-generation") \
-        .first()
+    prev = Round.objects.filter(status=RoundStatus.SUCCEEDED, generation__lt=r.generation, project_id=r.project_id
+                                ).order_by("-generation").first()
+    passes_here = LabeledPass.objects.filter(project_id=r.project_id)
     r.counts = {**r.counts, "selected": len(sel), "wrong_selected": sum(ok is False for _, ok, _ in sel),
                 "mean_selected_score": statistics.fmean(scores) if scores else None,
-                "labels_at_start": LabeledPass.objects.filter(generation__lt=r.generation).count()}
+                "labels_at_start": passes_here.filter(generation__lt=r.generation).count()}
     comparison = {}
     if prev:
         prev_sel = set(RoundSelection.objects.filter(round=prev).values_list("solution_id", flat=True))
-        passes = LabeledPass.objects.filter(generation=prev.generation, is_quality_control=False)
+        passes = passes_here.filter(generation=prev.generation, is_quality_control=False)
         found = passes.filter(finish_reason=FinishReason.FOUND_ERROR).count()
         comparison = {"previous_generation": prev.generation,
                       "previous_mean_selected_score": prev.counts.get("mean_selected_score"),

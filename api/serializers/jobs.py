@@ -3,12 +3,14 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from api.serializers.projects import project_in
 from labeling.exports.step_labels import SOURCES
 from labeling.formats.neutral import EXPORT_POLICIES
 from labeling.models import ExportFormat, ExportJob, ImportFormat, ImportJob
 
 
 class ImportIn(serializers.Serializer):
+    project = project_in()
     file = serializers.FileField(help_text="JSON Lines or a JSON array, plain or gzip, or Parquet (stepwise-critic).")
     format = serializers.ChoiceField(
         ImportFormat.choices, default=ImportFormat.AUTO,
@@ -18,6 +20,7 @@ class ImportIn(serializers.Serializer):
 
 
 class ExportIn(serializers.Serializer):
+    project = project_in()
     format = serializers.ChoiceField(ExportFormat.choices, default=ExportFormat.PRM800K)
     # 32-bit like the generation column: a larger number would fail the export job later, not this request
     generations = serializers.ListField(child=serializers.IntegerField(min_value=-2**31, max_value=2**31 - 1),
@@ -43,10 +46,11 @@ class FailureOut(serializers.Serializer):
 
 class _JobOut(serializers.ModelSerializer):
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     failure = serializers.SerializerMethodField(help_text="Why the job failed; null unless status is failed.")
     url = serializers.SerializerMethodField()
     url_name = ""
-    common = ("id", "url", "status", "created_by", "created_at", "started_at", "finished_at", "attempts",
+    common = ("id", "url", "project", "status", "created_by", "created_at", "started_at", "finished_at", "attempts",
               "failure")
 
     @extend_schema_field(FailureOut(allow_null=True))

@@ -2,9 +2,11 @@
 from rest_framework import serializers
 
 from activelearn.labellers import runs
+from api.serializers.projects import project_in
 
 
 class LabelRunIn(serializers.Serializer):
+    project = project_in()
     source = serializers.ChoiceField(choices=runs.SOURCES)
     key = serializers.RegexField(r"^[A-Za-z0-9._:-]{1,100}$", required=False,
                                  help_text="Run name; default: derived from the options (the same request resumes).")
@@ -22,6 +24,7 @@ class LabelRunIn(serializers.Serializer):
 
 class LabelRunOut(serializers.Serializer):
     id = serializers.IntegerField()
+    project = serializers.CharField(help_text="The project's slug.")
     run = serializers.CharField()
     source = serializers.CharField()
     labeller_version = serializers.CharField()
@@ -44,7 +47,8 @@ class LabelRunOut(serializers.Serializer):
 def run_out(run) -> dict:
     s = runs.summary(run)
     params = {k: v for k, v in run.params.items() if k != "solution_ids"}
-    return {"id": run.pk, **s, "params": params, "error": run.error, "created_at": run.created_at,
+    return {"id": run.pk, "project": run.project.slug, **s, "params": params, "error": run.error,
+            "created_at": run.created_at,
             "finished_at": run.finished_at}
 
 

@@ -12,9 +12,12 @@ class ModelVersionOut(serializers.ModelSerializer):
         help_text="The backbone it was trained from, by its public name: a PRM_ALLOWED_BACKBONES name, "
                   f"`{public.BUNDLED_NAME}`, or the last component of a path; never a server path.")
 
+    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
     class Meta:
         model = ModelVersion
-        fields = ["id", "kind", "base_model", "parent", "status", "is_active", "hyperparameters", "data_snapshot",
+        fields = ["id", "project", "kind", "base_model", "parent", "status", "is_active", "hyperparameters",
+                  "data_snapshot",
                   "metrics", "error", "created_at", "finished_at"]
 
     def get_base_model(self, obj) -> str:
@@ -22,6 +25,7 @@ class ModelVersionOut(serializers.ModelSerializer):
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
-        for key in ("hyperparameters", "data_snapshot", "metrics", "error"):  # a library's error names paths
+        for key in ("hyperparameters",
+                  "data_snapshot", "metrics", "error"):  # a library's error names paths
             data[key] = public.scrub(data[key])
         return data

@@ -6,10 +6,12 @@ from rest_framework import serializers
 
 from activelearn.models import GenerationRun, PolicyConnection
 from activelearn.policy import connection, generation
+from api.serializers.projects import project_in
 
 
 class ConnectionOut(serializers.Serializer):
     name = serializers.CharField()
+    project = serializers.CharField(allow_null=True, help_text="The project's slug; null for a built-in one.")
     builtin = serializers.BooleanField(help_text="demo and default are built in and cannot be changed here.")
     settings = serializers.DictField(help_text="The connection's options; `api_key_env` names the workers' "
                                      "environment variable with the key (never the key).")
@@ -23,12 +25,13 @@ def connection_out(name: str, row: PolicyConnection | None = None) -> dict:
     conn = connection.resolve(name) if row is None else connection.Connection(name, connection.parse(row.settings))
     settings = {k: v for k, v in conn.public().items() if k not in ("connection", "api_key_set")}
     key_env = settings.get("api_key_env")
-    return {"name": name, "builtin": row is None, "settings": settings,
+    return {"name": name, "project": row.project.slug if row else None, "builtin": row is None, "settings": settings,
             "api_key_set": bool(key_env and os.environ.get(key_env)),
             "created_at": row.created_at if row else None, "updated_at": row.updated_at if row else None}
 
 
 class ConnectionIn(serializers.Serializer):
+    project = project_in()
     name = serializers.CharField(max_length=64)
     settings = serializers.DictField(help_text="Options of the connection; base_url and model are required.")
 
@@ -38,12 +41,14 @@ class ConnectionPatch(serializers.Serializer):
 
 
 class GenerationRunOut(serializers.ModelSerializer):
+    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     round = serializers.IntegerField(source="round.generation", allow_null=True, read_only=True)
     summary = serializers.SerializerMethodField(help_text="Samples by outcome and the run's cost.")
 
     class Meta:
         model = GenerationRun
-        fields = ["id", "key", "round", "connection", "config", "status", "problems", "samples_wanted", "error",
+        fields = ["id", "project", "key", "round", "connection", "config", "status", "problems", "samples_wanted",
+                  "error",
                   "created_at", "finished_at", "summary"]
 
     def get_summary(self, obj) -> dict:

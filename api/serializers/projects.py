@@ -12,3 +12,10 @@ class ProjectOut(serializers.ModelSerializer):
         fields = ["slug", "name", "guidelines", "protocol", "allow_neutral", "default_overlap", "qc_every",
                   "screening_threshold", "lease_seconds", "role", "created_at"]
         read_only_fields = fields
+
+
+def project_in() -> serializers.SlugField:
+    """The project a write goes to (api.scoping.target checks it is the caller's)."""
+    return serializers.SlugField(required=False, allow_blank=True, max_length=50,
+                                 help_text="The project's slug; may be left out when you can do this in one "
+                                           "project only.")

@@ -8,6 +8,7 @@ from activelearn.options import Option, describe_default
 from activelearn.prm.public import public_name, scrub
 from activelearn.rounds.config import OPTIONS
 from activelearn.rounds.selectors import round_summary
+from api.serializers.projects import project_in
 
 
 def _help(o: Option) -> str:
@@ -36,7 +37,7 @@ def option_field(o: Option) -> serializers.Field:
 
 RoundConfigIn = type("RoundConfigIn", (serializers.Serializer,), {
     "__doc__": "A round's options; every one is optional (its default is used). Unknown options are refused.",
-    **{o.name: option_field(o) for o in OPTIONS}})
+    "project": project_in(), **{o.name: option_field(o) for o in OPTIONS}})
 
 
 class StageOut(serializers.Serializer):
@@ -69,6 +70,7 @@ class RoundOut(serializers.Serializer):
     """A round (one generation) without its live progress."""
 
     id = serializers.IntegerField()
+    project = serializers.CharField(help_text="The project's slug.")
     generation = serializers.IntegerField()
     status = serializers.ChoiceField(choices=RoundStatus.choices)
     stage = serializers.CharField(allow_null=True, help_text="The stage running (or that failed), if any.")

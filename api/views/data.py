@@ -1,48 +1,48 @@
-"""Problems, solutions and labelled passes: read-only, for staff."""
+"""Problems, solutions and labelled passes: read-only, for staff, of their projects."""
 from django.db.models import Count
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import generics
 
 from api import filters
-from api.permissions import has_perm
+from api.scoping import ProjectFilter, ProjectScoped
 from api.serializers.data import PassOut, ProblemOut, SolutionOut
 from labeling.exports import rows
 from labeling.models import LabeledPass, Problem, Solution
 from labeling.people import roles
 
 
-class ProblemList(generics.ListAPIView):
-    permission_classes = [has_perm(roles.VIEW_DATA)]
+class ProblemList(ProjectScoped, generics.ListAPIView):
+    project_perm = roles.VIEW_DATA
     serializer_class = ProblemOut
-    queryset = Problem.objects.annotate(n_solutions=Count("solutions")).order_by("id")
-    filter_backends = [DjangoFilterBackend]
+    queryset = Problem.objects.select_related("project").annotate(n_solutions=Count("solutions")).order_by("id")
+    filter_backends = [ProjectFilter, DjangoFilterBackend]
     filterset_class = filters.ProblemFilter
 
 
-class ProblemDetail(generics.RetrieveAPIView):
-    permission_classes = [has_perm(roles.VIEW_DATA)]
+class ProblemDetail(ProjectScoped, generics.RetrieveAPIView):
+    project_perm = roles.VIEW_DATA
     serializer_class = ProblemOut
     queryset = ProblemList.queryset
 
 
-class SolutionList(generics.ListAPIView):
-    permission_classes = [has_perm(roles.VIEW_DATA)]
+class SolutionList(ProjectScoped, generics.ListAPIView):
+    project_perm = roles.VIEW_DATA
     serializer_class = SolutionOut
-    queryset = Solution.objects.annotate(n_passes=Count("passes")).order_by("id")
-    filter_backends = [DjangoFilterBackend]
+    queryset = Solution.objects.select_related("project").annotate(n_passes=Count("passes")).order_by("id")
+    filter_backends = [ProjectFilter, DjangoFilterBackend]
     filterset_class = filters.SolutionFilter
 
 
-class SolutionDetail(generics.RetrieveAPIView):
-    permission_classes = [has_perm(roles.VIEW_DATA)]
+class SolutionDetail(ProjectScoped, generics.RetrieveAPIView):
+    project_perm = roles.VIEW_DATA
     serializer_class = SolutionOut
     queryset = SolutionList.queryset
 
 
-class _Passes:
-    permission_classes = [has_perm(roles.VIEW_PASSES)]
+class _Passes(ProjectScoped):
+    project_perm = roles.VIEW_PASSES
     serializer_class = PassOut
-    queryset = LabeledPass.objects.select_related("annotator").order_by("id")
+    queryset = LabeledPass.objects.select_related("annotator", "project").order_by("id")
 
     def get_serializer(self, *args, **kwargs):
         objs = args[0] if args else []
@@ -53,7 +53,7 @@ class _Passes:
 
 
 class PassList(_Passes, generics.ListAPIView):
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [ProjectFilter, DjangoFilterBackend]
     filterset_class = filters.PassFilter
 
 

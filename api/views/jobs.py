@@ -1,6 +1,5 @@
 """Bulk imports (admins) and exports (admins, ML staff) as background jobs with status resources."""
 from django.http import FileResponse
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -12,9 +11,9 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api import scoping
 from api.exceptions import Conflict, Gone, PayloadTooLarge
 from api.parsers import JSONParser
-from api.permissions import has_perm
 from api.schema import Error
 from api.serializers import jobs as s
 from labeling.exports import downloads
@@ -30,16 +29,17 @@ def _accepted(request, job, serializer_class, url_name) -> Response:
     return Response(out, status=status.HTTP_202_ACCEPTED, headers={"Location": reverse(url_name, args=[job.pk])})
 
 
-class ImportList(generics.ListAPIView):
-    """Import jobs, newest first."""
+class ImportList(scoping.ProjectScoped, generics.ListAPIView):
+    """Import jobs of your projects, newest first."""
 
-    permission_classes = [has_perm(roles.IMPORT)]
+    project_perm = roles.IMPORT
+    filter_backends = [scoping.ProjectFilter]
     serializer_class = s.ImportJobOut
-    queryset = ImportJob.objects.select_related("created_by").order_by("-created_at", "-id")
+    queryset = ImportJob.objects.select_related("created_by", "project").order_by("-created_at", "-id")
     parser_classes = [MultiPartParser]
 
     @extend_schema(request={"multipart/form-data": s.ImportIn},
-                   responses={202: s.ImportJobOut, 413: Error},
+                   responses={202: s.ImportJobOut, 404: scoping.NOT_YOURS, 413: Error},
                    summary="Upload a file to import in the background (all or nothing)")
     def post(self, request):
         # Refuse before the body is parsed and spooled to disk, when the client says how big it is.
@@ -49,43 +49,47 @@ class ImportList(generics.ListAPIView):
         data = s.ImportIn(data=request.data)
         data.is_valid(raise_exception=True)
         d = data.validated_data
+        project = scoping.target(request, roles.IMPORT, d.get("project"))
         try:
-            job = uploads.create_import_job(request.user, d["file"], d["format"], enqueue=d["enqueue"])
+            job = uploads.create_import_job(request.user, d["file"], d["format"], enqueue=d["enqueue"],
+                                            project=project)
         except uploads.UploadTooLarge as exc:
             raise PayloadTooLarge({"file": str(exc)}) from None
         return _accepted(request, job, s.ImportJobOut, "api-import")
 
 
-class ImportDetail(generics.RetrieveAPIView):
-    permission_classes = [has_perm(roles.IMPORT)]
+class ImportDetail(scoping.ProjectScoped, generics.RetrieveAPIView):
+    project_perm = roles.IMPORT
     serializer_class = s.ImportJobOut
     queryset = ImportList.queryset
 
 
-class ExportList(generics.ListAPIView):
-    """Export jobs, newest first."""
+class ExportList(scoping.ProjectScoped, generics.ListAPIView):
+    """Export jobs of your projects, newest first."""
 
-    permission_classes = [has_perm(roles.EXPORT)]
+    project_perm = roles.EXPORT
+    filter_backends = [scoping.ProjectFilter]
     serializer_class = s.ExportJobOut
-    queryset = ExportJob.objects.select_related("created_by").order_by("-created_at", "-id")
+    queryset = ExportJob.objects.select_related("created_by", "project").order_by("-created_at", "-id")
     parser_classes = [JSONParser]
 
-    @extend_schema(request=s.ExportIn, responses={202: s.ExportJobOut},
+    @extend_schema(request=s.ExportIn, responses={202: s.ExportJobOut, 404: scoping.NOT_YOURS},
                    summary="Export labelled passes in the background")
     def post(self, request):
         data = s.ExportIn(data=request.data)
         data.is_valid(raise_exception=True)
         d = data.validated_data
+        project = scoping.target(request, roles.EXPORT, d.get("project"))
         try:
             job = downloads.create_export_job(request.user, d["format"], d["generations"], d["include_qc"],
-                                              d["neutral"], d["gzip"], d["sources"])
+                                              d["neutral"], d["gzip"], d["sources"], project=project)
         except ValueError as exc:
             raise ValidationError({"sources": [str(exc)]}) from None
         return _accepted(request, job, s.ExportJobOut, "api-export")
 
 
-class ExportDetail(generics.RetrieveAPIView):
-    permission_classes = [has_perm(roles.EXPORT)]
+class ExportDetail(scoping.ProjectScoped, generics.RetrieveAPIView):
+    project_perm = roles.EXPORT
     serializer_class = s.ExportJobOut
     queryset = ExportList.queryset
 
@@ -101,7 +105,7 @@ class _AnyAccept(BaseContentNegotiation):
 
 
 class ExportDownload(APIView):
-    permission_classes = [has_perm(roles.EXPORT)]
+    permission_classes = [scoping.in_project(roles.EXPORT)]
     content_negotiation_class = _AnyAccept
 
     @extend_schema(responses={(200, "application/jsonl"): OpenApiTypes.BINARY,
@@ -109,7 +113,7 @@ class ExportDownload(APIView):
                               409: Error, 410: Error},
                    summary="The exported file, once the job has succeeded")
     def get(self, request, pk):
-        job = get_object_or_404(ExportJob, pk=pk)
+        job = scoping.get_scoped(ExportJob.objects.all(), request, roles.EXPORT, pk=pk)
         if job.status != JobStatus.SUCCEEDED:
             why = f": {job.error_message}" if job.status == JobStatus.FAILED else "; poll the job and try again"
             raise Conflict({"status": f"the export is {job.status}, there is nothing to download{why}"})

@@ -4,7 +4,6 @@ import hashlib
 import json
 
 from django.db import transaction
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
@@ -14,35 +13,42 @@ from rest_framework.views import APIView
 
 from activelearn.labellers import runs
 from activelearn.options import OptionError
-from api.permissions import has_perm
+from api import scoping
 from api.serializers import labels as s
 from labeling import agreement
-from labeling.models import AutoLabelRun
+from labeling.models import DEFAULT_PROJECT_ID, AutoLabelRun
 from labeling.people import roles
 
 
-class LabelRunList(generics.ListAPIView):
-    """Automatic labelling runs, newest first."""
+class LabelRunList(scoping.ProjectScoped, generics.ListAPIView):
+    """Automatic labelling runs of your projects, newest first."""
 
     serializer_class = s.LabelRunOut
-    queryset = AutoLabelRun.objects.order_by("-id")
+    queryset = AutoLabelRun.objects.select_related("project").order_by("-id")
+    filter_backends = [scoping.ProjectFilter]
 
-    def get_permissions(self):
-        return [has_perm(roles.VIEW_MODELS if self.request.method in SAFE_METHODS else roles.RUN_ROUNDS)()]
+    @property
+    def project_perm(self) -> str:
+        return roles.VIEW_MODELS if self.request.method in SAFE_METHODS else roles.RUN_ROUNDS
 
-    @extend_schema(request=s.LabelRunIn, responses={202: s.LabelRunOut}, summary="Start (or resume) a labelling run")
+    @extend_schema(request=s.LabelRunIn, responses={202: s.LabelRunOut, 404: scoping.NOT_YOURS},
+                   summary="Start (or resume) a labelling run")
     def post(self, request):
         data = s.LabelRunIn(data=request.data)
         data.is_valid(raise_exception=True)
         d = data.validated_data
+        project = scoping.target(request, roles.RUN_ROUNDS, d.get("project"))
         params = {k: d[k] for k in ("connection", "k", "attempts", "verdicts", "threshold")}
         filters = {"run": d["of_run"] or None, "labelled": d["labelled"], "source": d["problem_source"] or None,
                    "cap": d["cap"]}
         key = d.get("key") or f"{d['source']}-" + hashlib.sha256(json.dumps(
-            [params, filters], sort_keys=True).encode()).hexdigest()[:12]
+            [params, filters, *([project.slug] if project.pk != DEFAULT_PROJECT_ID else [])],
+            sort_keys=True).encode()).hexdigest()[:12]
+        if AutoLabelRun.objects.filter(key=key).exclude(project=project).exists():
+            raise ValidationError({"key": f"a run named {key!r} exists in another project: choose another key"})
         with transaction.atomic():
             try:
-                run = runs.start_run(key, d["source"], params, filters, user=request.user)
+                run = runs.start_run(key, d["source"], params, filters, user=request.user, project=project.pk)
             except OptionError as exc:
                 raise ValidationError({exc.field: exc.message}) from None
             if run.status == AutoLabelRun.Status.FAILED:  # asked again: go on with what is missing
@@ -55,25 +61,27 @@ class LabelRunList(generics.ListAPIView):
 
 
 class LabelRunDetail(APIView):
-    permission_classes = [has_perm(roles.VIEW_MODELS)]
+    permission_classes = [scoping.in_project(roles.VIEW_MODELS)]
 
     @extend_schema(responses=s.LabelRunOut)
     def get(self, request, pk):
-        return Response(s.run_out(get_object_or_404(AutoLabelRun, pk=pk)))
+        return Response(s.run_out(scoping.get_scoped(AutoLabelRun.objects.select_related("project"), request,
+                                                     roles.VIEW_MODELS, pk=pk)))
 
 
 class Agreement(APIView):
-    permission_classes = [has_perm(roles.QUALITY)]
+    permission_classes = [scoping.in_project(roles.QUALITY)]
 
     @extend_schema(responses=s.AgreementOut, summary="Automatic labels against people's and each other",
                    parameters=[OpenApiParameter("a", str, description="A run, to compare with b"),
-                               OpenApiParameter("b", str), OpenApiParameter("limit", int)])
+                               OpenApiParameter("b", str), OpenApiParameter("limit", int), scoping.PROJECT_PARAM])
     def get(self, request):
+        projects = scoping.projects_for(request, roles.QUALITY)
         a, b = request.query_params.get("a"), request.query_params.get("b")
         try:
             limit = max(1, min(500, int(request.query_params.get("limit", 100))))
         except ValueError:
             raise ValidationError({"limit": "must be an integer"}) from None
-        return Response({"against_people": agreement.against_people(),
-                         "between_runs": agreement.between_runs(a, b) if a and b else None,
-                         "disagreements": agreement.disagreements(limit)})
+        return Response({"against_people": agreement.against_people(projects=projects),
+                         "between_runs": agreement.between_runs(a, b, projects) if a and b else None,
+                         "disagreements": agreement.disagreements(limit, projects=projects)})

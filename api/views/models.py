@@ -8,33 +8,34 @@ from rest_framework.views import APIView
 
 from activelearn.models import ModelVersion
 from activelearn.prm import registry
-from api.permissions import has_perm
+from api import scoping
 from api.schema import Error
 from api.serializers.models import ModelVersionOut
 from labeling.people import roles
 
 
-class ModelList(generics.ListAPIView):
-    permission_classes = [has_perm(roles.VIEW_MODELS)]
+class ModelList(scoping.ProjectScoped, generics.ListAPIView):
+    project_perm = roles.VIEW_MODELS
     serializer_class = ModelVersionOut
-    queryset = ModelVersion.objects.order_by("-id")
+    queryset = ModelVersion.objects.select_related("project").order_by("-id")
+    filter_backends = [scoping.ProjectFilter]
 
 
-class ModelDetail(generics.RetrieveAPIView):
-    permission_classes = [has_perm(roles.VIEW_MODELS)]
+class ModelDetail(scoping.ProjectScoped, generics.RetrieveAPIView):
+    project_perm = roles.VIEW_MODELS
     serializer_class = ModelVersionOut
     queryset = ModelList.queryset
 
 
 class ActivateModel(APIView):
-    permission_classes = [has_perm(roles.RUN_ROUNDS)]
+    permission_classes = [scoping.in_project(roles.RUN_ROUNDS)]
 
-    @extend_schema(request=None, summary="Make this version the one that scores and selects",
+    @extend_schema(request=None, summary="Make this version the one that scores and selects (in its project)",
                    responses={200: ModelVersionOut,
                               400: OpenApiResponse(Error, description="Only a ready version can be active.")})
     @transaction.atomic
     def post(self, request, pk):
-        version = generics.get_object_or_404(ModelVersion.objects.select_for_update(), pk=pk)
+        version = scoping.get_scoped(ModelVersion.objects.select_for_update(), request, roles.RUN_ROUNDS, pk=pk)
         try:
             registry.activate_version(version, actor=request.user)
         except ValueError as exc:

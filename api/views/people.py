@@ -9,6 +9,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api import scoping
 from api.models import ApiToken
 from api.permissions import has_perm
 from api.serializers import people as s
@@ -123,9 +124,12 @@ class Me(APIView):
 
 
 class AnnotatorStats(APIView):
-    permission_classes = [has_perm(roles.QUALITY)]
+    permission_classes = [scoping.in_project(roles.QUALITY)]
 
     @extend_schema(responses=inline_serializer("AnnotatorStatsPage", {
-        "annotators": s.AnnotatorStatsOut(many=True), "agreement": serializers.DictField()}))
+        "annotators": s.AnnotatorStatsOut(many=True), "agreement": serializers.DictField()}),
+        parameters=[scoping.PROJECT_PARAM])
     def get(self, request):
-        return Response({"annotators": quality.annotator_table(), "agreement": quality.inter_annotator_agreement()})
+        projects = scoping.projects_for(request, roles.QUALITY)
+        return Response({"annotators": quality.annotator_table(projects),
+                         "agreement": quality.inter_annotator_agreement(projects)})

@@ -1,6 +1,5 @@
 """Policy connections (ML staff set them up; everyone with access to models may read them) and the
 generation runs that sampled from them."""
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -11,7 +10,7 @@ from rest_framework.views import APIView
 from activelearn.models import GenerationRun, PolicyConnection
 from activelearn.options import OptionError
 from activelearn.policy import connection, connections
-from api.permissions import has_perm
+from api import scoping
 from api.serializers import policy as s
 from labeling.people import roles
 
@@ -21,23 +20,31 @@ def _refused(exc: OptionError) -> ValidationError:
 
 
 class _Connections(APIView):
+    @property
+    def perm(self) -> str:
+        return roles.VIEW_MODELS if self.request.method in SAFE_METHODS else roles.RUN_ROUNDS
+
     def get_permissions(self):
-        return [has_perm(roles.VIEW_MODELS if self.request.method in SAFE_METHODS else roles.RUN_ROUNDS)()]
+        return [scoping.in_project(self.perm)()]
 
 
 class ConnectionList(_Connections):
-    @extend_schema(responses=s.ConnectionOut(many=True), summary="Policy connections: built in and stored")
+    @extend_schema(responses=s.ConnectionOut(many=True), summary="Policy connections: built in, and those stored "
+                                                                 "in your projects")
     def get(self, request):
         builtin = [connection.DEMO, *([connection.DEFAULT] if connection.DEFAULT in connection.names() else [])]
-        rows = PolicyConnection.objects.order_by("name")
+        rows = scoping.scoped(PolicyConnection.objects.select_related("project"), request, self.perm).order_by("name")
         return Response([s.connection_out(n) for n in builtin] + [s.connection_out(r.name, r) for r in rows])
 
-    @extend_schema(request=s.ConnectionIn, responses={201: s.ConnectionOut}, summary="Store a policy connection")
+    @extend_schema(request=s.ConnectionIn, responses={201: s.ConnectionOut, 404: scoping.NOT_YOURS},
+                   summary="Store a policy connection (in a project)")
     def post(self, request):
         data = s.ConnectionIn(data=request.data)
         data.is_valid(raise_exception=True)
+        project = scoping.target(request, self.perm, data.validated_data.get("project"))
         try:
-            row = connections.create(data.validated_data["name"], data.validated_data["settings"], actor=request.user)
+            row = connections.create(data.validated_data["name"], data.validated_data["settings"], actor=request.user,
+                                     project=project.pk)
         except OptionError as exc:
             raise _refused(exc) from None
         return Response(s.connection_out(row.name, row), status=status.HTTP_201_CREATED)
@@ -47,7 +54,8 @@ class ConnectionDetail(_Connections):
     def _row(self, name) -> PolicyConnection:
         if name in connections.RESERVED and self.request.method not in SAFE_METHODS:
             raise PermissionDenied(f"{name} is built in: set it with the POLICY_* settings")
-        return get_object_or_404(PolicyConnection, name=name)
+        return scoping.get_scoped(PolicyConnection.objects.select_related("project"), self.request, self.perm,
+                                  name=name)
 
     @extend_schema(responses=s.ConnectionOut)
     def get(self, request, name):
@@ -73,13 +81,14 @@ class ConnectionDetail(_Connections):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class GenerationList(generics.ListAPIView):
-    permission_classes = [has_perm(roles.VIEW_MODELS)]
+class GenerationList(scoping.ProjectScoped, generics.ListAPIView):
+    project_perm = roles.VIEW_MODELS
     serializer_class = s.GenerationRunOut
-    queryset = GenerationRun.objects.select_related("round").order_by("-id")
+    queryset = GenerationRun.objects.select_related("round", "project").order_by("-id")
+    filter_backends = [scoping.ProjectFilter]
 
 
-class GenerationDetail(generics.RetrieveAPIView):
-    permission_classes = [has_perm(roles.VIEW_MODELS)]
+class GenerationDetail(scoping.ProjectScoped, generics.RetrieveAPIView):
+    project_perm = roles.VIEW_MODELS
     serializer_class = s.GenerationRunOut
     queryset = GenerationList.queryset

@@ -1,5 +1,4 @@
 """Active-learning rounds (ML staff) and worker health (ML staff, admins)."""
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
@@ -13,8 +12,8 @@ from activelearn.rounds import lifecycle as rounds
 from activelearn.rounds.config import RoundConfigError, from_form
 from activelearn.rounds.errors import RoundBusy
 from activelearn.rounds.selectors import round_detail
+from api import scoping
 from api.exceptions import Conflict
-from api.permissions import has_perm
 from api.schema import Error
 from api.serializers import rounds as s
 from labeling.people import roles
@@ -31,26 +30,30 @@ def _detail(r: Round) -> dict:
     return s.RoundDetailOut(round_detail(r)).data
 
 
-class RoundList(generics.ListAPIView):
-    """Rounds, newest generation first."""
+class RoundList(scoping.ProjectScoped, generics.ListAPIView):
+    """Rounds of your projects, newest generation first."""
 
     serializer_class = s.RoundOut
-    queryset = Round.objects.select_related("created_by").order_by("-generation")
+    queryset = Round.objects.select_related("created_by", "project").order_by("-generation")
+    filter_backends = [scoping.ProjectFilter]
 
-    def get_permissions(self):
-        perm = roles.RUN_ROUNDS if self.request and self.request.method == "POST" else roles.VIEW_MODELS
-        return [has_perm(perm)()]
+    @property
+    def project_perm(self):
+        return roles.RUN_ROUNDS if self.request and self.request.method == "POST" else roles.VIEW_MODELS
 
     @extend_schema(request=s.RoundConfigIn, summary="Start a round (retrain, score, grade, select, queue)",
                    responses={201: s.RoundDetailOut,
                               400: OpenApiResponse(Error, description="An option is invalid (`field` names it)."),
-                              409: BUSY})
+                              404: scoping.NOT_YOURS, 409: BUSY})
     def post(self, request):
         data = request.data
         try:
             if hasattr(data, "dict"):  # a form body: text only, read as typed values (JSON is taken as it is)
                 data = from_form(data.dict())
-            r = rounds.start_round(data, request.user)
+            data = dict(data) if isinstance(data, dict) else data
+            slug = data.pop("project", None) if isinstance(data, dict) else None
+            project = scoping.target(request, roles.RUN_ROUNDS, slug if isinstance(slug, str) else None)
+            r = rounds.start_round(data, request.user, project=project)
         except RoundConfigError as exc:
             raise _config_error(exc) from None
         except RoundBusy as exc:
@@ -60,16 +63,17 @@ class RoundList(generics.ListAPIView):
 
 
 class RoundDetail(APIView):
-    permission_classes = [has_perm(roles.VIEW_MODELS)]
+    permission_classes = [scoping.in_project(roles.VIEW_MODELS)]
 
     @extend_schema(responses=s.RoundDetailOut, summary="A round with the live progress of its stages (poll it)")
     def get(self, request, pk):
-        return Response(_detail(get_object_or_404(Round.objects.select_related("created_by"), pk=pk)))
+        return Response(_detail(scoping.get_scoped(Round.objects.select_related("created_by", "project"), request,
+                                                   roles.VIEW_MODELS, pk=pk)))
 
 
 def _act(request, pk, action) -> Response:
     """Cancel or resume: the same lookup, the same errors (a 400 naming the field, a 409 when busy)."""
-    r = get_object_or_404(Round, pk=pk)
+    r = scoping.get_scoped(Round.objects.all(), request, roles.RUN_ROUNDS, pk=pk)
     try:
         r = action(r, actor=request.user)
     except RoundConfigError as exc:
@@ -80,7 +84,7 @@ def _act(request, pk, action) -> Response:
 
 
 class CancelRound(APIView):
-    permission_classes = [has_perm(roles.RUN_ROUNDS)]
+    permission_classes = [scoping.in_project(roles.RUN_ROUNDS)]
 
     @extend_schema(request=None, summary="Cancel a queued or running round",
                    responses={200: s.RoundDetailOut,
@@ -90,7 +94,7 @@ class CancelRound(APIView):
 
 
 class ResumeRound(APIView):
-    permission_classes = [has_perm(roles.RUN_ROUNDS)]
+    permission_classes = [scoping.in_project(roles.RUN_ROUNDS)]
 
     @extend_schema(request=None, summary="Run a failed or cancelled round again from its first unfinished stage",
                    responses={200: s.RoundDetailOut,
@@ -101,7 +105,7 @@ class ResumeRound(APIView):
 
 
 class Workers(APIView):
-    permission_classes = [has_perm(roles.VIEW_MODELS) | has_perm(roles.QUALITY)]
+    permission_classes = [scoping.in_project(roles.VIEW_MODELS) | scoping.in_project(roles.QUALITY)]
 
     @extend_schema(responses=s.WorkerStatusOut, summary="Is a Celery worker alive? (imports, exports and rounds "
                                                         "wait for one)")

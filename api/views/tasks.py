@@ -4,8 +4,9 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api import scoping
 from api.permissions import has_perm
-from api.schema import Error, SubmitConflict
+from api.schema import SubmitConflict
 from api.serializers import tasks as s
 from labeling.models import FinishReason, Project
 from labeling.people import accounts, roles
@@ -13,7 +14,6 @@ from labeling.queue import claims as queue
 from labeling.queue.payloads import task_payload
 from labeling.queue.submission import save_draft, submit
 
-NOT_YOURS = OpenApiResponse(Error, description="The project named is not one of yours, or does not exist.")
 CONFLICT = OpenApiResponse(SubmitConflict, description="This client id already landed for another task or with other "
                            "content, or this task was already submitted with other content: nothing was stored; "
                            "`receipt` names the pass that landed.")
@@ -32,7 +32,7 @@ class _TaskView(APIView):
 
 
 class NextTask(_TaskView):
-    @extend_schema(request=s.NextIn, responses={200: s.NextOut, 404: NOT_YOURS},
+    @extend_schema(request=s.NextIn, responses={200: s.NextOut, 404: scoping.NOT_YOURS},
                    summary="Your open task, or claim the next one")
     def post(self, request):
         slug = self.body(s.NextIn)["project"]

@@ -19,9 +19,10 @@ BY_SOURCE = {ExportFormat.STEP_LABELS: "steps", ExportFormat.PROCESSBENCH: "proc
 
 
 def create_export_job(user, fmt: str = ExportFormat.PRM800K, generations=None, include_qc: bool = False,
-                      neutral: str = "positive", gzip: bool = False, sources=None) -> ExportJob:
+                      neutral: str = "positive", gzip: bool = False, sources=None, project=None) -> ExportJob:
     """`sources` (step-labels, processbench; trl: rows of those sources instead of people's passes):
-    human and the automatic sources, labeling.exports.step_labels.SOURCES."""
+    human and the automatic sources, labeling.exports.step_labels.SOURCES. The file holds one project's labels
+    (`project`, a Project; the default one when not given)."""
     if fmt not in ExportFormat.values:
         raise ValueError(f"format must be one of {', '.join(ExportFormat.values)}")
     if neutral not in EXPORT_POLICIES:
@@ -35,7 +36,8 @@ def create_export_job(user, fmt: str = ExportFormat.PRM800K, generations=None, i
     options = {"generations": sorted(set(generations or [])), "include_qc": include_qc, "neutral": neutral,
                **({"sources": sources} if sources else {})}
     with transaction.atomic():
-        job = ExportJob.objects.create(created_by=user, format=fmt, gzip=gzip, options=options)
+        job = ExportJob.objects.create(created_by=user, format=fmt, gzip=gzip, options=options,
+                                       **({"project": project} if project is not None else {}))
         queue_on_commit(RUN_EXPORT_JOB, job)
     return job
 
@@ -52,10 +54,10 @@ def _export(job: ExportJob) -> None:
     path = export_path(job)
     path.parent.mkdir(parents=True, exist_ok=True)
     o = job.options
-    qs = rows.passes_for_export(o.get("generations"), o.get("include_qc", False))
+    qs = rows.passes_for_export(o.get("generations"), o.get("include_qc", False), project=job.project_id)
     if o.get("sources"):
         lines = exporters.step_label_lines(o["sources"], BY_SOURCE[job.format], include_qc=o.get("include_qc", False),
-                                           neutral=o.get("neutral", "positive"))
+                                           neutral=o.get("neutral", "positive"), project=job.project_id)
     elif job.format == ExportFormat.TRL:
         lines = exporters.trl_lines(qs, o.get("neutral", "positive"))
     else:
@@ -63,8 +65,7 @@ def _export(job: ExportJob) -> None:
     n = exporters.write_export(str(path), lines)  # written beside and renamed: never half a file
     with transaction.atomic():
         if finish(job, JobStatus.SUCCEEDED, file_path=str(path), lines=n, size=path.stat().st_size):
-            audit.record(job.created_by, AuditAction.EXPORT, job, format=job.format, gzip=job.gzip, lines=n,
-                         **o)
+            audit.record(job.created_by, AuditAction.EXPORT, job, format=job.format, gzip=job.gzip, lines=n, **o)
 
 
 def expire_exports(now=None) -> int:

@@ -13,8 +13,10 @@ from labeling.models import LabeledPass
 EXPORT_CHUNK = 2000
 
 
-def passes_for_export(generations: list[int] | None = None, include_qc: bool = False) -> QuerySet:
-    qs = LabeledPass.objects.all()
+def passes_for_export(generations: list[int] | None = None, include_qc: bool = False,
+                      project: int | None = None) -> QuerySet:
+    """The passes an export writes: of one project (None: every project)."""
+    qs = LabeledPass.objects.all() if project is None else LabeledPass.objects.filter(project_id=project)
     if generations:
         qs = qs.filter(generation__in=generations)
     if not include_qc:

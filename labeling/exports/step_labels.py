@@ -70,9 +70,11 @@ def _path_text(step: dict) -> str:
     return comps[0]["text"] if comps else ""
 
 
-def _human(include_qc: bool) -> Iterator[dict]:
+def _human(include_qc: bool, project: int | None) -> Iterator[dict]:
     """A pass that ended with a solution or a found error (a given-up pass says nothing past it)."""
     qs = LabeledPass.objects.filter(first_error__isnull=False)
+    if project is not None:
+        qs = qs.filter(project_id=project)
     if not include_qc:
         qs = qs.filter(is_quality_control=False, is_screening=False)
     qs = qs.annotate(**{**_SOLUTION, "problem_text": F("problem__text"), "annotator_uuid": F("annotator__uuid")})
@@ -90,17 +92,22 @@ def _human(include_qc: bool) -> Iterator[dict]:
                                   "finish_reason": r["finish_reason"], "generation": r["generation"]}}
 
 
-def rows(source: str, *, run: str | None = None, include_qc: bool = False) -> Iterator[dict]:
-    """Label rows of one source (`run`: that run's labels only, for an automatic source)."""
+def rows(source: str, *, run: str | None = None, include_qc: bool = False, project: int | None = None
+         ) -> Iterator[dict]:
+    """Label rows of one source (`run`: that run's labels only, for an automatic source), of one project (None:
+    every project)."""
     if source not in SOURCES:
         raise ValueError(f"source must be one of {', '.join(SOURCES)}")
     if run and source in (HUMAN, CONSENSUS):
         raise ValueError(f"a run belongs to an automatic source, not to {source}")
+    def mine(qs):
+        return qs if project is None else qs.filter(solution__project_id=project)
+
     if source == HUMAN:
-        yield from _human(include_qc)
+        yield from _human(include_qc, project)
     elif source == CONSENSUS:
-        yield from _automatic(label_sources.consensus(), CONSENSUS)
+        yield from _automatic(mine(label_sources.consensus()), CONSENSUS)
     elif run:
-        yield from _automatic(label_sources.readable([source]).filter(run__key=run), source)
+        yield from _automatic(mine(label_sources.readable([source]).filter(run__key=run)), source)
     else:
-        yield from _automatic(label_sources.newest([source]), source)
+        yield from _automatic(mine(label_sources.newest([source])), source)

@@ -24,10 +24,10 @@ def trl_lines(qs, neutral: str = "positive") -> Iterator[bytes]:
 
 
 def step_label_lines(sources: list[str], shape: str = "steps", *, run: str | None = None, include_qc: bool = False,
-                     neutral: str = "positive") -> Iterator[bytes]:
-    """Step labels of each source in turn, in one of step_rows.SHAPES."""
+                     neutral: str = "positive", project: int | None = None) -> Iterator[bytes]:
+    """Step labels of each source in turn, in one of step_rows.SHAPES (of one project; None: every one)."""
     for source in sources:
-        for row in step_labels.rows(source, run=run, include_qc=include_qc):
+        for row in step_labels.rows(source, run=run, include_qc=include_qc, project=project):
             out = step_rows.shape(row, shape, neutral)
             if out is not None:
                 yield orjson.dumps(out) + b"\n"

@@ -20,6 +20,7 @@ from labeling.formats.errors import ImportFileError, LocatedError, RecordError
 from labeling.formats.items import ImportItem
 from labeling.imports.detect import detect, open_records
 from labeling.imports.writer import BatchWriter, ImportStats
+from labeling.models import DEFAULT_PROJECT_ID
 
 BATCH_SIZE = 2000
 
@@ -30,10 +31,11 @@ class _DryRunRollback(Exception):
 
 def run_import(path: str | Path, records: Iterable[tuple[str, object]], parse: Callable[[object], ImportItem],
                *, dry_run: bool = False, progress: Callable[[int], None] | None = None,
-               enqueue: bool = False) -> ImportStats:
-    """Parse and write every record of one file in a single transaction; `enqueue`: queue its solutions."""
+               enqueue: bool = False, project: int = DEFAULT_PROJECT_ID) -> ImportStats:
+    """Parse and write every record of one file in a single transaction, into `project` (an id); `enqueue`:
+    queue its solutions."""
     stats = ImportStats()
-    writer = BatchWriter(stats, enqueue=enqueue)
+    writer = BatchWriter(stats, enqueue=enqueue, project=project)
     try:
         with transaction.atomic():
             for batch in _parsed_batches(path, records, parse):
@@ -105,7 +107,8 @@ def _located(path, records) -> Iterator[tuple[str, object]]:
         raise ImportFileError(str(path), "read", exc) from None
 
 
-def import_prm800k(path, fmt: str = "auto", *, dry_run=False, progress=None, enqueue=False) -> ImportStats:
+def import_prm800k(path, fmt: str = "auto", *, dry_run=False, progress=None, enqueue=False,
+                   project: int = DEFAULT_PROJECT_ID) -> ImportStats:
     """Human passes: PRM800K records, or the flat stepwise-critic rows (JSONL or Parquet) of phase 1."""
     if fmt == "auto":
         try:
@@ -113,13 +116,15 @@ def import_prm800k(path, fmt: str = "auto", *, dry_run=False, progress=None, enq
         except (RecordError, LocatedError, OSError, EOFError, zlib.error):
             fmt = "prm800k"  # the PRM800K parser names the field that is wrong
     _, records = open_records(path, fmt, labels=None)
-    return run_import(path, records, prm800k.parse_record, dry_run=dry_run, progress=progress, enqueue=enqueue)
+    return run_import(path, records, prm800k.parse_record, dry_run=dry_run, progress=progress, enqueue=enqueue,
+                      project=project)
 
 
-def import_solutions(path, fmt: str = "auto", *, dry_run=False, progress=None, enqueue=False) -> ImportStats:
+def import_solutions(path, fmt: str = "auto", *, dry_run=False, progress=None, enqueue=False,
+                     project: int = DEFAULT_PROJECT_ID) -> ImportStats:
     try:
         fmt, records = open_records(path, fmt, labels=False)
     except (EOFError, zlib.error) as exc:  # a truncated or corrupt .gz, met while telling the format
         raise ImportFileError(str(path), "read", exc) from None
     return run_import(path, records, solution_formats.PARSERS[fmt], dry_run=dry_run, progress=progress,
-                      enqueue=enqueue)
+                      enqueue=enqueue, project=project)

@@ -47,15 +47,18 @@ def _safe_name(name: str) -> str:
         return "upload.jsonl"
 
 
-def create_import_job(user, uploaded_file, fmt: str = ImportFormat.AUTO, *, enqueue: bool = False) -> ImportJob:
-    """Stream the upload to MEDIA_ROOT/imports/<job id>/ and queue its import."""
+def create_import_job(user, uploaded_file, fmt: str = ImportFormat.AUTO, *, enqueue: bool = False,
+                      project=None) -> ImportJob:
+    """Stream the upload to MEDIA_ROOT/imports/<job id>/ and queue its import into `project` (a Project; the
+    default one when not given)."""
     if fmt not in ImportFormat.values:
         raise ValueError(f"format must be one of {', '.join(ImportFormat.values)}")
     limit = max_upload_bytes()
     if (uploaded_file.size or 0) > limit:
         raise UploadTooLarge(upload_limit_message())
     name = Path(uploaded_file.name or "upload").name[:255]
-    job = ImportJob(created_by=user, format=fmt, original_filename=name, options={"enqueue": enqueue})
+    job = ImportJob(created_by=user, format=fmt, original_filename=name, options={"enqueue": enqueue},
+                    **({"project": project} if project is not None else {}))
     folder = Path(settings.MEDIA_ROOT) / "imports" / str(job.id)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / _safe_name(name)
@@ -106,7 +109,7 @@ def _import_once(job: ImportJob) -> bool:
     # One transaction for rows, queue entries and the outcome: a crash in between leaves none of them.
     with transaction.atomic():
         fmt, records = open_records(job.file_path, job.format)
-        stats = importers.run_import(job.file_path, records, PARSERS[fmt], enqueue=enqueue)
+        stats = importers.run_import(job.file_path, records, PARSERS[fmt], enqueue=enqueue, project=job.project_id)
         out = {"format": fmt, "records": stats.records, "created": stats.created, "existing": stats.existing,
                "repeated": stats.repeated}
         if enqueue:

@@ -8,7 +8,17 @@ from django.utils import timezone
 from labeling.bulk import among, insert_rows
 from labeling.formats import prm800k
 from labeling.formats.items import ImportItem
-from labeling.models import Annotator, AutoLabelRun, LabeledPass, LabelSource, Problem, Solution, StepLabels
+from labeling.models import (
+    DEFAULT_PROJECT_ID,
+    Annotator,
+    AutoLabelRun,
+    LabeledPass,
+    LabelSource,
+    Problem,
+    Project,
+    Solution,
+    StepLabels,
+)
 from labeling.queue.claims import enqueue_ids
 
 
@@ -57,12 +67,15 @@ class BatchWriter:
     """Writes batches of ImportItems, resolving content hashes to existing rows.
 
     A row found with an id above the table's largest id when the import began was written by
-    this import (an earlier batch): the record repeats one earlier in the file.
+    this import (an earlier batch): the record repeats one earlier in the file. Everything goes into one
+    project, and rows are recognised within it only: the same problem in another project is another row.
     """
 
-    def __init__(self, stats: ImportStats, *, enqueue: bool = False):
+    def __init__(self, stats: ImportStats, *, enqueue: bool = False, project: int = DEFAULT_PROJECT_ID):
         self.stats = stats
         self.enqueue = enqueue
+        self.project = project
+        self.overlap = Project.objects.filter(pk=project).values_list("default_overlap", flat=True).first() or 1
         if enqueue:
             stats.enqueued = 0
         self._new_solutions: set[str] = set()
@@ -93,7 +106,8 @@ class BatchWriter:
 
     def _problems(self, items) -> dict[str, Problem | StoredProblem]:
         wanted = self._wanted("problems", ((it.problem.key, it.problem) for it in items))
-        found = {p.content_hash: p for p in Problem.objects.filter(among("content_hash", wanted))}
+        found = {p.content_hash: p for p in Problem.objects.filter(among("content_hash", wanted),
+                                                                   project_id=self.project)}
         self._count_found("problems", Problem, [p.id for p in found.values()])
         fill = []
         for key, p in found.items():
@@ -103,7 +117,8 @@ class BatchWriter:
             Problem.objects.bulk_update(fill, ["ground_truth_answer", "ground_truth_solution", "subject", "level",
                                                "source_id"])
         new = [(k, p) for k, p in wanted.items() if k not in found]
-        ids = insert_rows(Problem, [dict(content_hash=k, text=p.text, ground_truth_answer=p.ground_truth_answer,
+        ids = insert_rows(Problem, [dict(project_id=self.project, content_hash=k, text=p.text,
+                                         ground_truth_answer=p.ground_truth_answer,
                                          ground_truth_solution=p.ground_truth_solution, subject=p.subject,
                                          level=p.level, source_id=p.source_id) for k, p in new])
         for (k, p), id_ in zip(new, ids, strict=True):
@@ -130,9 +145,11 @@ class BatchWriter:
         wanted = self._wanted("solutions", ((it.solution.key, it.solution) for it in items if it.solution is not None))
         if not wanted:
             return {}
-        found = dict(Solution.objects.filter(among("content_hash", wanted)).values_list("content_hash", "id"))
+        found = dict(Solution.objects.filter(among("content_hash", wanted), project_id=self.project)
+                     .values_list("content_hash", "id"))
         self._count_found("solutions", Solution, list(found.values()))
-        new = [dict(content_hash=k, problem_id=problems[s.problem_key].id, steps=s.steps, final_answer=s.final_answer,
+        new = [dict(project_id=self.project, content_hash=k, problem_id=problems[s.problem_key].id, steps=s.steps,
+                    final_answer=s.final_answer,
                     answer_is_correct=s.answer_is_correct, generator=s.generator, source_id=s.source_id,
                     verifier_score=s.verifier_score, generation=s.generation,
                     is_quality_control=s.is_quality_control, is_screening=s.is_screening, extra=s.extra)
@@ -146,7 +163,8 @@ class BatchWriter:
         wanted = self._wanted("passes", ((p.key, (it, p)) for it in items for p in it.passes))
         if not wanted:
             return
-        existing = dict(LabeledPass.objects.filter(among("natural_key", wanted)).values_list("natural_key", "id"))
+        existing = dict(LabeledPass.objects.filter(among("natural_key", wanted), project_id=self.project)
+                        .values_list("natural_key", "id"))
         self._count_found("passes", LabeledPass, list(existing.values()))
         todo = [(it, p) for k, (it, p) in wanted.items() if k not in existing]
         annotators = self._annotators({p.annotator_uuid for _, p in todo})
@@ -155,7 +173,8 @@ class BatchWriter:
             problem = problems[p.problem_key]
             self._question_overrides(p, it.problem, problem)
             rows.append(dict(
-                natural_key=p.key, annotator_id=annotators[p.annotator_uuid], problem_id=problem.id,
+                project_id=self.project, natural_key=p.key, annotator_id=annotators[p.annotator_uuid],
+                problem_id=problem.id,
                 solution_id=solutions[p.solution_key] if p.solution_key else None, submitted_at=p.submitted_at,
                 generation=p.generation, is_quality_control=p.is_quality_control, is_screening=p.is_screening,
                 verifier_score=p.verifier_score, steps=p.steps, total_time=p.total_time,
@@ -173,7 +192,7 @@ class BatchWriter:
         runs = {}
         for key in {k for k, _ in wanted}:
             first = next(a for (k, _), a in wanted.items() if k == key)
-            runs[key], _ = AutoLabelRun.objects.get_or_create(key=key, defaults=dict(
+            runs[key], _ = AutoLabelRun.objects.get_or_create(key=key, defaults=dict(project_id=self.project,
                 source=LabelSource.IMPORTED, labeller_version=first.labeller_version,
                 status=AutoLabelRun.Status.SUCCEEDED, params={"imported": True}, finished_at=timezone.now()))
         have = {(k, s): i for i, k, s in StepLabels.objects.filter(
@@ -204,7 +223,8 @@ class BatchWriter:
             elif solutions[key] in unqueued:
                 again.append((solutions[key], None))
         # file order holds: this batch's new solutions have higher ids than any solution before them
-        self.stats.enqueued += enqueue_ids(again) + enqueue_ids(fresh, new=True)
+        self.stats.enqueued += (enqueue_ids(again, overlap=self.overlap)
+                                + enqueue_ids(fresh, overlap=self.overlap, new=True))
 
     @staticmethod
     def _question_overrides(p, incoming, stored: Problem) -> None:
