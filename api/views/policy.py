@@ -30,10 +30,12 @@ class _Connections(APIView):
 
 class ConnectionList(_Connections):
     @extend_schema(responses=s.ConnectionOut(many=True), summary="Policy connections: built in, and those stored "
-                                                                 "in your projects")
+                                                                 "in your projects", parameters=[scoping.PROJECT_PARAM])
     def get(self, request):
         builtin = [connection.DEMO, *([connection.DEFAULT] if connection.DEFAULT in connection.names() else [])]
-        rows = scoping.scoped(PolicyConnection.objects.select_related("project"), request, self.perm).order_by("name")
+        rows = PolicyConnection.objects.select_related("project").order_by("name")
+        ids = scoping.projects_for(request, self.perm)
+        rows = rows if ids is None else rows.filter(project_id__in=ids)
         return Response([s.connection_out(n) for n in builtin] + [s.connection_out(r.name, r) for r in rows])
 
     @extend_schema(request=s.ConnectionIn, responses={201: s.ConnectionOut, 404: scoping.NOT_YOURS},
