@@ -35,3 +35,11 @@ def queued_solutions(n: int, steps=("step one", "step two", "# Answer\n\n4"), *,
            for i in range(n)]
     queue.enqueue([s for s in out if not flags], overlap=1, priority=priority)
     return out
+
+
+def default_project(**fields) -> None:
+    """Set the default project's settings (QC interval, lease length, screening threshold...): the queue reads
+    them there, not from the LABEL_* settings (those only seed the default project)."""
+    from labeling.models import DEFAULT_PROJECT_ID, Project
+
+    Project.objects.filter(pk=DEFAULT_PROJECT_ID).update(**fields)

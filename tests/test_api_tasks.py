@@ -5,7 +5,7 @@ import pytest
 
 from labeling.models import LabeledPass, Lease, Solution
 
-from .api_helpers import queued_solutions, token_client
+from .api_helpers import default_project, queued_solutions, token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -107,13 +107,11 @@ def test_qc_task_reads_like_any_other_and_hides_gold():
     (qc,) = queued_solutions(1, is_quality_control=True, gold_first_error=1)
     c, annotator = token_client("ann", "annotator")
     annotator.passes.all().delete()
-    from django.test import override_settings
-
-    with override_settings(LABEL_QC_EVERY=1):
-        queued_solutions(1)
-        first = _next(c)["lease"]
-        c.post(f"/api/tasks/{first['id']}/submit/", _submit_body(), content_type="application/json")
-        task = _next(c)["lease"]
+    default_project(qc_every=1)
+    queued_solutions(1)
+    first = _next(c)["lease"]
+    c.post(f"/api/tasks/{first['id']}/submit/", _submit_body(), content_type="application/json")
+    task = _next(c)["lease"]
     assert Lease.objects.get(id=task["id"]).reason == "qc" and Lease.objects.get(id=task["id"]).solution == qc
     text = str(task)
     assert task["kind"] == "task" and "qc" not in text.lower() and "gold" not in text and "quality" not in text

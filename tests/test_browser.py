@@ -12,6 +12,7 @@ from labeling.hashing import problem_hash, solution_hash
 from labeling.models import LabeledPass, Problem, Solution
 from labeling.people.accounts import set_user
 from labeling.queue import claims as queue
+from tests.api_helpers import default_project
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 PASSWORD = "pw-for-browser-tests"
@@ -141,7 +142,7 @@ def test_script_in_a_problem_is_shown_as_text(browser, live_server):
 
 
 def test_screening_gate_blocks_regular_tasks(browser, live_server, settings):
-    settings.LABEL_SCREENING_THRESHOLD = 1.0
+    default_project(screening_threshold=1.0)
     _solution(problem_text="Screening: $1+1$?", is_screening=True, gold_first_error=-1)
     queue.enqueue([_solution(problem_text="Regular task")])
     page = _page(browser, live_server, _annotator(screened=False))

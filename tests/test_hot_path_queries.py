@@ -14,6 +14,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from labeling.models import LabeledPass, QueueEntry
+from tests.api_helpers import default_project
 
 from .api_helpers import queued_solutions, token_client
 
@@ -82,8 +83,8 @@ def test_a_replayed_submit_lands_nothing_and_counts_nothing():
 
 def test_past_the_qc_interval_without_qc_questions_next_task_stays_at_3(settings):
     """With no QC question left to serve, a QC turn costs nothing: before, every next-task after the
-    LABEL_QC_EVERY-th looked for one (a fourth query)."""
-    settings.LABEL_QC_EVERY = 2
+    qc_every-th looked for one (a fourth query)."""
+    default_project(qc_every=2)
     queued_solutions(4)
     client, _ = token_client("no-qc", "annotator")
     _post(client, "/api/tasks/next/")
@@ -91,11 +92,11 @@ def test_past_the_qc_interval_without_qc_questions_next_task_stays_at_3(settings
 
 
 def test_the_qc_turn_comes_after_the_interval_however_long_the_history(settings):
-    """The count since the last QC question stops at LABEL_QC_EVERY (newest first), and the turn still comes:
+    """The count since the last QC question stops at the QC interval (newest first), and the turn still comes:
     a QC question that appears after three regular tasks is served next, then the regular ones again."""
     from labeling.models import Lease, ServeReason
 
-    settings.LABEL_QC_EVERY = 2
+    default_project(qc_every=2)
     queued_solutions(5)
     client, annotator = token_client("with-qc", "annotator")
     for i in range(5):

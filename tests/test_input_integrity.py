@@ -15,6 +15,7 @@ from labeling.formats import prm800k
 from labeling.formats.errors import RecordError
 from labeling.models import Solution
 from labeling.people.accounts import set_user
+from tests.api_helpers import default_project
 
 from .api_helpers import queued_solutions, token_client
 
@@ -74,7 +75,7 @@ def test_boolean_filters_filter():
 
 
 def test_a_qc_task_moves_nothing_an_annotator_can_see(settings):
-    settings.LABEL_QC_EVERY = 1
+    default_project(qc_every=1)
     queued_solutions(2)
     qc = queued_solutions(1, is_quality_control=True, gold_first_error=-1)
     assert qc

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from labeling.models import Lease, Project, ProjectMember, QueueEntry, Role, ServeReason, Solution
 
-from .api_helpers import queued_solutions, token_client
+from .api_helpers import default_project, queued_solutions, token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -89,7 +89,7 @@ def test_a_project_not_theirs_looks_missing_and_none_at_all_says_so():
 
 
 def test_another_projects_qc_and_screening_never_reach_an_annotator(settings):
-    settings.LABEL_QC_EVERY = 1
+    default_project(qc_every=1)
     math, code = _project("math"), _project("code")
     _queued(code, 1, is_quality_control=True)
     _queued(code, 1, is_screening=True)

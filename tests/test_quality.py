@@ -13,6 +13,7 @@ from labeling.models import Lease
 from labeling.people.accounts import set_user
 from labeling.queue import claims as queue
 from labeling.queue.submission import submit_pass
+from tests.api_helpers import default_project
 
 from .test_queue import _solutions
 
@@ -47,7 +48,7 @@ def test_inter_annotator_agreement_matches_krippendorff():
 
 
 def test_progress_and_qc_agreement(settings):
-    settings.LABEL_QC_EVERY = 1
+    default_project(qc_every=1)
     (qc,) = _solutions(1, is_quality_control=True, gold_first_error=1)
     queue.enqueue(_solutions(1))
     a = _screened("a")

@@ -12,6 +12,7 @@ from labeling.models import LabeledPass, Lease, Problem, QueueEntry, Solution
 from labeling.people.accounts import set_user
 from labeling.queue import claims as queue
 from labeling.queue.submission import SubmissionError, save_draft, submit_pass
+from tests.api_helpers import default_project
 
 pytestmark = pytest.mark.django_db
 
@@ -138,8 +139,8 @@ def test_expired_leases_are_reaped_and_return_to_the_queue():
 
 
 def test_screening_gate_then_qc_interleave(settings):
-    settings.LABEL_QC_EVERY = 2
-    settings.LABEL_SCREENING_THRESHOLD = 0.5
+    default_project(qc_every=2)
+    default_project(screening_threshold=0.5)
     screening = _solutions(2, is_screening=True, gold_first_error=-1)
     qc = _solutions(1, is_quality_control=True, gold_first_error=1)
     regular = _solutions(3)
@@ -160,7 +161,7 @@ def test_screening_gate_then_qc_interleave(settings):
 
 
 def test_failed_screening_blocks_regular_tasks(settings):
-    settings.LABEL_SCREENING_THRESHOLD = 0.9
+    default_project(screening_threshold=0.9)
     (s,) = _solutions(1, is_screening=True, gold_first_error=-1)
     queue.enqueue(_solutions(1))
     a = _annotator("new", screened=False)

@@ -2,16 +2,17 @@
 
 Next task, in order: the caller's own open lease (two tabs get the same task); the
 screening set for annotators who have not passed it; a QC question after every
-LABEL_QC_EVERY regular tasks; then the open queue entry of highest priority that this
+`qc_every` regular tasks (the project's); then the open queue entry of highest priority that this
 annotator has never been served, claimed with SELECT ... FOR UPDATE SKIP LOCKED so that
 concurrent claimers never take the same slot. Counters change in the claim's transaction.
+A lease lasts its project's `lease_seconds`.
 """
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Min
 from django.utils import timezone
 
 from labeling.bulk import among, insert_rows
@@ -20,6 +21,7 @@ from labeling.models import (
     Annotator,
     Lease,
     LeaseStatus,
+    Project,
     ProjectMember,
     QueueEntry,
     ServeReason,
@@ -37,8 +39,8 @@ class NoTask:
     message: str
 
 
-def _expiry(now: datetime) -> datetime:
-    return now + timedelta(seconds=settings.LABEL_LEASE_SECONDS)
+def _expiry(now: datetime, seconds: int) -> datetime:
+    return now + timedelta(seconds=seconds)
 
 
 def _for_update(qs):
@@ -60,12 +62,13 @@ def _unserved(annotator: Annotator, qs, field: str = "id"):
 
 def _lease_fixed(annotator: Annotator, solutions, reason: str, now: datetime) -> Lease | None:
     """Screening and QC solutions go to every annotator once; they are not counted against overlap."""
-    solution = _unserved(annotator, solutions).order_by("id").first()
+    solution = _unserved(annotator, solutions).select_related("project").order_by("id").first()
     if solution is None:
         return None
     try:
         with transaction.atomic():
-            return Lease.objects.create(annotator=annotator, solution=solution, reason=reason, expires_at=_expiry(now))
+            return Lease.objects.create(annotator=annotator, solution=solution, reason=reason,
+                                        expires_at=_expiry(now, solution.project.lease_seconds))
     except IntegrityError:  # the same annotator in another tab got there first (one open lease each)
         return open_lease(annotator, now)
 
@@ -80,8 +83,9 @@ def _claim(annotator: Annotator, now: datetime, projects: list[int]) -> Lease | 
                 return None
             entry = QueueEntry.objects.select_for_update().get(id=entry)
             reason = ServeReason.OVERLAP if entry.completed + entry.in_flight else ServeReason.PRIORITY
+            seconds = Project.objects.values_list("lease_seconds", flat=True).get(pk=entry.project_id)
             lease = Lease.objects.create(annotator=annotator, solution_id=entry.solution_id, reason=reason,
-                                         expires_at=_expiry(now))
+                                         expires_at=_expiry(now, seconds))
             entry.in_flight += 1
             entry.refresh_open()
             entry.save(update_fields=["in_flight", "is_open"])
@@ -122,7 +126,9 @@ def next_task(annotator: Annotator, now: datetime | None = None, project: int | 
             return current
         # It ran out and the reaper has not reached it yet: its slot goes back before a new claim.
         _expire(Lease.objects.filter(pk=current.pk, status=LeaseStatus.OPEN))
-    return _next_after_leases(annotator, now, _regular_since_last_qc, _scope(member_projects(annotator), project))
+    projects = _scope(member_projects(annotator), project)
+    every = Project.objects.filter(pk__in=projects).aggregate(m=Min("qc_every"))["m"]
+    return _next_after_leases(annotator, now, _regular_since_last_qc, projects, every)
 
 
 def _scope(members: list[int], project: int | None) -> list[int]:
@@ -135,27 +141,28 @@ def _scope(members: list[int], project: int | None) -> list[int]:
 
 def _next_task_in_one(annotator: Annotator, now: datetime, project: int | None) -> Lease | NoTask:
     """next_task on PostgreSQL: one query for the state (with the member projects), one for the task."""
-    open_id, expires, since_qc, members = statements.state(annotator.pk, annotator.user_id, project)
+    open_id, expires, since_qc, members, every = statements.state(annotator.pk, annotator.user_id, project)
     projects = _scope(members, project)
     if open_id is not None:
         if expires > now:
             return statements.lease_for(open_id, annotator.pk, lock=False, client_id=None)
         _expire(Lease.objects.filter(pk=open_id, status=LeaseStatus.OPEN))
-    return _next_after_leases(annotator, now, lambda _: since_qc, projects)
+    return _next_after_leases(annotator, now, lambda _: since_qc, projects, every)
 
 
 def _claim_in_one(annotator: Annotator, now: datetime, projects: list[int]) -> Lease | None:
     try:
         # a savepoint only inside a transaction (a test's); in autocommit the statement is its own
         with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
-            return statements.claim(annotator.pk, projects, _expiry(now), now)
+            return statements.claim(annotator.pk, projects, now)
     except IntegrityError:  # the same annotator's other request claimed first: both get that lease
         return open_lease(annotator, now)
 
 
-def _next_after_leases(annotator: Annotator, now: datetime, since_qc, projects: list[int]) -> Lease | NoTask:
-    """Screening, then a QC question when one is due, then the queue (no open lease is left), all within
-    `projects`."""
+def _next_after_leases(annotator: Annotator, now: datetime, since_qc, projects: list[int],
+                       every: int | None) -> Lease | NoTask:
+    """Screening, then a QC question when one is due (`every` regular tasks: the project's interval, the shortest
+    of them across several), then the queue (no open lease is left), all within `projects`."""
     if not projects:
         return NoTask("no_project", "You are not a member of any project yet: an admin of one can add you.")
     solutions = Solution.objects.filter(project_id__in=projects)
@@ -165,7 +172,7 @@ def _next_after_leases(annotator: Annotator, now: datetime, since_qc, projects: 
             return lease
         if screening.exists() and not score_screening(annotator):
             return NoTask("screening_review", "Your screening answers are with an admin for review.")
-    if since_qc(annotator) >= settings.LABEL_QC_EVERY:
+    if every is not None and since_qc(annotator) >= every:
         if lease := _lease_fixed(annotator, solutions.filter(is_quality_control=True), ServeReason.QC, now):
             return lease
     if lease := (_claim_in_one if connection.vendor == "postgresql" else _claim)(annotator, now, projects):

@@ -1,9 +1,9 @@
 """Screening: the fixed set every new annotator labels first, scored against its gold labels.
 
-Passing it (first-error agreement >= LABEL_SCREENING_THRESHOLD) or an admin's approval opens the
-regular queue."""
-from django.conf import settings
+Passing it (first-error agreement at or above the threshold of the projects whose screening questions were
+answered: the highest of them) or an admin's approval opens the regular queue."""
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from labeling import audit
@@ -41,14 +41,15 @@ def reset_screening(annotator: Annotator) -> None:
 
 
 def score_screening(annotator: Annotator) -> bool:
-    """Agreement on the screening set (first wrong step equal to gold); pass at the threshold."""
-    leases = annotator.leases.filter(reason=ServeReason.SCREENING, status=LeaseStatus.SUBMITTED) \
-        .select_related("labeled_pass", "solution")
+    """Agreement on the screening set (first wrong step equal to gold); pass at the threshold (the projects')."""
+    answered = annotator.leases.filter(reason=ServeReason.SCREENING, status=LeaseStatus.SUBMITTED)
+    leases = answered.select_related("labeled_pass", "solution")
     pairs = [(first_error(lease.labeled_pass.steps), lease.solution.gold_first_error) for lease in leases
              if lease.labeled_pass and lease.solution.gold_first_error is not None]
     agreement = sum(a == b for a, b in pairs) / len(pairs) if pairs else 1.0
     annotator.screening_agreement = agreement
-    if agreement >= settings.LABEL_SCREENING_THRESHOLD:
+    threshold = answered.aggregate(t=Max("solution__project__screening_threshold"))["t"]
+    if agreement >= (threshold if threshold is not None else 1.0):
         annotator.screening_passed_at = timezone.now()
     annotator.save(update_fields=["screening_agreement", "screening_passed_at"])
     return annotator.screening_passed_at is not None

@@ -12,10 +12,19 @@ import functools
 import uuid
 from datetime import datetime
 
-from django.conf import settings
 from django.db import connection
 
-from labeling.models import LabeledPass, Lease, LeaseStatus, Problem, ProjectMember, QueueEntry, ServeReason, Solution
+from labeling.models import (
+    LabeledPass,
+    Lease,
+    LeaseStatus,
+    Problem,
+    Project,
+    ProjectMember,
+    QueueEntry,
+    ServeReason,
+    Solution,
+)
 from labeling.rows import columns, split, table
 
 REGULAR = (ServeReason.PRIORITY, ServeReason.OVERLAP)
@@ -23,10 +32,11 @@ REGULAR = (ServeReason.PRIORITY, ServeReason.OVERLAP)
 
 @functools.cache
 def _state_sql() -> str:
-    lease, solution, member = table(Lease), table(Solution), table(ProjectMember)
-    # Newest first and stopped at LABEL_QC_EVERY (index lease_annotator_status_created): the work stays the same
-    # whatever an annotator's history. No QC question left for them (in the asked project, else in theirs):
-    # nothing is due, nothing is counted.
+    lease, solution, member, project = table(Lease), table(Solution), table(ProjectMember), table(Project)
+    # Newest first and stopped at the QC interval (index lease_annotator_status_created): the work stays the same
+    # whatever an annotator's history. The interval is the project's (the asked one), else the shortest of the
+    # annotator's projects. No QC question left for them (in the asked project, else in theirs): nothing is due,
+    # nothing is counted.
     return f"""
         SELECT o.id, o.expires_at,
                CASE WHEN EXISTS (SELECT 1 FROM {solution} s WHERE s.is_quality_control
@@ -41,30 +51,31 @@ def _state_sql() -> str:
                                                   WHERE q.annotator_id = %(a)s AND q.status = %(submitted)s
                                                     AND q.reason = %(qc)s ORDER BY q.created_at DESC LIMIT 1),
                                                  '-infinity')
-                   ORDER BY r.created_at DESC LIMIT %(every)s) AS n)
+                   ORDER BY r.created_at DESC LIMIT m.every) AS n)
                ELSE 0 END,
-               m.projects
-        FROM (SELECT ARRAY(SELECT project_id FROM {member} WHERE user_id = %(u)s ORDER BY project_id)
-                     AS projects) m
+               m.projects, m.every
+        FROM (SELECT ARRAY(SELECT project_id FROM {member} WHERE user_id = %(u)s ORDER BY project_id) AS projects,
+                     (SELECT min(j.qc_every) FROM {member} x JOIN {project} j ON j.id = x.project_id
+                      WHERE x.user_id = %(u)s AND (%(p)s::bigint IS NULL OR j.id = %(p)s::bigint)) AS every) m
         LEFT JOIN LATERAL (SELECT id, expires_at FROM {lease}
                            WHERE annotator_id = %(a)s AND status = %(open)s LIMIT 1) o ON true"""
 
 
 def state(annotator_id: int, user_id: int | None, project: int | None = None
-          ) -> tuple[uuid.UUID | None, datetime | None, int, list[int]]:
-    """(open lease id, its expiry, regular tasks submitted since the last QC one, at most LABEL_QC_EVERY; 0 when
+          ) -> tuple[uuid.UUID | None, datetime | None, int, list[int], int | None]:
+    """(open lease id, its expiry, regular tasks submitted since the last QC one, at most the QC interval; 0 when
     no QC question is left that this annotator was never served, so that a QC turn costs no query to find none;
-    the ids of the projects the annotator's login is a member of)."""
+    the ids of the projects the annotator's login is a member of; the QC interval: `project`'s, else the shortest
+    of theirs)."""
     with connection.cursor() as cur:
         cur.execute(_state_sql(), {"a": annotator_id, "u": user_id, "p": project, "submitted": LeaseStatus.SUBMITTED,
-                                   "open": LeaseStatus.OPEN, "regular": list(REGULAR), "qc": ServeReason.QC,
-                                   "every": settings.LABEL_QC_EVERY})
+                                   "open": LeaseStatus.OPEN, "regular": list(REGULAR), "qc": ServeReason.QC})
         return cur.fetchone()
 
 
 @functools.cache
 def _claim_sql() -> str:
-    entry, lease, solution, problem = (table(m) for m in (QueueEntry, Lease, Solution, Problem))
+    entry, lease, solution, problem, project = (table(m) for m in (QueueEntry, Lease, Solution, Problem, Project))
     return f"""
         WITH pick AS (  -- each project's best (index queue_open_by_project), then the best of those
             SELECT c.id FROM unnest(%(projects)s::bigint[]) AS p(id)
@@ -80,25 +91,25 @@ def _claim_sql() -> str:
         ), counted AS (
             UPDATE {entry} q SET in_flight = q.in_flight + 1, is_open = q.completed + q.in_flight + 1 < q.overlap
             FROM pick WHERE q.id = pick.id
-            RETURNING q.solution_id, q.completed + q.in_flight - 1 AS served
+            RETURNING q.solution_id, q.project_id, q.completed + q.in_flight - 1 AS served
         ), made AS (
             INSERT INTO {lease} (id, annotator_id, solution_id, reason, status, created_at, expires_at, draft,
                                  labeled_pass_id)
             SELECT %(id)s, %(a)s, solution_id, CASE WHEN served > 0 THEN %(overlap)s ELSE %(priority)s END,
-                   %(open)s, %(now)s, %(expires)s, '{{}}', NULL
-            FROM counted
+                   %(open)s, %(now)s, %(now)s + make_interval(secs => j.lease_seconds), '{{}}', NULL
+            FROM counted JOIN {project} j ON j.id = counted.project_id  -- the lease length is the project's
             RETURNING *
         )
         SELECT {columns(Lease, "made")}, {columns(Solution, "s")}, {columns(Problem, "p")}
         FROM made JOIN {solution} s ON s.id = made.solution_id JOIN {problem} p ON p.id = s.problem_id"""
 
 
-def claim(annotator_id: int, projects: list[int], expires_at: datetime, now: datetime) -> Lease | None:
+def claim(annotator_id: int, projects: list[int], now: datetime) -> Lease | None:
     """Claim the next entry of `projects` and return its lease (solution and problem attached), or None: nothing
     open there that this annotator has not seen. Raises IntegrityError when the annotator got an open lease
     meanwhile. Across several projects each one's best entry is locked for the statement and the best of them
     taken: a concurrent claimer skips the others for those milliseconds and takes its next."""
-    params = {"a": annotator_id, "projects": projects, "id": uuid.uuid4(), "now": now, "expires": expires_at,
+    params = {"a": annotator_id, "projects": projects, "id": uuid.uuid4(), "now": now,
               "open": LeaseStatus.OPEN,
               "overlap": ServeReason.OVERLAP, "priority": ServeReason.PRIORITY}
     with connection.cursor() as cur:
@@ -133,24 +144,25 @@ def count_submitted(lease_id, solution_id: int, pass_id: int, was_open: bool) ->
 
 @functools.cache
 def _lease_sql(lock: bool) -> str:
-    lease, solution, problem, labeled = (table(m) for m in (Lease, Solution, Problem, LabeledPass))
+    lease, solution, problem, labeled, project = (table(m) for m in (Lease, Solution, Problem, LabeledPass, Project))
     return f"""
-        SELECT {columns(Lease, "l")}, {columns(Solution, "s")}, {columns(Problem, "p")},
+        SELECT {columns(Lease, "l")}, {columns(Solution, "s")}, {columns(Problem, "p")}, {columns(Project, "j")},
                (SELECT x.id FROM {labeled} x WHERE x.client_id = %(client)s LIMIT 1)
         FROM {lease} l JOIN {solution} s ON s.id = l.solution_id JOIN {problem} p ON p.id = s.problem_id
+             JOIN {project} j ON j.id = s.project_id
         WHERE l.id = %(lease)s AND l.annotator_id = %(a)s{" FOR UPDATE OF l" if lock else ""}"""
 
 
 def lease_for(lease_id, annotator_id: int, *, lock: bool, client_id) -> Lease | None:
-    """The annotator's lease with its solution and problem, locked (`lock`; the lease only: locking the
-    joined solution would deadlock a claim's foreign-key check on it), and as `landed_id` the pass
-    `client_id` landed (None: none, or no client id): one query."""
+    """The annotator's lease with its solution, problem and project (whose protocol a submit follows), locked
+    (`lock`; the lease only: locking the joined solution would deadlock a claim's foreign-key check on it), and
+    as `landed_id` the pass `client_id` landed (None: none, or no client id): one query."""
     with connection.cursor() as cur:
         cur.execute(_lease_sql(lock), {"client": client_id, "lease": lease_id, "a": annotator_id})
         row = cur.fetchone()
     if row is None:
         return None
-    lease_obj, lease_obj.solution, problem = split(row[:-1], Lease, Solution, Problem)
-    lease_obj.solution.problem = problem
+    lease_obj, lease_obj.solution, problem, project = split(row[:-1], Lease, Solution, Problem, Project)
+    lease_obj.solution.problem, lease_obj.solution.project = problem, project
     lease_obj.landed_id = row[-1]
     return lease_obj

@@ -14,7 +14,16 @@ from django.utils import timezone
 
 from labeling import hashing
 from labeling.formats.prm800k import format_timestamp, pass_first_error
-from labeling.models import Annotator, FinishReason, LabeledPass, Lease, LeaseStatus, QueueEntry, ServeReason
+from labeling.models import (
+    Annotator,
+    FinishReason,
+    LabeledPass,
+    Lease,
+    LeaseStatus,
+    Protocol,
+    QueueEntry,
+    ServeReason,
+)
 from labeling.queue import statements
 
 
@@ -51,7 +60,7 @@ def _lease_for(annotator: Annotator, lease_id, *, lock: bool = False, client_id=
     qs = Lease.objects.select_for_update(of=("self",)) if lock else Lease.objects
     if client_id is not None:
         qs = qs.annotate(landed_id=Subquery(LabeledPass.objects.filter(client_id=client_id).values("id")[:1]))
-    lease = qs.filter(id=lease_id, annotator=annotator).select_related("solution__problem").first()
+    lease = qs.filter(id=lease_id, annotator=annotator).select_related("solution__problem", "solution__project").first()
     if lease is None:  # someone else's lease looks exactly like a missing one
         raise SubmissionError("lease", "no such task for you")
     return lease
@@ -96,14 +105,29 @@ def _as_json(r: StepRating) -> dict:
     return out
 
 
+def _check_protocol(project, ratings: list[StepRating]) -> None:
+    """The project's own rules: whether neutral (0) is a rating there."""
+    if project is not None and not project.allow_neutral:
+        for k, r in enumerate(ratings):
+            if r.rating == 0 or any(a.rating == 0 for a in r.alternatives or []):
+                raise SubmissionError(f"ratings[{k}].rating", f"neutral (0) is not a rating in project {project.slug}: "
+                                                              "rate the step -1 or +1")
+
+
+def _every_step(project) -> bool:
+    return project is not None and project.protocol == Protocol.EVERY_STEP
+
+
 def _check_partial(solution, ratings: list[StepRating]) -> None:
     """What any pass so far must be (a draft too): no more ratings than steps, nothing after the
-    first -1, alternatives only where the solution offers them."""
+    first -1 (unless the project rates every step), alternatives only where the solution offers them."""
     n = len(solution.steps)
     if len(ratings) > n:
         raise SubmissionError("ratings", f"the solution has {n} steps, got {len(ratings)} ratings")
+    project = solution.project
+    _check_protocol(project, ratings)
     negatives = [i for i, r in enumerate(ratings) if r.rating == -1]
-    if negatives and negatives[0] != len(ratings) - 1:
+    if negatives and negatives[0] != len(ratings) - 1 and not _every_step(project):
         raise SubmissionError(f"ratings[{negatives[0] + 1}]", "no step is rated after the first -1")
     for k, r in enumerate(ratings):
         _alternative_texts(k, r, solution.extra.get("alternatives"))
@@ -118,16 +142,22 @@ def _alternative_texts(k: int, r: StepRating, alternatives: dict | None) -> list
 
 
 def _label_steps(solution_steps: list[str], ratings: list[StepRating], finish: str,
-                 alternatives: dict | None = None) -> list[dict]:
+                 alternatives: dict | None = None, every_step: bool = False) -> list[dict]:
     if len(ratings) > len(solution_steps):
         raise SubmissionError("ratings", f"the solution has {len(solution_steps)} steps, got {len(ratings)} ratings")
     negatives = [i for i, r in enumerate(ratings) if r.rating == -1]
-    if finish == FinishReason.FOUND_ERROR and (not negatives or negatives[0] != len(ratings) - 1):
-        raise SubmissionError("ratings", "found_error ends at the first step rated -1")
-    if finish == FinishReason.SOLUTION and (negatives or len(ratings) != len(solution_steps)):
-        raise SubmissionError("ratings", "a solution pass rates every step, none -1")
-    if finish in (FinishReason.GIVE_UP, FinishReason.BAD_PROBLEM) and negatives:
-        raise SubmissionError("ratings", "a -1 ends the pass as found_error")
+    if every_step:  # every step is rated, a -1 or not; found_error says one was wrong
+        if finish == FinishReason.FOUND_ERROR and (not negatives or len(ratings) != len(solution_steps)):
+            raise SubmissionError("ratings", "in this project found_error rates every step, at least one -1")
+        if finish == FinishReason.SOLUTION and (negatives or len(ratings) != len(solution_steps)):
+            raise SubmissionError("ratings", "a solution pass rates every step, none -1")
+    else:
+        if finish == FinishReason.FOUND_ERROR and (not negatives or negatives[0] != len(ratings) - 1):
+            raise SubmissionError("ratings", "found_error ends at the first step rated -1")
+        if finish == FinishReason.SOLUTION and (negatives or len(ratings) != len(solution_steps)):
+            raise SubmissionError("ratings", "a solution pass rates every step, none -1")
+        if finish in (FinishReason.GIVE_UP, FinishReason.BAD_PROBLEM) and negatives:
+            raise SubmissionError("ratings", "a -1 ends the pass as found_error")
     steps = []
     for k, (text, r) in enumerate(zip(solution_steps, ratings, strict=False)):
         completions = [{"text": text, "rating": r.rating, "flagged": r.flagged}]
@@ -183,10 +213,13 @@ def submit(annotator: Annotator, lease_id, client_id, ratings: list[dict], finis
                 # The same task sent again under a new client id (a second tab).
                 return _replayed(lease.labeled_pass, annotator, lease_id, wanted), True
             solution = lease.solution
-            steps = _label_steps(solution.steps, checked, finish_reason, solution.extra.get("alternatives"))
+            _check_protocol(solution.project, checked)
+            steps = _label_steps(solution.steps, checked, finish_reason, solution.extra.get("alternatives"),
+                                 every_step=_every_step(solution.project))
             now = timezone.now()
             labeled = LabeledPass.objects.create(
-                annotator=annotator, problem=solution.problem, solution=solution, submitted_at=now,
+                project_id=solution.project_id, annotator=annotator, problem=solution.problem, solution=solution,
+                submitted_at=now,
                 generation=solution.generation, is_quality_control=lease.reason == ServeReason.QC,
                 is_screening=lease.reason == ServeReason.SCREENING, verifier_score=solution.verifier_score,
                 steps=steps, total_time=total_time, finish_reason=finish_reason, reason_text=reason_text,

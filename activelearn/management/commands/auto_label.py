@@ -12,7 +12,8 @@ from activelearn.labellers import runs
 from activelearn.options import OptionError
 from activelearn.policy.client import PolicyError
 from labeling.management.actor import actor_from, add_actor_argument
-from labeling.models import AutoLabelRun
+from labeling.management.project import add_project_argument, project_from
+from labeling.models import DEFAULT_PROJECT_ID, AutoLabelRun
 
 
 class Command(BaseCommand):
@@ -35,15 +36,20 @@ class Command(BaseCommand):
         parser.add_argument("--cap", type=int, help="At most this many solutions (lowest ids first).")
         parser.add_argument("--no-progress", action="store_true")
         add_actor_argument(parser)
+        add_project_argument(parser)
 
     def handle(self, *args, **o):
         params = {"connection": o["connection"], "k": o["k"], "attempts": o["attempts"], "verdicts": o["verdicts"],
                   "threshold": o["threshold"]}
         filters = {"run": o["of_run"], "labelled": o["labelled"], "source": o["problem_source"], "cap": o["cap"]}
+        project = project_from(o)
         key = o["run"] or f"{o['source']}-" + hashlib.sha256(json.dumps(
-            [params, filters], sort_keys=True).encode()).hexdigest()[:12]
+            [params, filters, *([project.slug] if project.pk != DEFAULT_PROJECT_ID else [])],
+            sort_keys=True).encode()).hexdigest()[:12]
+        if AutoLabelRun.objects.filter(key=key).exclude(project=project).exists():
+            raise CommandError(f"--run: a run named {key!r} exists in another project: name another")
         try:
-            run = runs.start_run(key, o["source"], params, filters, user=actor_from(o))
+            run = runs.start_run(key, o["source"], params, filters, user=actor_from(o), project=project.pk)
         except OptionError as exc:
             raise CommandError(f"--{exc.field.replace('_', '-')}: {exc.message}") from None
         bar = tqdm(total=run.solutions, initial=run.solutions - len(runs.missing(run)), desc=f"label {key}",

@@ -7,15 +7,17 @@ from activelearn.policy import evaluation as policy_evaluation
 from activelearn.prm import evaluation, registry
 from activelearn.prm.reward_model import RewardModel
 from labeling.management.actor import actor_from, add_actor_argument
+from labeling.management.project import add_project_argument, project_from
 
 
-def _version(pk, kind) -> ModelVersion | None:
+def _version(pk, kind, project) -> ModelVersion | None:
+    """Version `pk`, else the active one of `kind` in `project`."""
     if pk:
         v = ModelVersion.objects.filter(pk=pk, kind=kind, status=ModelVersion.Status.READY).first()
         if v is None:
             raise CommandError(f"no ready {kind} version {pk}")
         return v
-    return registry.active_version(kind)
+    return registry.active_version(kind, project.pk)
 
 
 class Command(BaseCommand):
@@ -43,11 +45,12 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, help="Scoring batch (default: 32 on a GPU, 8 on CPU).")
         parser.add_argument("--json", action="store_true", help="Print the figures as one JSON object.")
         add_actor_argument(parser)
+        add_project_argument(parser)
 
     def handle(self, *args, **o):
         if not o["processbench"] and not o["best_of_n"] and not o["best_of_n_run"]:
             raise CommandError("give --processbench FILE..., --best-of-n FILE and/or --best-of-n-run RUN")
-        version = _version(o["version"], ModelKind.PRM)
+        version = _version(o["version"], ModelKind.PRM, project_from(o))
         if version is None:
             raise CommandError("no PRM version is active: train one with train_prm")
         rm = RewardModel.load(version.path)
@@ -56,7 +59,7 @@ class Command(BaseCommand):
             out["processbench"] = evaluation.evaluate_processbench(rm, o["processbench"], o["threshold_file"],
                                                                    o["batch_size"], o["seed"])
         if o["best_of_n"]:
-            orm_version = _version(o["orm_version"], ModelKind.ORM)
+            orm_version = _version(o["orm_version"], ModelKind.ORM, project_from(o))
             orm = RewardModel.load(orm_version.path) if orm_version else None
             out["best_of_n"] = evaluation.best_of_n(rm, orm, o["best_of_n"], o["n"] or [1, 2, 4, 8, 16],
                                                     o["trials"], o["seed"], o["batch_size"])
@@ -72,7 +75,7 @@ class Command(BaseCommand):
         run = GenerationRun.objects.filter(key=o["best_of_n_run"]).first()
         if run is None:
             raise CommandError(f"there is no generation run {o['best_of_n_run']!r} (see /api/generations/)")
-        orm_version = _version(o["orm_version"], ModelKind.ORM)
+        orm_version = _version(o["orm_version"], ModelKind.ORM, project_from(o))
         ns = o["n"] or list(policy_evaluation.DEFAULT_NS)
         result = policy_evaluation.best_of_n(run, version, orm_version, ns, o["trials"], o["seed"])
         policy_evaluation.record(run, version, orm_version, result, actor_from(o))

@@ -14,7 +14,8 @@ from activelearn.policy import connection, generation
 from activelearn.policy.client import PolicyError
 from labeling import audit
 from labeling.management.actor import actor_from, add_actor_argument
-from labeling.models import AuditAction
+from labeling.management.project import add_project_argument, project_from
+from labeling.models import DEFAULT_PROJECT_ID, AuditAction
 
 
 class Command(BaseCommand):
@@ -36,6 +37,7 @@ class Command(BaseCommand):
                                 help=f"{o.help} Default: the connection's ({describe_default(o)} if unset).")
         parser.add_argument("--no-progress", action="store_true")
         add_actor_argument(parser)
+        add_project_argument(parser)
 
     def handle(self, *args, **o):
         overrides = {}
@@ -43,7 +45,8 @@ class Command(BaseCommand):
             for opt in connection.OPTIONS:
                 if o.get(f"c_{opt.name}") is not None:
                     overrides[opt.name] = from_text(opt, o[f"c_{opt.name}"])
-            conn = connection.resolve(o["connection"], overrides)
+            project = project_from(o)
+            conn = connection.resolve(o["connection"], overrides, project=project.pk)
         except OptionError as exc:
             raise CommandError(f"--{exc.field.replace('_', '-')}: {exc.message}") from None
         if o["samples"] < 1:
@@ -51,8 +54,11 @@ class Command(BaseCommand):
         filters = {"subject": o["subject"], "level": o["level"], "source": o["source"],
                    "fewer_than": o["fewer_than"], "problem_cap": o["problem_cap"]}
         key = o["run"] or "cli-" + hashlib.sha256(json.dumps(
-            [conn.public(), o["samples"], filters], sort_keys=True, default=str).encode()).hexdigest()[:12]
-        run = generation.start_run(key, conn, o["samples"], filters, user=actor_from(o))
+            [conn.public(), o["samples"], filters, *([project.slug] if project.pk != DEFAULT_PROJECT_ID else [])],
+            sort_keys=True, default=str).encode()).hexdigest()[:12]
+        run = generation.start_run(key, conn, o["samples"], filters, user=actor_from(o), project=project.pk)
+        if run.project_id != project.pk:
+            raise CommandError(f"run {key} belongs to another project: name another run")
         if run.connection != conn.name or run.config["samples_per_problem"] != o["samples"]:
             raise CommandError(f"run {key} was made with connection {run.connection} and "
                                f"{run.config['samples_per_problem']} samples per problem: name another run")

@@ -9,6 +9,7 @@ from activelearn.rounds.errors import RoundBusy
 from activelearn.rounds.lifecycle import start_round
 from activelearn.rounds.selectors import round_detail
 from labeling.management.actor import actor_from, add_actor_argument
+from labeling.management.project import add_project_argument, project_from
 
 UNSET = object()  # the option was not given (None is a value: --round-cap none)
 
@@ -51,6 +52,7 @@ class Command(BaseCommand):
                                  "cancelled.")
         parser.add_argument("--interval", type=float, default=2.0, help="Seconds between checks with --wait.")
         add_actor_argument(parser)
+        add_project_argument(parser)
 
     def handle(self, *args, **opts):
         config = {}
@@ -58,14 +60,14 @@ class Command(BaseCommand):
             if opts.get(o.name, UNSET) is not UNSET:
                 config[o.name] = opts[o.name]
         try:
-            r = start_round(config, actor_from(opts))
+            r = start_round(config, actor_from(opts), project=project_from(opts))
         except RoundConfigError as exc:
             field = flag(exc.field) if exc.field in {o.name for o in OPTIONS} else exc.field
             raise CommandError(f"{field}: {exc.message}") from None
         except RoundBusy as exc:
             raise CommandError(f"cannot start a round: {exc.message}") from None
         settings = " ".join(f"{k}={v}" for k, v in r.config.items())
-        self.stdout.write(f"Started round {r.generation} ({settings}).")
+        self.stdout.write(f"Started round {r.generation} in {r.project.slug} ({settings}).")
         warn_if_no_worker(self)
         if opts["wait"]:
             wait(self, r, opts["interval"])

@@ -7,6 +7,7 @@ from activelearn.prm import label_mix, registry
 from activelearn.prm.training import TrainConfig
 from labeling.formats.neutral import NEUTRAL_POLICIES
 from labeling.management.actor import actor_from, add_actor_argument
+from labeling.management.project import add_project_argument, project_from
 
 
 class Command(BaseCommand):
@@ -41,12 +42,13 @@ class Command(BaseCommand):
                             help="Train towards the share of rollouts that reached the right answer, where given.")
         parser.add_argument("--no-activate", action="store_true", help="Register without making it active.")
         add_actor_argument(parser)
+        add_project_argument(parser)
 
     def handle(self, *args, **o):
         cfg = TrainConfig(epochs=o["epochs"], max_steps=o["max_steps"], batch_size=o["batch_size"],
                           learning_rate=o["lr"], max_length=o["max_length"], patience=o["patience"],
                           val_fraction=o["val_fraction"], seed=o["seed"], evals_per_epoch=o["evals_per_epoch"])
-        actor = actor_from(o)
+        actor, project = actor_from(o), project_from(o)
         try:
             weights = {}
             for text in o["weight"]:
@@ -59,7 +61,8 @@ class Command(BaseCommand):
             raise CommandError("--weight needs --labels sources")
         init = None
         if o["init_from"]:
-            init = ModelVersion.objects.filter(pk=o["init_from"], status=ModelVersion.Status.READY).first()
+            init = ModelVersion.objects.filter(pk=o["init_from"], status=ModelVersion.Status.READY,
+                                               project=project).first()
             if init is None:
                 raise CommandError(f"no ready model version {o['init_from']}")
 
@@ -73,8 +76,7 @@ class Command(BaseCommand):
         try:
             version = registry.train_version(o["kind"], base=o["base"], init_from=init, cfg=cfg,
                                              neutral=o["neutral"], activate=not o["no_activate"], progress=progress,
-                                             labels=labels,
-                                             actor=actor)
+                                             labels=labels, actor=actor, project=project.pk)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         val = version.metrics.get("validation") or {}

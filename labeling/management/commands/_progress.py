@@ -19,7 +19,8 @@ class Progress:
 class ImportCommand:
     """The per-file loop both import commands share: progress bar, located error, summary."""
 
-    def import_files(self, files, run, *, dry_run: bool, no_progress: bool, fmt: str, actor=None) -> None:
+    def import_files(self, files, run, *, dry_run: bool, no_progress: bool, fmt: str, actor=None,
+                     project=None) -> None:
         from django.core.management.base import CommandError
         from django.db import transaction
 
@@ -34,7 +35,8 @@ class ImportCommand:
                     stats = run(path, dry_run=dry_run, progress=bar)
                     if not dry_run:  # the file name only: the audit API never shows server paths
                         name = Path(path).name
-                        audit.record(actor, AuditAction.IMPORT, audit.Target("file", name), file=name, format=fmt,
+                        audit.record(actor, AuditAction.IMPORT, audit.Target("file", name),
+                                     in_project=project.pk if project else None, file=name, format=fmt,
                                      records=stats.records, created=stats.created, existing=stats.existing,
                                      repeated=stats.repeated,
                                      **({} if stats.enqueued is None else {"enqueued": stats.enqueued}))
@@ -43,4 +45,5 @@ class ImportCommand:
             finally:
                 bar.close()
             prefix = "[dry run, nothing written] " if dry_run else ""
-            self.stdout.write(self.style.SUCCESS(f"{prefix}{path}: {stats.summary()}"))
+            into = f" (into {project.slug})" if project is not None else ""
+            self.stdout.write(self.style.SUCCESS(f"{prefix}{path}{into}: {stats.summary()}"))

@@ -8,6 +8,7 @@ from labeling.exports import writers as exporters
 from labeling.formats.neutral import EXPORT_POLICIES
 from labeling.management.actor import actor_from, add_actor_argument
 from labeling.management.commands._progress import Progress
+from labeling.management.project import add_project_argument, project_from
 from labeling.models import AuditAction
 
 
@@ -25,10 +26,11 @@ class Command(BaseCommand):
                                  "or end the row (drop).")
         parser.add_argument("--no-progress", action="store_true")
         add_actor_argument(parser)
+        add_project_argument(parser)
 
     def handle(self, *args, out, generation, include_qc, format, neutral, no_progress, **opts):
-        actor = actor_from(opts)
-        qs = rows.passes_for_export(generation, include_qc)
+        actor, project = actor_from(opts), project_from(opts)
+        qs = rows.passes_for_export(generation, include_qc, project=project.pk)
         lines = exporters.prm800k_lines(qs) if format == "prm800k" else exporters.trl_lines(qs, neutral)
         bar = Progress(f"export {out}", unit="line", disable=no_progress or out == "-")
         try:
@@ -39,7 +41,8 @@ class Command(BaseCommand):
             bar.close()
         # after the data is out (a failed export wrote no file); the file name only, never a server path
         name = "stdout" if out == "-" else Path(out).name
-        audit.record(actor, AuditAction.EXPORT, audit.Target("file", name), file=name, format=format, lines=n,
+        audit.record(actor, AuditAction.EXPORT, audit.Target("file", name), in_project=project.pk, file=name,
+                     format=format, lines=n,
                      complete=n is not None, generations=sorted(set(generation or [])), include_qc=include_qc,
                      **({"neutral": neutral} if format == "trl" else {}))
         if n is not None and out != "-":

@@ -9,6 +9,7 @@ from labeling.formats.neutral import EXPORT_POLICIES
 from labeling.formats.step_rows import SHAPES
 from labeling.management.actor import actor_from, add_actor_argument
 from labeling.management.commands._progress import Progress
+from labeling.management.project import add_project_argument, project_from
 from labeling.models import AuditAction, AutoLabelRun
 
 
@@ -30,6 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("--include-qc", action="store_true", help="human: include QC and screening passes.")
         parser.add_argument("--no-progress", action="store_true")
         add_actor_argument(parser)
+        add_project_argument(parser)
 
     def handle(self, *args, out, source, run, format, neutral, include_qc, no_progress, **opts):
         if run:
@@ -38,7 +40,9 @@ class Command(BaseCommand):
                 raise CommandError(f"--run: no labelling run {run!r}")
             if source != [found]:
                 raise CommandError(f"--run {run} is a {found} run: pass --source {found} alone")
-        lines = exporters.step_label_lines(source, format, run=run, include_qc=include_qc, neutral=neutral)
+        project = project_from(opts)
+        lines = exporters.step_label_lines(source, format, run=run, include_qc=include_qc, neutral=neutral,
+                                           project=project.pk)
         bar = Progress(f"export {out}", unit="line", disable=no_progress or out == "-")
         try:
             n = exporters.write_export(out, lines, progress=bar)
@@ -47,7 +51,8 @@ class Command(BaseCommand):
         finally:
             bar.close()
         name = "stdout" if out == "-" else Path(out).name
-        audit.record(actor_from(opts), AuditAction.EXPORT, audit.Target("file", name), file=name,
+        audit.record(actor_from(opts), AuditAction.EXPORT, audit.Target("file", name), in_project=project.pk,
+                     file=name,
                      format=f"step-labels:{format}", sources=source, run=run or "", lines=n, complete=n is not None)
         if n is not None and out != "-":
             self.stdout.write(self.style.SUCCESS(f"wrote {n} {format} lines of {', '.join(source)} to {out}"))

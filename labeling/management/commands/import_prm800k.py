@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand
 from labeling.imports import files as importers
 from labeling.management.actor import actor_from, add_actor_argument
 from labeling.management.commands._progress import ImportCommand
+from labeling.management.project import add_project_argument, project_from
 
 
 class Command(ImportCommand, BaseCommand):
@@ -16,10 +17,13 @@ class Command(ImportCommand, BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Validate and count, write nothing.")
         parser.add_argument("--no-progress", action="store_true")
         add_actor_argument(parser)
+        add_project_argument(parser)
 
     def handle(self, *args, files, format, dry_run, no_progress, **opts):
+        project = project_from(opts)
+
         def run(path, **kw):
-            return importers.import_prm800k(path, format, **kw)
+            return importers.import_prm800k(path, format, project=project.pk, **kw)
 
         self.import_files(files, run, dry_run=dry_run, no_progress=no_progress, fmt=format,
-                          actor=actor_from(opts))
+                          actor=actor_from(opts), project=project)

@@ -4,6 +4,7 @@ from labeling.formats import solutions as solution_formats
 from labeling.imports import files as importers
 from labeling.management.actor import actor_from, add_actor_argument
 from labeling.management.commands._progress import ImportCommand
+from labeling.management.project import add_project_argument, project_from
 
 
 class Command(ImportCommand, BaseCommand):
@@ -19,9 +20,13 @@ class Command(ImportCommand, BaseCommand):
                                  "QC ones and those queued already.")
         parser.add_argument("--no-progress", action="store_true")
         add_actor_argument(parser)
+        add_project_argument(parser)
 
     def handle(self, *args, files, format, dry_run, no_progress, enqueue, **opts):
-        def run(path, **kw):
-            return importers.import_solutions(path, format, enqueue=enqueue, **kw)
+        project = project_from(opts)
 
-        self.import_files(files, run, dry_run=dry_run, no_progress=no_progress, fmt=format, actor=actor_from(opts))
+        def run(path, **kw):
+            return importers.import_solutions(path, format, enqueue=enqueue, project=project.pk, **kw)
+
+        self.import_files(files, run, dry_run=dry_run, no_progress=no_progress, fmt=format, actor=actor_from(opts),
+                          project=project)
