@@ -2,7 +2,7 @@
 page's buttons and form call the REST API (api.views.rounds) with the session's CSRF token."""
 import json
 
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
@@ -13,8 +13,10 @@ from activelearn.policy import connection
 from activelearn.policy import evaluation as policy_evaluation
 from activelearn.rounds.config import OPTIONS
 from activelearn.rounds.selectors import current_round, generation_charts, round_detail
+from labeling import projects
 from labeling.models import Problem
 from labeling.people import roles
+from labeling.switcher import project_page
 
 ROUNDS_LISTED = 100
 
@@ -22,10 +24,11 @@ ROUNDS_LISTED = 100
 EMPTY_CHOICE = {"generate_with": "none: no generation"}  # what an empty choice means, where it is not "the default"
 
 
-def form_fields() -> list[dict]:
+def form_fields(project: int | None = None) -> list[dict]:
     """The start form, built from OPTIONS: one input (or select) per option, its default filled in
     (generation with the built-in demo policy where the demo problems are there to sample from)."""
-    demo_data = Problem.objects.filter(extra__has_key="demo").exists()
+    problems = Problem.objects.all() if project is None else Problem.objects.filter(project_id=project)
+    demo_data = problems.filter(extra__has_key="demo").exists()
     fields = []
     for o in OPTIONS:
         if o.choices:
@@ -60,24 +63,26 @@ def _best_of_n_rows(result: dict | None) -> list[dict]:
 
 @require_safe
 @login_required
-@permission_required(roles.VIEW_MODELS, raise_exception=True)
-def rounds_page(request):
+@project_page(roles.VIEW_MODELS)
+def rounds_page(request, project):
     generation = request.GET.get("generation", "")
+    mine = Round.objects.select_related("created_by", "project").filter(project=project)
     if generation.isdigit():
-        current = get_object_or_404(Round.objects.select_related("created_by"), generation=int(generation))
+        current = get_object_or_404(mine, generation=int(generation))
     else:
-        current = current_round()
+        current = current_round(project.pk)
     detail = round_detail(current) if current else None
-    can_run = request.user.has_perm(roles.RUN_ROUNDS)
-    fields = form_fields()
-    page = {"can_run": can_run, "current": detail, "fields": [f["name"] for f in fields],
+    can_run = projects.may(request.user, roles.RUN_ROUNDS, project.pk)
+    fields = form_fields(project.pk)
+    page = {"can_run": can_run, "current": detail, "fields": [f["name"] for f in fields], "project": project.slug,
             "api": {"rounds": reverse("api-rounds"), "workers": reverse("api-workers"),
                     "round": reverse("api-round", args=[0]), "cancel": reverse("api-round-cancel", args=[0]),
                     "resume": reverse("api-round-resume", args=[0])},
             "page": reverse("rounds")}
-    evaluation = policy_evaluation.latest()
+    evaluation = policy_evaluation.latest(project.pk)
     best_of_n = evaluation.result | {"created_at": evaluation.created_at.isoformat()} if evaluation else None
     return render(request, "activelearn/rounds.html", {
         "fields": fields, "current": detail, "can_run": can_run, "page_data": page,
-        "charts": generation_charts(), "best_of_n": best_of_n, "best_of_n_rows": _best_of_n_rows(best_of_n),
-        "rounds": Round.objects.select_related("created_by").order_by("-generation")[:ROUNDS_LISTED]})
+        "charts": generation_charts(project.pk), "best_of_n": best_of_n,
+        "best_of_n_rows": _best_of_n_rows(best_of_n), "project": project,
+        "rounds": mine.order_by("-generation")[:ROUNDS_LISTED]})

@@ -138,6 +138,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "activelearn.context_processors.worker_health",
+                "labeling.context_processors.project_menu",
             ],
         },
     },

@@ -405,6 +405,10 @@ class AuditAction(models.TextChoices):
     CONNECTION_DELETE = "connection.delete", "Deleted a policy connection"
     GENERATION_RUN = "generation.run", "Sampled candidates from a policy (generate_solutions)"
     LABELS_RUN = "labels.run", "Started an automatic labelling run"
+    PROJECT_CREATE = "project.create", "Created a project"
+    PROJECT_UPDATE = "project.update", "Changed a project's settings"
+    MEMBER_SET = "project.member", "Added a project member or changed their role"
+    MEMBER_REMOVE = "project.member_remove", "Removed a project member"
 
 
 class AuditSource(models.TextChoices):

@@ -4,10 +4,11 @@ Migration 0021 makes it with id 1; a flush (a transactional test's teardown, `ma
 every table and is followed by post_migrate, which makes it again, as Django does for permissions.
 """
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import CharField, OuterRef, Subquery, Value
 
-from labeling.models import DEFAULT_PROJECT_ID, Project, ProjectMember
+from labeling import audit
+from labeling.models import DEFAULT_PROJECT_ID, AuditAction, Project, ProjectMember, Role
 
 
 def ensure_default_project() -> Project:
@@ -75,3 +76,67 @@ def scope(qs, user, perm: str, field: str = "project_id"):
     """`qs` cut to the projects where the user may do `perm`."""
     ids = allowed(user, perm)
     return qs if ids is None else qs.filter(**{f"{field}__in": ids})
+
+
+SETTINGS = ("name", "guidelines", "protocol", "allow_neutral", "default_overlap", "qc_every", "screening_threshold",
+            "lease_seconds")
+
+
+@transaction.atomic
+def create_project(slug: str, name: str, *, actor=None, **fields) -> Project:
+    """A new project; its creator (when a person) becomes its admin."""
+    project = Project(slug=slug, name=name, **{k: v for k, v in fields.items() if k in SETTINGS})
+    project.full_clean()
+    project.save()
+    audit.record(actor, AuditAction.PROJECT_CREATE, project, settings=_settings(project))
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        set_member(project, actor, Role.ADMIN, actor=actor)
+    return project
+
+
+def _settings(project: Project) -> dict:
+    return {k: getattr(project, k) for k in SETTINGS if k != "guidelines"} | {
+        "guidelines_chars": len(project.guidelines)}
+
+
+@transaction.atomic
+def update_settings(project: Project, changes: dict, *, actor=None) -> Project:
+    """Change some of a project's settings (validated by the model; the audit event names old and new)."""
+    unknown = set(changes) - set(SETTINGS)
+    if unknown:
+        raise ValueError(f"not a project setting: {', '.join(sorted(unknown))}")
+    locked = Project.objects.select_for_update().get(pk=project.pk)
+    before = _settings(locked)
+    for k, v in changes.items():
+        setattr(locked, k, v)
+    locked.full_clean()
+    locked.save()
+    after = _settings(locked)
+    changed = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
+    if changed:
+        audit.record(actor, AuditAction.PROJECT_UPDATE, locked, changed=changed)
+    return locked
+
+
+@transaction.atomic
+def set_member(project: Project, user, role: str, *, actor=None) -> ProjectMember:
+    if role not in Role.values:
+        raise ValueError(f"role must be one of {', '.join(Role.values)}")
+    member, created = ProjectMember.objects.select_for_update().get_or_create(project=project, user=user,
+                                                                               defaults={"role": role})
+    before = None if created else member.role
+    if not created and member.role != role:
+        member.role = role
+        member.save(update_fields=["role"])
+    if created or before != role:
+        audit.record(actor, AuditAction.MEMBER_SET, project, user=user.get_username(), role=role, before=before)
+    user.__dict__.pop("_project_roles", None)
+    return member
+
+
+@transaction.atomic
+def remove_member(project: Project, user, *, actor=None) -> bool:
+    gone, _ = ProjectMember.objects.filter(project=project, user=user).delete()
+    if gone:
+        audit.record(actor, AuditAction.MEMBER_REMOVE, project, user=user.get_username())
+    return bool(gone)

@@ -136,6 +136,8 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("quality", "GET"): QUALITY,
     ("label-agreement", "GET"): QUALITY,
     ("screening-decision", "POST"): MANAGE_USERS,
+    ("project-settings", "GET"): MANAGE_USERS,  # the project's admins (the default project's: the admin role)
+    ("project-settings", "POST"): MANAGE_USERS,
     ("rounds", "GET"): VIEW_MODELS,
 }
 
@@ -207,6 +209,7 @@ def url_kwargs(name: str, pattern: URLPattern, world: dict, role: str) -> dict:
         ("api-token", "pk"): token.pk, ("api-user", "username"): other.user.username,
         ("api-user-screening", "username"): other.user.username,
         ("screening-decision", "annotator_uuid"): other.uuid, ("api-project", "slug"): "default",
+        ("project-settings", "slug"): "default",
     }
     if world["leases"].get(role):
         known.update({(n, "lease_id"): world["leases"][role] for n in (

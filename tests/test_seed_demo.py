@@ -16,7 +16,7 @@ from labeling.demo import problems as demo_problems
 from labeling.demo import seed as demo
 from labeling.formats.solution_text import extract_answer
 from labeling.hashing import problem_hash, solution_hash
-from labeling.models import Annotator, Problem, Role, Solution
+from labeling.models import DEFAULT_PROJECT_ID, Annotator, Problem, Role, Solution
 
 from .helpers import row_counts
 
@@ -118,7 +118,7 @@ def test_a_login_per_role_that_works_with_the_printed_password(seeded):
 @pytest.mark.django_db
 def test_problems_and_solutions_look_like_prm800k_data(seeded):
     assert "problems: 60 created, 0 already present; solutions: 240 created, 0 already present" in seeded
-    problems = list(Problem.objects.all())
+    problems = list(Problem.objects.filter(project_id=DEFAULT_PROJECT_ID))  # the second project: its own test
     assert len(problems) == 60
     for p in problems:
         assert re.fullmatch(r"demo/[a-z]+/\d{4}", p.source_id)
@@ -128,7 +128,7 @@ def test_problems_and_solutions_look_like_prm800k_data(seeded):
     assert {p.source_id.split("/")[1] for p in problems} == {f.name for f in demo_problems.FAMILIES}
     assert "$" in "".join(p.text for p in problems)  # LaTeX math in the statements
 
-    solutions = list(Solution.objects.select_related("problem"))
+    solutions = list(Solution.objects.filter(project_id=DEFAULT_PROJECT_ID).select_related("problem"))
     assert len(solutions) == 240
     for s in solutions:
         assert s.generator == demo_problems.GENERATOR and len(s.steps) >= 2
@@ -224,8 +224,9 @@ def test_demo_has_labels_to_train_on_a_queue_and_a_pool_for_rounds(seeded):
     from labeling.formats.prm800k import first_error, parse_record
     from labeling.models import LabeledPass, QueueEntry
 
-    passes = list(LabeledPass.objects.select_related("solution"))
-    queued, free = QueueEntry.objects.count(), pool().count()
+    passes = list(LabeledPass.objects.filter(project_id=DEFAULT_PROJECT_ID).select_related("solution"))
+    queued = QueueEntry.objects.filter(project_id=DEFAULT_PROJECT_ID).count()
+    free = pool().filter(project_id=DEFAULT_PROJECT_ID).count()
     assert len(passes) and queued and free and len(passes) + queued + free + 7 == 240  # 7: screening + QC
     assert {p.generation for p in passes} == {0} and {p.solution.generation for p in passes} == {0}
     for p in passes:  # the known first error, as a careful labeller would mark it
@@ -234,9 +235,10 @@ def test_demo_has_labels_to_train_on_a_queue_and_a_pool_for_rounds(seeded):
         assert p.finish_reason == ("solution" if known is None else "found_error")
     for line in prm800k_lines(LabeledPass.objects.all()):  # export as valid PRM800K records
         parse_record(orjson.loads(line))
-    labelled = set(LabeledPass.objects.values_list("problem_id", flat=True))
-    queued_problems = set(QueueEntry.objects.values_list("solution__problem_id", flat=True))
-    free_problems = set(pool().values_list("problem_id", flat=True))
+    labelled = set(LabeledPass.objects.filter(project_id=DEFAULT_PROJECT_ID).values_list("problem_id", flat=True))
+    queued_problems = set(QueueEntry.objects.filter(project_id=DEFAULT_PROJECT_ID)
+                          .values_list("solution__problem_id", flat=True))
+    free_problems = set(pool().filter(project_id=DEFAULT_PROJECT_ID).values_list("problem_id", flat=True))
     assert not (labelled & free_problems) and not (labelled & queued_problems) and not (queued_problems & free_problems)
 
 
@@ -267,3 +269,19 @@ def test_refuses_to_take_over_an_account_it_did_not_create():
     logins = parse_logins(seed("--problems", "6", "--force"))
     assert can_log_in("admin", logins["admin"][1])
     assert get_user_model().objects.get(username="admin").annotator.role == Role.ADMIN
+
+
+def test_a_second_demo_project_rates_every_step_without_neutral_and_shares_problems(seeded):
+    from labeling.models import LabeledPass, Project, ProjectMember, QueueEntry
+
+    assert "Second project demo-every-step" in seeded
+    second = Project.objects.get(slug="demo-every-step")
+    assert (second.protocol, second.allow_neutral) == ("every_step", False) and "every" in second.guidelines
+    mine = Problem.objects.filter(project=second)
+    assert mine.count() == 20  # a third of the default project's 60
+    assert set(mine.values_list("text", flat=True)) <= set(Problem.objects.filter(project_id=DEFAULT_PROJECT_ID)
+                                                           .values_list("text", flat=True))
+    assert QueueEntry.objects.filter(project=second).exists() and LabeledPass.objects.filter(project=second).exists()
+    assert not Solution.objects.filter(project=second).exclude(problem__project=second).exists()
+    roles = dict(ProjectMember.objects.filter(project=second).values_list("user__username", "role"))
+    assert roles and set(roles.values()) == {"annotator", "admin", "ml_staff"}

@@ -69,8 +69,10 @@ def record(run: GenerationRun, prm: ModelVersion, orm: ModelVersion | None, resu
                                             created_by=user)
 
 
-def latest() -> BestOfNEvaluation | None:
-    return BestOfNEvaluation.objects.select_related("run").first()
+def latest(project: int | None = None) -> BestOfNEvaluation | None:
+    """The newest evaluation (of a generation run of `project`, when given)."""
+    qs = BestOfNEvaluation.objects.select_related("run")
+    return (qs if project is None else qs.filter(run__project_id=project)).first()
 
 
 def write(result: dict, prefix: str) -> list[Path]:

@@ -20,7 +20,7 @@ from activelearn.models import (
 )
 from activelearn.policy import generation
 from activelearn.rounds.pool import pool
-from labeling.models import FinishReason, LabeledPass, StepLabels
+from labeling.models import DEFAULT_PROJECT_ID, FinishReason, LabeledPass, StepLabels
 
 STAGE_LABELS = dict(Stage.choices)
 # what run_stage/begin_scoring write for every stage; anything else a stage wrote is its result
@@ -122,9 +122,9 @@ def round_detail(r: Round) -> dict:
             "generation_run": generation.summary(run) if run else None}
 
 
-def current_round() -> Round | None:
-    """The round queued or running, else the newest one."""
-    rounds = Round.objects.select_related("created_by")
+def current_round(project: int = DEFAULT_PROJECT_ID) -> Round | None:
+    """The project's round queued or running, else its newest one."""
+    rounds = Round.objects.select_related("created_by", "project").filter(project_id=project)
     return rounds.filter(status__in=ACTIVE_ROUND_STATUSES).first() or rounds.order_by("-generation").first()
 
 
@@ -155,8 +155,8 @@ def _prm_metrics(rounds: list[Round], generations: list[int]) -> dict:
                         for g in generations]}
 
 
-def _labels(generations: list[int]) -> dict:
-    rows = {row["generation"]: row for row in LabeledPass.objects.filter(generation__isnull=False)
+def _labels(generations: list[int], project: int) -> dict:
+    rows = {row["generation"]: row for row in LabeledPass.objects.filter(generation__isnull=False, project_id=project)
             .values("generation").annotate(
                 labels=Count("id", filter=Q(is_quality_control=False, is_screening=False)),
                 qc=Count("id", filter=Q(is_quality_control=True) | Q(is_screening=True)))}
@@ -215,13 +215,15 @@ def _score_histograms(round_generations: list[int]) -> dict:
             "unscored": {str(g): n for g, n in unscored.items() if g in counts}}
 
 
-def generation_charts() -> dict:
-    """The series of the rounds page, one value per generation (rounds and labelled passes)."""
-    rounds = list(Round.objects.select_related("model_version").order_by("generation"))
+def generation_charts(project: int = DEFAULT_PROJECT_ID) -> dict:
+    """The series of the rounds page, one value per generation (the project's rounds and labelled passes; a
+    round's selections are its own, so the figures over them need no other filter)."""
+    rounds = list(Round.objects.select_related("model_version").filter(project_id=project).order_by("generation"))
     round_gens = [r.generation for r in rounds]
-    pass_gens = LabeledPass.objects.filter(generation__isnull=False).values_list("generation", flat=True).distinct()
+    pass_gens = LabeledPass.objects.filter(generation__isnull=False, project_id=project) \
+        .values_list("generation", flat=True).distinct()
     generations = sorted(set(round_gens) | set(pass_gens))
     status = {r.generation: r.status for r in rounds}
     return {"generations": generations, "round_status": [status.get(g) for g in generations],
-            "prm": _prm_metrics(rounds, generations), "labels": _labels(generations),
+            "prm": _prm_metrics(rounds, generations), "labels": _labels(generations, project),
             "found": _found(generations), "scores": _score_histograms(round_gens)}

@@ -14,7 +14,18 @@ from django.utils import timezone
 from labeling.demo.problems import GENERATOR, DemoProblem, generate
 from labeling.formats.prm800k import format_timestamp
 from labeling.hashing import pass_identity, problem_hash, solution_hash
-from labeling.models import Annotator, FinishReason, LabeledPass, Problem, Role, Solution
+from labeling.models import (
+    DEFAULT_PROJECT_ID,
+    Annotator,
+    FinishReason,
+    LabeledPass,
+    Problem,
+    Project,
+    ProjectMember,
+    Protocol,
+    Role,
+    Solution,
+)
 from labeling.people.accounts import set_user
 from labeling.queue import claims as queue
 
@@ -35,21 +46,23 @@ class SeedStats:
                          for kind in self.created)
 
 
-def _existing(model, keys: list[str]) -> dict:
+def _existing(model, keys: list[str], project: int) -> dict:
     found = {}
     for i in range(0, len(keys), QUERY_CHUNK):
-        found.update((row.content_hash, row) for row in model.objects.filter(content_hash__in=keys[i:i + QUERY_CHUNK]))
+        found.update((row.content_hash, row) for row in model.objects.filter(
+            content_hash__in=keys[i:i + QUERY_CHUNK], project_id=project))
     return found
 
 
 @transaction.atomic
-def seed_problems(n_problems: int = 60, n_solutions: int = 4, seed: int = 0) -> SeedStats:
-    """Store the generated problems and solutions; rows already present (same content hash) are kept."""
+def seed_problems(n_problems: int = 60, n_solutions: int = 4, seed: int = 0,
+                  project: int = DEFAULT_PROJECT_ID) -> SeedStats:
+    """Store the generated problems and solutions in `project`; rows already there (same content hash) are kept."""
     stats = SeedStats()
     keyed = {problem_hash(p.text): p for p in generate(n_problems, n_solutions, seed)}
-    rows = _save_problems(keyed, stats)
-    _save_solutions(keyed, rows, stats)
-    _seed_queue()
+    rows = _save_problems(keyed, stats, project)
+    _save_solutions(keyed, rows, stats, project)
+    _seed_queue(project)
     return stats
 
 
@@ -57,12 +70,12 @@ SCREENING_SOLUTIONS = 4  # the first demo solutions form the screening set
 QC_SOLUTIONS = 3  # the next ones are quality-control questions
 
 
-def _seed_queue() -> None:
+def _seed_queue(project: int) -> None:
     """Screening and QC sets with gold labels (the demo's known first errors). Of the other
     problems, a third comes labelled already (generation 0, by a demo labeller, so that an
     active-learning round has something to train on), a third is queued for the demo
     annotators, and a third stays unqueued: the pool the rounds select from."""
-    demo = list(Solution.objects.filter(generator=GENERATOR).select_related("problem")
+    demo = list(Solution.objects.filter(generator=GENERATOR, project_id=project).select_related("problem")
                 .order_by("problem__source_id", "id"))
     regular = []
     for i, s in enumerate(demo):
@@ -100,7 +113,8 @@ def _label(solutions: list[Solution]) -> None:
         steps = [{"completions": [{"text": s.steps[k], **r}], "human_completion": None,
                   "chosen_completion": None if r["rating"] == -1 else 0} for k, r in enumerate(ratings)]
         passes.append(LabeledPass(
-            annotator=labeller, problem=s.problem, solution=s, submitted_at=now, generation=0, steps=steps,
+            project_id=s.project_id, annotator=labeller, problem=s.problem, solution=s, submitted_at=now,
+            generation=0, steps=steps,
             total_time=20_000 * n, finish_reason=FinishReason.SOLUTION if first is None else FinishReason.FOUND_ERROR,
             first_error=-1 if first is None else first,
             natural_key=pass_identity(str(DEMO_LABELLER), stamp, s.problem.content_hash, s.content_hash),
@@ -108,9 +122,10 @@ def _label(solutions: list[Solution]) -> None:
     LabeledPass.objects.bulk_create(passes, batch_size=QUERY_CHUNK)
 
 
-def _save_problems(keyed: dict[str, DemoProblem], stats: SeedStats) -> dict[str, Problem]:
-    rows = _existing(Problem, list(keyed))
-    new = [Problem(content_hash=k, text=p.text, ground_truth_answer=p.answer, ground_truth_solution=p.reference,
+def _save_problems(keyed: dict[str, DemoProblem], stats: SeedStats, project: int) -> dict[str, Problem]:
+    rows = _existing(Problem, list(keyed), project)
+    new = [Problem(project_id=project, content_hash=k, text=p.text, ground_truth_answer=p.answer,
+                   ground_truth_solution=p.reference,
                    subject=p.subject, level=p.level, source_id=p.source_id, extra={"demo": p.origin})
            for k, p in keyed.items() if k not in rows]
     Problem.objects.bulk_create(new, batch_size=QUERY_CHUNK)
@@ -119,21 +134,44 @@ def _save_problems(keyed: dict[str, DemoProblem], stats: SeedStats) -> dict[str,
         row.extra = {**row.extra, "demo": keyed[row.content_hash].origin}
     Problem.objects.bulk_update(older, ["extra"], batch_size=QUERY_CHUNK)
     stats.existing["problems"], stats.created["problems"] = len(rows), len(new)
-    rows.update(_existing(Problem, [p.content_hash for p in new]))  # with ids, whatever the backend returns
+    rows.update(_existing(Problem, [p.content_hash for p in new], project))  # with ids, whatever the backend gives
     return rows
 
 
-def _save_solutions(keyed: dict[str, DemoProblem], rows: dict[str, Problem], stats: SeedStats) -> None:
+def _save_solutions(keyed: dict[str, DemoProblem], rows: dict[str, Problem], stats: SeedStats,
+                    project: int) -> None:
     wanted = {solution_hash(pkey, s.steps, s.final_answer): (rows[pkey], s)
               for pkey, p in keyed.items() for s in p.solutions}
-    found = _existing(Solution, list(wanted))
-    new = [Solution(content_hash=k, problem=row, steps=s.steps, final_answer=s.final_answer,
+    found = _existing(Solution, list(wanted), project)
+    new = [Solution(project_id=project, content_hash=k, problem=row, steps=s.steps, final_answer=s.final_answer,
                     answer_is_correct=s.is_correct, generator=GENERATOR, source_id=s.source_id,
                     extra={"demo_first_error": s.first_error, "demo_kind": s.kind})
            for k, (row, s) in wanted.items() if k not in found]
     Solution.objects.bulk_create(new, batch_size=QUERY_CHUNK)
     stats.existing["solutions"], stats.created["solutions"] = len(found), len(new)
     stats.wrong = sum(not s.answer_is_correct for s in new)
+
+
+# --- The second demo project ----------------------------------------------------------
+
+SECOND_PROJECT = {
+    "slug": "demo-every-step", "name": "Demo: every step, no neutral", "protocol": Protocol.EVERY_STEP,
+    "allow_neutral": False, "qc_every": 5, "lease_seconds": 900,
+    "guidelines": "Rate **every** step, +1 or -1: there is no neutral here, and a wrong step does not end the "
+                  "pass. Rate the steps after it on their own merits (is this step right, given what came before?).",
+}
+
+
+def seed_second_project(n_problems: int, n_solutions: int, seed: int, logins: list) -> tuple[Project, SeedStats]:
+    """A second demo project with another protocol (rate every step, no neutral): some of the same problems (the
+    same generator and seed), so the same problem text is in both projects; the demo logins are members with
+    their roles."""
+    project, _ = Project.objects.get_or_create(slug=SECOND_PROJECT["slug"], defaults=SECOND_PROJECT)
+    User = get_user_model()
+    for login in logins:
+        user = User.objects.get(username=login.username)
+        ProjectMember.objects.get_or_create(project=project, user=user, defaults={"role": login.role})
+    return project, seed_problems(n_problems, n_solutions, seed, project=project.pk)
 
 
 # --- Demo logins ---------------------------------------------------------------------

@@ -2,7 +2,11 @@
 (function () {
   "use strict";
   const task = JSON.parse(document.getElementById("task-data").textContent);
+  const projectEl = document.getElementById("project-data");
+  const project = (projectEl && JSON.parse(projectEl.textContent)) || { protocol: "first_error", allow_neutral: true };
   if (!task.lease) return;
+  const stopAtError = project.protocol !== "every_step"; // every_step: the pass goes on after a -1
+  const neutral = project.allow_neutral !== false;
   const lease = task.lease;
   const steps = lease.steps;
   const LABELS = { 1: "Great", 0: "Okay", "-1": "Bad" };
@@ -137,8 +141,10 @@
   }
 
   // --- state helpers ------------------------------------------------------------------------------
-  const ended = () => ratings.some((r) => r.rating === -1);
-  const complete = () => !ended() && ratings.length === steps.length;
+  const anyError = () => ratings.some((r) => r.rating === -1);
+  const ended = () => stopAtError && anyError();
+  const finishReason = () => (anyError() ? "found_error" : "solution");
+  const complete = () => !ended() && ratings.length === steps.length && ratings.every((r) => r && r.rating !== null);
   const visibleCount = () => (ended() ? ratings.length : Math.min(ratings.length + 1, steps.length));
 
   // Texts never change: each is rendered once and its node reused, so a key press stays cheap.
@@ -186,7 +192,7 @@
     li.append(richText("step-" + i, steps[i], "rich step-text"));
     const bar = document.createElement("div");
     bar.className = "rate";
-    for (const [value, key] of [[1, "1"], [0, "2"], [-1, "3"]]) {
+    for (const [value, key] of (neutral ? [[1, "1"], [0, "2"], [-1, "3"]] : [[1, "1"], [-1, "3"]])) {
       const b = document.createElement("button");
       b.type = "button";
       b.className = "rate-btn" + (ratings[i] && ratings[i].rating === value ? " on" : "");
@@ -257,12 +263,12 @@
 
   // --- editing ------------------------------------------------------------------------------------
   function rate(value) {
-    if (busy || selected >= steps.length) return;
+    if (busy || selected >= steps.length || (value === 0 && !neutral)) return;
     if (ended() && selected === ratings.length - 1 && altTexts().length && ratings[selected].rating === -1 &&
         altRatings().some((a) => a.rating === null)) { rateNextAlternative(value); return; }
     const flagged = ratings[selected] ? ratings[selected].flagged : false;
     ratings[selected] = { rating: value, flagged }; // a changed rating drops alternatives rated for the old one
-    if (value === -1) ratings = ratings.slice(0, selected + 1); // supervision stops at the first error
+    if (value === -1 && stopAtError) ratings = ratings.slice(0, selected + 1); // supervision stops at the first error
     else if (selected === ratings.length - 1 && selected + 1 < steps.length && !ended()) selected += 1;
     saveDraft();
     render();
@@ -360,7 +366,7 @@
   document.getElementById("reason-cancel").addEventListener("click", () => dialog.close());
   document.getElementById("giveup-btn").addEventListener("click", () => askReason("give_up"));
   document.getElementById("badproblem-btn").addEventListener("click", () => askReason("bad_problem"));
-  document.getElementById("submit-btn").addEventListener("click", () => submit(ended() ? "found_error" : "solution"));
+  document.getElementById("submit-btn").addEventListener("click", () => submit(finishReason()));
 
   // --- keyboard -----------------------------------------------------------------------------------
   const instructions = document.getElementById("instructions");
@@ -376,7 +382,7 @@
     else if (k === "ArrowUp" || k === "k") { selected = Math.max(0, selected - 1); render(); }
     else if (k === "ArrowDown" || k === "j") { selected = Math.min(visibleCount() - 1, selected + 1); render(); }
     else if (k === "Enter" && landedElsewhere) window.location.reload();
-    else if (k === "Enter" && (ended() || complete())) submit(ended() ? "found_error" : "solution");
+    else if (k === "Enter" && (ended() || complete())) submit(finishReason());
     else if (k === "g") askReason("give_up");
     else if (k === "b") askReason("bad_problem");
     else return;
@@ -389,6 +395,8 @@
     if (document.visibilityState === "visible" && Date.now() - lastInput < 60000) activeMs += 1000;
   }, 1000);
 
+  const guidelines = document.getElementById("guidelines");
+  if (guidelines && project.guidelines) rich(guidelines, project.guidelines);
   rich(document.getElementById("problem-text"), lease.problem);
   document.getElementById("reference-answer").replaceChildren(  // the answer is a formula: no markdown
     mathNode({ src: lease.ground_truth_answer || "", body: lease.ground_truth_answer || "", display: false }));

@@ -171,7 +171,7 @@
   // The API takes JSON values and refuses "4" for an integer: numeric options go as JSON numbers;
   // empty means the default, or null (no limit) for an option that allows it.
   function formBody() {
-    const body = {};
+    const body = { project: page.project }; // the page's project: the round runs there
     for (const name of page.fields) {
       const input = $("opt-" + name);
       if (!input) continue;

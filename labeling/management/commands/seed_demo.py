@@ -6,8 +6,10 @@ from labeling.demo import seed as demo
 
 class Command(BaseCommand):
     help = ("Create demo logins (one per role) and generated math problems with step-by-step candidate "
-            "solutions, about half with a deliberate arithmetic slip. Safe to re-run: existing problems and "
-            "solutions are kept, and the demo passwords are reset and printed.")
+            "solutions, about half with a deliberate arithmetic slip, in two projects: the default one (PRM800K "
+            "phase 2: stop at the first error) and demo-every-step (rate every step, no neutral; a third as many "
+            "problems, some the same). Safe to re-run: existing problems and solutions are kept, and the demo "
+            "passwords are reset and printed.")
 
     def add_arguments(self, parser):
         parser.add_argument("--problems", type=int, default=60, help="Number of problems (default 60).")
@@ -25,10 +27,14 @@ class Command(BaseCommand):
             with transaction.atomic():
                 logins = demo.seed_users(annotators, password, force)
                 stats = demo.seed_problems(problems, solutions, seed)
+                second, second_stats = demo.seed_second_project(max(problems // 3, min(problems, 1)), solutions,
+                                                                seed, logins)
         except demo.NotADemoUser as exc:
             raise CommandError(f"these accounts exist and were not made by seed_demo: {exc}. Their passwords were "
                                f"not changed; pass --force to reset them as demo logins.") from None
         self.stdout.write(self.style.SUCCESS(f"Demo data (seed {seed}): {stats.summary()}."))
+        self.stdout.write(f"Second project {second.slug} ({second.get_protocol_display()}, no neutral): "
+                          f"{second_stats.summary()}.")
         if stats.created["solutions"]:
             self.stdout.write(f"{stats.wrong} of the {stats.created['solutions']} new solutions contain a "
                               f"deliberate error.")

@@ -1,0 +1,24 @@
+"""The project settings page's forms (validation only; labeling.projects writes)."""
+from django import forms
+from django.contrib.auth import get_user_model
+
+from labeling.models import Project, Role
+from labeling.projects import SETTINGS
+
+
+class ProjectSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Project
+        fields = list(SETTINGS)
+        widgets = {"guidelines": forms.Textarea(attrs={"rows": 10})}
+
+
+class MemberForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=Role.choices)
+
+    def clean_username(self):
+        user = get_user_model().objects.filter(username=self.cleaned_data["username"]).first()
+        if user is None:
+            raise forms.ValidationError("no user with this name: an admin makes the account first")
+        return user
