@@ -75,6 +75,11 @@ class ProjectMember(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="members")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_roles")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.ANNOTATOR)
+    # Passing this project's screening set opens its queue; an admin's approval on the annotator (their
+    # screening_passed_at) opens every project's.
+    screening_passed_at = models.DateTimeField(null=True, blank=True)
+    screening_agreement = models.FloatField(null=True, blank=True, help_text="First-error agreement with the "
+                                                                             "project's screening gold.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -4,11 +4,11 @@ from datetime import UTC, datetime
 from itertools import combinations
 
 import numpy as np
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from labeling.formats.prm800k import first_error
-from labeling.models import Annotator, LabeledPass, LeaseStatus, ServeReason
+from labeling.models import Annotator, LabeledPass, LeaseStatus, ProjectMember, ServeReason
 
 
 def _gold_agreement(passes) -> tuple[int, int]:
@@ -48,6 +48,9 @@ def annotator_table(projects: list[int] | None = None) -> list[dict]:
         annotators = annotators.filter(user__project_roles__project_id__in=projects).distinct()
     annotators = annotators.annotate(n_passes=Count("passes", filter=mine), time_ms=Sum("passes__total_time",
                                                                                         filter=mine))
+    if projects is not None and len(projects) == 1:  # one project's page: its screening, on the membership
+        annotators = annotators.annotate(member_passed=Subquery(ProjectMember.objects.filter(
+            project_id=projects[0], user_id=OuterRef("user_id")).values("screening_passed_at")[:1]))
     for a in annotators:
         passes = _within(a.passes.all(), projects)
         steps = sum(len(s) for s in passes.values_list("steps", flat=True)) if a.n_passes else 0
@@ -58,7 +61,7 @@ def annotator_table(projects: list[int] | None = None) -> list[dict]:
             "steps_rated": steps, "passes_per_hour": a.n_passes / hours if hours else None,
             "seconds_per_step": (a.time_ms or 0) / 1000 / steps if steps else None,
             "qc_agreement": agree / n if n else None, "qc_answered": n,
-            "screening": "passed" if a.screening_passed_at else (
+            "screening": "passed" if a.screening_passed_at or getattr(a, "member_passed", None) else (
                 "review" if a.leases.filter(reason=ServeReason.SCREENING, status=LeaseStatus.SUBMITTED).exists()
                 else "pending"),
             "screening_agreement": a.screening_agreement,

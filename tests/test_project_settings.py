@@ -187,3 +187,33 @@ def test_an_import_through_the_api_queues_with_the_projects_overlap(django_captu
     assert job.status == "succeeded" and job.project == triple, (job.status, job.error_message)
     solution = Solution.objects.get(project=triple)
     assert solution.queue_entry.overlap == 3 and solution.queue_entry.project == triple
+
+
+def test_screening_is_per_project_and_a_failed_one_closes_only_that_projects_queue():
+    a, b = Project.objects.create(slug="sa", name="SA"), Project.objects.create(slug="sb", name="SB")
+    queued_solutions(1, project=a, is_screening=True, gold_first_error=-1)
+    queued_solutions(1, project=b, is_screening=True, gold_first_error=0)
+    (regular_a,) = queued_solutions(1, project=a)
+    queued_solutions(1, project=b)
+    client, annotator = token_client("new", Role.ANNOTATOR, screened=False)
+    ProjectMember.objects.filter(user=annotator.user).delete()
+    for p in (a, b):
+        ProjectMember.objects.create(project=p, user=annotator.user, role=Role.ANNOTATOR)
+    served = []
+    for _ in range(2):  # each project's screening question, rated all +1: right for sa, wrong for sb
+        task = _next(client)["lease"]
+        lease = Lease.objects.get(pk=task["id"])
+        assert lease.reason == ServeReason.SCREENING
+        served.append(lease.solution.project.slug)
+        assert _submit(client, task["id"], [1, 1, 1]).status_code == 200
+    assert sorted(served) == ["sa", "sb"]
+    nxt = Lease.objects.get(pk=_next(client)["lease"]["id"])  # sb is closed to them, sa is open
+    assert nxt.solution == regular_a and nxt.reason == ServeReason.PRIORITY
+    members = dict(ProjectMember.objects.filter(user=annotator.user).values_list("project__slug",
+                                                                                 "screening_passed_at"))
+    assert members["sa"] is not None and members["sb"] is None
+    asked = client.post("/api/tasks/next/", json.dumps({"project": "sb"}), content_type="application/json").json()
+    assert asked["lease"]["id"] == str(nxt.pk)  # the open lease comes first, whatever the project asked
+    assert _submit(client, str(nxt.pk), [1, 1, 1]).status_code == 200
+    blocked = client.post("/api/tasks/next/", json.dumps({"project": "sb"}), content_type="application/json").json()
+    assert blocked["lease"] is None and blocked["reason"] == "screening_review"

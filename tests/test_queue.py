@@ -8,7 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from labeling.hashing import problem_hash, solution_hash
-from labeling.models import LabeledPass, Lease, Problem, QueueEntry, Solution
+from labeling.models import DEFAULT_PROJECT_ID, LabeledPass, Lease, Problem, ProjectMember, QueueEntry, Solution
 from labeling.people.accounts import set_user
 from labeling.queue import claims as queue
 from labeling.queue.submission import SubmissionError, save_draft, submit_pass
@@ -157,7 +157,9 @@ def test_screening_gate_then_qc_interleave(settings):
     served.append(queue.next_task(a))
     assert [x.reason for x in served] == ["priority", "priority", "qc"] and served[-1].solution == qc[0]
     a.refresh_from_db()
-    assert a.screening_passed_at and a.screening_agreement == 1.0
+    member = ProjectMember.objects.get(user=a.user, project_id=DEFAULT_PROJECT_ID)
+    assert member.screening_passed_at and member.screening_agreement == a.screening_agreement == 1.0
+    assert a.screening_passed_at is None  # passed in this project; an admin's approval would open every one
 
 
 def test_failed_screening_blocks_regular_tasks(settings):

@@ -128,7 +128,13 @@ def next_task(annotator: Annotator, now: datetime | None = None, project: int | 
         _expire(Lease.objects.filter(pk=current.pk, status=LeaseStatus.OPEN))
     projects = _scope(member_projects(annotator), project)
     every = Project.objects.filter(pk__in=projects).aggregate(m=Min("qc_every"))["m"]
-    return _next_after_leases(annotator, now, _regular_since_last_qc, projects, every)
+    return _next_after_leases(annotator, now, _regular_since_last_qc, projects, every,
+                              lambda: _unscreened(annotator))
+
+
+def _unscreened(annotator: Annotator) -> list[int]:
+    return list(ProjectMember.objects.filter(user_id=annotator.user_id, screening_passed_at__isnull=True)
+                .values_list("project_id", flat=True))
 
 
 def _scope(members: list[int], project: int | None) -> list[int]:
@@ -141,13 +147,14 @@ def _scope(members: list[int], project: int | None) -> list[int]:
 
 def _next_task_in_one(annotator: Annotator, now: datetime, project: int | None) -> Lease | NoTask:
     """next_task on PostgreSQL: one query for the state (with the member projects), one for the task."""
-    open_id, expires, since_qc, members, every = statements.state(annotator.pk, annotator.user_id, project)
+    open_id, expires, since_qc, members, every, unscreened = statements.state(annotator.pk, annotator.user_id,
+                                                                              project)
     projects = _scope(members, project)
     if open_id is not None:
         if expires > now:
             return statements.lease_for(open_id, annotator.pk, lock=False, client_id=None)
         _expire(Lease.objects.filter(pk=open_id, status=LeaseStatus.OPEN))
-    return _next_after_leases(annotator, now, lambda _: since_qc, projects, every)
+    return _next_after_leases(annotator, now, lambda _: since_qc, projects, every, lambda: unscreened)
 
 
 def _claim_in_one(annotator: Annotator, now: datetime, projects: list[int]) -> Lease | None:
@@ -160,18 +167,23 @@ def _claim_in_one(annotator: Annotator, now: datetime, projects: list[int]) -> L
 
 
 def _next_after_leases(annotator: Annotator, now: datetime, since_qc, projects: list[int],
-                       every: int | None) -> Lease | NoTask:
+                       every: int | None, unscreened) -> Lease | NoTask:
     """Screening, then a QC question when one is due (`every` regular tasks: the project's interval, the shortest
-    of them across several), then the queue (no open lease is left), all within `projects`."""
+    of them across several), then the queue (no open lease is left), all within `projects`. Screening is per
+    project: a project's set, answered and passed (or an admin's approval of the annotator), opens its queue;
+    `unscreened()` names the member projects not passed yet."""
     if not projects:
         return NoTask("no_project", "You are not a member of any project yet: an admin of one can add you.")
-    solutions = Solution.objects.filter(project_id__in=projects)
-    if annotator.screening_passed_at is None:
-        screening = solutions.filter(is_screening=True)
+    if annotator.screening_passed_at is None and (pending := [p for p in unscreened() if p in projects]):
+        screening = Solution.objects.filter(project_id__in=pending, is_screening=True)
         if lease := _lease_fixed(annotator, screening, ServeReason.SCREENING, now):
             return lease
-        if screening.exists() and not score_screening(annotator):
+        with_sets = set(screening.values_list("project_id", flat=True).distinct())
+        blocked = [p for p in pending if p in with_sets and not score_screening(annotator, p)]
+        projects = [p for p in projects if p not in blocked]
+        if not projects:
             return NoTask("screening_review", "Your screening answers are with an admin for review.")
+    solutions = Solution.objects.filter(project_id__in=projects)
     if every is not None and since_qc(annotator) >= every:
         if lease := _lease_fixed(annotator, solutions.filter(is_quality_control=True), ServeReason.QC, now):
             return lease

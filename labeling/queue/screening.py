@@ -1,14 +1,13 @@
-"""Screening: the fixed set every new annotator labels first, scored against its gold labels.
+"""Screening: each project's fixed set every new member labels first, scored against its gold labels.
 
-Passing it (first-error agreement at or above the threshold of the projects whose screening questions were
-answered: the highest of them) or an admin's approval opens the regular queue."""
+Passing a project's set (first-error agreement at or above its threshold) opens that project's queue (recorded
+on the membership); an admin's approval of the annotator opens every project's."""
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from labeling import audit
 from labeling.formats.prm800k import first_error
-from labeling.models import Annotator, AuditAction, Lease, LeaseStatus, ServeReason
+from labeling.models import Annotator, AuditAction, Lease, LeaseStatus, Project, ProjectMember, ServeReason
 
 
 @transaction.atomic
@@ -33,23 +32,29 @@ def approve_screening(annotator: Annotator) -> None:
 
 @transaction.atomic
 def reset_screening(annotator: Annotator) -> None:
-    """The annotator does the screening set again; their earlier screening passes stay on record."""
+    """The annotator does the screening sets again (every project's); their earlier screening passes stay on
+    record."""
     Lease.objects.filter(annotator=annotator, reason=ServeReason.SCREENING).delete()
+    if annotator.user_id is not None:
+        ProjectMember.objects.filter(user_id=annotator.user_id).update(screening_passed_at=None,
+                                                                       screening_agreement=None)
     annotator.screening_passed_at = None
     annotator.screening_agreement = None
     annotator.save(update_fields=["screening_passed_at", "screening_agreement"])
 
 
-def score_screening(annotator: Annotator) -> bool:
-    """Agreement on the screening set (first wrong step equal to gold); pass at the threshold (the projects')."""
-    answered = annotator.leases.filter(reason=ServeReason.SCREENING, status=LeaseStatus.SUBMITTED)
-    leases = answered.select_related("labeled_pass", "solution")
+def score_screening(annotator: Annotator, project: int) -> bool:
+    """Agreement on the project's screening set (first wrong step equal to gold); pass at its threshold. The
+    outcome goes on the annotator's membership (and the agreement on the annotator too, for the quality page)."""
+    leases = annotator.leases.filter(reason=ServeReason.SCREENING, status=LeaseStatus.SUBMITTED,
+                                     solution__project_id=project).select_related("labeled_pass", "solution")
     pairs = [(first_error(lease.labeled_pass.steps), lease.solution.gold_first_error) for lease in leases
              if lease.labeled_pass and lease.solution.gold_first_error is not None]
     agreement = sum(a == b for a, b in pairs) / len(pairs) if pairs else 1.0
+    threshold = Project.objects.values_list("screening_threshold", flat=True).get(pk=project)
+    passed = agreement >= threshold
+    ProjectMember.objects.filter(project_id=project, user_id=annotator.user_id).update(
+        screening_agreement=agreement, screening_passed_at=timezone.now() if passed else None)
     annotator.screening_agreement = agreement
-    threshold = answered.aggregate(t=Max("solution__project__screening_threshold"))["t"]
-    if agreement >= (threshold if threshold is not None else 1.0):
-        annotator.screening_passed_at = timezone.now()
-    annotator.save(update_fields=["screening_agreement", "screening_passed_at"])
-    return annotator.screening_passed_at is not None
+    annotator.save(update_fields=["screening_agreement"])
+    return passed

@@ -53,8 +53,10 @@ def _state_sql() -> str:
                                                  '-infinity')
                    ORDER BY r.created_at DESC LIMIT m.every) AS n)
                ELSE 0 END,
-               m.projects, m.every
+               m.projects, m.every, m.unscreened
         FROM (SELECT ARRAY(SELECT project_id FROM {member} WHERE user_id = %(u)s ORDER BY project_id) AS projects,
+                     ARRAY(SELECT project_id FROM {member} WHERE user_id = %(u)s AND screening_passed_at IS NULL
+                           ORDER BY project_id) AS unscreened,
                      (SELECT min(j.qc_every) FROM {member} x JOIN {project} j ON j.id = x.project_id
                       WHERE x.user_id = %(u)s AND (%(p)s::bigint IS NULL OR j.id = %(p)s::bigint)) AS every) m
         LEFT JOIN LATERAL (SELECT id, expires_at FROM {lease}
@@ -62,11 +64,11 @@ def _state_sql() -> str:
 
 
 def state(annotator_id: int, user_id: int | None, project: int | None = None
-          ) -> tuple[uuid.UUID | None, datetime | None, int, list[int], int | None]:
+          ) -> tuple[uuid.UUID | None, datetime | None, int, list[int], int | None, list[int]]:
     """(open lease id, its expiry, regular tasks submitted since the last QC one, at most the QC interval; 0 when
     no QC question is left that this annotator was never served, so that a QC turn costs no query to find none;
     the ids of the projects the annotator's login is a member of; the QC interval: `project`'s, else the shortest
-    of theirs)."""
+    of theirs; the ids of their projects whose screening they have not passed)."""
     with connection.cursor() as cur:
         cur.execute(_state_sql(), {"a": annotator_id, "u": user_id, "p": project, "submitted": LeaseStatus.SUBMITTED,
                                    "open": LeaseStatus.OPEN, "regular": list(REGULAR), "qc": ServeReason.QC})
