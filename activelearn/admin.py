@@ -14,7 +14,7 @@ from activelearn.prm.public import public_name
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = ("id", "kind", "status", "is_active", "base_model_name", "created_at", "finished_at")
-    list_filter = ("kind", "status", "is_active")
+    list_filter = ("project", "kind", "status", "is_active")
     readonly_fields = ("created_at", "finished_at")
 
     @admin.display(description="base model", ordering="base_model")
@@ -45,8 +45,9 @@ class PolicyConnectionAdmin(admin.ModelAdmin):
     """Stored policy connections; they are made and changed through /api/connections/ (checked
     there, and audited), so here they are looked at and deleted."""
 
-    list_display = ("name", "base_url", "model", "endpoint", "updated_at")
-    readonly_fields = ("name", "settings", "created_by", "created_at", "updated_at")
+    list_display = ("name", "project", "base_url", "model", "endpoint", "updated_at")
+    list_filter = ("project",)
+    readonly_fields = ("name", "project", "settings", "created_by", "created_at", "updated_at")
 
     def has_add_permission(self, request):
         return False
@@ -68,7 +69,7 @@ class PolicyConnectionAdmin(admin.ModelAdmin):
 class GenerationRunAdmin(_ReadOnly):
     list_display = ("key", "round", "connection", "status", "problems", "samples_wanted", "requests", "retries",
                     "completion_tokens", "created_at", "finished_at")
-    list_filter = ("status", "connection")
+    list_filter = ("project", "status", "connection")
     search_fields = ("key",)
 
 

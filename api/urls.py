@@ -49,6 +49,9 @@ urlpatterns = [
     # people
     path("projects/", projects.ProjectList.as_view(), name="api-projects"),
     path("projects/<slug:slug>/", projects.ProjectDetail.as_view(), name="api-project"),
+    path("projects/<slug:slug>/members/", projects.MemberList.as_view(), name="api-project-members"),
+    path("projects/<slug:slug>/members/<username:username>/", projects.MemberDetail.as_view(),
+         name="api-project-member"),
     path("me/", people.Me.as_view(), name="api-me"),
     path("users/", people.UserList.as_view(), name="api-users"),
     path("users/<username:username>/", people.UserDetail.as_view(), name="api-user"),

@@ -131,7 +131,7 @@ class AuditEventAdmin(admin.ModelAdmin):
     """Read only: the trail is written by labeling.audit.record and never edited."""
 
     list_display = ("created_at", "actor_name", "action", "target_type", "target_label", "source", "request_id")
-    list_filter = ("action", "source", "created_at", "actor_name")
+    list_filter = ("project", "action", "source", "created_at", "actor_name")
     search_fields = ("actor_name", "target_label", "target_id", "request_id")
     date_hierarchy = "created_at"
 

@@ -9,6 +9,7 @@ import uuid
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
@@ -51,17 +52,24 @@ class Project(models.Model):
                                                                     "instructions panel.")
     protocol = models.CharField(max_length=16, choices=Protocol.choices, default=Protocol.FIRST_ERROR)
     allow_neutral = models.BooleanField(default=True, help_text="Whether 0 (neutral) is a rating here.")
-    default_overlap = models.PositiveSmallIntegerField(default=1, help_text="Passes wanted per solution queued.")
-    qc_every = models.PositiveSmallIntegerField(default=10, help_text="One QC question after this many tasks.")
-    screening_threshold = models.FloatField(default=0.8, help_text="First-error agreement that passes screening.")
-    lease_seconds = models.PositiveIntegerField(default=1800, help_text="A claimed task returns to the queue "
-                                                                        "after this long.")
+    default_overlap = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1),
+                                                                              MaxValueValidator(100)],
+                                                       help_text="Passes wanted per solution queued.")
+    qc_every = models.PositiveSmallIntegerField(default=10, validators=[MinValueValidator(1)],
+                                                help_text="One QC question after this many tasks.")
+    screening_threshold = models.FloatField(default=0.8, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+                                            help_text="First-error agreement that passes screening.")
+    lease_seconds = models.PositiveIntegerField(default=1800, validators=[MinValueValidator(5),
+                                                                          MaxValueValidator(7 * 86400)],
+                                                help_text="A claimed task returns to the queue after this long.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
         constraints = [models.CheckConstraint(condition=Q(protocol__in=Protocol.values), name="project_protocol_valid"),
                        models.CheckConstraint(condition=Q(default_overlap__gte=1), name="project_overlap_positive"),
+                       models.CheckConstraint(condition=Q(qc_every__gte=1), name="project_qc_every_positive"),
+                       models.CheckConstraint(condition=Q(lease_seconds__gte=5), name="project_lease_5s"),
                        models.CheckConstraint(condition=Q(screening_threshold__gte=0, screening_threshold__lte=1),
                                               name="project_threshold_0_1")]
 

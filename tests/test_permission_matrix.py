@@ -81,6 +81,11 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("api-me", "GET"): SIGNED_IN,
     ("api-projects", "GET"): SIGNED_IN,
     ("api-project", "GET"): SIGNED_IN,  # a member's or a superuser's; another looks missing (404)
+    ("api-projects", "POST"): MANAGE_USERS,  # account admins make projects
+    ("api-project", "PATCH"): MANAGE_USERS,  # the project's admins (the default project's: the admin role)
+    ("api-project-members", "GET"): MANAGE_USERS,
+    ("api-project-member", "PUT"): MANAGE_USERS,
+    ("api-project-member", "DELETE"): MANAGE_USERS,
     ("api-users", "GET"): MANAGE_USERS,
     ("api-users", "POST"): MANAGE_USERS,
     ("api-user", "GET"): MANAGE_USERS,
@@ -209,7 +214,8 @@ def url_kwargs(name: str, pattern: URLPattern, world: dict, role: str) -> dict:
         ("api-token", "pk"): token.pk, ("api-user", "username"): other.user.username,
         ("api-user-screening", "username"): other.user.username,
         ("screening-decision", "annotator_uuid"): other.uuid, ("api-project", "slug"): "default",
-        ("project-settings", "slug"): "default",
+        ("project-settings", "slug"): "default", ("api-project-members", "slug"): "default",
+        ("api-project-member", "slug"): "default", ("api-project-member", "username"): other.user.username,
     }
     if world["leases"].get(role):
         known.update({(n, "lease_id"): world["leases"][role] for n in (

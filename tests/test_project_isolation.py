@@ -100,6 +100,7 @@ def world(settings):
         "api-export": exported.pk, "api-export-download": exported.pk, "api-model": model.pk,
         "api-model-activate": model.pk, "api-round": rnd.pk, "api-round-cancel": rnd.pk, "api-round-resume": rnd.pk,
         "api-connection": conn.name, "api-generation": gen.pk, "api-label-run": run.pk, "api-project": MARK,
+        "api-project-members": MARK, "api-project-member": {"slug": MARK, "username": labeller.user.username},
         **{f"api-task-{a}": lease.id for a in ("draft", "submit", "give-up", "bad-problem")},
     }
     keys = {who: create_token(u, "walk")[1] for who, u in [*people.items(), ("nobody", nobody), ("root", root)]}
@@ -123,6 +124,8 @@ def _permitted(cls, method: str, user) -> bool:
 
 
 def _url(name: str, pattern, value) -> str:
+    if isinstance(value, dict):
+        return reverse(name, kwargs=value)
     (param,) = pattern.pattern.converters
     return reverse(name, kwargs={param: value})
 
@@ -206,7 +209,7 @@ def test_someone_in_no_project_is_refused_everywhere_a_project_is(world):
     for name in sorted(API):
         pattern = API[name]
         cls = view_class(pattern)
-        if name in INSTANCE_WIDE or name in NOT_PROJECT_LISTS or name.startswith("api-task-") or name == "api-project":
+        if name in INSTANCE_WIDE or name in NOT_PROJECT_LISTS or name.startswith(("api-task-", "api-project")):
             continue
         value = world["objects"].get(name)
         url = _url(name, pattern, value) if pattern.pattern.converters else reverse(name)

@@ -1,5 +1,7 @@
 """Projects: membership follows accounts in the default project, and the API shows a project to its
 members (with their role there) and to superusers, never to anyone else."""
+import json
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
@@ -74,3 +76,38 @@ def test_the_django_admin_lists_projects_with_their_members_and_filters_data_by_
     page = root.get(f"/admin/labeling/project/{DEFAULT_PROJECT_ID}/change/")
     assert page.status_code == 200 and b"listed-member" in page.content
     assert root.get("/admin/labeling/problem/?project__id__exact=1").status_code == 200
+
+
+def test_account_admins_make_projects_and_project_admins_set_them_up_over_the_api():
+    from labeling.models import AuditAction, AuditEvent
+
+    boss, _ = token_client("boss", Role.ADMIN)
+    ann, annotator = token_client("ann", Role.ANNOTATOR)
+    made = boss.post("/api/projects/", json.dumps({"slug": "code", "name": "Code", "protocol": "every_step",
+                                                    "allow_neutral": False}), content_type="application/json")
+    assert made.status_code == 201 and made.json()["role"] == "admin" and made.json()["protocol"] == "every_step"
+    assert boss.post("/api/projects/", json.dumps({"slug": "code", "name": "Again"}),
+                     content_type="application/json").json()["field"] == "slug"
+    assert ann.post("/api/projects/", json.dumps({"slug": "x", "name": "X"}),
+                    content_type="application/json").status_code == 403
+    bad = boss.patch("/api/projects/code/", json.dumps({"qc_every": 0}), content_type="application/json")
+    assert bad.status_code == 400 and bad.json()["field"] == "qc_every"
+    ok = boss.patch("/api/projects/code/", json.dumps({"qc_every": 3, "guidelines": "Be *strict*."}),
+                    content_type="application/json")
+    assert ok.status_code == 200 and ok.json()["qc_every"] == 3
+    code = Project.objects.get(slug="code")
+    assert AuditEvent.objects.filter(action=AuditAction.PROJECT_UPDATE, project=code).exists()
+    assert ann.get("/api/projects/code/").status_code == 404  # not a member yet
+    put = boss.put("/api/projects/code/members/ann/", json.dumps({"role": "annotator"}),
+                   content_type="application/json")
+    assert put.status_code == 200 and put.json()["role"] == "annotator"
+    assert ann.get("/api/projects/code/").json()["role"] == "annotator"
+    assert ann.patch("/api/projects/code/", json.dumps({"qc_every": 1}),
+                     content_type="application/json").status_code == 403
+    assert ann.get("/api/projects/code/members/").status_code == 403
+    listed = boss.get("/api/projects/code/members/").json()
+    assert {m["username"]: m["role"] for m in listed} == {"boss": "admin", "ann": "annotator"}
+    assert boss.delete("/api/projects/code/members/boss/").status_code == 400  # not yourself
+    assert boss.delete("/api/projects/code/members/ann/").status_code == 204
+    assert not ProjectMember.objects.filter(project=code, user=annotator.user).exists()
+    assert ann.get("/api/projects/code/").status_code == 404

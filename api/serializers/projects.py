@@ -14,6 +14,33 @@ class ProjectOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ProjectPatch(serializers.ModelSerializer):
+    """Settings a project's admins change (the model checks the ranges)."""
+
+    class Meta:
+        model = Project
+        fields = ["name", "guidelines", "protocol", "allow_neutral", "default_overlap", "qc_every",
+                  "screening_threshold", "lease_seconds"]
+
+
+class ProjectIn(ProjectPatch):
+    class Meta(ProjectPatch.Meta):
+        fields = ["slug", *ProjectPatch.Meta.fields]
+        extra_kwargs = {"slug": {"validators": []}}  # a taken slug is refused by the view, naming the field
+
+
+class MemberOut(serializers.Serializer):
+    username = serializers.CharField(source="user.username")
+    role = serializers.ChoiceField(Role.choices)
+    screening_passed_at = serializers.DateTimeField(allow_null=True, help_text="When they passed this project's "
+                                                                               "screening set.")
+    created_at = serializers.DateTimeField()
+
+
+class MemberIn(serializers.Serializer):
+    role = serializers.ChoiceField(Role.choices)
+
+
 def project_in() -> serializers.SlugField:
     """The project a write goes to (api.scoping.target checks it is the caller's)."""
     return serializers.SlugField(required=False, allow_blank=True, max_length=50,
