@@ -37,7 +37,8 @@ def scoped(qs: QuerySet, request, perm: str, field: str = "project_id") -> Query
 def named(request, slug: str, perm: str) -> Project:
     """The project `slug`, if the caller may do `perm` there: 404 when it is not one of theirs (or does not
     exist), 403 when it is but their role there does not allow this."""
-    project = projects.visible_to(request.user).filter(slug=slug).first() if isinstance(slug, str) else None
+    # a slug's characters only (PostgreSQL refuses a NUL in a text parameter): anything else names nothing
+    project = projects.visible_to(request.user).filter(slug=slug).first() if projects.is_slug(slug) else None
     if project is None:
         raise NotFound({"project": f"no project {str(slug)[:60]!r} of yours"})
     if not projects.may(request.user, perm, project.pk):

@@ -3,6 +3,8 @@
 Migration 0021 makes it with id 1; a flush (a transactional test's teardown, `manage.py flush`) empties
 every table and is followed by post_migrate, which makes it again, as Django does for permissions.
 """
+import re
+
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import CharField, OuterRef, Subquery, Value
@@ -20,6 +22,14 @@ def ensure_default_project() -> Project:
             cur.execute(f"SELECT setval(pg_get_serial_sequence('{Project._meta.db_table}', 'id'), "
                         f"(SELECT max(id) FROM {Project._meta.db_table}))")
     return project
+
+
+SLUG = re.compile(r"[-a-zA-Z0-9_]{1,50}")
+
+
+def is_slug(text) -> bool:
+    """Whether `text` could be a project's slug (else it names none; PostgreSQL refuses a NUL in a parameter)."""
+    return isinstance(text, str) and SLUG.fullmatch(text) is not None
 
 
 def visible_to(user):

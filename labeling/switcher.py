@@ -14,7 +14,7 @@ ALL = "all"  # the labelling page across every project of the caller's, by prior
 def choose(request) -> str | None:
     """The slug asked for now (remembered for the next pages), else the remembered one."""
     asked = request.GET.get("project")
-    if asked:
+    if asked and (asked == ALL or projects.is_slug(asked)):
         request.session[SESSION_KEY] = asked
         return asked
     return request.session.get(SESSION_KEY)

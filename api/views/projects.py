@@ -4,19 +4,21 @@ like a missing one (404)."""
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as ModelValidationError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.schema import Error
 from api.serializers import projects as s
 from labeling import projects
 from labeling.models import Project, ProjectMember
 from labeling.people import roles
 
 User = get_user_model()
+ADMINS_ONLY = "Only the project's admins (and superusers) may do this."
 
 
 def _refused(exc: ModelValidationError) -> ValidationError:
@@ -79,7 +81,8 @@ class ProjectDetail(generics.RetrieveAPIView):
 class MemberList(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=s.MemberOut(many=True), summary="Its members and their roles (its admins)")
+    @extend_schema(responses={200: s.MemberOut(many=True), 403: OpenApiResponse(Error, description=ADMINS_ONLY)},
+                   summary="Its members and their roles (its admins)")
     def get(self, request, slug):
         project = _administered(request, slug)
         return Response(s.MemberOut(project.members.select_related("user").order_by("user__username"),
@@ -100,7 +103,8 @@ class MemberDetail(APIView):
         member = projects.set_member(project, user, data.validated_data["role"], actor=request.user)
         return Response(s.MemberOut(member).data)
 
-    @extend_schema(request=None, responses={204: None}, summary="Remove a member")
+    @extend_schema(request=None, summary="Remove a member",
+                   responses={204: None, 400: OpenApiResponse(Error, description="Yourself, or not a member.")})
     def delete(self, request, slug, username):
         project = _administered(request, slug)
         user = get_object_or_404(User, username=username)

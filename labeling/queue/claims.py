@@ -178,7 +178,7 @@ def _next_after_leases(annotator: Annotator, now: datetime, since_qc, projects: 
         screening = Solution.objects.filter(project_id__in=pending, is_screening=True)
         if lease := _lease_fixed(annotator, screening, ServeReason.SCREENING, now):
             return lease
-        with_sets = set(screening.values_list("project_id", flat=True).distinct())
+        with_sets = set(screening.order_by().values_list("project_id", flat=True).distinct())
         blocked = [p for p in pending if p in with_sets and not score_screening(annotator, p)]
         projects = [p for p in projects if p not in blocked]
         if not projects:
