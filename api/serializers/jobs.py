@@ -11,6 +11,10 @@ from labeling.models import ExportFormat, ExportJob, ImportFormat, ImportJob
 
 class ImportIn(serializers.Serializer):
     project = project_in()
+    segmentation = serializers.JSONField(required=False, help_text=(
+        "How a record's `solution` text is cut into steps (Stepwise JSONL; a record's own `segmentation` wins): "
+        '{"strategy": auto|newline|blank_line|numbered|markers|sentences, "markers": [...], "min_chars": N, '
+        '"max_chars": N, "max_steps": N}. A JSON object (a form field: its JSON text).'))
     file = serializers.FileField(help_text="JSON Lines or a JSON array, plain or gzip, or Parquet (stepwise-critic).")
     format = serializers.ChoiceField(
         ImportFormat.choices, default=ImportFormat.AUTO,

@@ -1,4 +1,6 @@
 """Bulk imports (admins) and exports (admins, ML staff) as background jobs with status resources."""
+import json
+
 from django.http import FileResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +19,8 @@ from api.parsers import JSONParser
 from api.schema import Error
 from api.serializers import jobs as s
 from labeling.exports import downloads
+from labeling.formats import segmentation
+from labeling.formats.segmentation import SegmentationError
 from labeling.imports import uploads
 from labeling.models import ExportJob, ImportJob, JobStatus
 from labeling.people import roles
@@ -50,9 +54,23 @@ class ImportList(scoping.ProjectScoped, generics.ListAPIView):
         data.is_valid(raise_exception=True)
         d = data.validated_data
         project = scoping.target(request, roles.IMPORT, d.get("project"))
+        segment_by = None
+        if d.get("segmentation") not in (None, "", {}):
+            options = d["segmentation"]
+            try:
+                options = json.loads(options) if isinstance(options, str) else options
+                if not isinstance(options, dict):
+                    raise ValidationError({"segmentation": "must be a JSON object of segmentation options"})
+                segment_by = segmentation.from_options(options)
+            except json.JSONDecodeError as exc:
+                raise ValidationError({"segmentation": f"is not JSON: {exc.msg}"}) from None
+            except SegmentationError as exc:
+                raise ValidationError({f"segmentation.{exc.field}": exc.message}) from None
+            except TypeError as exc:
+                raise ValidationError({"segmentation": str(exc)}) from None
         try:
             job = uploads.create_import_job(request.user, d["file"], d["format"], enqueue=d["enqueue"],
-                                            project=project)
+                                            project=project, segment_by=segment_by)
         except uploads.UploadTooLarge as exc:
             raise PayloadTooLarge({"file": str(exc)}) from None
         return _accepted(request, job, s.ImportJobOut, "api-import")

@@ -6,10 +6,11 @@ import uuid
 from datetime import UTC, datetime
 
 from labeling import hashing
-from labeling.formats import math_shepherd
+from labeling.formats import math_shepherd, segmentation
 from labeling.formats.errors import RecordError, json_type, json_value
 from labeling.formats.items import ImportItem, PassIn, ProblemIn, SolutionIn
 from labeling.formats.prm800k import format_timestamp
+from labeling.formats.segmentation import Segmentation, SegmentationError
 from labeling.formats.solution_text import extract_answer, split_steps
 
 # ProcessBench labels were written by its authors' annotators; they import as one
@@ -19,7 +20,7 @@ PROCESSBENCH_ANNOTATOR = uuid.uuid5(uuid.NAMESPACE_URL, "stepwise:processbench")
 PROCESSBENCH_LABELLED_AT = datetime(2024, 12, 9, tzinfo=UTC)
 
 SOLUTION_KEYS = {"problem", "ground_truth_answer", "ground_truth_solution", "steps", "solution", "answer",
-                 "is_correct", "generator", "subject", "level", "unique_id", "id", "verifier_score"}
+                 "is_correct", "generator", "subject", "level", "unique_id", "id", "verifier_score", "segmentation"}
 
 
 def _obj(rec) -> dict:
@@ -66,13 +67,25 @@ def _bool(rec: dict, key: str) -> bool | None:
     return v
 
 
-def _steps(rec: dict) -> list[str]:
+def _segmentation(rec: dict, default: Segmentation | None) -> Segmentation | None:
+    if "segmentation" not in rec:
+        return default
+    if not isinstance(rec["segmentation"], dict):
+        raise RecordError("segmentation", "must be an object of segmentation options")
+    try:
+        return segmentation.from_options(rec["segmentation"])
+    except (SegmentationError, TypeError) as exc:
+        where = f"segmentation.{exc.field}" if isinstance(exc, SegmentationError) else "segmentation"
+        raise RecordError(where, getattr(exc, "message", str(exc))) from None
+
+
+def _steps(rec: dict, seg: Segmentation | None = None) -> list[str]:
     if "steps" in rec:
         steps = rec["steps"]
         if not isinstance(steps, list) or not all(isinstance(s, str) for s in steps):
             raise RecordError("steps", "must be a list of strings")
     elif isinstance(rec.get("solution"), str):
-        steps = split_steps(rec["solution"])
+        steps = segmentation.segment(rec["solution"], seg) if seg else split_steps(rec["solution"])
     else:
         raise RecordError("steps", "is missing (give `steps` as a list or `solution` as text)")
     if not steps:
@@ -88,11 +101,16 @@ def _problem(rec: dict, answer_key: str, solution_key: str | None) -> ProblemIn:
                      subject=_str(rec, "subject") or "", level=_level(rec), source_id=source_id)
 
 
-def parse_solution(rec) -> ImportItem:
-    """`{problem, ground_truth_answer, steps[] | solution, answer, ...}`: an unlabelled solution."""
+def parse_solution(rec, segment_by: Segmentation | None = None) -> ImportItem:
+    """`{problem, ground_truth_answer, steps[] | solution, answer, segmentation, ...}`: an unlabelled solution.
+    A `solution` text is cut into steps by the record's `segmentation` options, else by `segment_by` (the
+    import's), else as before (paragraphs, else lines); a segmented text is kept beside its steps."""
     rec = _obj(rec)
     problem = _problem(rec, "ground_truth_answer", "ground_truth_solution")
-    steps = _steps(rec)
+    if "steps" in rec and "segmentation" in rec:
+        raise RecordError("segmentation", "applies to a `solution` text; this record gives its `steps`")
+    seg = _segmentation(rec, segment_by) if "steps" not in rec else None
+    steps = _steps(rec, seg)
     answer = _str(rec, "answer")
     if answer is None:
         answer = extract_answer(steps[-1])
@@ -104,7 +122,9 @@ def parse_solution(rec) -> ImportItem:
     solution = SolutionIn(key=hashing.solution_hash(problem.key, steps, answer), problem_key=problem.key,
                           steps=steps, final_answer=answer, answer_is_correct=_bool(rec, "is_correct"),
                           generator=_str(rec, "generator") or "", source_id=source_id, verifier_score=score,
-                          extra={k: v for k, v in rec.items() if k not in SOLUTION_KEYS})
+                          extra={**{k: v for k, v in rec.items() if k not in SOLUTION_KEYS},
+                                 **({"original_text": rec["solution"], "segmentation": seg.describe()}
+                                    if seg is not None else {})})
     return ImportItem(problem=problem, solution=solution)
 
 

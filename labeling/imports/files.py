@@ -6,6 +6,7 @@ inside one transaction: a bad record anywhere rolls the whole file back. Existin
 problems, solutions and passes are recognised by content hash, so re-importing a
 file changes nothing.
 """
+import functools
 import queue
 import threading
 import zlib
@@ -121,10 +122,14 @@ def import_prm800k(path, fmt: str = "auto", *, dry_run=False, progress=None, enq
 
 
 def import_solutions(path, fmt: str = "auto", *, dry_run=False, progress=None, enqueue=False,
-                     project: int = DEFAULT_PROJECT_ID) -> ImportStats:
+                     project: int = DEFAULT_PROJECT_ID, segment_by=None) -> ImportStats:
+    """Problems and solutions; `segment_by` (a Segmentation) cuts a record's `solution` text into steps where the
+    record names no segmentation of its own (Stepwise JSONL)."""
     try:
         fmt, records = open_records(path, fmt, labels=False)
     except (EOFError, zlib.error) as exc:  # a truncated or corrupt .gz, met while telling the format
         raise ImportFileError(str(path), "read", exc) from None
-    return run_import(path, records, solution_formats.PARSERS[fmt], dry_run=dry_run, progress=progress,
-                      enqueue=enqueue, project=project)
+    parse = solution_formats.PARSERS[fmt]
+    if segment_by is not None and fmt == "jsonl":
+        parse = functools.partial(parse, segment_by=segment_by)
+    return run_import(path, records, parse, dry_run=dry_run, progress=progress, enqueue=enqueue, project=project)

@@ -1,4 +1,5 @@
 """Import jobs: a file uploaded through the API, imported by a worker, all or nothing."""
+import functools
 import logging
 import re
 import shutil
@@ -12,7 +13,7 @@ from django.utils.text import get_valid_filename
 
 from labeling import audit
 from labeling.background import RUN_IMPORT_JOB, finish, job_uuid, queue_on_commit, run_job
-from labeling.formats import prm800k
+from labeling.formats import prm800k, segmentation
 from labeling.formats import solutions as solution_formats
 from labeling.formats.errors import ImportFileError, RecordError
 from labeling.imports import files as importers
@@ -48,16 +49,17 @@ def _safe_name(name: str) -> str:
 
 
 def create_import_job(user, uploaded_file, fmt: str = ImportFormat.AUTO, *, enqueue: bool = False,
-                      project=None) -> ImportJob:
+                      project=None, segment_by=None) -> ImportJob:
     """Stream the upload to MEDIA_ROOT/imports/<job id>/ and queue its import into `project` (a Project; the
-    default one when not given)."""
+    default one when not given); `segment_by` (a Segmentation) cuts `solution` texts into steps."""
     if fmt not in ImportFormat.values:
         raise ValueError(f"format must be one of {', '.join(ImportFormat.values)}")
     limit = max_upload_bytes()
     if (uploaded_file.size or 0) > limit:
         raise UploadTooLarge(upload_limit_message())
     name = Path(uploaded_file.name or "upload").name[:255]
-    job = ImportJob(created_by=user, format=fmt, original_filename=name, options={"enqueue": enqueue},
+    options = {"enqueue": enqueue, **({"segmentation": segment_by.describe()} if segment_by is not None else {})}
+    job = ImportJob(created_by=user, format=fmt, original_filename=name, options=options,
                     **({"project": project} if project is not None else {}))
     folder = Path(settings.MEDIA_ROOT) / "imports" / str(job.id)
     folder.mkdir(parents=True, exist_ok=True)
@@ -109,7 +111,10 @@ def _import_once(job: ImportJob) -> bool:
     # One transaction for rows, queue entries and the outcome: a crash in between leaves none of them.
     with transaction.atomic():
         fmt, records = open_records(job.file_path, job.format)
-        stats = importers.run_import(job.file_path, records, PARSERS[fmt], enqueue=enqueue, project=job.project_id)
+        parse = PARSERS[fmt]
+        if job.options.get("segmentation") and fmt == ImportFormat.JSONL:  # checked when the job was made
+            parse = functools.partial(parse, segment_by=segmentation.from_options(job.options["segmentation"]))
+        stats = importers.run_import(job.file_path, records, parse, enqueue=enqueue, project=job.project_id)
         out = {"format": fmt, "records": stats.records, "created": stats.created, "existing": stats.existing,
                "repeated": stats.repeated}
         if enqueue:
