@@ -33,6 +33,8 @@ urlpatterns = [
     path("tasks/<uuid:lease_id>/submit/", tasks.Submit.as_view(), name="api-task-submit"),
     path("tasks/<uuid:lease_id>/give-up/", tasks.GiveUp.as_view(), name="api-task-give-up"),
     path("tasks/<uuid:lease_id>/bad-problem/", tasks.BadProblem.as_view(), name="api-task-bad-problem"),
+    path("tasks/<uuid:lease_id>/resegment/", tasks.Resegment.as_view(), name="api-task-resegment"),
+    path("tasks/<uuid:lease_id>/bad-segmentation/", tasks.BadSegmentation.as_view(), name="api-task-bad-segmentation"),
     # data
     path("problems/", data.ProblemList.as_view(), name="api-problems"),
     path("problems/<int:pk>/", data.ProblemDetail.as_view(), name="api-problem"),

@@ -16,6 +16,7 @@ from labeling.models import (
     Project,
     ProjectMember,
     QueueEntry,
+    SegmentationReport,
     Solution,
 )
 from labeling.people import accounts
@@ -190,3 +191,17 @@ class AuditedUserAdmin(UserAdmin):
             if request.method == "POST" and response.status_code == 302:  # the form was valid and saved
                 audit.record(request.user, AuditAction.USER_UPDATE, User.objects.get(pk=id), password="changed")
         return response
+
+
+@admin.register(SegmentationReport)
+class SegmentationReportAdmin(admin.ModelAdmin):
+    """Solutions annotators flagged as badly cut into steps (the labelling page's flag)."""
+
+    list_display = ("solution", "project", "annotator", "note", "created_at")
+    list_filter = ("solution__project", "created_at")
+    raw_id_fields = ("solution", "annotator")
+    readonly_fields = ("solution", "annotator", "note", "created_at")
+
+    @admin.display(description="project")
+    def project(self, obj):
+        return obj.solution.project

@@ -43,6 +43,20 @@ class Protocol(models.TextChoices):
     EVERY_STEP = "every_step", "Rate every step without stopping"
 
 
+def default_error_taxonomy() -> list[str]:
+    return ["calculation", "logic", "misread problem", "unjustified claim", "other"]
+
+
+def validate_error_taxonomy(value) -> None:
+    from django.core.exceptions import ValidationError
+
+    if not isinstance(value, list) or len(value) > 30 or not all(
+            isinstance(t, str) and 0 < len(t.strip()) <= 60 for t in value):
+        raise ValidationError("a list of at most 30 error types, each 1 to 60 characters")
+    if len({t.strip() for t in value}) != len(value):
+        raise ValidationError("each error type once")
+
+
 class Project(models.Model):
     """A labelling campaign: its own protocol, people, queue, screening, rounds and models."""
 
@@ -52,6 +66,11 @@ class Project(models.Model):
                                                                     "instructions panel.")
     protocol = models.CharField(max_length=16, choices=Protocol.choices, default=Protocol.FIRST_ERROR)
     allow_neutral = models.BooleanField(default=True, help_text="Whether 0 (neutral) is a rating here.")
+    first_error_mode = models.BooleanField(default=False, help_text="The labelling page shows every step at once "
+                                           "and one key marks the first wrong one (earlier steps +1).")
+    error_taxonomy = models.JSONField(default=default_error_taxonomy, blank=True,
+                                      validators=[validate_error_taxonomy],
+                                      help_text="The error types a -1 step may be given (empty: none asked).")
     default_overlap = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1),
                                                                               MaxValueValidator(100)],
                                                        help_text="Passes wanted per solution queued.")
@@ -216,6 +235,8 @@ class LabeledPass(models.Model):
                                       "column so agreement figures are aggregates).")
     reason_text = models.TextField(blank=True, default="",
                                    help_text="Why the annotator gave up or reported the problem.")
+    step_notes = models.JSONField(default=dict, blank=True, help_text="Per -1 step (by index): its error type and "
+                                  "the labeller's rationale. Not in a PRM800K record unless asked for.")
     natural_key = models.CharField(max_length=64, editable=False,
                                    help_text="Identity used to make imports idempotent (unique within its project).")
     client_id = models.UUIDField(null=True, blank=True, unique=True,
@@ -566,3 +587,18 @@ class StepLabels(models.Model):
         verbose_name_plural = "step labels"
         constraints = [models.UniqueConstraint(fields=["run", "solution"], name="one_label_per_run_and_solution")]
         indexes = [models.Index(fields=["solution"], name="steplabels_solution")]
+
+
+class SegmentationReport(models.Model):
+    """An annotator's "this solution is badly cut into steps" (the labelling page's flag), for admins."""
+
+    solution = models.ForeignKey(Solution, on_delete=models.CASCADE, related_name="segmentation_reports")
+    annotator = models.ForeignKey(Annotator, on_delete=models.CASCADE, related_name="+")
+    note = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["solution", "annotator"], name="one_report_per_annotator")]
+
+    def __str__(self):
+        return f"bad segmentation of solution #{self.solution_id}"

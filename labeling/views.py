@@ -29,7 +29,8 @@ def _page_project(project: Project | None) -> dict | None:
     if project is None:
         return None
     return {"slug": project.slug, "name": project.name, "guidelines": project.guidelines,
-            "protocol": project.protocol, "allow_neutral": project.allow_neutral}
+            "protocol": project.protocol, "allow_neutral": project.allow_neutral,
+            "first_error_mode": project.first_error_mode, "error_taxonomy": project.error_taxonomy}
 
 
 @require_safe

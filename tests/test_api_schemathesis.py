@@ -101,7 +101,7 @@ def real_params(world, role) -> dict[tuple[str, str], object]:
     }
     if hasattr(lease, "id"):  # else the role has no task (NoTask)
         found.update({(f"/api/tasks/{{lease_id}}/{action}/", "lease_id"): str(lease.id)
-                      for action in ("draft", "submit", "give-up", "bad-problem")})
+                      for action in ("draft", "submit", "give-up", "bad-problem", "resegment", "bad-segmentation")})
     return found
 
 

@@ -65,6 +65,8 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("api-task-submit", "POST"): LABEL,
     ("api-task-give-up", "POST"): LABEL,
     ("api-task-bad-problem", "POST"): LABEL,
+    ("api-task-resegment", "POST"): LABEL,
+    ("api-task-bad-segmentation", "POST"): LABEL,
     ("api-problems", "GET"): VIEW_DATA,
     ("api-problem", "GET"): VIEW_DATA,
     ("api-solutions", "GET"): VIEW_DATA,
@@ -219,7 +221,8 @@ def url_kwargs(name: str, pattern: URLPattern, world: dict, role: str) -> dict:
     }
     if world["leases"].get(role):
         known.update({(n, "lease_id"): world["leases"][role] for n in (
-            "api-task-draft", "api-task-submit", "api-task-give-up", "api-task-bad-problem")})
+            "api-task-draft", "api-task-submit", "api-task-give-up", "api-task-bad-problem", "api-task-resegment",
+            "api-task-bad-segmentation")})
     by_converter = {"IntConverter": 987654, "UUIDConverter": uuid.uuid4()}
     return {key: known.get((name, key), by_converter.get(type(conv).__name__, "x"))
             for key, conv in pattern.pattern.converters.items()}

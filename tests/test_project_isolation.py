@@ -54,6 +54,7 @@ ROLES = (Role.ADMIN, Role.ML_STAFF, Role.ANNOTATOR)
 # valid bodies, so that what answers is the object's lookup, not the body's validation
 RECEIPT = {"client_id": str(uuid.uuid4()), "reason_text": "x"}
 BODIES = {"api-task-draft": {"ratings": [{"rating": 1}]}, "api-task-give-up": RECEIPT, "api-task-bad-problem": RECEIPT,
+          "api-task-resegment": {"action": "merge", "step": 0}, "api-task-bad-segmentation": {"note": "x"},
           "api-task-submit": {**RECEIPT, "ratings": [{"rating": 1}], "finish_reason": "solution", "total_time": 10}}
 
 
@@ -101,7 +102,8 @@ def world(settings):
         "api-model-activate": model.pk, "api-round": rnd.pk, "api-round-cancel": rnd.pk, "api-round-resume": rnd.pk,
         "api-connection": conn.name, "api-generation": gen.pk, "api-label-run": run.pk, "api-project": MARK,
         "api-project-members": MARK, "api-project-member": {"slug": MARK, "username": labeller.user.username},
-        **{f"api-task-{a}": lease.id for a in ("draft", "submit", "give-up", "bad-problem")},
+        **{f"api-task-{a}": lease.id for a in ("draft", "submit", "give-up", "bad-problem", "resegment",
+                                                "bad-segmentation")},
     }
     keys = {who: create_token(u, "walk")[1] for who, u in [*people.items(), ("nobody", nobody), ("root", root)]}
     return {"people": people, "nobody": nobody, "root": root, "objects": objects, "keys": keys, "beta": beta}

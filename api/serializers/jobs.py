@@ -35,6 +35,8 @@ class ExportIn(serializers.Serializer):
         EXPORT_POLICIES, default="positive",
         help_text="TRL only: neutral (0) steps count as positive, negative, or end the row (drop).")
     gzip = serializers.BooleanField(default=False)
+    error_types = serializers.BooleanField(default=False, help_text="prm800k: each -1 step also carries its "
+                                           "error_type and rationale (extra keys; off: the file is PRM800K's).")
     sources = serializers.ListField(
         child=serializers.ChoiceField(SOURCES), required=False, default=list, max_length=len(SOURCES),
         help_text="step-labels and processbench (default [\"human\"]), or trl from these sources instead of "

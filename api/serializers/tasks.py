@@ -61,6 +61,18 @@ class NextOut(serializers.Serializer):
     message = serializers.CharField(required=False)
 
 
+class ResegmentIn(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["merge", "split"], help_text="merge: this step and the next; split: "
+                                     "this step at `at`.")
+    step = serializers.IntegerField(min_value=0, max_value=10**6, help_text="The step (0-based).")
+    at = serializers.IntegerField(min_value=1, max_value=10**7, required=False,
+                                  help_text="split: the character of the step's text where the second part starts.")
+
+
+class ReportIn(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
 class OkOut(serializers.Serializer):
     ok = serializers.BooleanField()
 

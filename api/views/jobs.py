@@ -100,7 +100,8 @@ class ExportList(scoping.ProjectScoped, generics.ListAPIView):
         project = scoping.target(request, roles.EXPORT, d.get("project"))
         try:
             job = downloads.create_export_job(request.user, d["format"], d["generations"], d["include_qc"],
-                                              d["neutral"], d["gzip"], d["sources"], project=project)
+                                              d["neutral"], d["gzip"], d["sources"], project=project,
+                                              with_notes=d["error_types"])
         except ValueError as exc:
             raise ValidationError({"sources": [str(exc)]}) from None
         return _accepted(request, job, s.ExportJobOut, "api-export")

@@ -12,6 +12,7 @@ from labeling.models import FinishReason, Project
 from labeling.people import accounts, roles
 from labeling.queue import claims as queue
 from labeling.queue.payloads import task_payload
+from labeling.queue.resegment import report_bad_segmentation, resegment
 from labeling.queue.submission import save_draft, submit
 
 CONFLICT = OpenApiResponse(SubmitConflict, description="This client id already landed for another task or with other "
@@ -52,6 +53,22 @@ class Draft(_TaskView):
     def post(self, request, lease_id):
         data = self.body(s.DraftIn)
         save_draft(self.annotator(), lease_id, data["ratings"], data["active_ms"])
+        return Response({"ok": True})
+
+
+class Resegment(_TaskView):
+    @extend_schema(request=s.ResegmentIn, responses=s.NextOut,
+                   summary="Merge a step with the next or split one: a new segmentation version, your task moves to it")
+    def post(self, request, lease_id):
+        data = self.body(s.ResegmentIn)
+        lease = resegment(self.annotator(), lease_id, data["action"], data["step"], data.get("at"))
+        return Response(task_payload(lease))
+
+
+class BadSegmentation(_TaskView):
+    @extend_schema(request=s.ReportIn, responses=s.OkOut, summary="Flag the solution as badly cut into steps")
+    def post(self, request, lease_id):
+        report_bad_segmentation(self.annotator(), lease_id, self.body(s.ReportIn)["note"])
         return Response({"ok": True})
 
 

@@ -19,7 +19,8 @@ BY_SOURCE = {ExportFormat.STEP_LABELS: "steps", ExportFormat.PROCESSBENCH: "proc
 
 
 def create_export_job(user, fmt: str = ExportFormat.PRM800K, generations=None, include_qc: bool = False,
-                      neutral: str = "positive", gzip: bool = False, sources=None, project=None) -> ExportJob:
+                      neutral: str = "positive", gzip: bool = False, sources=None, project=None,
+                      with_notes: bool = False) -> ExportJob:
     """`sources` (step-labels, processbench; trl: rows of those sources instead of people's passes):
     human and the automatic sources, labeling.exports.step_labels.SOURCES. The file holds one project's labels
     (`project`, a Project; the default one when not given)."""
@@ -34,7 +35,7 @@ def create_export_job(user, fmt: str = ExportFormat.PRM800K, generations=None, i
     if unknown := [x for x in sources if x not in SOURCES]:
         raise ValueError(f"unknown source {unknown[0]!r}: one of {', '.join(SOURCES)}")
     options = {"generations": sorted(set(generations or [])), "include_qc": include_qc, "neutral": neutral,
-               **({"sources": sources} if sources else {})}
+               **({"sources": sources} if sources else {}), **({"error_types": True} if with_notes else {})}
     with transaction.atomic():
         job = ExportJob.objects.create(created_by=user, format=fmt, gzip=gzip, options=options,
                                        **({"project": project} if project is not None else {}))
@@ -61,7 +62,7 @@ def _export(job: ExportJob) -> None:
     elif job.format == ExportFormat.TRL:
         lines = exporters.trl_lines(qs, o.get("neutral", "positive"))
     else:
-        lines = exporters.prm800k_lines(qs)
+        lines = exporters.prm800k_lines(qs, with_notes=bool(o.get("error_types")))
     n = exporters.write_export(str(path), lines)  # written beside and renamed: never half a file
     with transaction.atomic():
         if finish(job, JobStatus.SUCCEEDED, file_path=str(path), lines=n, size=path.stat().st_size):

@@ -24,7 +24,7 @@ def passes_for_export(generations: list[int] | None = None, include_qc: bool = F
     return qs
 
 
-def export_rows(qs: QuerySet, chunk: int = EXPORT_CHUNK) -> Iterator[dict]:
+def export_rows(qs: QuerySet, chunk: int = EXPORT_CHUNK, with_notes: bool = False) -> Iterator[dict]:
     """The values `prm800k.build_record` needs, one dict per pass, in id order.
 
     Keyset pagination (id > last) keeps each query small and memory flat; JSON columns
@@ -39,6 +39,8 @@ def export_rows(qs: QuerySet, chunk: int = EXPORT_CHUNK) -> Iterator[dict]:
         final_answer=F("solution__final_answer"),
     ).annotate(steps_text=Cast("steps", TextField()), solution_steps=Cast("solution__steps", TextField()),
                extra_text=Cast("extra", TextField()))
+    if with_notes:
+        qs = qs.annotate(notes_text=Cast("step_notes", TextField()))
     # PostgreSQL's `json` columns keep the text orjson wrote (JSONTextField, COPY); SQLite keeps what
     # Django's encoder wrote, so there it is written again as orjson would: an export is the same
     # bytes whichever database it comes from.
@@ -56,6 +58,9 @@ def export_rows(qs: QuerySet, chunk: int = EXPORT_CHUNK) -> Iterator[dict]:
                     row["solution_steps"] = canon(row["solution_steps"])
             extra = row.pop("extra_text")
             row["extra"] = orjson.loads(extra) if extra != "{}" else None  # most passes have none
+            if with_notes:
+                notes = row.pop("notes_text")
+                row["step_notes"] = orjson.loads(notes) if notes and notes != "{}" else None
             yield row
         last = rows[-1]["id"]
 

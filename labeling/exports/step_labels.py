@@ -79,14 +79,16 @@ def _human(include_qc: bool, project: int | None) -> Iterator[dict]:
         qs = qs.filter(is_quality_control=False, is_screening=False)
     qs = qs.annotate(**{**_SOLUTION, "problem_text": F("problem__text"), "annotator_uuid": F("annotator__uuid")})
     fields = ("id", "steps", "first_error", "finish_reason", "submitted_at", "generation", "annotator_uuid",
-              "problem_text", *_SOLUTION)
+              "problem_text", "step_notes", *_SOLUTION)
     for rows in _keyset(qs, fields):
         for r in rows:
             ratings = path_ratings(r["steps"])
             # over a stored solution: its steps; phase 1 (no solution): the path the labeller took
             texts = (r["sol_steps"] if r["sol_steps"] is not None else [_path_text(s) for s in r["steps"]])
+            notes = r["step_notes"] or {}
             yield {"source": HUMAN, "problem": r["problem_text"], "steps": texts[:len(ratings)], "labels": ratings,
                    "soft": None, "first_error": r["first_error"], "solution": _solution(r),
+                   **({"notes": [notes.get(str(k)) for k in range(len(ratings))]} if notes else {}),
                    "provenance": {"pass_id": r["id"], "annotator": str(r["annotator_uuid"]),
                                   "submitted_at": r["submitted_at"].isoformat(),
                                   "finish_reason": r["finish_reason"], "generation": r["generation"]}}

@@ -12,8 +12,16 @@ from labeling.formats import prm800k, step_rows
 from labeling.formats.trl import trl_rows
 
 
-def prm800k_lines(qs) -> Iterator[bytes]:
-    for row in rows.export_rows(qs):
+def prm800k_lines(qs, with_notes: bool = False) -> Iterator[bytes]:
+    """PRM800K records; `with_notes`: each -1 step also carries its `error_type` and `rationale` (extra keys a
+    PRM800K reader ignores; left out by default, so the files stay PRM800K's)."""
+    for row in rows.export_rows(qs, with_notes=with_notes):
+        if with_notes and row.get("step_notes"):
+            steps = orjson.loads(row["steps"])
+            for k, note in row["step_notes"].items():
+                if int(k) < len(steps):
+                    steps[int(k)].update(note)
+            row["steps"] = orjson.dumps(steps).decode()
         yield orjson.dumps(prm800k.build_record(row)) + b"\n"
 
 

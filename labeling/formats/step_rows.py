@@ -1,7 +1,8 @@
 """Step-label rows (labeling.exports.step_labels) in the shapes an export writes:
 
 - `steps`: Stepwise's step-label JSONL, the row itself: problem, steps, per-step labels (-1/0/+1 or
-  null), soft labels where the source has them, first error, source and provenance;
+  null), soft labels where the source has them, first error, source and provenance, and for people's passes
+  with any, `notes`: per step null or the -1 step's `{error_type, rationale}`;
 - `trl`: TRL stepwise supervision (`prompt, completions, labels` as booleans), up to and with the
   first error, with `soft_labels`, `source` and `provenance` beside (TRL reads only its three);
 - `processbench`: ProcessBench's shape (`id, generator, problem, steps, final_answer_correct,
@@ -31,9 +32,10 @@ def as_trl(row: dict, neutral: str = "positive") -> dict | None:
             break
     if not completions:
         return None
+    notes = row.get("notes")
     return {"prompt": row["problem"], "completions": completions, "labels": labels,
             "soft_labels": soft if any(v is not None for v in soft) else None, "source": row["source"],
-            "provenance": row["provenance"]}
+            "provenance": row["provenance"], **({"notes": notes[:len(completions)]} if notes else {})}
 
 
 def as_processbench(row: dict) -> dict | None:

@@ -46,6 +46,17 @@ class StepRating:
     rating: int | None
     flagged: bool = False
     alternatives: list | None = None  # ratings of the solution's alternative steps at a -1 step
+    error_type: str = ""  # on a -1 step: one of the project's error taxonomy
+    rationale: str = ""  # on a -1 step: why, in the labeller's words
+
+
+MAX_RATIONALE = 2000
+
+
+def _notes(ratings: list[StepRating]) -> dict:
+    """LabeledPass.step_notes: each -1 step's error type and rationale, by step index."""
+    return {str(k): {"error_type": r.error_type, "rationale": r.rationale} for k, r in enumerate(ratings)
+            if r.error_type or r.rationale}
 
 
 def _lease_for(annotator: Annotator, lease_id, *, lock: bool = False, client_id=None) -> Lease:
@@ -95,18 +106,35 @@ def _check_rating(r: dict, field: str, *, allow_null: bool = False, nested: bool
             raise SubmissionError(f"{field}.alternatives", "must be a list of {rating, flagged} objects")
         alternatives = [_check_rating(a, f"{field}.alternatives[{j}]", allow_null=True, nested=False)
                         for j, a in enumerate(alternatives)]
-    return StepRating(rating, flagged, alternatives)
+    notes = {}
+    for key, limit in (("error_type", 60), ("rationale", MAX_RATIONALE)):
+        value = r.get(key, "") if nested else ""
+        if value is None:
+            value = ""
+        if not isinstance(value, str) or len(value) > limit or "\x00" in value:
+            raise SubmissionError(f"{field}.{key}", f"must be text of at most {limit} characters")
+        notes[key] = value.strip()
+    if (notes["error_type"] or notes["rationale"]) and rating != -1:
+        raise SubmissionError(f"{field}.error_type", "only a step rated -1 has an error type or a rationale")
+    return StepRating(rating, flagged, alternatives, **notes)
 
 
 def _as_json(r: StepRating) -> dict:
     out = {"rating": r.rating, "flagged": r.flagged}
     if r.alternatives is not None:
         out["alternatives"] = [{"rating": a.rating, "flagged": a.flagged} for a in r.alternatives]
+    if r.error_type or r.rationale:
+        out.update(error_type=r.error_type, rationale=r.rationale)
     return out
 
 
 def _check_protocol(project, ratings: list[StepRating]) -> None:
-    """The project's own rules: whether neutral (0) is a rating there."""
+    """The project's own rules: whether neutral (0) is a rating there, and its error taxonomy."""
+    taxonomy = project.error_taxonomy if project is not None else []
+    for k, r in enumerate(ratings):
+        if r.error_type and r.error_type not in taxonomy:
+            listed = ", ".join(taxonomy) if taxonomy else "none: this project has no error taxonomy"
+            raise SubmissionError(f"ratings[{k}].error_type", f"must be one of the project's error types ({listed})")
     if project is not None and not project.allow_neutral:
         for k, r in enumerate(ratings):
             if r.rating == 0 or any(a.rating == 0 for a in r.alternatives or []):
@@ -223,7 +251,7 @@ def submit(annotator: Annotator, lease_id, client_id, ratings: list[dict], finis
                 generation=solution.generation, is_quality_control=lease.reason == ServeReason.QC,
                 is_screening=lease.reason == ServeReason.SCREENING, verifier_score=solution.verifier_score,
                 steps=steps, total_time=total_time, finish_reason=finish_reason, reason_text=reason_text,
-                first_error=pass_first_error(steps, finish_reason),
+                first_error=pass_first_error(steps, finish_reason), step_notes=_notes(checked),
                 natural_key=hashing.pass_identity(str(annotator.uuid), format_timestamp(now),
                                                   solution.problem.content_hash, solution.content_hash),
                 client_id=client_id)
@@ -254,11 +282,13 @@ def _replayed(done: LabeledPass, annotator: Annotator, lease_id, wanted) -> Labe
                                  f"{receipt}); send a new client id for this one", receipt)
     checked, finish_reason, total_time, reason_text = wanted
     try:
-        steps = _label_steps(done.solution.steps, checked, finish_reason, done.solution.extra.get("alternatives"))
+        steps = _label_steps(done.solution.steps, checked, finish_reason, done.solution.extra.get("alternatives"),
+                             every_step=_every_step(done.solution.project))
     except SubmissionError:
         steps = None
     differs = [name for name, same in (
-        ("ratings", steps == done.steps), ("finish_reason", finish_reason == done.finish_reason),
+        ("ratings", steps == done.steps and _notes(checked) == done.step_notes),
+        ("finish_reason", finish_reason == done.finish_reason),
         ("total_time", total_time == done.total_time), ("reason_text", reason_text == done.reason_text)) if not same]
     if differs:
         raise SubmissionConflict(differs[0], f"this task was already submitted (receipt {receipt}) with other "

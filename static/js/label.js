@@ -7,6 +7,12 @@
   if (!task.lease) return;
   const stopAtError = project.protocol !== "every_step"; // every_step: the pass goes on after a -1
   const neutral = project.allow_neutral !== false;
+  // First-error mode: every step shown at once; rating a step rates the unrated ones before it +1, so marking
+  // the first wrong step (x or 3) is one key, and `a` says there is none. The record is a normal phase-2 pass.
+  const firstErrorMode = !!project.first_error_mode;
+  const COLLAPSE_CHARS = 700; // a longer step shows its start until expanded (e)
+  const taxonomy = Array.isArray(project.error_taxonomy) ? project.error_taxonomy : [];
+  const expanded = new Set();
   const lease = task.lease;
   const steps = lease.steps;
   const LABELS = { 1: "Great", 0: "Okay", "-1": "Bad" };
@@ -14,7 +20,8 @@
   const submitKey = "stepwise-submit-" + lease.id;
   const alternatives = lease.alternatives || {};
   let ratings = (lease.draft.ratings || []).map((r) => ({ rating: r.rating, flagged: !!r.flagged,
-    ...(r.alternatives ? { alternatives: r.alternatives } : {}) }));
+    ...(r.alternatives ? { alternatives: r.alternatives } : {}),
+    ...(r.error_type || r.rationale ? { error_type: r.error_type || "", rationale: r.rationale || "" } : {}) }));
   let activeMs = lease.draft.active_ms || 0;
   let selected = Math.min(ratings.length, steps.length - 1);
   let lastInput = Date.now();
@@ -145,15 +152,35 @@
   const ended = () => stopAtError && anyError();
   const finishReason = () => (anyError() ? "found_error" : "solution");
   const complete = () => !ended() && ratings.length === steps.length && ratings.every((r) => r && r.rating !== null);
-  const visibleCount = () => (ended() ? ratings.length : Math.min(ratings.length + 1, steps.length));
+  const visibleCount = () => (ended() ? ratings.length
+    : firstErrorMode ? steps.length : Math.min(ratings.length + 1, steps.length));
 
-  // Texts never change: each is rendered once and its node reused, so a key press stays cheap.
+  // Texts never change: each is rendered once and its node reused, so a key press stays cheap. A step's
+  // Markdown and math are rendered when it comes near the viewport: a 300-step trace paints its first screen
+  // without laying out the other 290 (until then a step shows its plain text).
   const richCache = new Map();
+  const pendingText = new WeakMap();
+  const nearView = "IntersectionObserver" in window ? new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      if (!e.isIntersecting) continue;
+      nearView.unobserve(e.target);
+      e.target.classList.remove("pending");
+      rich(e.target, pendingText.get(e.target));
+    }
+  }, { rootMargin: "800px 0px" }) : null;
   function richText(key, text, className) {
     if (!richCache.has(key)) {
       const el = document.createElement("div");
       el.className = className;
-      richCache.set(key, rich(el, text));
+      if (nearView && steps.length > 20) {
+        el.textContent = String(text ?? "");
+        el.classList.add("pending");
+        pendingText.set(el, text);
+        nearView.observe(el);
+      } else {
+        rich(el, text);
+      }
+      richCache.set(key, el);
     }
     return richCache.get(key);
   }
@@ -163,8 +190,54 @@
     document.getElementById("giveup-btn").disabled = busy || ended();
     document.getElementById("badproblem-btn").disabled = busy || ended();
   }
+  // The rail: one mark per step with its state; a click goes to a step that is shown.
+  function renderRail() {
+    const rail = document.getElementById("rail");
+    if (!rail) return;
+    const shown = visibleCount();
+    const marks = [];
+    for (let i = 0; i < steps.length; i++) {
+      const b = document.createElement("button");
+      b.type = "button";
+      const r = ratings[i];
+      b.className = "rail-step" + (r ? " r" + r.rating : "") + (r && r.flagged ? " flagged" : "") +
+        (i === selected ? " current" : "") + (i >= shown ? " later" : "");
+      b.textContent = String(i + 1);
+      b.tabIndex = -1;
+      b.setAttribute("aria-label", "Step " + (i + 1) + (r ? ", rated " + LABELS[r.rating] : ", not rated") +
+        (r && r.flagged ? ", unsure" : ""));
+      if (i < shown) b.addEventListener("click", () => { selected = i; render(); });
+      else b.disabled = true;
+      marks.push(b);
+    }
+    rail.replaceChildren(...marks);
+    const done = ratings.length;
+    document.getElementById("rail-count").textContent = done + " of " + steps.length + " rated";
+  }
+  function jumpUnrated() {
+    const i = Math.min(ratings.length, visibleCount() - 1);
+    if (i >= 0) { selected = i; render(); }
+  }
+  function jumpFlagged() {
+    const flagged = ratings.map((r, i) => (r && r.flagged ? i : -1)).filter((i) => i >= 0);
+    if (!flagged.length) return;
+    selected = flagged.find((i) => i > selected) ?? flagged[0];
+    render();
+  }
+  function toggleExpanded() {
+    if (expanded.has(selected)) expanded.delete(selected); else expanded.add(selected);
+    render();
+  }
+  function noError() { // first-error mode: every step fine (unrated ones +1)
+    if (busy || !firstErrorMode || ended()) return;
+    while (ratings.length < steps.length) ratings.push({ rating: 1, flagged: false });
+    selected = steps.length - 1;
+    saveDraft();
+    render();
+  }
   function render() {
     try {
+      renderRail();
       const list = document.getElementById("steps");
       list.replaceChildren();
       for (let i = 0; i < visibleCount(); i++) {
@@ -190,6 +263,18 @@
     li.tabIndex = -1;
     li.setAttribute("aria-label", "Step " + (i + 1) + (ratings[i] ? ", rated " + LABELS[ratings[i].rating] : ", not rated"));
     li.append(richText("step-" + i, steps[i], "rich step-text"));
+    if (String(steps[i] ?? "").length > COLLAPSE_CHARS) {
+      const open = expanded.has(i);
+      li.classList.add("long");
+      if (!open) li.classList.add("collapsed");
+      const more = document.createElement("button");
+      more.type = "button";
+      more.className = "more-btn";
+      more.textContent = open ? "Show less e" : "Show all e";
+      more.setAttribute("aria-expanded", open ? "true" : "false");
+      more.addEventListener("click", () => { selected = i; toggleExpanded(); });
+      li.append(more);
+    }
     const bar = document.createElement("div");
     bar.className = "rate";
     for (const [value, key] of (neutral ? [[1, "1"], [0, "2"], [-1, "3"]] : [[1, "1"], [-1, "3"]])) {
@@ -213,8 +298,46 @@
     unsure.addEventListener("click", () => { selected = i; toggleUnsure(); });
     bar.append(unsure);
     li.append(bar);
+    if (ratings[i] && ratings[i].rating === -1 && taxonomy.length) li.append(renderErrorNote(i));
     if (ended() && i === ratings.length - 1 && altTexts().length) li.append(renderAlternatives(i));
     return li;
+  }
+
+  // --- a wrong step's error type (the project's taxonomy) and the labeller's rationale: t to choose ----
+  function renderErrorNote(i) {
+    const box = document.createElement("div");
+    box.className = "error-note";
+    const label = document.createElement("label");
+    label.textContent = "Error type ";
+    const select = document.createElement("select");
+    select.id = "error-type-" + i;
+    select.className = "error-type";
+    for (const value of ["", ...taxonomy]) {
+      const o = document.createElement("option");
+      o.value = value;
+      o.textContent = value || "(not said)";
+      o.selected = (ratings[i].error_type || "") === value;
+      select.append(o);
+    }
+    select.addEventListener("change", () => { ratings[i].error_type = select.value; saveDraft(); });
+    label.append(select);
+    const why = document.createElement("textarea");
+    why.id = "rationale-" + i;
+    why.className = "rationale";
+    why.rows = 2;
+    why.maxLength = 2000;
+    why.placeholder = "Why is this step wrong? (optional)";
+    why.setAttribute("aria-label", "Rationale for step " + (i + 1));
+    why.value = ratings[i].rationale || "";
+    why.addEventListener("change", () => { ratings[i].rationale = why.value.trim(); saveDraft(); });
+    box.append(label, why);
+    return box;
+  }
+  function focusErrorType() { // the selected step's, else the first wrong step's
+    const i = ratings[selected] && ratings[selected].rating === -1 ? selected
+      : ratings.findIndex((r) => r && r.rating === -1);
+    const el = document.getElementById("error-type-" + i);
+    if (el) el.focus();
   }
 
   // --- alternatives: after a -1, the solution's other candidates for that step are rated too -----
@@ -266,6 +389,7 @@
     if (busy || selected >= steps.length || (value === 0 && !neutral)) return;
     if (ended() && selected === ratings.length - 1 && altTexts().length && ratings[selected].rating === -1 &&
         altRatings().some((a) => a.rating === null)) { rateNextAlternative(value); return; }
+    if (firstErrorMode) while (ratings.length < selected) ratings.push({ rating: 1, flagged: false });
     const flagged = ratings[selected] ? ratings[selected].flagged : false;
     ratings[selected] = { rating: value, flagged }; // a changed rating drops alternatives rated for the old one
     if (value === -1 && stopAtError) ratings = ratings.slice(0, selected + 1); // supervision stops at the first error
@@ -368,17 +492,87 @@
   document.getElementById("badproblem-btn").addEventListener("click", () => askReason("bad_problem"));
   document.getElementById("submit-btn").addEventListener("click", () => submit(finishReason()));
 
+  // --- segmentation: merge, split (a new version of the solution; the page reloads onto it), flag ----------
+  const segState = document.getElementById("seg-state");
+  async function resegment(body) {
+    if (busy) return;
+    busy = true;
+    segState.textContent = "Changing the steps…";
+    try {
+      await saving;
+      await post("/api/tasks/" + lease.id + "/resegment/", body);
+      window.location.reload();
+    } catch (e) {
+      busy = false;
+      segState.textContent = "Not changed: " + e.message;
+      updateButtons();
+    }
+  }
+  function mergeNext() {
+    if (selected >= steps.length - 1) { segState.textContent = "The last step has no next step."; return; }
+    resegment({ action: "merge", step: selected });
+  }
+  const splitDialog = document.getElementById("split-dialog");
+  const splitText = document.getElementById("split-text");
+  function openSplit() {
+    splitText.value = String(steps[selected] ?? "");
+    document.getElementById("split-error").hidden = true;
+    splitDialog.showModal();
+    splitText.focus();
+    splitText.setSelectionRange(Math.floor(splitText.value.length / 2), Math.floor(splitText.value.length / 2));
+  }
+  function confirmSplit(ev) {
+    if (ev) ev.preventDefault();
+    const at = splitText.selectionStart;
+    if (!(at > 0 && at < splitText.value.length)) {
+      const err = document.getElementById("split-error");
+      err.textContent = "Put the cursor inside the text.";
+      err.hidden = false;
+      return;
+    }
+    splitDialog.close();
+    resegment({ action: "split", step: selected, at });
+  }
+  document.getElementById("split-form").addEventListener("submit", confirmSplit);
+  document.getElementById("split-cancel").addEventListener("click", () => splitDialog.close());
+  splitText.addEventListener("keydown", (ev) => { if (ev.key === "Enter") confirmSplit(ev); });
+  async function reportSegmentation() {
+    try {
+      await post("/api/tasks/" + lease.id + "/bad-segmentation/", { note: "" });
+      segState.textContent = "Flagged for the admins: badly cut into steps.";
+    } catch (e) { segState.textContent = "Not flagged: " + e.message; }
+  }
+  document.getElementById("merge-btn").addEventListener("click", mergeNext);
+  document.getElementById("split-btn").addEventListener("click", openSplit);
+  document.getElementById("badseg-btn").addEventListener("click", reportSegmentation);
+
   // --- keyboard -----------------------------------------------------------------------------------
   const instructions = document.getElementById("instructions");
   document.addEventListener("keydown", (ev) => {
     lastInput = Date.now();
-    if (dialog.open || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (dialog.open || splitDialog.open || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    const field = ev.target && ev.target.closest && ev.target.closest("select, textarea, input");
+    if (field) { // typing in the error note: keys are text there; Escape goes back to the steps
+      if (ev.key === "Escape") { field.blur(); render(); ev.preventDefault(); }
+      return;
+    }
     const k = ev.key;
     if (k === "?") { instructions.hidden = !instructions.hidden; }
     else if (k === "1" || k === "+") rate(1);
     else if (k === "2" || k === "0") rate(0);
     else if (k === "3" || k === "-") rate(-1);
     else if (k === "u") toggleUnsure();
+    else if (k === "x" && firstErrorMode) rate(-1);
+    else if (k === "a" && firstErrorMode) noError();
+    else if (k === "t") focusErrorType();
+    else if (k === "m") mergeNext();
+    else if (k === "s") openSplit();
+    else if (k === "!") reportSegmentation();
+    else if (k === "n") jumpUnrated();
+    else if (k === "f") jumpFlagged();
+    else if (k === "e") toggleExpanded();
+    else if (k === "Home") { selected = 0; render(); }
+    else if (k === "End") { selected = visibleCount() - 1; render(); }
     else if (k === "ArrowUp" || k === "k") { selected = Math.max(0, selected - 1); render(); }
     else if (k === "ArrowDown" || k === "j") { selected = Math.min(visibleCount() - 1, selected + 1); render(); }
     else if (k === "Enter" && landedElsewhere) window.location.reload();

@@ -24,14 +24,18 @@ class Command(BaseCommand):
         parser.add_argument("--neutral", default="positive", choices=EXPORT_POLICIES,
                             help="TRL only: neutral (0) steps count as positive (the paper's best), negative, "
                                  "or end the row (drop).")
+        parser.add_argument("--with-error-types", action="store_true",
+                            help="prm800k only: each -1 step also carries its error_type and rationale (extra keys; "
+                                 "left out by default so the file is PRM800K's).")
         parser.add_argument("--no-progress", action="store_true")
         add_actor_argument(parser)
         add_project_argument(parser)
 
-    def handle(self, *args, out, generation, include_qc, format, neutral, no_progress, **opts):
+    def handle(self, *args, out, generation, include_qc, format, neutral, no_progress, with_error_types, **opts):
         actor, project = actor_from(opts), project_from(opts)
         qs = rows.passes_for_export(generation, include_qc, project=project.pk)
-        lines = exporters.prm800k_lines(qs) if format == "prm800k" else exporters.trl_lines(qs, neutral)
+        lines = exporters.prm800k_lines(qs, with_notes=with_error_types) if format == "prm800k" \
+            else exporters.trl_lines(qs, neutral)
         bar = Progress(f"export {out}", unit="line", disable=no_progress or out == "-")
         try:
             n = exporters.write_export(out, lines, progress=bar)

@@ -1,0 +1,89 @@
+"""Long chains of thought on the labelling page, in real headless Chromium and by keyboard alone: the rail of
+step states, jumps to the next unrated and unsure steps, long steps folded, a 300-step pass submitted whole, and
+first-error mode (one key marks the first wrong step; the steps before it become +1)."""
+import pytest
+
+from bench.label_page import trace
+from labeling.hashing import problem_hash, solution_hash
+from labeling.models import LabeledPass, Problem, Project, ProjectMember, Solution
+from labeling.queue import claims as queue
+from tests.test_browser import _annotator, _page
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
+
+
+@pytest.fixture(autouse=True)
+def current_static_files(settings):
+    settings.WHITENOISE_USE_FINDERS = True
+    settings.WHITENOISE_AUTOREFRESH = True
+
+
+def _queued(steps: list[str], project_id: int = 1) -> Solution:
+    p = Problem.objects.create(project_id=project_id, text="Find the total.", content_hash=problem_hash(str(steps)),
+                               ground_truth_answer="42")
+    s = Solution.objects.create(project_id=project_id, problem=p, steps=steps, final_answer="42",
+                                content_hash=solution_hash(p.content_hash, steps, "42"))
+    queue.enqueue([s])
+    return s
+
+
+def test_a_300_step_trace_by_keyboard_alone(browser, live_server):
+    steps = trace(300)
+    _queued(steps)
+    a = _annotator()
+    page = _page(browser, live_server, a, width=1280)
+    page.wait_for_selector("#rail .rail-step >> nth=299")
+    assert page.locator("#rail .rail-step").count() == 300 and page.locator("#steps .step").count() == 1
+    for _ in range(8):
+        page.keyboard.press("1")
+    page.keyboard.press("u")  # unsure about step 8
+    assert page.locator("#rail .rail-step.r1").count() == 8 and page.locator("#rail .rail-step.flagged").count() == 1
+    assert page.locator("#rail-count").inner_text() == "8 of 300 rated"
+    page.keyboard.press("Home")
+    page.keyboard.press("f")  # the next unsure step
+    assert page.locator("#step-7.selected").count() == 1
+    page.keyboard.press("n")  # back to the first unrated one
+    assert page.locator("#step-8.selected").count() == 1
+    assert page.locator("#step-7.long.collapsed").count() == 1  # step 8 is a long one: folded
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("e")
+    assert page.locator("#step-7.long.collapsed").count() == 0 and page.locator("#step-7.long").count() == 1
+    page.keyboard.press("n")
+    for _ in range(292):
+        page.keyboard.press("1")
+    page.wait_for_selector("#submit-btn:not([disabled])")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#empty-reason")
+    assert not page.errors
+    (p,) = LabeledPass.objects.all()
+    assert p.finish_reason == "solution" and len(p.steps) == 300 and p.steps[7]["completions"][0]["flagged"]
+
+
+def test_first_error_mode_marks_the_first_wrong_step_with_one_key(browser, live_server):
+    fe = Project.objects.create(slug="fe", name="FE", first_error_mode=True)
+    steps = [f"Step {i}: $ {i} + 1 = {i + 1} $." for i in range(10)]
+    _queued(steps, fe.pk)
+    _queued([f"Another {i}." for i in range(4)], fe.pk)
+    a = _annotator()
+    ProjectMember.objects.filter(user=a.user).update(project=fe)
+    page = _page(browser, live_server, a)
+    page.wait_for_selector("#step-9")  # every step shown at once
+    assert page.locator("#steps .step").count() == 10 and page.locator("#first-error-hint").is_visible()
+    page.keyboard.press("2")  # neutral on the first step, still there in this mode (the selection moves on)
+    for _ in range(3):
+        page.keyboard.press("ArrowDown")
+    page.keyboard.press("x")  # the fifth step is the first wrong one
+    assert page.locator("#steps .step").count() == 5
+    page.wait_for_selector("#submit-btn:not([disabled])")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelectorAll('#rail .rail-step').length === 4")  # the next task, 4 steps
+    first = LabeledPass.objects.get()
+    assert first.finish_reason == "found_error" and first.first_error == 4
+    assert [s["completions"][0]["rating"] for s in first.steps] == [0, 1, 1, 1, -1]
+    page.keyboard.press("a")  # no error at all
+    page.wait_for_selector("#submit-btn:not([disabled])")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#empty-reason")
+    second = LabeledPass.objects.order_by("id").last()
+    assert second.finish_reason == "solution" and [s["completions"][0]["rating"] for s in second.steps] == [1] * 4
+    assert not page.errors
