@@ -21,6 +21,13 @@ def newest(sources) -> QuerySet:
     return readable(sources).exclude(Exists(newer))
 
 
+def suggestion_for(solution_id: int, source: str) -> dict | None:
+    """The solution's newest readable labels of `source`, as the labelling page suggests them: {source, run,
+    labels} (None: that source has not labelled it)."""
+    row = readable([source]).filter(solution_id=solution_id).order_by("-id").values("hard", "run__key").first()
+    return {"source": source, "run": row["run__key"], "labels": row["hard"]} if row else None
+
+
 def consensus(*, without_people: bool = False) -> QuerySet:
     """Rollout-family labels whose first error the newest judge label names too, one per solution
     (the newest); `without_people`: only on solutions no person has labelled."""

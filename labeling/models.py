@@ -43,6 +43,11 @@ class Protocol(models.TextChoices):
     EVERY_STEP = "every_step", "Rate every step without stopping"
 
 
+# automatic label sources the labelling page can suggest from (labeling.models.LabelSource's names)
+SUGGESTION_SOURCES = [("", "No suggestions"), ("prm", "The active PRM"), ("judge", "A judge model"),
+                      ("rollout", "Monte-Carlo rollouts"), ("first_error", "First-error search")]
+
+
 def default_error_taxonomy() -> list[str]:
     return ["calculation", "logic", "misread problem", "unjustified claim", "other"]
 
@@ -68,6 +73,9 @@ class Project(models.Model):
     allow_neutral = models.BooleanField(default=True, help_text="Whether 0 (neutral) is a rating here.")
     first_error_mode = models.BooleanField(default=False, help_text="The labelling page shows every step at once "
                                            "and one key marks the first wrong one (earlier steps +1).")
+    suggestion_source = models.CharField(max_length=16, blank=True, default="", choices=SUGGESTION_SOURCES, help_text=(
+        "Show each step's automatic label from this source (prm, judge, rollout, first_error) as a suggestion the "
+        "labeller must confirm or change; empty: no suggestions."))
     error_taxonomy = models.JSONField(default=default_error_taxonomy, blank=True,
                                       validators=[validate_error_taxonomy],
                                       help_text="The error types a -1 step may be given (empty: none asked).")
@@ -237,6 +245,8 @@ class LabeledPass(models.Model):
                                    help_text="Why the annotator gave up or reported the problem.")
     step_notes = models.JSONField(default=dict, blank=True, help_text="Per -1 step (by index): its error type and "
                                   "the labeller's rationale. Not in a PRM800K record unless asked for.")
+    suggestions = models.JSONField(default=dict, blank=True, help_text="The automatic labels the page suggested "
+                                   "(source, run, per step) and, per rated step, whether the labeller kept them.")
     natural_key = models.CharField(max_length=64, editable=False,
                                    help_text="Identity used to make imports idempotent (unique within its project).")
     client_id = models.UUIDField(null=True, blank=True, unique=True,

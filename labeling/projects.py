@@ -88,8 +88,8 @@ def scope(qs, user, perm: str, field: str = "project_id"):
     return qs if ids is None else qs.filter(**{f"{field}__in": ids})
 
 
-SETTINGS = ("name", "guidelines", "protocol", "allow_neutral", "first_error_mode", "error_taxonomy", "default_overlap",
-            "qc_every", "screening_threshold", "lease_seconds")
+SETTINGS = ("name", "guidelines", "protocol", "allow_neutral", "first_error_mode", "suggestion_source",
+            "error_taxonomy", "default_overlap", "qc_every", "screening_threshold", "lease_seconds")
 
 
 @transaction.atomic

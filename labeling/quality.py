@@ -105,3 +105,24 @@ def inter_annotator_agreement(projects: list[int] | None = None) -> dict:
         alpha = None
     return {"solutions": len(by_solution), "alpha": alpha if alpha == alpha else None,
             "first_error_agreement": agree / pairs if pairs else None, "pairs": pairs}
+
+
+def suggestion_figures(projects: list[int] | None = None) -> dict:
+    """How suggestions were used, so anchoring shows in figures: of the rated steps that had a suggestion, the
+    share whose rating kept it; and first-error agreement with gold on QC questions answered with suggestions
+    shown and without."""
+    passes = _within(LabeledPass.objects.all(), projects)
+    kept = changed = shown = 0
+    for s in passes.exclude(suggestions={}).values_list("suggestions", flat=True).iterator():
+        shown += 1
+        for v in s.get("kept") or []:
+            kept += v is True
+            changed += v is False
+    qc = list(passes.filter(is_quality_control=True).select_related("solution"))
+    out = {"passes": shown, "steps": kept + changed, "kept": kept, "changed": changed,
+           "acceptance": kept / (kept + changed) if kept + changed else None}
+    for name, group in (("qc_with", [p for p in qc if p.suggestions]), ("qc_without", [p for p in qc
+                                                                                       if not p.suggestions])):
+        agree, n = _gold_agreement(group)
+        out[name] = {"answered": n, "agreement": agree / n if n else None}
+    return out

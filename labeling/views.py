@@ -8,7 +8,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
-from labeling import agreement, projects, quality
+from labeling import agreement, label_sources, projects, quality
 from labeling.forms import MemberForm, ProjectSettingsForm
 from labeling.models import Annotator, AutoLabelRun, Project
 from labeling.people import accounts, roles
@@ -49,7 +49,11 @@ def label_page(request, project):
     shown = project
     if not isinstance(task, queue.NoTask) and (project is None or task.solution.project_id != project.pk):
         shown = Project.objects.get(pk=task.solution.project_id)
-    return render(request, "labeling/label.html", {"task": task_payload(task), "project": _page_project(shown)})
+    suggestion = None
+    if not isinstance(task, queue.NoTask) and shown is not None and shown.suggestion_source:
+        suggestion = label_sources.suggestion_for(task.solution_id, shown.suggestion_source)
+    return render(request, "labeling/label.html", {"task": task_payload(task), "project": _page_project(shown),
+                                                   "suggestion": suggestion})
 
 
 @require_safe
@@ -66,6 +70,7 @@ def quality_page(request, project):
     rows = quality.annotator_table([project.pk])
     return render(request, "labeling/quality.html", {
         "rows": rows, "iaa": quality.inter_annotator_agreement([project.pk]), "project": project,
+        "suggested": quality.suggestion_figures([project.pk]),
         "can_decide_screening": request.user.has_perm(roles.MANAGE_USERS),
         "chart": {"labels": [r["username"] for r in rows], "passes": [r["passes"] for r in rows],
                   "qc": [r["qc_agreement"] for r in rows], "seconds_per_step": [r["seconds_per_step"] for r in rows]}})

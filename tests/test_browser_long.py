@@ -87,3 +87,29 @@ def test_first_error_mode_marks_the_first_wrong_step_with_one_key(browser, live_
     second = LabeledPass.objects.order_by("id").last()
     assert second.finish_reason == "solution" and [s["completions"][0]["rating"] for s in second.steps] == [1] * 4
     assert not page.errors
+
+
+def test_suggestions_must_be_taken_or_changed_before_submit(browser, live_server):
+    from labeling.models import AutoLabelRun, StepLabels
+
+    project = Project.objects.create(slug="sg", name="SG", suggestion_source="judge")
+    s = _queued(["We add: $2+3=5$.", "Then $5 \\times 2 = 11$.", "# Answer\n\n11"], project.pk)
+    run = AutoLabelRun.objects.create(key="j", source="judge", labeller_version="t", project=project)
+    StepLabels.objects.create(run=run, solution=s, n_steps=3, hard=[1, -1, 1], first_error=1)
+    a = _annotator()
+    ProjectMember.objects.filter(user=a.user).update(project=project)
+    page = _page(browser, live_server, a)
+    page.wait_for_selector("#step-0 .suggestion")
+    assert "press c" in page.locator("#step-0 .suggestion").inner_text()
+    assert page.locator("#submit-btn").is_disabled() and page.locator("#rail-count").inner_text() == "0 of 3 rated"
+    page.keyboard.press("c")  # take the suggested +1
+    page.wait_for_selector("#step-1 .suggestion")
+    page.keyboard.press("1")  # the suggestion says -1: changed
+    page.keyboard.press("c")
+    page.wait_for_selector("#submit-btn:not([disabled])")
+    assert "taken" in page.locator("#step-0 .suggestion").inner_text()
+    assert "changed" in page.locator("#step-1 .suggestion").inner_text()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#empty-reason")
+    (p,) = LabeledPass.objects.all()
+    assert p.finish_reason == "solution" and p.suggestions["kept"] == [True, False, True] and not page.errors

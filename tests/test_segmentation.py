@@ -121,3 +121,12 @@ def test_an_upload_segments_texts_and_a_bad_option_is_refused(django_capture_on_
     assert ImportJob.objects.get().status == "succeeded"
     s = Solution.objects.get()
     assert len(s.steps) == 3 and s.extra["segmentation"]["max_steps"] == 3
+
+
+def test_generation_splits_a_sampled_chain_of_thought_by_the_same_strategies():
+    from activelearn.policy.splitting import RULES, split
+
+    assert {"numbered", "markers", "sentences"} <= set(RULES)
+    out = split("Step 1: 2 + 2 = 4.\nStep 2: so 4.\n\n# Answer\n\n4", "numbered")
+    assert out.steps == ["Step 1: 2 + 2 = 4.", "Step 2: so 4.\n\n# Answer\n\n4"] and out.final_answer == "4"
+    assert split("<step>a = 1</step><step>so 1</step>", "markers").steps == ["a = 1", "so 1"]

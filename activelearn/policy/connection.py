@@ -99,7 +99,8 @@ OPTIONS = [
     Option("stop", list, [], "Stop sequences."),
     Option("seed", int, None, "Base seed (sample k of a problem asks with base + k) where the server honours one.",
            min=0, max=2**31 - 1, nullable=True),
-    Option("split", str, "newline", "newline (one step per line, as PRM800K's generator), blank_line, or pattern.",
+    Option("split", str, "newline", "newline (one step per line, as PRM800K's generator), blank_line, pattern, or "
+           "for long chains of thought numbered (Step N / N.), markers (<step>, ---) or sentences.",
            choices=splitting.RULES),
     Option("split_pattern", str, "", "The regular expression between steps, for split=pattern.",
            check=lambda v: splitting.check_pattern(v) if v else v),

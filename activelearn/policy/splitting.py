@@ -1,16 +1,19 @@
 """From a sampled text to a solution: its steps (by the connection's splitting rule) and its final
 answer (the grader's extraction), or the reason it is dropped.
 
-Rules: `newline` (one step per line, as PRM800K's generator wrote them), `blank_line` (paragraphs)
-or `pattern` (a regular expression that separates steps). Whatever the rule, a `# Answer` heading
+Rules: `newline` (one step per line, as PRM800K's generator wrote them), `blank_line` (paragraphs),
+`pattern` (a regular expression that separates steps), or the import's strategies for long chains of thought
+(`numbered`, `markers`, `sentences`: labeling.formats.segmentation). Whatever the rule, a `# Answer` heading
 and the answer after it stay in the last step, as in PRM800K's pre-generated solutions.
 """
 import re
 from dataclasses import dataclass
 
 from activelearn.grading.answers import extract_final_answer
+from labeling.formats import segmentation
 
-RULES = ("newline", "blank_line", "pattern")
+RULES = ("newline", "blank_line", "pattern", "numbered", "markers", "sentences")
+_SEGMENTED = ("numbered", "markers", "sentences")
 _ANSWER_HEAD = re.compile(r"^\s*#+\s*answer\b", re.I)
 _BLANK = re.compile(r"\n\s*\n")
 
@@ -45,6 +48,8 @@ def _pieces(text: str, rule: str, pattern: str) -> list[str]:
         parts = text.split("\n")
     elif rule == "blank_line":
         parts = _BLANK.split(text)
+    elif rule in _SEGMENTED:
+        parts = segmentation.segment(text, segmentation.Segmentation(strategy=rule))
     else:
         parts = re.split(pattern, text)
     return [p.strip() for p in parts if p and p.strip()]

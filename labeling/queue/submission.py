@@ -12,7 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import BooleanField, Case, ExpressionWrapper, F, IntegerField, Q, Subquery, Value, When
 from django.utils import timezone
 
-from labeling import hashing
+from labeling import hashing, label_sources
 from labeling.formats.prm800k import format_timestamp, pass_first_error
 from labeling.models import (
     Annotator,
@@ -142,6 +142,20 @@ def _check_protocol(project, ratings: list[StepRating]) -> None:
                                                               "rate the step -1 or +1")
 
 
+def _suggestions(solution, ratings: list[StepRating]) -> dict:
+    """What the page suggested for this solution (the project's suggestion source; read again here, not taken
+    from the client) and, per rated step, whether the rating kept it."""
+    project = solution.project
+    source = getattr(project, "suggestion_source", "") if project is not None else ""
+    found = label_sources.suggestion_for(solution.pk, source) if source else None
+    if found is None:
+        return {}
+    suggested = list(found["labels"])[:len(ratings)]
+    return {**found, "labels": suggested,
+            "kept": [None if k >= len(suggested) or suggested[k] is None else r.rating == suggested[k]
+                     for k, r in enumerate(ratings)]}
+
+
 def _every_step(project) -> bool:
     return project is not None and project.protocol == Protocol.EVERY_STEP
 
@@ -252,6 +266,7 @@ def submit(annotator: Annotator, lease_id, client_id, ratings: list[dict], finis
                 is_screening=lease.reason == ServeReason.SCREENING, verifier_score=solution.verifier_score,
                 steps=steps, total_time=total_time, finish_reason=finish_reason, reason_text=reason_text,
                 first_error=pass_first_error(steps, finish_reason), step_notes=_notes(checked),
+                suggestions=_suggestions(solution, checked),
                 natural_key=hashing.pass_identity(str(annotator.uuid), format_timestamp(now),
                                                   solution.problem.content_hash, solution.content_hash),
                 client_id=client_id)

@@ -12,6 +12,10 @@
   const firstErrorMode = !!project.first_error_mode;
   const COLLAPSE_CHARS = 700; // a longer step shows its start until expanded (e)
   const taxonomy = Array.isArray(project.error_taxonomy) ? project.error_taxonomy : [];
+  // An automatic label per step, shown beside it; it is not a rating until the labeller takes it (c) or rates.
+  const suggestionEl = document.getElementById("suggestion-data");
+  const suggestion = (suggestionEl && JSON.parse(suggestionEl.textContent)) || null;
+  const suggested = (i) => (suggestion && Array.isArray(suggestion.labels) ? suggestion.labels[i] : null);
   const expanded = new Set();
   const lease = task.lease;
   const steps = lease.steps;
@@ -263,6 +267,13 @@
     li.tabIndex = -1;
     li.setAttribute("aria-label", "Step " + (i + 1) + (ratings[i] ? ", rated " + LABELS[ratings[i].rating] : ", not rated"));
     li.append(richText("step-" + i, steps[i], "rich step-text"));
+    if (suggested(i) !== null && suggested(i) !== undefined) {
+      const chip = document.createElement("p");
+      chip.className = "suggestion" + (ratings[i] ? (ratings[i].rating === suggested(i) ? " kept" : " changed") : "");
+      chip.textContent = "Suggested (" + suggestion.source + "): " + LABELS[suggested(i)] +
+        (ratings[i] ? (ratings[i].rating === suggested(i) ? ", taken" : ", changed") : ": press c to take it, or rate");
+      li.append(chip);
+    }
     if (String(steps[i] ?? "").length > COLLAPSE_CHARS) {
       const open = expanded.has(i);
       li.classList.add("long");
@@ -565,6 +576,7 @@
     else if (k === "x" && firstErrorMode) rate(-1);
     else if (k === "a" && firstErrorMode) noError();
     else if (k === "t") focusErrorType();
+    else if (k === "c" && suggested(selected) !== null && suggested(selected) !== undefined) rate(suggested(selected));
     else if (k === "m") mergeNext();
     else if (k === "s") openSplit();
     else if (k === "!") reportSegmentation();
