@@ -87,7 +87,48 @@ def setup(var: Path, n_steps: int) -> dict:
                            "active_ms": 600000}
             lease.save(update_fields=["draft"])
         users[state] = annotator.user.username
+    users["phase1"] = _phase1_task(set_user, Project, ProjectMember, Role, timezone)
     return users
+
+
+def _phase1_task(set_user, Project, ProjectMember, Role, timezone) -> str:
+    """A phase-1 project with the sample's first phase-1 record as a task, for the screenshot."""
+    import json
+
+    from labeling.imports.phase1 import task_from_record
+    from labeling.imports.writer import BatchWriter, ImportStats
+
+    project = Project.objects.create(slug="phase1", name="PRM800K phase 1", protocol="alternatives")
+    sample = REPO.parent / "shared" / "data" / "prm800k" / "sample.jsonl"
+    record = next(r for r in map(json.loads, sample.read_text().splitlines())
+                  if "pre_generated_steps" not in r["question"] and len(r["label"]["steps"]) >= 3)
+    BatchWriter(ImportStats(), enqueue=True, project=project.pk).write([task_from_record(record)])
+    annotator = set_user("bench-phase1", PASSWORD, Role.ANNOTATOR)
+    annotator.screening_passed_at = timezone.now()
+    annotator.save()
+    ProjectMember.objects.filter(user=annotator.user).update(project=project)
+    return annotator.user.username
+
+
+def phase1_screenshot(browser, url: str, username: str, path: str) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.goto(f"{url}/accounts/login/?next=/label/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#cand-0-0")
+    n = page.locator("#step-0 .candidate").count()
+    for _ in range(n):  # rate the first step's candidates, continue with the first good one
+        page.keyboard.press("1")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#cand-1-0")
+    page.keyboard.press("1")
+    page.keyboard.press("3")
+    page.wait_for_timeout(300)
+    page.screenshot(path=path)
+    context.close()
 
 
 def free_port() -> int:
@@ -144,6 +185,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--screenshot", metavar="PNG", help="Also save the resumed page as this PNG.")
+    p.add_argument("--phase1-screenshot", metavar="PNG", help="Also save a phase-1 task being labelled as this PNG.")
     args = p.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -157,6 +199,8 @@ def main() -> None:
                 browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
                 results = {state: measure(browser, url, users[state], args.steps, args.runs,
                                           args.screenshot if state == "resumed" else None) for state in STATES}
+                if args.phase1_screenshot:
+                    phase1_screenshot(browser, url, users["phase1"], args.phase1_screenshot)
                 browser.close()
         finally:
             proc.terminate()

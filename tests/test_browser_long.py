@@ -113,3 +113,49 @@ def test_suggestions_must_be_taken_or_changed_before_submit(browser, live_server
     page.wait_for_selector("#empty-reason")
     (p,) = LabeledPass.objects.all()
     assert p.finish_reason == "solution" and p.suggestions["kept"] == [True, False, True] and not page.errors
+
+
+def test_a_phase1_pass_by_keyboard_alone(browser, live_server):
+    import orjson
+
+    from labeling.exports import rows, writers
+
+    project = Project.objects.create(slug="p1", name="Phase 1", protocol="alternatives")
+    s = _queued(["We add: $2+3=6$.", "So the answer is 6.\n\n# Answer\n\n6"], project.pk)
+    s.extra = {"alternatives": {"0": ["We add: $2+3=5$."], "1": ["So it is 5.\n\n# Answer\n\n5", "Hmm."]}}
+    s.save(update_fields=["extra"])
+    a = _annotator()
+    ProjectMember.objects.filter(user=a.user).update(project=project)
+    page = _page(browser, live_server, a)
+    page.wait_for_selector("#cand-0-1")
+    assert page.locator("#phase1-note").count() == 1 and page.locator("#steps .step").count() == 1
+    page.keyboard.press("3")  # the first candidate is wrong: the pass goes on
+    page.keyboard.press("1")  # the second is right (the cursor moved to it)
+    page.keyboard.press("Enter")  # continue with it
+    page.wait_for_selector("#cand-1-2")
+    page.keyboard.press("3")
+    page.keyboard.press("3")
+    page.keyboard.press("2")  # none is good: write your own
+    page.keyboard.press("w")
+    page.keyboard.type("So the answer is 5.\n\n# Answer\n\n5")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#human-1")
+    page.wait_for_selector("#submit-btn:not([disabled])")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#empty-reason")
+    assert not page.errors
+    (p,) = LabeledPass.objects.all()
+    rec = orjson.loads(next(writers.prm800k_lines(rows.passes_for_export(project=project.pk))))
+    assert list(rec["question"]) == ["problem", "ground_truth_answer"] and rec["label"]["finish_reason"] == "solution"
+    assert rec["label"]["steps"] == [
+        {"completions": [{"text": "We add: $2+3=6$.", "rating": -1, "flagged": False},
+                         {"text": "We add: $2+3=5$.", "rating": 1, "flagged": False}],
+         "human_completion": None, "chosen_completion": 1},
+        {"completions": [{"text": "So the answer is 6.\n\n# Answer\n\n6", "rating": -1, "flagged": False},
+                         {"text": "So it is 5.\n\n# Answer\n\n5", "rating": -1, "flagged": False},
+                         {"text": "Hmm.", "rating": 0, "flagged": False}],
+         "human_completion": {"text": "So the answer is 5.\n\n# Answer\n\n5", "rating": None, "source": "human",
+                              "flagged": False},
+         "chosen_completion": None}]
+    assert p.first_error == -1

@@ -133,3 +133,18 @@ def import_solutions(path, fmt: str = "auto", *, dry_run=False, progress=None, e
     if segment_by is not None and fmt == "jsonl":
         parse = functools.partial(parse, segment_by=segment_by)
     return run_import(path, records, parse, dry_run=dry_run, progress=progress, enqueue=enqueue, project=project)
+
+
+def import_phase1_tasks(path, fmt: str = "auto", *, dry_run=False, progress=None, enqueue=False,
+                        project: int = DEFAULT_PROJECT_ID) -> ImportStats:
+    """PRM800K phase-1 records (JSONL or stepwise-critic rows) as tasks to label again: their problems and, per
+    record, a solution with every step's candidates (labeling.imports.phase1); no passes."""
+    from labeling.imports import phase1
+
+    if fmt == "auto":
+        try:
+            fmt = "stepwise-critic" if detect(path) == "stepwise-critic" else "prm800k"
+        except (RecordError, LocatedError, OSError, EOFError, zlib.error):
+            fmt = "prm800k"
+    return run_import(path, phase1.records(path, fmt), phase1.task_from_record, dry_run=dry_run, progress=progress,
+                      enqueue=enqueue, project=project)

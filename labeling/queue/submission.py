@@ -13,7 +13,7 @@ from django.db.models import BooleanField, Case, ExpressionWrapper, F, IntegerFi
 from django.utils import timezone
 
 from labeling import hashing, label_sources
-from labeling.formats.prm800k import format_timestamp, pass_first_error
+from labeling.formats.prm800k import PHASE1_QUESTION, format_timestamp, pass_first_error
 from labeling.models import (
     Annotator,
     FinishReason,
@@ -48,6 +48,8 @@ class StepRating:
     alternatives: list | None = None  # ratings of the solution's alternative steps at a -1 step
     error_type: str = ""  # on a -1 step: one of the project's error taxonomy
     rationale: str = ""  # on a -1 step: why, in the labeller's words
+    chosen: int | None = None  # phase 1: the candidate the labeller continues with
+    human: str = ""  # phase 1: the labeller's own step, when no candidate is good
 
 
 MAX_RATIONALE = 2000
@@ -83,7 +85,8 @@ def save_draft(annotator: Annotator, lease_id, ratings: list[dict], active_ms: i
         lease = _lease_for(annotator, lease_id, lock=True)
         if lease.status == LeaseStatus.SUBMITTED:
             raise SubmissionError("lease", "this task is already submitted")
-        checked = [_check_rating(r, f"ratings[{i}]") for i, r in enumerate(ratings)]
+        # a draft may hold a step half done (phase 1: a candidate not rated yet); a submit may not
+        checked = [_check_rating(r, f"ratings[{i}]", allow_null=True) for i, r in enumerate(ratings)]
         _check_partial(lease.solution, checked)
         lease.draft = {"ratings": [_as_json(r) for r in checked],
                        "active_ms": max(int(active_ms), int(lease.draft.get("active_ms", 0)))}
@@ -116,7 +119,12 @@ def _check_rating(r: dict, field: str, *, allow_null: bool = False, nested: bool
         notes[key] = value.strip()
     if (notes["error_type"] or notes["rationale"]) and rating != -1:
         raise SubmissionError(f"{field}.error_type", "only a step rated -1 has an error type or a rationale")
-    return StepRating(rating, flagged, alternatives, **notes)
+    chosen, human = (r.get("chosen"), r.get("human_completion") or "") if nested else (None, "")
+    if chosen is not None and (isinstance(chosen, bool) or not isinstance(chosen, int) or chosen < 0):
+        raise SubmissionError(f"{field}.chosen", "must be the index of a candidate")
+    if not isinstance(human, str) or len(human) > 10000 or "\x00" in human:
+        raise SubmissionError(f"{field}.human_completion", "must be text of at most 10000 characters")
+    return StepRating(rating, flagged, alternatives, **notes, chosen=chosen, human=human.strip())
 
 
 def _as_json(r: StepRating) -> dict:
@@ -125,6 +133,8 @@ def _as_json(r: StepRating) -> dict:
         out["alternatives"] = [{"rating": a.rating, "flagged": a.flagged} for a in r.alternatives]
     if r.error_type or r.rationale:
         out.update(error_type=r.error_type, rationale=r.rationale)
+    if r.chosen is not None or r.human:
+        out.update(chosen=r.chosen, human_completion=r.human)
     return out
 
 
@@ -160,6 +170,54 @@ def _every_step(project) -> bool:
     return project is not None and project.protocol == Protocol.EVERY_STEP
 
 
+def _phase1(project) -> bool:
+    return project is not None and project.protocol == Protocol.ALTERNATIVES
+
+
+def _phase1_step(k: int, text: str, r: StepRating, alternatives: dict | None, *, partial: bool) -> dict:
+    """One phase-1 step as PRM800K stores it: every candidate rated, the one chosen to continue, or the
+    labeller's own step. `partial` (a draft): the step may still be unfinished."""
+    texts = [text, *(alternatives or {}).get(str(k), [])]
+    rated = [r, *(r.alternatives or [])]
+    where = f"ratings[{k}]"
+    if len(rated) > len(texts):
+        raise SubmissionError(f"{where}.alternatives", f"step {k + 1} has {len(texts) - 1} other candidates")
+    if not partial:
+        if len(rated) != len(texts) or any(c.rating is None for c in rated):
+            raise SubmissionError(f"{where}.alternatives", f"rate every candidate of step {k + 1} ({len(texts)})")
+        if r.human and r.chosen is not None:
+            raise SubmissionError(f"{where}.chosen", "choose a candidate or write your own step, not both")
+        if not r.human and r.chosen is None:
+            raise SubmissionError(f"{where}.chosen", f"choose the candidate to continue with at step {k + 1}, or "
+                                                     "write your own")
+    if r.chosen is not None and (r.chosen >= len(texts) or (not partial and rated[r.chosen].rating == -1)):
+        raise SubmissionError(f"{where}.chosen", "must be a candidate of this step that is not rated -1")
+    human = {"text": r.human, "rating": None, "source": "human", "flagged": False} if r.human else None
+    return {"completions": [{"text": t, "rating": c.rating, "flagged": c.flagged} for t, c in zip(texts, rated,
+                                                                                                strict=False)],
+            "human_completion": human, "chosen_completion": None if human else r.chosen}
+
+
+def _phase1_steps(solution, ratings: list[StepRating], finish: str) -> list[dict]:
+    n = len(solution.steps)
+    if len(ratings) > n:
+        raise SubmissionError("ratings", f"the solution has {n} steps, got {len(ratings)} ratings")
+    if finish == FinishReason.FOUND_ERROR:
+        raise SubmissionError("finish_reason", "phase 1 goes on after a bad candidate: finish with solution")
+    if finish == FinishReason.SOLUTION and len(ratings) != n:
+        raise SubmissionError("ratings", f"a solution pass labels every step ({n})")
+    return [_phase1_step(k, solution.steps[k], r, solution.extra.get("alternatives"), partial=False)
+            for k, r in enumerate(ratings)]
+
+
+def _build_steps(solution, ratings: list[StepRating], finish: str) -> list[dict]:
+    """The pass's `label.steps` by the protocol of the solution's project."""
+    if _phase1(solution.project):
+        return _phase1_steps(solution, ratings, finish)
+    return _label_steps(solution.steps, ratings, finish, solution.extra.get("alternatives"),
+                        every_step=_every_step(solution.project))
+
+
 def _check_partial(solution, ratings: list[StepRating]) -> None:
     """What any pass so far must be (a draft too): no more ratings than steps, nothing after the
     first -1 (unless the project rates every step), alternatives only where the solution offers them."""
@@ -168,6 +226,10 @@ def _check_partial(solution, ratings: list[StepRating]) -> None:
         raise SubmissionError("ratings", f"the solution has {n} steps, got {len(ratings)} ratings")
     project = solution.project
     _check_protocol(project, ratings)
+    if _phase1(project):
+        for k, r in enumerate(ratings):
+            _phase1_step(k, solution.steps[k], r, solution.extra.get("alternatives"), partial=True)
+        return
     negatives = [i for i, r in enumerate(ratings) if r.rating == -1]
     if negatives and negatives[0] != len(ratings) - 1 and not _every_step(project):
         raise SubmissionError(f"ratings[{negatives[0] + 1}]", "no step is rated after the first -1")
@@ -256,8 +318,8 @@ def submit(annotator: Annotator, lease_id, client_id, ratings: list[dict], finis
                 return _replayed(lease.labeled_pass, annotator, lease_id, wanted), True
             solution = lease.solution
             _check_protocol(solution.project, checked)
-            steps = _label_steps(solution.steps, checked, finish_reason, solution.extra.get("alternatives"),
-                                 every_step=_every_step(solution.project))
+            steps = _build_steps(solution, checked, finish_reason)
+            phase1 = _phase1(solution.project)
             now = timezone.now()
             labeled = LabeledPass.objects.create(
                 project_id=solution.project_id, annotator=annotator, problem=solution.problem, solution=solution,
@@ -267,8 +329,11 @@ def submit(annotator: Annotator, lease_id, client_id, ratings: list[dict], finis
                 steps=steps, total_time=total_time, finish_reason=finish_reason, reason_text=reason_text,
                 first_error=pass_first_error(steps, finish_reason), step_notes=_notes(checked),
                 suggestions=_suggestions(solution, checked),
+                # a phase-1 pass is a phase-1 record (no pre-generated solution): keyed as its import will key it
                 natural_key=hashing.pass_identity(str(annotator.uuid), format_timestamp(now),
-                                                  solution.problem.content_hash, solution.content_hash),
+                                                  solution.problem.content_hash,
+                                                  None if phase1 else solution.content_hash),
+                extra={"question_keys": list(PHASE1_QUESTION)} if phase1 else {},
                 client_id=client_id)
             _count(lease, labeled)
             lease.status, lease.labeled_pass = LeaseStatus.SUBMITTED, labeled
@@ -297,8 +362,7 @@ def _replayed(done: LabeledPass, annotator: Annotator, lease_id, wanted) -> Labe
                                  f"{receipt}); send a new client id for this one", receipt)
     checked, finish_reason, total_time, reason_text = wanted
     try:
-        steps = _label_steps(done.solution.steps, checked, finish_reason, done.solution.extra.get("alternatives"),
-                             every_step=_every_step(done.solution.project))
+        steps = _build_steps(done.solution, checked, finish_reason)
     except SubmissionError:
         steps = None
     differs = [name for name, same in (

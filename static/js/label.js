@@ -5,7 +5,9 @@
   const projectEl = document.getElementById("project-data");
   const project = (projectEl && JSON.parse(projectEl.textContent)) || { protocol: "first_error", allow_neutral: true };
   if (!task.lease) return;
-  const stopAtError = project.protocol !== "every_step"; // every_step: the pass goes on after a -1
+  // phase 1 (the alternatives protocol): every candidate of a step rated, one chosen to go on (or your own step)
+  const phase1 = project.protocol === "alternatives";
+  const stopAtError = project.protocol !== "every_step" && !phase1; // every_step, phase 1: go on after a -1
   const neutral = project.allow_neutral !== false;
   // First-error mode: every step shown at once; rating a step rates the unrated ones before it +1, so marking
   // the first wrong step (x or 3) is one key, and `a` says there is none. The record is a normal phase-2 pass.
@@ -154,9 +156,21 @@
   // --- state helpers ------------------------------------------------------------------------------
   const anyError = () => ratings.some((r) => r.rating === -1);
   const ended = () => stopAtError && anyError();
-  const finishReason = () => (anyError() ? "found_error" : "solution");
-  const complete = () => !ended() && ratings.length === steps.length && ratings.every((r) => r && r.rating !== null);
-  const visibleCount = () => (ended() ? ratings.length
+  const finishReason = () => (!phase1 && anyError() ? "found_error" : "solution");
+  const candidatesOf = (i) => [steps[i], ...(alternatives[String(i)] || [])];
+  const stepDone = (i) => { // phase 1: every candidate rated and one chosen (not a -1), or the labeller's own
+    const r = ratings[i];
+    if (!r) return false;
+    const rated = [r, ...(r.alternatives || [])];
+    if (rated.length !== candidatesOf(i).length || rated.some((c) => c.rating === null || c.rating === undefined)) {
+      return false;
+    }
+    return !!r.human_completion || (r.chosen !== null && r.chosen !== undefined && rated[r.chosen].rating !== -1);
+  };
+  const complete = () => (phase1 ? ratings.length === steps.length && ratings.every((_, i) => stepDone(i))
+    : !ended() && ratings.length === steps.length && ratings.every((r) => r && r.rating !== null));
+  const visibleCount = () => (phase1 ? Math.min(steps.length, ratings.filter((_, i) => stepDone(i)).length + 1)
+    : ended() ? ratings.length
     : firstErrorMode ? steps.length : Math.min(ratings.length + 1, steps.length));
 
   // Texts never change: each is rendered once and its node reused, so a key press stays cheap. A step's
@@ -260,7 +274,113 @@
     const sel = document.getElementById("step-" + selected);
     if (sel) { sel.focus({ preventScroll: true }); sel.scrollIntoView({ block: "nearest" }); }
   }
+  // --- phase 1: the step's candidates, each rated; Enter chooses the one under the cursor, w writes your own -
+  let cursor = 0; // the candidate under the cursor in the selected step
+  function phase1Rated(i) {
+    const n = candidatesOf(i).length;
+    ratings[i] = ratings[i] || { rating: null, flagged: false, alternatives: [], chosen: null, human_completion: "" };
+    const r = ratings[i];
+    r.alternatives = r.alternatives || [];
+    while (r.alternatives.length < n - 1) r.alternatives.push({ rating: null, flagged: false });
+    return [r, ...r.alternatives];
+  }
+  function phase1Item(i) {
+    const li = document.createElement("li");
+    const r = ratings[i];
+    li.className = "step phase1" + (i === selected ? " selected" : "") + (stepDone(i) ? " rated r1" : "");
+    li.id = "step-" + i;
+    li.tabIndex = -1;
+    li.setAttribute("aria-label", "Step " + (i + 1) + (stepDone(i) ? ", done" : ", " + candidatesOf(i).length +
+      " candidates to rate"));
+    const rated = r ? [r, ...(r.alternatives || [])] : [];
+    candidatesOf(i).forEach((text, j) => {
+      const box = document.createElement("div");
+      const c = rated[j];
+      const chosen = r && !r.human_completion && r.chosen === j;
+      box.className = "candidate" + (i === selected && j === cursor ? " cursor" : "") + (chosen ? " chosen" : "") +
+        (c && c.rating !== null && c.rating !== undefined ? " r" + c.rating : "");
+      box.id = "cand-" + i + "-" + j;
+      box.append(richText("cand-" + i + "-" + j, text, "rich step-text"));
+      const bar = document.createElement("div");
+      bar.className = "rate";
+      for (const [value, key] of (neutral ? [[1, "1"], [0, "2"], [-1, "3"]] : [[1, "1"], [-1, "3"]])) {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.className = "rate-btn" + (c && c.rating === value ? " on" : "");
+        b.setAttribute("aria-pressed", c && c.rating === value ? "true" : "false");
+        b.setAttribute("aria-label", LABELS[value] + " for candidate " + (j + 1) + " of step " + (i + 1));
+        b.textContent = LABELS[value] + " " + key;
+        b.addEventListener("click", () => { selected = i; cursor = j; ratePhase1(value); });
+        bar.append(b);
+      }
+      const pick = document.createElement("button");
+      pick.type = "button";
+      pick.className = "choose-btn" + (chosen ? " on" : "");
+      pick.textContent = chosen ? "Chosen" : "Continue with this Enter";
+      pick.addEventListener("click", () => { selected = i; cursor = j; choosePhase1(); });
+      bar.append(pick);
+      box.append(bar);
+      li.append(box);
+    });
+    if (r && r.human_completion) {
+      const own = document.createElement("div");
+      own.className = "candidate human chosen";
+      own.id = "human-" + i;
+      own.append(richText("human-" + i + "-" + r.human_completion.length, r.human_completion, "rich step-text"));
+      li.append(own);
+    }
+    return li;
+  }
+  function ratePhase1(value) {
+    if (busy || (value === 0 && !neutral)) return;
+    const rated = phase1Rated(selected);
+    rated[cursor].rating = value;
+    const r = ratings[selected];
+    if (value === -1 && r.chosen === cursor) r.chosen = null;
+    const next = rated.findIndex((c) => c.rating === null);
+    if (next >= 0) cursor = next;
+    saveDraft();
+    render();
+  }
+  function choosePhase1() {
+    if (busy) return;
+    const rated = phase1Rated(selected);
+    if (rated.some((c) => c.rating === null)) { segState.textContent = "Rate every candidate first."; return; }
+    if (rated[cursor].rating === -1) { segState.textContent = "A -1 candidate cannot be the one to go on with."; return; }
+    ratings[selected].chosen = cursor;
+    ratings[selected].human_completion = "";
+    segState.textContent = "";
+    afterPhase1Step();
+  }
+  function afterPhase1Step() {
+    if (selected + 1 < steps.length && stepDone(selected)) { selected += 1; cursor = 0; }
+    saveDraft();
+    render();
+  }
+  const ownDialog = document.getElementById("own-dialog");
+  function openOwn() {
+    if (!phase1) return;
+    const rated = phase1Rated(selected);
+    if (rated.some((c) => c.rating === null)) { segState.textContent = "Rate every candidate first."; return; }
+    document.getElementById("own-text").value = ratings[selected].human_completion || "";
+    ownDialog.showModal();
+    document.getElementById("own-text").focus();
+  }
+  if (ownDialog) {
+    document.getElementById("own-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const text = document.getElementById("own-text").value.trim();
+      if (!text) return;
+      ownDialog.close();
+      ratings[selected].human_completion = text;
+      ratings[selected].chosen = null;
+      afterPhase1Step();
+    });
+    document.getElementById("own-cancel").addEventListener("click", () => ownDialog.close());
+  }
+
   function stepItem(i) {
+    if (phase1) return phase1Item(i);
     const li = document.createElement("li");
     li.className = "step" + (i === selected ? " selected" : "") + (ratings[i] ? " rated r" + ratings[i].rating : "");
     li.id = "step-" + i;
@@ -561,13 +681,26 @@
   const instructions = document.getElementById("instructions");
   document.addEventListener("keydown", (ev) => {
     lastInput = Date.now();
-    if (dialog.open || splitDialog.open || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (dialog.open || splitDialog.open || (ownDialog && ownDialog.open) || ev.ctrlKey || ev.metaKey || ev.altKey) return;
     const field = ev.target && ev.target.closest && ev.target.closest("select, textarea, input");
     if (field) { // typing in the error note: keys are text there; Escape goes back to the steps
       if (ev.key === "Escape") { field.blur(); render(); ev.preventDefault(); }
       return;
     }
     const k = ev.key;
+    if (phase1 && ["1", "2", "3", "+", "0", "-", "ArrowLeft", "ArrowRight", "Enter", "w"].includes(k)) {
+      const n = candidatesOf(selected).length;
+      if (k === "1" || k === "+") ratePhase1(1);
+      else if (k === "2" || k === "0") ratePhase1(0);
+      else if (k === "3" || k === "-") ratePhase1(-1);
+      else if (k === "ArrowLeft") { cursor = Math.max(0, cursor - 1); render(); }
+      else if (k === "ArrowRight") { cursor = Math.min(n - 1, cursor + 1); render(); }
+      else if (k === "w") openOwn();
+      else if (k === "Enter" && complete()) submit("solution");
+      else if (k === "Enter") choosePhase1();
+      ev.preventDefault();
+      return;
+    }
     if (k === "?") { instructions.hidden = !instructions.hidden; }
     else if (k === "1" || k === "+") rate(1);
     else if (k === "2" || k === "0") rate(0);

@@ -1,4 +1,4 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from labeling.imports import files as importers
 from labeling.management.actor import actor_from, add_actor_argument
@@ -15,14 +15,23 @@ class Command(ImportCommand, BaseCommand):
         parser.add_argument("--format", default="auto", choices=("auto", "prm800k", "stepwise-critic"),
                             help="auto: stepwise-critic when the first row has instruction and next_response.")
         parser.add_argument("--dry-run", action="store_true", help="Validate and count, write nothing.")
+        parser.add_argument("--as-tasks", action="store_true",
+                            help="Phase-1 records as tasks to label again in the browser (every step's candidates, "
+                                 "no passes); with --enqueue they are queued.")
+        parser.add_argument("--enqueue", action="store_true", help="--as-tasks: queue the tasks for labelling.")
         parser.add_argument("--no-progress", action="store_true")
         add_actor_argument(parser)
         add_project_argument(parser)
 
-    def handle(self, *args, files, format, dry_run, no_progress, **opts):
+    def handle(self, *args, files, format, dry_run, no_progress, as_tasks=False, enqueue=False, **opts):
         project = project_from(opts)
 
+        if enqueue and not as_tasks:
+            raise CommandError("--enqueue goes with --as-tasks (labelled passes are not queued)")
+
         def run(path, **kw):
+            if as_tasks:
+                return importers.import_phase1_tasks(path, format, project=project.pk, enqueue=enqueue, **kw)
             return importers.import_prm800k(path, format, project=project.pk, **kw)
 
         self.import_files(files, run, dry_run=dry_run, no_progress=no_progress, fmt=format,
