@@ -82,3 +82,6 @@ def test_exports_carry_the_notes_and_prm800k_only_when_asked():
     assert steps_row["notes"] == [None, {"error_type": "calculation", "rationale": "2+2 is not 5"}]
     (trl_row,) = [orjson.loads(line) for line in writers.step_label_lines(["human"], "trl")]
     assert trl_row["labels"] == [True, False] and trl_row["notes"][1]["error_type"] == "calculation"
+    pass_rows = [orjson.loads(line) for line in writers.trl_lines(rows.passes_for_export())]
+    pass_trl = next(r for r in pass_rows if r["labels"] == [True, False])
+    assert pass_trl["notes"] == steps_row["notes"]

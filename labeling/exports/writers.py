@@ -26,8 +26,13 @@ def prm800k_lines(qs, with_notes: bool = False) -> Iterator[bytes]:
 
 
 def trl_lines(qs, neutral: str = "positive") -> Iterator[bytes]:
-    for row in rows.export_rows(qs):
+    """TRL rows of people's passes; a pass with error types gives its rows `notes` by step (null, or the -1
+    step's {error_type, rationale}); TRL reads only prompt, completions and labels."""
+    for row in rows.export_rows(qs, with_notes=True):
+        notes = row.get("step_notes")
         for out in trl_rows(row["problem_text"], orjson.loads(row["steps"]), neutral):
+            if notes:
+                out["notes"] = [notes.get(str(k)) for k in range(len(out["completions"]))]
             yield orjson.dumps(out) + b"\n"
 
 
