@@ -116,3 +116,20 @@ def test_an_incomplete_phase1_step_is_refused_naming_it(phase1, change, field):
         content_type="application/json")
     assert r.status_code == 400 and r.json()["field"] == field, r.content
     assert not LabeledPass.objects.exists()
+
+
+def test_giving_up_mid_step_keeps_what_was_rated(phase1):
+    project, records, _ = phase1
+    client, annotator = token_client("p1", Role.ANNOTATOR)
+    ProjectMember.objects.filter(user=annotator.user).update(project=project)
+    task = client.post("/api/tasks/next/", "{}", content_type="application/json").json()["lease"]
+    original = next(r for r in records if r["question"]["problem"] == task["problem"])
+    ratings = ratings_of(original)[:2]
+    ratings[1] = {"rating": 1, "alternatives": []}  # half of the second step
+    r = client.post(f"/api/tasks/{task['id']}/give-up/", json.dumps({
+        "client_id": str(uuid.uuid4()), "ratings": ratings, "reason_text": "too long", "total_time": 5}),
+        content_type="application/json")
+    assert r.status_code == 200, r.content
+    p = LabeledPass.objects.get()
+    assert p.finish_reason == "give_up" and len(p.steps) == 2 and p.steps[1]["chosen_completion"] is None
+    assert p.steps[0] == original["label"]["steps"][0]

@@ -206,7 +206,9 @@ def _phase1_steps(solution, ratings: list[StepRating], finish: str) -> list[dict
         raise SubmissionError("finish_reason", "phase 1 goes on after a bad candidate: finish with solution")
     if finish == FinishReason.SOLUTION and len(ratings) != n:
         raise SubmissionError("ratings", f"a solution pass labels every step ({n})")
-    return [_phase1_step(k, solution.steps[k], r, solution.extra.get("alternatives"), partial=False)
+    stopped = finish in (FinishReason.GIVE_UP, FinishReason.BAD_PROBLEM)  # the step given up on may be unfinished
+    return [_phase1_step(k, solution.steps[k], r, solution.extra.get("alternatives"),
+                         partial=stopped and k == len(ratings) - 1)
             for k, r in enumerate(ratings)]
 
 
