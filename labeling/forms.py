@@ -12,6 +12,11 @@ class ProjectSettingsForm(forms.ModelForm):
         fields = list(SETTINGS)
         widgets = {"guidelines": forms.Textarea(attrs={"rows": 10})}
 
+    def clean_error_taxonomy(self):
+        # an emptied (or missing) field means no error types asked, not a null the column cannot hold
+        value = self.cleaned_data.get("error_taxonomy")
+        return [] if value in (None, "") else value
+
 
 class MemberForm(forms.Form):
     username = forms.CharField(max_length=150)
