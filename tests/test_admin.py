@@ -20,8 +20,10 @@ def admin_client(client, django_user_model, shared_data):
     from labeling.queue import claims as queue
 
     queue.enqueue(Solution.objects.all())
-    queue.next_task(accounts.set_user("labeller", "pw-for-tests-only", Role.ANNOTATOR))  # a member: it claims
-    from labeling.models import ExportJob, ImportJob
+    lease = queue.next_task(accounts.set_user("labeller", "pw-for-tests-only", Role.ANNOTATOR))  # a member: claims
+    from labeling.models import ExportJob, ImportJob, SegmentationReport
+
+    SegmentationReport.objects.create(solution=lease.solution, annotator=lease.annotator, note="cut mid-sentence")
 
     ImportJob.objects.create(created_by=user, original_filename="sample.jsonl", error_message="x:line 1: bad")
     ExportJob.objects.create(created_by=user)
