@@ -4,6 +4,9 @@ A run fixes its plan when it starts (the solution ids), so a resumed run or a re
 labels only what is missing; a row is written once (unique), so nothing is labelled twice. The
 cost (requests, rollouts, tokens, seconds) is added to the run as each chunk finishes.
 """
+import hashlib
+import json
+
 from celery import current_app
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
@@ -43,6 +46,18 @@ def plan(filters: dict, project: int = DEFAULT_PROJECT_ID) -> list[int]:
     ids = qs.order_by("id").values_list("id", flat=True).distinct()
     cap = filters.get("cap")
     return list(ids[:cap] if cap else ids)
+
+
+def run_key(source: str, params: dict, filters: dict, project) -> str:
+    """The name a run gets when none is given: from its options (the same request resumes it), and its project
+    when not the default one (a run name is taken in one project only)."""
+    scope = [project.slug] if project.pk != DEFAULT_PROJECT_ID else []
+    digest = hashlib.sha256(json.dumps([params, filters, *scope], sort_keys=True).encode()).hexdigest()[:12]
+    return f"{source}-{digest}"
+
+
+def taken_elsewhere(key: str, project) -> bool:
+    return AutoLabelRun.objects.filter(key=key).exclude(project=project).exists()
 
 
 def labeller_params(source: str, params: dict) -> dict:

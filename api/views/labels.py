@@ -1,7 +1,5 @@
 """Automatic labelling runs (ML staff start them; they run on the workers) and where label sources
 agree with people and with each other (admins and ML staff)."""
-import hashlib
-import json
 
 from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -16,7 +14,7 @@ from activelearn.options import OptionError
 from api import scoping
 from api.serializers import labels as s
 from labeling import agreement
-from labeling.models import DEFAULT_PROJECT_ID, AutoLabelRun
+from labeling.models import AutoLabelRun
 from labeling.people import roles
 
 
@@ -41,10 +39,8 @@ class LabelRunList(scoping.ProjectScoped, generics.ListAPIView):
         params = {k: d[k] for k in ("connection", "k", "attempts", "verdicts", "threshold")}
         filters = {"run": d["of_run"] or None, "labelled": d["labelled"], "source": d["problem_source"] or None,
                    "cap": d["cap"]}
-        key = d.get("key") or f"{d['source']}-" + hashlib.sha256(json.dumps(
-            [params, filters, *([project.slug] if project.pk != DEFAULT_PROJECT_ID else [])],
-            sort_keys=True).encode()).hexdigest()[:12]
-        if AutoLabelRun.objects.filter(key=key).exclude(project=project).exists():
+        key = d.get("key") or runs.run_key(d["source"], params, filters, project)
+        if runs.taken_elsewhere(key, project):
             raise ValidationError({"key": f"a run named {key!r} exists in another project: choose another key"})
         with transaction.atomic():
             try:

@@ -1,7 +1,5 @@
 """Automatic step labels for a set of solutions, in this process: the same labellers and runs as the
 API and a round's auto-label stage."""
-import hashlib
-import json
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
@@ -13,7 +11,7 @@ from activelearn.options import OptionError
 from activelearn.policy.client import PolicyError
 from labeling.management.actor import actor_from, add_actor_argument
 from labeling.management.project import add_project_argument, project_from
-from labeling.models import DEFAULT_PROJECT_ID, AutoLabelRun
+from labeling.models import AutoLabelRun
 
 
 class Command(BaseCommand):
@@ -43,10 +41,8 @@ class Command(BaseCommand):
                   "threshold": o["threshold"]}
         filters = {"run": o["of_run"], "labelled": o["labelled"], "source": o["problem_source"], "cap": o["cap"]}
         project = project_from(o)
-        key = o["run"] or f"{o['source']}-" + hashlib.sha256(json.dumps(
-            [params, filters, *([project.slug] if project.pk != DEFAULT_PROJECT_ID else [])],
-            sort_keys=True).encode()).hexdigest()[:12]
-        if AutoLabelRun.objects.filter(key=key).exclude(project=project).exists():
+        key = o["run"] or runs.run_key(o["source"], params, filters, project)
+        if runs.taken_elsewhere(key, project):
             raise CommandError(f"--run: a run named {key!r} exists in another project: name another")
         try:
             run = runs.start_run(key, o["source"], params, filters, user=actor_from(o), project=project.pk)
