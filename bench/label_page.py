@@ -111,12 +111,7 @@ def _phase1_task(set_user, Project, ProjectMember, Role, timezone) -> str:
 
 
 def phase1_screenshot(browser, url: str, username: str, path: str) -> None:
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
-    page.goto(f"{url}/accounts/login/?next=/label/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    context, page = _signed_in(browser, url, username, 1000)
     page.wait_for_selector("#cand-0-0")
     n = page.locator("#step-0 .candidate").count()
     for _ in range(n):  # rate the first step's candidates, continue with the first good one
@@ -154,14 +149,19 @@ def serve(var: Path) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("gunicorn did not come up")
 
 
-def measure(browser, url: str, username: str, n_steps: int, runs: int, screenshot: str | None = None) -> dict:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def _signed_in(browser, url: str, username: str, height: int):
+    context = browser.new_context(viewport={"width": 1280, "height": height})
     page = context.new_page()
     page.goto(f"{url}/accounts/login/?next=/label/")
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url("**/label/")
+    return context, page
+
+
+def measure(browser, url: str, username: str, n_steps: int, runs: int, screenshot: str | None = None) -> dict:
+    context, page = _signed_in(browser, url, username, 900)
     fcp, ready = [], []
     for _ in range(runs):
         page.goto(f"{url}/label/", wait_until="commit")

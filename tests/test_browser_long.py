@@ -7,15 +7,9 @@ from bench.label_page import trace
 from labeling.hashing import problem_hash, solution_hash
 from labeling.models import LabeledPass, Problem, Project, ProjectMember, Solution
 from labeling.queue import claims as queue
-from tests.test_browser import _annotator, _page
+from tests.test_browser import _annotator, _page, current_static_files  # noqa: F401 (autouse)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
-
-
-@pytest.fixture(autouse=True)
-def current_static_files(settings):
-    settings.WHITENOISE_USE_FINDERS = True
-    settings.WHITENOISE_AUTOREFRESH = True
 
 
 def _queued(steps: list[str], project_id: int = 1) -> Solution:

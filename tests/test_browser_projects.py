@@ -4,15 +4,9 @@ import pytest
 
 from labeling.models import LabeledPass, Project, ProjectMember, Role
 from labeling.queue import claims as queue
-from tests.test_browser import _annotator, _page, _solution
+from tests.test_browser import _annotator, _page, _solution, current_static_files  # noqa: F401 (autouse)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
-
-
-@pytest.fixture(autouse=True)
-def current_static_files(settings):
-    settings.WHITENOISE_USE_FINDERS = True
-    settings.WHITENOISE_AUTOREFRESH = True
 
 
 def _in_project(**settings):
