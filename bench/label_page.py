@@ -208,7 +208,7 @@ def main() -> None:
     print(f"labelling page, {args.steps}-step trace, {args.runs} loads each (chromium {os.uname().machine}):")
     print(f"{'state':<18} {'steps shown':>11} {'first paint p50 / max':>24} {'ready p50 / max':>20}")
     for state, r in results.items():
-        fcp = [v for v in r["fcp_ms"] if v is not None]
+        fcp = [v for v in r["fcp_ms"] if v is not None] or [float("nan")]  # a load can end before its paint entry
         print(f"{state:<18} {r['steps_shown']:>11} {statistics.median(fcp):>12.0f} / {max(fcp):>5.0f} ms"
               f" {statistics.median(r['ready_ms']):>11.0f} / {max(r['ready_ms']):>5.0f} ms")
 
