@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# Beside the checkout (as CI lays it out), or wherever STEPWISE_SHARED_DATA points.
+SHARED_DATA = Path(os.environ.get("STEPWISE_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
 
 
 @pytest.fixture

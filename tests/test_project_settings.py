@@ -5,7 +5,6 @@ import io
 import json
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -31,7 +30,6 @@ from labeling.queue import claims as queue
 from .api_helpers import queued_solutions, token_client
 
 pytestmark = pytest.mark.django_db
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "prm800k" / "sample.jsonl"
 STEPS = ("2+2 is 4", "so the answer is 4", "# Answer\n\n4")
 
 
@@ -139,12 +137,17 @@ def test_every_step_protocol_rates_on_after_a_wrong_step():
     assert _submit(c2, t2["id"], [-1, 1, -1], finish="found_error").status_code == 400
 
 
-def test_the_same_file_imports_into_two_projects_once_each_and_exports_from_one():
+@pytest.fixture
+def sample(shared_data):
+    return shared_data / "prm800k" / "sample.jsonl"
+
+
+def test_the_same_file_imports_into_two_projects_once_each_and_exports_from_one(sample):
     a = Project.objects.create(slug="a", name="A")
     b = Project.objects.create(slug="b", name="B")
-    first = importers.import_prm800k(SAMPLE, project=a.pk)
-    again = importers.import_prm800k(SAMPLE, project=a.pk)
-    other = importers.import_prm800k(SAMPLE, project=b.pk)
+    first = importers.import_prm800k(sample, project=a.pk)
+    again = importers.import_prm800k(sample, project=a.pk)
+    other = importers.import_prm800k(sample, project=b.pk)
     assert first.created["passes"] == other.created["passes"] > 0 and again.created["passes"] == 0
     assert first.created["problems"] == other.created["problems"] > 0
     assert Problem.objects.filter(project=a).count() == Problem.objects.filter(project=b).count()
@@ -155,9 +158,9 @@ def test_the_same_file_imports_into_two_projects_once_each_and_exports_from_one(
     assert len(from_a) == first.created["passes"]
 
 
-def test_commands_take_a_project(tmp_path, capsys):
+def test_commands_take_a_project(sample, tmp_path, capsys):
     Project.objects.create(slug="cmd", name="Cmd")
-    call_command("import_prm800k", str(SAMPLE), "--no-progress", "--project", "cmd")
+    call_command("import_prm800k", str(sample), "--no-progress", "--project", "cmd")
     assert "into cmd" in capsys.readouterr().out
     assert LabeledPass.objects.filter(project__slug="cmd").exists() and not LabeledPass.objects.filter(
         project_id=1).exists()
