@@ -322,8 +322,8 @@ def test_readme_service_table_matches_compose(services):
 def test_readme_settings_table_covers_settings_py():
     names = settings_env_names()
     rows = table("setting")
-    assert names <= set(rows), f"settings read by config/settings.py missing from docs/deployment.md: {sorted(names - set(rows))}"
-    assert set(rows) <= names, f"docs/deployment.md lists settings config/settings.py does not read: {sorted(set(rows) - names)}"
+    assert names <= set(rows), f"read by config/settings.py, missing from the page: {sorted(names - set(rows))}"
+    assert set(rows) <= names, f"the page lists settings config/settings.py does not read: {sorted(set(rows) - names)}"
     for name, row in rows.items():
         assert row[1] and row[3], f"docs/deployment.md settings row {name} needs a default and a meaning"
 
@@ -337,7 +337,7 @@ def test_readme_settings_show_what_the_containers_get(services):
         value = values.pop()
         shown = code_spans(row[2])
         if value is None:
-            assert shown == [] and row[2] in ("—", "-", ""), f"docs/deployment.md says containers set {name}; they do not"
+            assert shown == [] and row[2] in ("—", "-", ""), f"the page says containers set {name}; they do not"
         else:
             assert shown == [value], f"docs/deployment.md 'in the containers' of {name}: {shown} != {value!r}"
 
