@@ -14,7 +14,8 @@ What is checked, and how each thing is recognised:
   page's "variable" table (the compose file's and the image's, checked by test_deploy_files.py),
   or one of OTHER_VARIABLES below, each read where it says;
 - dependencies: every package of requirements.txt and requirements-dev.txt has a row in
-  docs/dependencies.md.
+  docs/dependencies.md;
+- size: README.md stays under 15,000 bytes.
 Each check is a function of a page's text, tried on small Markdown strings that must fail, so
 none of them can pass by finding nothing.
 """
@@ -206,6 +207,12 @@ def test_commands_named_exist(page, commands):
 @pytest.mark.parametrize("page", PAGES, ids=rel)
 def test_settings_named_are_read(page, settings_names):
     assert setting_problems(page.read_text(), settings_names) == []
+
+
+def test_readme_stays_short():
+    """A newcomer reads it in five minutes; the rest belongs in a page of docs/ (issue 27)."""
+    size = (ROOT / "README.md").stat().st_size
+    assert size <= 15_000, f"README.md is {size:,} bytes: move a section into docs/ and link it from the index"
 
 
 def test_the_checks_found_things_to_check():
