@@ -188,7 +188,8 @@ class AuditedUserAdmin(UserAdmin):
             value = form.cleaned_data.get(name)
             changed[name] = [str(v) for v in value] if name in ("groups", "user_permissions") else value
         if "is_active" in changed and not user.is_active:
-            changed["leases_ended"] = leases.end_unentitled(user)
+            if ended := leases.end_unentitled(user):
+                changed["leases_ended"] = ended
         if changed:
             audit.record(request.user, AuditAction.USER_UPDATE, user, **changed)
 

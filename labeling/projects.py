@@ -154,5 +154,6 @@ def remove_member(project: Project, user, *, actor=None) -> bool:
     user.__dict__.pop("_project_roles", None)
     ended = leases.end_unentitled(user)
     if gone:
-        audit.record(actor, AuditAction.MEMBER_REMOVE, project, user=user.get_username(), leases_ended=ended)
+        audit.record(actor, AuditAction.MEMBER_REMOVE, project, user=user.get_username(),
+                     **({"leases_ended": ended} if ended else {}))
     return bool(gone)

@@ -85,7 +85,8 @@ def update_user(user, *, actor=None, role: str | None = None, password: str | No
         user.is_active = is_active
     user.save()
     if "is_active" in changes and not is_active:  # their open task goes back (tokens and sessions stop at once)
-        changes["leases_ended"] = leases.end_unentitled(user)
+        if ended := leases.end_unentitled(user):
+            changes["leases_ended"] = ended
     if changes:
         audit.record(actor, AuditAction.USER_UPDATE, user, **changes)
     return user
