@@ -128,3 +128,28 @@ def test_covers_is_one_rule_for_a_user_and_for_the_list(world):
     assert set(authority.covered_users(world["root"])) == set(User.objects.all())
     world["mallory"].is_active = False
     assert not authority.covered_users(world["mallory"]).exists()
+
+
+def test_the_pages_hold_the_same_rules(world):
+    """The HTML side: the screening decision for someone above, and beta's settings page (members), as mallory."""
+    page = Client()
+    page.force_login(world["mallory"])
+    target = Annotator.objects.get(user=world["beta_admin"])
+    r = page.post(f"/quality/annotators/{target.uuid}/screening", {"action": "approve"})
+    assert r.status_code == 403
+    target.refresh_from_db()
+    assert target.screening_passed_at is None
+    r = page.post("/projects/beta/settings/", {"action": "member", "username": "mallory", "role": "admin"})
+    assert r.status_code == 404
+    assert not ProjectMember.objects.filter(project=world["beta"], user=world["mallory"]).exists()
+
+
+def test_a_deactivated_account_loses_its_sessions_and_tokens_at_once(world):
+    plain = world["plain"]
+    token = _client(plain)
+    page = Client()
+    page.force_login(plain)
+    assert token.get("/api/me/").status_code == 200 and page.get("/api/me/").status_code == 200
+    assert world["client"].patch("/api/users/plain/", {"is_active": False}, content_type=JSON).status_code == 200
+    assert token.get("/api/me/").status_code == 401
+    assert page.get("/api/me/").status_code in (401, 403)
