@@ -153,3 +153,12 @@ def test_a_deactivated_account_loses_its_sessions_and_tokens_at_once(world):
     assert world["client"].patch("/api/users/plain/", {"is_active": False}, content_type=JSON).status_code == 200
     assert token.get("/api/me/").status_code == 401
     assert page.get("/api/me/").status_code in (401, 403)
+
+
+def test_a_password_set_by_an_admin_ends_the_accounts_sessions(world):
+    page = Client()
+    page.force_login(world["plain"])
+    assert page.get("/api/me/").status_code == 200
+    r = world["client"].patch("/api/users/plain/", {"password": "a-new-password-9"}, content_type=JSON)
+    assert r.status_code == 200
+    assert page.get("/api/me/").status_code in (401, 403)
