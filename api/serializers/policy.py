@@ -1,7 +1,5 @@
 """Policy connections and generation runs (ML staff). A connection's settings are its options
 (activelearn.policy.connection.OPTIONS); no key is ever part of them."""
-import os
-
 from rest_framework import serializers
 
 from activelearn.models import GenerationRun, PolicyConnection
@@ -15,18 +13,19 @@ class ConnectionOut(serializers.Serializer):
     builtin = serializers.BooleanField(help_text="demo and default are built in and cannot be changed here.")
     settings = serializers.DictField(help_text="The connection's options; `api_key_env` names the workers' "
                                      "environment variable with the key (never the key).")
-    api_key_set = serializers.BooleanField(help_text="Whether that variable is set where this answer was made "
-                                           "(the web process); the workers read their own.")
+    api_key_set = serializers.BooleanField(help_text="Whether that variable is granted to this connection for its "
+                                           "host (POLICY_KEY_GRANTS) and set where this answer was made (the web "
+                                           "process); the workers read their own.")
     created_at = serializers.DateTimeField(allow_null=True)
     updated_at = serializers.DateTimeField(allow_null=True)
 
 
 def connection_out(name: str, row: PolicyConnection | None = None) -> dict:
-    conn = connection.resolve(name) if row is None else connection.Connection(name, connection.parse(row.settings))
+    merged = connection.resolve(name).settings if row is None else connection.parse(row.settings)
+    conn = connection.Connection(name, merged)
     settings = {k: v for k, v in conn.public().items() if k not in ("connection", "api_key_set")}
-    key_env = settings.get("api_key_env")
     return {"name": name, "project": row.project.slug if row else None, "builtin": row is None, "settings": settings,
-            "api_key_set": bool(key_env and os.environ.get(key_env)),
+            "api_key_set": connection.key_usable(name, merged, row),
             "created_at": row.created_at if row else None, "updated_at": row.updated_at if row else None}
 
 

@@ -32,7 +32,7 @@ class ConnectionList(_Connections):
     @extend_schema(responses=s.ConnectionOut(many=True), summary="Policy connections: built in, and those stored "
                                                                  "in your projects", parameters=[scoping.PROJECT_PARAM])
     def get(self, request):
-        builtin = [connection.DEMO, *([connection.DEFAULT] if connection.DEFAULT in connection.names() else [])]
+        builtin = connection.builtin_names()
         rows = PolicyConnection.objects.select_related("project").order_by("name")
         ids = scoping.projects_for(request, self.perm)
         rows = rows if ids is None else rows.filter(project_id__in=ids)
@@ -61,7 +61,7 @@ class ConnectionDetail(_Connections):
 
     @extend_schema(responses=s.ConnectionOut)
     def get(self, request, name):
-        if name in connection.names() and name in connections.RESERVED:
+        if name in connection.builtin_names() and name in connections.RESERVED:
             return Response(s.connection_out(name))
         row = self._row(name)
         return Response(s.connection_out(row.name, row))
