@@ -80,13 +80,14 @@ def test_the_owner_uses_its_key_and_another_projects_staff_cannot_send_it_to_the
     assert r.status_code == 202 and bob.get(r["Location"]).json()["status"] == "succeeded", r.content
     assert victim.auths() and set(victim.auths()) == {f"Bearer {SECRET}"}
 
-    # route 1: a connection of alpha naming beta's key variable, at mallory's server
-    r = mallory.post("/api/connections/", {"project": "alpha", "name": "mine", "settings": {
+    # route 1: a connection of alpha naming beta's key variable, at mallory's server, and a judge run on it
+    created = mallory.post("/api/connections/", {"project": "alpha", "name": "mine", "settings": {
         "base_url": attacker.base_url, "model": "m", "endpoint": "chat", "api_key_env": "POLICY_API_KEY_BETA"}},
         content_type=JSON)
-    assert r.status_code == 400 and "api_key_env" in _fields(r), r.content
-    assert SECRET not in r.content.decode()
     _judge(mallory, "alpha", "mine", "steal-1")
+    _never_sent(attacker, SECRET)  # (today's main: her server got `Bearer <beta's key>`)
+    assert created.status_code == 400 and "api_key_env" in _fields(created), created.content
+    assert SECRET not in created.content.decode()
     # the same connection stored behind the API's back (an old row, the admin): its key is not read either
     PolicyConnection.objects.create(project=Project.objects.get(slug="alpha"), name="old-row", settings={
         "base_url": attacker.base_url, "model": "m", "endpoint": "chat", "api_key_env": "POLICY_API_KEY_BETA"})
@@ -165,7 +166,8 @@ def test_a_project_sees_only_its_own_connection_names(world, client, dispatched)
         "no-such-name", "X")
     others = [nothing, mallory.post("/api/rounds/", {"project": "alpha", "auto_label_with": "judge",
                                                       "auto_label_connection": "nope"}, content_type=JSON),
-              mallory.get("/api/connections/"), mallory.get("/api/connections/beta-judge/"), mallory.get("/api/schema/")]
+              mallory.get("/api/connections/"), mallory.get("/api/connections/beta-judge/"),
+              mallory.get("/api/schema/")]
     assert b"beta-judge" not in theirs.content
     for r in others:
         assert b"beta-judge" not in r.content and b"beta-hidden" not in r.content, r.content[:500]

@@ -63,7 +63,7 @@ def scrub(text: str, key: str = "") -> str:
     if key:
         text = text.replace(key, REDACTED)
     text = _TOKENISH.sub(REDACTED, text)
-    text = "".join(ch if ch.isprintable() else " " for ch in " ".join(text.split()))
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
     return text[:MAX_REASON]
 
 
