@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 
 
 class ActivelearnConfig(AppConfig):
@@ -12,6 +13,20 @@ class ActivelearnConfig(AppConfig):
         from activelearn import celery_tasks  # noqa: F401
 
         worker_ready.connect(_start_heartbeat, dispatch_uid="stepwise-worker-heartbeat")
+        checks.register(_key_grants)
+
+
+def _key_grants(app_configs=None, **_):
+    # a misspelt POLICY_KEY_GRANTS is found when a process starts, not by the first connection that needs it
+    from django.core.exceptions import ImproperlyConfigured
+
+    from activelearn.policy import keys
+
+    try:
+        keys.grants()
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), id="stepwise.E101")]
+    return []
 
 
 def _start_heartbeat(sender=None, **_):

@@ -93,6 +93,10 @@ def test_loopback_passes_and_listing_hosts_replaces_the_default(settings):
     for url in ("http://127.0.0.1:8000/v1", "http://[::1]:8000/v1"):  # listing hosts: loopback is listed or refused
         with pytest.raises(ConnectionConfigError, match="not in POLICY_ALLOWED_HOSTS"):
             connection.parse({"base_url": url})
+    settings.POLICY_ALLOWED_HOSTS, settings.POLICY_BASE_URL = [], "http://gpu-1:8000/v1"  # the operator's own
+    assert connection.check_base_url("http://gpu-1:8000/v1") and connection.check_base_url("http://127.0.0.1:1/v1")
+    with pytest.raises(ConnectionConfigError, match="not loopback"):
+        connection.parse({"base_url": "http://gpu-1:9000/v1"})
     settings.POLICY_ALLOWED_HOSTS = ["169.254.169.254"]  # listed or not, a metadata address never passes
     with pytest.raises(ConnectionConfigError, match="link-local"):
         connection.parse({"base_url": "http://169.254.169.254/v1"})
@@ -109,17 +113,17 @@ def test_what_a_name_resolves_to_is_checked(settings):
     from activelearn.policy import hosts
 
     settings.POLICY_ALLOWED_HOSTS = []
-    hosts.check_addresses("localhost", _addresses("127.0.0.1", "::1"))
+    hosts.check_addresses("localhost", 8000, _addresses("127.0.0.1", "::1"))
     for addrs, why in [(("127.0.0.1", "10.0.0.5"), "not a loopback address"),
                        (("192.168.0.9",), "not a loopback address"),
                        (("169.254.169.254",), "link-local"), (("fe80::1",), "link-local"),
                        (("::ffff:169.254.169.254",), "link-local"), (("ff02::1",), "multicast")]:
         with pytest.raises(ValueError, match=why):
-            hosts.check_addresses("evil", _addresses(*addrs))
+            hosts.check_addresses("evil", 8000, _addresses(*addrs))
     settings.POLICY_ALLOWED_HOSTS = ["gpu.example.org"]  # a listed name may be a private GPU box, never metadata
-    hosts.check_addresses("gpu.example.org", _addresses("10.0.0.5"))
+    hosts.check_addresses("gpu.example.org", 8000, _addresses("10.0.0.5"))
     with pytest.raises(ValueError, match="link-local"):
-        hosts.check_addresses("gpu.example.org", _addresses("10.0.0.5", "169.254.169.254"))
+        hosts.check_addresses("gpu.example.org", 8000, _addresses("10.0.0.5", "169.254.169.254"))
     settings.POLICY_ALLOWED_HOSTS = []
     hosts.check_resolved("localhost", 8000)  # a real lookup (the hosts file)
 

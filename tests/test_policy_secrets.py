@@ -123,7 +123,7 @@ def test_overrides_name_neither_a_key_nor_a_host(world, settings, monkeypatch, r
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_new_host_does_not_take_the_key_along(world):
+def test_a_new_host_does_not_take_the_key_along(world, dispatched):
     bob, attacker = world["bob"], world["attacker"]
     r = bob.patch("/api/connections/beta-judge/", {"settings": {"base_url": attacker.base_url}}, content_type=JSON)
     assert r.status_code == 400 and "api_key_env" in _fields(r), r.content
@@ -133,7 +133,9 @@ def test_a_new_host_does_not_take_the_key_along(world):
     row.save()
     r = _judge(bob, "beta", "beta-judge", "moved")
     assert r.status_code == 400 and "api_key_env" in _fields(r)
-    # a grant for one connection is not a grant for the project's others
+    r = bob.post("/api/rounds/", {"project": "beta", "auto_label_with": "judge", "auto_label_connection": "beta-judge"},
+                 content_type=JSON)  # a round refuses it when it is asked for, not on the worker
+    assert r.status_code == 400 and "auto_label_connection" in _fields(r), r.content
     _never_sent(attacker, SECRET)
 
 
@@ -177,3 +179,13 @@ def test_a_project_sees_only_its_own_connection_names(world, client, dispatched)
     page = client.get("/rounds/?project=alpha")
     assert page.status_code == 200 and b"beta-judge" not in page.content and b"beta-hidden" not in page.content
     assert dispatched == []
+
+
+def test_a_misspelt_grant_is_an_error_naming_it_when_a_process_starts(settings):
+    from django.core.management.base import SystemCheckError
+
+    settings.POLICY_KEY_GRANTS = ["POLICY_API_KEY_BETA=beta@gpu-2:8000", "SECRET_KEY=beta@gpu-2:8000"]
+    with pytest.raises(SystemCheckError, match="stepwise.E101.*'SECRET_KEY=beta@gpu-2:8000'"):
+        call_command("check")
+    settings.POLICY_KEY_GRANTS = "POLICY_API_KEY_BETA=beta@gpu-2:8000,POLICY_API_KEY_BETA=alpha/one@[::1]:9000"
+    call_command("check")

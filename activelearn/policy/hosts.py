@@ -3,11 +3,12 @@
 Two checks, both by name and address only (neither sends anything to the host):
 
 - `check_host`, when a connection or a round is checked: the host must be one of
-  POLICY_ALLOWED_HOSTS, or, when that is not set, a loopback address or `localhost`. An address
+  POLICY_ALLOWED_HOSTS or POLICY_BASE_URL's (both set by the operator), or, when
+  POLICY_ALLOWED_HOSTS is not set, a loopback address or `localhost`. An address
   written in another form than dotted decimal (2130706433, 0x7f.1, 0177.0.0.1) is refused, and a
   link-local (cloud metadata), multicast, unspecified or reserved address never passes.
 - `check_resolved`, on the worker right before a client is made: what the name resolves to now.
-  Without POLICY_ALLOWED_HOSTS every address must be loopback; a listed name may resolve to a
+  A host that passed as loopback must resolve to loopback only; a listed one may resolve to a
   private address (a GPU box), never to a link-local, multicast, unspecified or reserved one.
 
 The client never follows a redirect (activelearn.policy.client), so an allowed host cannot send a
@@ -15,6 +16,7 @@ request on to another.
 """
 import ipaddress
 import socket
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -24,6 +26,14 @@ LOCALHOST = "localhost"
 def allowed_hosts() -> list[str]:
     raw = settings.POLICY_ALLOWED_HOSTS
     return [h.strip().lower() for h in (raw.split(",") if isinstance(raw, str) else raw) if h.strip()]
+
+
+def _listed(host: str, port: int | None) -> bool:
+    """Named by the operator: in POLICY_ALLOWED_HOSTS, or POLICY_BASE_URL's host and port."""
+    base = urlsplit(settings.POLICY_BASE_URL) if settings.POLICY_BASE_URL else None
+    if base is not None and base.hostname and (base.hostname.lower().rstrip("."), base.port) == (host, port):
+        return True
+    return host_allowed(host, port, allowed_hosts())
 
 
 def _entry(entry: str) -> tuple[str, str]:
@@ -81,25 +91,26 @@ def check_host(host: str, port: int | None) -> None:
     ip = _address(host)
     if ip is not None and (why := _never(ip)):
         raise ValueError(f"host {host} is {why}")
-    allowed = allowed_hosts()
-    if allowed:
-        if not host_allowed(host, port, allowed):
-            raise ValueError(f"host {host} is not in POLICY_ALLOWED_HOSTS")
-    elif not (host == LOCALHOST or (ip is not None and ip.is_loopback)):
+    if _listed(host, port):
+        return
+    if allowed_hosts():
+        raise ValueError(f"host {host} is not in POLICY_ALLOWED_HOSTS")
+    if not (host == LOCALHOST or (ip is not None and ip.is_loopback)):
         raise ValueError(f"host {host} is not loopback: an operator lists other hosts in POLICY_ALLOWED_HOSTS")
 
 
 def check_resolved(host: str, port: int | None) -> None:
     """What `host` resolves to now: ValueError if an address may not be reached (OSError if it does
     not resolve). A lookup, never a connection."""
-    infos = socket.getaddrinfo(host.lower().rstrip("."), port or 80, type=socket.SOCK_STREAM)
-    check_addresses(host, [ipaddress.ip_address(sockaddr[0].split("%")[0]) for *_, sockaddr in infos])
+    host = host.lower().rstrip(".")
+    infos = socket.getaddrinfo(host, port or 80, type=socket.SOCK_STREAM)
+    check_addresses(host, port, [ipaddress.ip_address(sockaddr[0].split("%")[0]) for *_, sockaddr in infos])
 
 
-def check_addresses(host: str, addresses: list) -> None:
+def check_addresses(host: str, port: int | None, addresses: list) -> None:
     """ValueError unless every address `host` resolved to may be reached: never a link-local,
-    multicast, unspecified or reserved one; without POLICY_ALLOWED_HOSTS, loopback ones only."""
-    loopback_only = not allowed_hosts()
+    multicast, unspecified or reserved one; loopback ones only unless the operator named the host."""
+    loopback_only = not _listed(host.lower().rstrip("."), port)
     for ip in addresses:
         ip = ip.ipv4_mapped or ip if isinstance(ip, ipaddress.IPv6Address) else ip
         if why := _never(ip):

@@ -150,6 +150,11 @@ def parse_config(data: dict | None, project: int = DEFAULT_PROJECT_ID) -> dict:
         except OptionError as exc:
             field = f"policy_overrides.{exc.field}" if exc.field in overrides else "generate_with"
             raise RoundConfigError(field, exc.message) from None
+    if config["auto_label_with"] in ("rollout", "first_error", "judge"):  # its key and host, checked now too
+        try:
+            connection.resolve(config["auto_label_connection"], None, project=project)
+        except OptionError as exc:
+            raise RoundConfigError("auto_label_connection", f"{exc.field}: {exc.message}") from None
     return config
 
 
