@@ -189,3 +189,30 @@ def test_a_misspelt_grant_is_an_error_naming_it_when_a_process_starts(settings):
         call_command("check")
     settings.POLICY_KEY_GRANTS = "POLICY_API_KEY_BETA=beta@gpu-2:8000,POLICY_API_KEY_BETA=alpha/one@[::1]:9000"
     call_command("check")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_name_another_project_took_is_free_so_a_refusal_tells_nothing(world, dispatched):
+    mallory, bob, attacker = world["mallory"], world["bob"], world["attacker"]
+    r = mallory.post("/api/connections/", {"project": "alpha", "name": "beta-judge", "settings": {
+        "base_url": attacker.base_url, "model": "m", "endpoint": "chat"}}, content_type=JSON)
+    assert r.status_code == 201, r.content  # (today's main: 400 "a connection named 'beta-judge' exists")
+    again = mallory.post("/api/connections/", {"project": "alpha", "name": "beta-judge", "settings": {
+        "base_url": attacker.base_url, "model": "m"}}, content_type=JSON)
+    assert again.status_code == 400 and "in this project" in again.content.decode()
+    r = mallory.post("/api/rounds/", {"project": "alpha", "generate_with": "beta-judge"}, content_type=JSON)
+    assert r.status_code == 201 and r.json()["project"] == "alpha"  # her own, which has no key
+    assert bob.get("/api/connections/beta-judge/").json()["settings"]["api_key_env"] == "POLICY_API_KEY_BETA"
+    assert mallory.get("/api/connections/beta-judge/").json()["settings"]["api_key_env"] == ""
+    # someone in both projects names the one they mean
+    carol = _member_of("alpha", "carol")
+    from django.contrib.auth.models import User
+
+    ProjectMember.objects.create(project=Project.objects.get(slug="beta"), user=User.objects.get(username="carol"),
+                                 role="ml_staff")
+    assert carol.get("/api/connections/beta-judge/").status_code == 400
+    assert carol.get("/api/connections/beta-judge/?project=beta").json()["project"] == "beta"
+    r = carol.patch("/api/connections/beta-judge/?project=alpha", {"settings": {"max_tokens": 64}}, content_type=JSON)
+    assert r.status_code == 200 and r.json()["project"] == "alpha"
+    assert PolicyConnection.objects.get(project__slug="beta").settings["max_tokens"] == 1024
+    _never_sent(attacker, SECRET)

@@ -214,9 +214,12 @@ def resolve(name: str, overrides: dict | None = None, project: int | None = None
         base = deployment_settings()
     else:
         rows = PolicyConnection.objects.filter(name=name).select_related("project")
-        row = (rows if project is None else rows.filter(project_id=project)).first()
-        if row is None:
+        found = list((rows if project is None else rows.filter(project_id=project))[:2])
+        if not found:
             raise ConnectionConfigError("policy", f"no connection named {name!r}")
+        if len(found) > 1:  # only without a project (a bench, a shell): names are a project's
+            raise ConnectionConfigError("policy", f"connections named {name!r} exist in several projects: name one")
+        row = found[0]
         base = parse(row.settings)
     merged = parse({**base, **check_overrides(overrides or {})})
     if name != DEMO:

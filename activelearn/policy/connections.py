@@ -33,7 +33,7 @@ def _usable(name: str, settings: dict) -> dict:
 
 @transaction.atomic
 def create(name, settings: dict, *, actor=None, project: int = DEFAULT_PROJECT_ID) -> PolicyConnection:
-    """A stored connection of `project` (names are unique across projects: a round names its connection)."""
+    """A stored connection of `project` (a name is unique in its project: a round names its project's)."""
     name = _check_name(name)
     checked = _usable(name, settings)
     connection.check_key_grant(checked, Project.objects.get(pk=project).slug, name)
@@ -41,7 +41,7 @@ def create(name, settings: dict, *, actor=None, project: int = DEFAULT_PROJECT_I
         with transaction.atomic():
             row = PolicyConnection.objects.create(name=name, settings=checked, created_by=actor, project_id=project)
     except IntegrityError:
-        raise connection.ConnectionConfigError("name", f"a connection named {name!r} exists") from None
+        raise connection.ConnectionConfigError("name", f"a connection named {name!r} exists in this project") from None
     audit.record(actor, AuditAction.CONNECTION_CREATE, row, settings=checked)
     return row
 
