@@ -151,3 +151,21 @@ def test_a_run_on_a_connection_that_may_no_longer_reach_its_host_fails_before_se
     with pytest.raises(ConnectionConfigError, match="not in POLICY_ALLOWED_HOSTS"):
         runs.run_chunk(run, run.params["solution_ids"])
     assert server.seen == []
+
+
+@pytest.mark.django_db
+def test_generation_and_rollouts_refuse_a_redirect_too(recorders, settings):
+    """The same client serves every path out: a generation's sampling and a rollout's continuations."""
+    from activelearn.labellers.completers import PolicyCompleter
+
+    allowed, elsewhere = recorders(), recorders()
+    settings.POLICY_ALLOWED_HOSTS = [f"localhost:{allowed.port}"]
+    allowed.reply = (308, {"Location": f"http://127.0.0.1:{elsewhere.port}/v1/completions"}, "{}")
+    conn = Connection("hop", connection.parse({"base_url": f"http://localhost:{allowed.port}/v1", "model": "m",
+                                               "max_retries": 0}))
+    with pytest.raises(PolicyError, match="redirect"):
+        PolicyClient(conn).sample(1, "What is 2+2?", [0, 1])
+    solution = queued_solutions(1)[0]
+    with pytest.raises(PolicyError, match="redirect"):
+        PolicyCompleter(conn).answers(solution, 1, 2)
+    assert len(allowed.seen) == 2 and elsewhere.seen == []
