@@ -169,3 +169,19 @@ def test_generation_and_rollouts_refuse_a_redirect_too(recorders, settings):
     with pytest.raises(PolicyError, match="redirect"):
         PolicyCompleter(conn).answers(solution, 1, 2)
     assert len(allowed.seen) == 2 and elsewhere.seen == []
+
+
+@pytest.mark.django_db
+def test_a_connection_that_can_no_longer_be_used_is_listed_with_why(settings, ml):
+    """Upgrading to the loopback default (or narrowing the list) leaves stored connections that may not be
+    used: they are shown, with the reason, and the list does not fail on them."""
+    PolicyConnection.objects.create(name="gpu", settings=connection.parse({"base_url": "http://127.0.0.1:8000/v1",
+                                                                           "model": "m"}) | {
+        "base_url": "http://gpu-1:8000/v1"})
+    r = ml.get("/api/connections/")
+    assert r.status_code == 200, r.content
+    gpu = next(c for c in r.json() if c["name"] == "gpu")
+    assert gpu["problem"].startswith("base_url: host gpu-1 is not loopback") and gpu["api_key_set"] is False
+    assert next(c for c in r.json() if c["name"] == "demo")["problem"] == ""
+    settings.POLICY_ALLOWED_HOSTS = ["gpu-1:8000"]
+    assert ml.get("/api/connections/gpu/").json()["problem"] == ""

@@ -231,9 +231,10 @@ def resolve(name: str, overrides: dict | None = None, project: int | None = None
     return Connection(name, merged, _key(name, merged, row))
 
 
-def key_usable(name: str, merged: dict, row: PolicyConnection | None) -> bool:
-    """Whether this process would send a key for the connection (granted, and the variable set)."""
+def key_state(name: str, merged: dict, row: PolicyConnection | None) -> tuple[bool, str]:
+    """(whether this process would send a key for the connection: granted and set, why not if it names a
+    variable that is not granted to it)."""
     try:
-        return bool(_key(name, merged, row))
-    except ConnectionConfigError:
-        return False
+        return bool(_key(name, merged, row)), ""
+    except ConnectionConfigError as exc:
+        return False, f"{exc.field}: {exc.message}"
