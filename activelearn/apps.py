@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 
 
 class ActivelearnConfig(AppConfig):
@@ -14,6 +15,7 @@ class ActivelearnConfig(AppConfig):
         worker_ready.connect(_start_heartbeat, dispatch_uid="stepwise-worker-heartbeat")
         beat_init.connect(_start_beat, dispatch_uid="stepwise-beat-heartbeat")
         beat_embedded_init.connect(_follow_worker, dispatch_uid="stepwise-beat-follows-worker")
+        checks.register(_key_grants)
 
 
 def _start_heartbeat(sender=None, **_):
@@ -37,3 +39,16 @@ def _follow_worker(sender=None, **_):
     from activelearn import heartbeat
 
     heartbeat.exit_with_parent(os.getppid())
+
+
+def _key_grants(app_configs=None, **_):
+    # a misspelt POLICY_KEY_GRANTS is found when a process starts, not by the first connection that needs it
+    from django.core.exceptions import ImproperlyConfigured
+
+    from activelearn.policy import keys
+
+    try:
+        keys.grants()
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), id="stepwise.E101")]
+    return []

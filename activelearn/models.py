@@ -171,7 +171,7 @@ class PolicyConnection(models.Model):
     """
 
     project = project_field("connections")
-    name = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=64)
     settings = models.JSONField(default=dict)
     created_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -179,6 +179,9 @@ class PolicyConnection(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # a name is a project's (rounds name their project's connections): one project cannot learn
+        # another's names by being told a name is taken
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="connection_name_per_project")]
 
     def __str__(self):
         return self.name

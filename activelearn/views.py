@@ -11,10 +11,10 @@ from activelearn.models import Round
 from activelearn.options import format_number
 from activelearn.policy import connection
 from activelearn.policy import evaluation as policy_evaluation
-from activelearn.rounds.config import OPTIONS
+from activelearn.rounds.config import CONNECTION_OPTIONS, OPTIONS
 from activelearn.rounds.selectors import current_round, generation_charts, round_detail
 from labeling import projects
-from labeling.models import Problem
+from labeling.models import DEFAULT_PROJECT_ID, Problem
 from labeling.people import roles
 from labeling.switcher import project_page
 
@@ -31,7 +31,10 @@ def form_fields(project: int | None = None) -> list[dict]:
     demo_data = problems.filter(extra__has_key="demo").exists()
     fields = []
     for o in OPTIONS:
-        if o.choices:
+        choices = list(o.choices)
+        if o.name in CONNECTION_OPTIONS:  # the project's own connections and the built-in ones, no other's
+            choices = ["", *connection.names(project if project is not None else DEFAULT_PROJECT_ID)]
+        if choices:
             widget, step = "select", None
         elif o.type in (int, float):
             widget, step = "number", "1" if o.type is int else "any"
@@ -47,7 +50,7 @@ def form_fields(project: int | None = None) -> list[dict]:
                        "empty_label": EMPTY_CHOICE.get(o.name, "default"),
                        "min": None if o.min is None else format_number(o.min),
                        "max": None if o.max is None else format_number(o.max),
-                       "default": default, "help": o.help, "choices": list(o.choices), "nullable": o.nullable,
+                       "default": default, "help": o.help, "choices": choices, "nullable": o.nullable,
                        "type": o.type.__name__})
     return fields
 

@@ -253,9 +253,13 @@ MODEL_DIR = Path(env("MODEL_DIR", default=str(VAR_DIR / "models")))
 POLICY_BASE_URL = env("POLICY_BASE_URL", default="")
 POLICY_MODEL = env("POLICY_MODEL", default="")
 POLICY_ENDPOINT = env("POLICY_ENDPOINT", default="completions")
-# Hosts a connection's base_url may name (host, host:port, or .domain for its subdomains), comma-separated;
-# empty: any. Set it in production so that a round can never point a worker at an internal service.
+# Hosts a connection's base_url may name (host, host:port, [v6]:port, or .domain for its subdomains),
+# comma-separated; empty: loopback only (127.0.0.0/8, ::1, localhost). docs/security.md, "Outbound hosts".
 POLICY_ALLOWED_HOSTS = env.list("POLICY_ALLOWED_HOSTS", default=[])
+# Which connection may use which key variable, towards which host: VARIABLE=project[/connection]@host[:port],
+# comma-separated. Only the `default` connection needs no entry (POLICY_API_KEY to POLICY_BASE_URL's host).
+# docs/security.md, "Secrets and model servers".
+POLICY_KEY_GRANTS = env.list("POLICY_KEY_GRANTS", default=[])
 HF_ALLOW_NETWORK = env.bool("HF_ALLOW_NETWORK", default=False)
 if not HF_ALLOW_NETWORK:
     # Set before anything imports huggingface_hub, which reads it once at import time.

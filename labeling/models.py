@@ -551,6 +551,8 @@ class AutoLabelRun(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
     solutions = models.PositiveIntegerField(default=0, help_text="Solutions the run was asked to label.")
     requests = models.PositiveBigIntegerField(default=0)
+    retries = models.PositiveBigIntegerField(default=0)
+    failed_requests = models.PositiveBigIntegerField(default=0, help_text="Requests refused or unanswered.")
     rollouts = models.PositiveBigIntegerField(default=0, help_text="Continuations sampled (rollout sources).")
     prompt_tokens = models.PositiveBigIntegerField(default=0)
     completion_tokens = models.PositiveBigIntegerField(default=0)

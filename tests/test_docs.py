@@ -206,7 +206,9 @@ def test_commands_named_exist(page, commands):
 
 @pytest.mark.parametrize("page", PAGES, ids=rel)
 def test_settings_named_are_read(page, settings_names):
-    assert setting_problems(page.read_text(), settings_names) == []
+    # POLICY_API_KEY_<NAME>: a family of key variables a connection names (activelearn/policy/keys.py)
+    problems = [p for p in setting_problems(page.read_text(), settings_names) if not p.startswith("POLICY_API_KEY_")]
+    assert problems == []
 
 
 def test_readme_stays_short():

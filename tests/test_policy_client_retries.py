@@ -103,5 +103,7 @@ def test_allowed_hosts_limit_what_a_connection_may_name(settings):
         with pytest.raises(ConnectionConfigError) as err:
             connection.parse({"base_url": url, "model": "m"})
         assert err.value.field == "base_url" and why in str(err.value), (url, err.value)
-    settings.POLICY_ALLOWED_HOSTS = ""
-    assert connection.check_base_url("http://anything:1/v1")  # empty: any host (the README says to set it)
+    settings.POLICY_ALLOWED_HOSTS = ""  # empty: loopback only (tests/test_outbound_hosts.py has the rest)
+    assert connection.check_base_url("http://127.0.0.1:1/v1") and connection.check_base_url("http://localhost:1/v1")
+    with pytest.raises(ConnectionConfigError, match="not loopback"):
+        connection.parse({"base_url": "http://anything:1/v1"})

@@ -145,14 +145,15 @@ def test_a_round_fails_while_the_server_is_away_and_resumes_without_duplicates(l
         GeneratedSample.objects.count()
 
 
-def test_the_api_key_goes_to_the_server_and_nowhere_else(live, problems, monkeypatch, caplog, tmp_path, ml):
+def test_the_api_key_goes_to_the_server_and_nowhere_else(live, problems, monkeypatch, caplog, tmp_path, ml, settings):
     monkeypatch.setenv("POLICY_API_KEY_TEST", SECRET)
+    settings.POLICY_KEY_GRANTS = [f"POLICY_API_KEY_TEST=default/keyed@127.0.0.1:{live.port}"]
     caplog.set_level(logging.DEBUG)
     r = ml.post("/api/connections/", {"name": "keyed", "settings": {
         "base_url": live.base_url, "model": str(live.model_dir), "api_key_env": "POLICY_API_KEY_TEST",
         "max_tokens": 16}}, content_type="application/json")
     assert r.status_code == 201 and r.json()["api_key_set"] is True
-    conn = connection.resolve("keyed")
+    conn = connection.resolve("keyed", project=1)
     assert conn.api_key == SECRET and SECRET not in repr(conn)
     run = generation.start_run("keyed-run", conn, 2, {"problem_cap": 2})
     generation.run_chunk(run, conn, run.config["problem_ids"])
@@ -167,8 +168,9 @@ def test_the_api_key_goes_to_the_server_and_nowhere_else(live, problems, monkeyp
     assert all(SECRET.encode() not in blob for blob in seen)
 
 
-def test_unreachable_server_is_named_without_the_key(problems, monkeypatch):
+def test_unreachable_server_is_named_without_the_key(problems, monkeypatch, settings):
     monkeypatch.setenv("POLICY_API_KEY_X", SECRET)
+    settings.POLICY_KEY_GRANTS = ["POLICY_API_KEY_X=default/gone@127.0.0.1:9"]
     connections.create("gone", {"base_url": "http://127.0.0.1:9/v1", "model": "m", "api_key_env": "POLICY_API_KEY_X",
                                 "max_retries": 1, "timeout": 2})
     conn = connection.resolve("gone")

@@ -23,6 +23,7 @@ from labeling.models import DEFAULT_PROJECT_ID, AuditAction, AutoLabelRun, Label
 
 SOURCES = ("rollout", "first_error", "judge", "prm")
 RUN_JOB = "activelearn.tasks.auto_label_job"  # the task a run started through the API is sent as
+COST_FIELDS = ("requests", "retries", "failed_requests", "prompt_tokens", "completion_tokens", "request_seconds")
 
 
 def send(run: AutoLabelRun) -> None:
@@ -128,6 +129,8 @@ def complete(run: AutoLabelRun) -> bool:
 
 
 def _labeller(run: AutoLabelRun):
+    """(label_all, meter): labels for a list of solutions, and what the requests made for them cost
+    since the meter was last read (every request, failed ones too)."""
     p = run.params
     if run.source == "prm":
         from activelearn.models import ModelVersion
@@ -139,14 +142,16 @@ def _labeller(run: AutoLabelRun):
             scored = rm.score([(s.problem.text, s.steps) for s in solutions])
             return [methods.prm(s, steps, p["threshold"]) for s, (_, steps) in zip(solutions, scored, strict=True)]
 
-        return label_all
-    conn = connection.resolve(p["connection"], p.get("overrides"))
+        return label_all, Usage
+    conn = connection.resolve(p["connection"], p.get("overrides"), project=run.project_id)
     if run.source == "judge":
         judge = DemoJudge(run.key) if conn.is_demo else PolicyJudge(conn)
-        return lambda sols: [_refusable(methods.judge, s, judge, p["attempts"], p["verdicts"]) for s in sols]
+        meter = Usage if conn.is_demo else judge.client.take
+        return (lambda sols: [_refusable(methods.judge, s, judge, p["attempts"], p["verdicts"]) for s in sols]), meter
     completer = DemoCompleter(run.key) if conn.is_demo else PolicyCompleter(conn)
     method = methods.rollouts if run.source == "rollout" else methods.first_error_search
-    return lambda sols: [_refusable(method, s, completer, p["k"]) for s in sols]
+    meter = Usage if conn.is_demo else completer.client.take
+    return (lambda sols: [_refusable(method, s, completer, p["k"]) for s in sols]), meter
 
 
 def _refusable(method, solution, *args) -> methods.Labelled:
@@ -165,32 +170,42 @@ def run_chunk(run: AutoLabelRun, solution_ids: list[int], *, alive=None) -> int:
     """Label the solutions of `solution_ids` that have no label of this run yet; returns how many."""
     todo = missing(run, solution_ids)
     solutions = list(Solution.objects.filter(id__in=todo).select_related("problem").order_by("id"))
-    label_all, written = _labeller(run), 0
+    (label_all, meter), written = _labeller(run), 0
     for i in range(0, len(solutions), 8):
         batch = solutions[i:i + 8]
-        labelled = label_all(batch)
-        usage = Usage()
-        rows = []
-        for s, lab in zip(batch, labelled, strict=True):
-            usage.add(lab.usage)
-            rows.append(StepLabels(run=run, solution=s, n_steps=len(s.steps), hard=lab.hard, soft=lab.soft,
-                                   first_error=lab.first_error, malformed=lab.malformed, attempts=lab.attempts,
-                                   rollouts=lab.rollouts, detail=lab.detail))
+        try:
+            labelled = label_all(batch)
+        except BaseException:  # the server went away: what was asked of it still counts
+            _add_cost(run, meter(), 0)
+            raise
+        rows = [StepLabels(run=run, solution=s, n_steps=len(s.steps), hard=lab.hard, soft=lab.soft,
+                           first_error=lab.first_error, malformed=lab.malformed, attempts=lab.attempts,
+                           rollouts=lab.rollouts, detail=lab.detail) for s, lab in zip(batch, labelled, strict=True)]
         with transaction.atomic():
             made = StepLabels.objects.bulk_create(rows, ignore_conflicts=True)
-            AutoLabelRun.objects.filter(pk=run.pk).update(
-                requests=F("requests") + usage.requests, prompt_tokens=F("prompt_tokens") + usage.prompt_tokens,
-                completion_tokens=F("completion_tokens") + usage.completion_tokens,
-                request_seconds=F("request_seconds") + usage.request_seconds,
-                rollouts=F("rollouts") + sum(r.rollouts for r in rows))
+            _add_cost(run, meter(), sum(r.rollouts for r in rows))
         written += len(made)
         if alive:
             alive()
     return written
 
 
-def finish(run: AutoLabelRun, status: str = AutoLabelRun.Status.SUCCEEDED, error: str = "") -> None:
+def _add_cost(run: AutoLabelRun, usage: Usage, rollouts: int) -> None:
+    AutoLabelRun.objects.filter(pk=run.pk).update(
+        rollouts=F("rollouts") + rollouts, **{f: F(f) + getattr(usage, f) for f in COST_FIELDS})
+
+
+def finish(run: AutoLabelRun, status: str = AutoLabelRun.Status.SUCCEEDED, error: str = "") -> str:
+    """Record how the run ended; returns the status. A run whose every request failed did not succeed,
+    whatever its caller thought (each solution has a `refused` reason in its labels)."""
+    if status == AutoLabelRun.Status.SUCCEEDED:
+        requests, failed = AutoLabelRun.objects.filter(pk=run.pk).values_list("requests", "failed_requests").get()
+        if requests and failed >= requests:
+            status = AutoLabelRun.Status.FAILED
+            error = (f"every request to the policy server failed ({failed} of {requests}): the labels' details "
+                     "say why (refused)")
     AutoLabelRun.objects.filter(pk=run.pk).update(status=status, error=error[:4000], finished_at=timezone.now())
+    return status
 
 
 def summary(run: AutoLabelRun) -> dict:
@@ -200,6 +215,5 @@ def summary(run: AutoLabelRun) -> dict:
         with_error=Count("id", filter=Q(first_error__gte=0)))
     return {"run": run.key, "source": run.source, "labeller_version": run.labeller_version, "model": run.model,
             "status": run.status, "solutions": run.solutions, **agg,
-            "cost": {"requests": run.requests, "rollouts": run.rollouts, "prompt_tokens": run.prompt_tokens,
-                     "completion_tokens": run.completion_tokens, "request_seconds": run.request_seconds}}
+            "cost": {"rollouts": run.rollouts, **{f: getattr(run, f) for f in COST_FIELDS}}}
 

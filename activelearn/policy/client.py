@@ -11,16 +11,24 @@ with the official `openai` client.
 - Accounting: requests, retries, failed requests, prompt and completion tokens, time in requests.
 
 The API key is given to the client and goes nowhere else: not into errors (which name the server
-by its host), logs, provenance or responses.
+by its host and keep no more of its answer than a scrubbed line, `scrub`), logs, provenance or
+responses; a completion that echoes it has it blanked out.
+
+Where requests go: the client is made only after the host was checked again by name and by what it
+resolves to (activelearn.policy.hosts), and it never follows a redirect (an allowed host answering
+307 elsewhere is a refusal, not a request to the other host).
 """
 import logging
 import random
+import re
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import openai
 
+from activelearn.policy import hosts
 from activelearn.policy.connection import Connection
 from activelearn.policy.samples import ProblemSamples, Sampled, Usage
 
@@ -42,6 +50,36 @@ def _host(conn: Connection) -> str:
     return urlsplit(conn.base_url).netloc
 
 
+REDACTED = "[redacted]"
+# Long runs of key-like characters with a digit in them: a key a server echoes in some form
+# (prefixed, cut, masked at one end) is blanked with the rest of such words.
+_TOKENISH = re.compile(r"(?=[A-Za-z0-9_\-+/=.*]*\d)[A-Za-z0-9_\-+/=.*]{20,}")
+MAX_REASON = 200
+
+
+def scrub(text: str, key: str = "") -> str:
+    """A server's words made safe to store: the key blanked (and any key-like long word), one line,
+    printable, at most MAX_REASON characters."""
+    if key:
+        text = text.replace(key, REDACTED)
+    text = _TOKENISH.sub(REDACTED, text)
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    return text[:MAX_REASON]
+
+
+def _checked_host(conn: Connection) -> None:
+    """The server's host, checked again where the request leaves (settings may have changed since the
+    connection was stored) and by what it resolves to now."""
+    parts = urlsplit(conn.base_url)
+    try:
+        hosts.check_host(parts.hostname or "", parts.port)
+        hosts.check_resolved(parts.hostname or "", parts.port)
+    except ValueError as exc:
+        raise PolicyError(f"the policy server {_host(conn)} may not be reached: {exc}") from None
+    except OSError as exc:
+        raise PolicyUnavailable(f"the policy server {_host(conn)} does not resolve: {type(exc).__name__}") from None
+
+
 def _retry_after(exc) -> float | None:
     response = getattr(exc, "response", None)
     value = response.headers.get("retry-after") if response is not None else None
@@ -55,10 +93,28 @@ class PolicyClient:
     """One connection's client; safe to share between the threads of one worker process."""
 
     def __init__(self, conn: Connection, *, sleep=time.sleep):
+        _checked_host(conn)
         self.conn = conn
         self.sleep = sleep
+        self.spent = Usage()  # every request this client made, whatever became of it (`take`)
+        self._lock = threading.Lock()
+        http = openai.DefaultHttpxClient(follow_redirects=False, timeout=conn.timeout)
         self.client = openai.OpenAI(base_url=conn.base_url, api_key=conn.api_key or "no-key", timeout=conn.timeout,
-                                    max_retries=0)  # retries are ours: counted, with our backoff
+                                    max_retries=0, http_client=http)  # retries are ours: counted, with our backoff
+
+    def take(self) -> Usage:
+        """What the client spent since the last `take` (a run adds it to its counters even when a
+        request failed and its caller's accounting went with the exception)."""
+        with self._lock:
+            spent, self.spent = self.spent, Usage()
+        return spent
+
+    def _count(self, usage: Usage, **amounts) -> None:
+        for name, amount in amounts.items():
+            setattr(usage, name, getattr(usage, name) + amount)
+        with self._lock:
+            for name, amount in amounts.items():
+                setattr(self.spent, name, getattr(self.spent, name) + amount)
 
     def _params(self, n: int, seed: int | None) -> dict:
         c = self.conn
@@ -72,7 +128,7 @@ class PolicyClient:
     def request(self, prompt, n: int, seed: int | None, usage: Usage) -> list[Sampled]:
         attempt = 0
         while True:
-            usage.requests += 1
+            self._count(usage, requests=1)
             start = time.monotonic()
             try:
                 if self.conn.endpoint == "chat":
@@ -82,26 +138,39 @@ class PolicyClient:
                     resp = self.client.completions.create(prompt=prompt, **self._params(n, seed))
                     texts = [(ch.text or "", ch.finish_reason) for ch in resp.choices]
             except RETRYABLE as exc:
-                usage.failed_requests += 1
-                usage.request_seconds += time.monotonic() - start
+                self._count(usage, failed_requests=1, request_seconds=time.monotonic() - start)
                 if attempt >= self.conn.max_retries:
                     raise PolicyUnavailable(f"the policy server {_host(self.conn)} did not answer after "
                                             f"{attempt + 1} tries: {type(exc).__name__}") from None
                 delay = _retry_after(exc) or min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** attempt)
                 self.sleep(delay * random.uniform(0.5, 1.5))
                 attempt += 1
-                usage.retries += 1
+                self._count(usage, retries=1)
                 continue
             except openai.APIStatusError as exc:
-                usage.failed_requests += 1
-                raise PolicyError(f"the policy server {_host(self.conn)} refused the request: HTTP "
-                                  f"{exc.status_code} {str(getattr(exc, 'message', ''))[:300]}") from None
-            usage.request_seconds += time.monotonic() - start
+                self._count(usage, failed_requests=1, request_seconds=time.monotonic() - start)
+                raise PolicyError(self._refusal(exc)) from None
+            except openai.APIError as exc:  # an answer that is not the API's (not JSON, a redirect body)
+                self._count(usage, failed_requests=1, request_seconds=time.monotonic() - start)
+                raise PolicyError(f"the policy server {_host(self.conn)} answered something unusable: "
+                                  f"{type(exc).__name__}") from None
+            self._count(usage, request_seconds=time.monotonic() - start)
             if resp.usage is not None:
-                usage.prompt_tokens += resp.usage.prompt_tokens or 0
-                usage.completion_tokens += resp.usage.completion_tokens or 0
+                self._count(usage, prompt_tokens=resp.usage.prompt_tokens or 0,
+                            completion_tokens=resp.usage.completion_tokens or 0)
             per_choice = (resp.usage.completion_tokens // max(1, len(texts))) if resp.usage else None
-            return [Sampled(text, reason or "stop", per_choice) for text, reason in texts]
+            key = self.conn.api_key
+            return [Sampled(text.replace(key, REDACTED) if key else text, reason or "stop", per_choice)
+                    for text, reason in texts]
+
+    def _refusal(self, exc: "openai.APIStatusError") -> str:
+        """A refusal as it may be stored and shown: the status, and the server's reason scrubbed (a server
+        may echo the request's headers, the key among them); a redirect names no place."""
+        if 300 <= exc.status_code < 400:
+            return (f"the policy server {_host(self.conn)} answered HTTP {exc.status_code}, a redirect: it is not "
+                    "followed (point the connection's base_url at the server itself)")
+        reason = scrub(str(getattr(exc, "message", "") or ""), self.conn.api_key)
+        return f"the policy server {_host(self.conn)} refused the request: HTTP {exc.status_code} {reason}".rstrip()
 
     def sample(self, problem_id: int, problem_text: str, indices: list[int]) -> ProblemSamples:
         """Samples `indices` of one problem (asking again for what a server did not return)."""

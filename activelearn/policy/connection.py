@@ -1,7 +1,7 @@
 """A policy connection: which OpenAI-compatible server samples solutions, and how.
 
 A connection is a set of options (`OPTIONS`) checked by the one option parser: where the server is
-(`base_url`, allowed by POLICY_ALLOWED_HOSTS when set), which model, which endpoint, the versioned
+(`base_url`: activelearn.policy.hosts), which model, which endpoint, the versioned
 prompt, the sampling parameters, the splitting rule and the answer extraction, and client limits.
 Three kinds exist:
 
@@ -9,12 +9,12 @@ Three kinds exist:
 - `default`: the deployment's, from the POLICY_* settings (when POLICY_BASE_URL is set);
 - named ones that ML staff store (activelearn.models.PolicyConnection).
 
-A round or the `generate_solutions` command names one and may override any option but the key.
-The API key is never an option: a connection names an environment variable of the workers
-(`api_key_env`, POLICY_API_KEY or POLICY_API_KEY_<NAME>) that holds it, so no key is ever stored,
-shown, logged or exported by Stepwise.
+A round or the `generate_solutions` command names one and may override any option but the key
+variable and the server (`FIXED`). The API key is never an option: a connection names an
+environment variable of the workers (`api_key_env`, POLICY_API_KEY or POLICY_API_KEY_<NAME>) that
+holds it, so no key is ever stored, shown, logged or exported by Stepwise, and the key is read only
+for a connection the operator granted it to, towards the granted host (activelearn.policy.keys).
 """
-import os
 import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -24,7 +24,7 @@ from django.conf import settings
 from activelearn import options
 from activelearn.models import PolicyConnection
 from activelearn.options import Option, OptionError
-from activelearn.policy import prompts, splitting
+from activelearn.policy import hosts, keys, prompts, splitting
 
 DEMO, DEFAULT = "demo", "default"
 ENDPOINTS = ("completions", "chat")
@@ -38,8 +38,9 @@ class ConnectionConfigError(OptionError):
 
 
 def check_base_url(url: str) -> str:
-    """http(s) only, a host name, and one of POLICY_ALLOWED_HOSTS when that is set (so a request
-    can never point a worker at a service it should not reach)."""
+    """http(s) only, a host name, and a host a worker may reach (activelearn.policy.hosts: one of
+    POLICY_ALLOWED_HOSTS, else loopback), so a request can never point a worker at a service it
+    should not reach."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an http:// or https:// URL with a host")
@@ -47,27 +48,12 @@ def check_base_url(url: str) -> str:
         raise ValueError("must not carry a user name or password (name a key variable in api_key_env)")
     if parts.query or parts.fragment:
         raise ValueError("must not have a query or a fragment")
-    allowed = allowed_hosts()
-    if allowed and not host_allowed(parts.hostname, parts.port, allowed):
-        raise ValueError(f"host {parts.hostname} is not in POLICY_ALLOWED_HOSTS")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError("has a port that is not a number from 0 to 65535") from None
+    hosts.check_host(parts.hostname, port)
     return url.rstrip("/")
-
-
-def allowed_hosts() -> list[str]:
-    raw = settings.POLICY_ALLOWED_HOSTS
-    return [h.strip().lower() for h in (raw.split(",") if isinstance(raw, str) else raw) if h.strip()]
-
-
-def host_allowed(host: str, port: int | None, allowed: list[str]) -> bool:
-    """`host` or `host:port` entries; `.example.org` allows its subdomains."""
-    host = host.lower()
-    for entry in allowed:
-        name, _, want_port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
-        if want_port and str(port) != want_port:
-            continue
-        if host == name or (name.startswith(".") and host.endswith(name)):
-            return True
-    return False
 
 
 def check_key_env(name: str) -> str:
@@ -112,7 +98,10 @@ OPTIONS = [
     Option("max_retries", int, 4, "Retries of a request on 429, 5xx, a timeout or a lost connection, with "
            "exponential backoff.", min=0, max=20),
 ]
-OVERRIDABLE = [o for o in OPTIONS]  # a round or a command may override any of them (there is no key option)
+# What a round or a command may override: neither the key variable nor the server, so a key
+# configured for one host never goes to another.
+FIXED = ("base_url", "api_key_env")
+OVERRIDABLE = [o for o in OPTIONS if o.name not in FIXED]
 
 
 @dataclass(frozen=True)
@@ -163,30 +152,74 @@ def deployment_settings() -> dict:
                   "endpoint": settings.POLICY_ENDPOINT or "completions"})
 
 
-def names() -> list[str]:
-    out = [DEMO, *([DEFAULT] if settings.POLICY_BASE_URL else [])]
-    return out + list(PolicyConnection.objects.order_by("name").values_list("name", flat=True))
+def builtin_names() -> list[str]:
+    return [DEMO, *([DEFAULT] if settings.POLICY_BASE_URL else [])]
+
+
+def names(project: int) -> list[str]:
+    """The connections a round of `project` may name: the built-in ones and the project's own."""
+    rows = PolicyConnection.objects.filter(project_id=project).order_by("name")
+    return builtin_names() + list(rows.values_list("name", flat=True))
 
 
 def check_name(name: str) -> str:
-    if name and name not in names():
-        raise ValueError(f"no connection named {name!r}: one of {', '.join(names())}")
+    """The form of a connection's name (whether the project has it: `check_in_project`)."""
+    if name and name not in builtin_names() and not NAME.match(name):
+        raise ValueError("must be a connection's name: demo, default or a stored one")
     return name
+
+
+def check_in_project(name: str, project: int) -> None:
+    """ValueError unless `project` may name the connection `name` (other projects' names are not told)."""
+    if name and name not in names(project):
+        raise ValueError(f"no connection named {name!r} in this project: one of {', '.join(names(project))}")
+
+
+def _key(name: str, merged: dict, row: PolicyConnection | None) -> str:
+    """The key this connection may send to its server: read only where it is granted."""
+    var = merged["api_key_env"]
+    if not var:
+        return ""
+    if row is None:
+        ok = name == DEFAULT and var == keys.DEFAULT_KEY and keys.default_granted(merged["base_url"])
+    else:
+        ok = keys.granted(var, row.project.slug, row.name, merged["base_url"])
+    if not ok:
+        raise ConnectionConfigError("api_key_env", not_granted(var, row.project.slug if row else "",
+                                                              name, merged["base_url"]))
+    return keys.read(var)
+
+
+def not_granted(var: str, project: str, name: str, base_url: str) -> str:
+    return (f"{var} is not granted to connection {name!r} of project {project!r} for host "
+            f"{urlsplit(base_url).netloc} (an operator grants keys in POLICY_KEY_GRANTS)")
+
+
+def check_key_grant(settings_: dict, project: str, name: str) -> None:
+    """A stored connection's key variable must be granted to it, for its host."""
+    var = settings_.get("api_key_env")
+    if var and not keys.granted(var, project, name, settings_["base_url"]):
+        raise ConnectionConfigError("api_key_env", not_granted(var, project, name, settings_["base_url"]))
 
 
 def resolve(name: str, overrides: dict | None = None, project: int | None = None) -> Connection:
     """The connection called `name` with `overrides` applied and checked, its key read from the
-    environment. ConnectionConfigError for an unknown name (field `policy`; a stored connection of another
-    project than `project`, when given, is unknown too) or a connection that lacks a server or a model."""
+    environment where it is granted. ConnectionConfigError for an unknown name (field `policy`; a
+    stored connection of another project than `project`, when given, is unknown too), a key not
+    granted to it (`api_key_env`) or a connection that lacks a server or a model."""
+    row = None
     if name == DEMO:
         base = parse({})
     elif name == DEFAULT and settings.POLICY_BASE_URL:
         base = deployment_settings()
     else:
-        rows = PolicyConnection.objects.filter(name=name)
-        row = (rows if project is None else rows.filter(project_id=project)).first()
-        if row is None:
+        rows = PolicyConnection.objects.filter(name=name).select_related("project")
+        found = list((rows if project is None else rows.filter(project_id=project))[:2])
+        if not found:
             raise ConnectionConfigError("policy", f"no connection named {name!r}")
+        if len(found) > 1:  # only without a project (a bench, a shell): names are a project's
+            raise ConnectionConfigError("policy", f"connections named {name!r} exist in several projects: name one")
+        row = found[0]
         base = parse(row.settings)
     merged = parse({**base, **check_overrides(overrides or {})})
     if name != DEMO:
@@ -195,5 +228,13 @@ def resolve(name: str, overrides: dict | None = None, project: int | None = None
                 raise ConnectionConfigError(key, f"connection {name!r} needs a {key}")
         if merged["split"] == "pattern" and not merged["split_pattern"]:
             raise ConnectionConfigError("split_pattern", "is required with split=pattern")
-    key_env = merged["api_key_env"]
-    return Connection(name, merged, os.environ.get(key_env, "") if key_env else "")
+    return Connection(name, merged, _key(name, merged, row))
+
+
+def key_state(name: str, merged: dict, row: PolicyConnection | None) -> tuple[bool, str]:
+    """(whether this process would send a key for the connection: granted and set, why not if it names a
+    variable that is not granted to it)."""
+    try:
+        return bool(_key(name, merged, row)), ""
+    except ConnectionConfigError as exc:
+        return False, f"{exc.field}: {exc.message}"

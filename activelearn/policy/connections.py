@@ -1,11 +1,12 @@
 """Write side of stored policy connections (ML staff): create, change, delete, each in the audit
-trail. The settings are checked by activelearn.policy.connection; there is no key to store."""
+trail. The settings are checked by activelearn.policy.connection; there is no key to store, and
+the key variable a connection names must be granted to it (activelearn.policy.keys)."""
 from django.db import IntegrityError, transaction
 
 from activelearn.models import PolicyConnection
 from activelearn.policy import connection
 from labeling import audit
-from labeling.models import DEFAULT_PROJECT_ID, AuditAction
+from labeling.models import DEFAULT_PROJECT_ID, AuditAction, Project
 
 RESERVED = (connection.DEMO, connection.DEFAULT)
 
@@ -32,14 +33,15 @@ def _usable(name: str, settings: dict) -> dict:
 
 @transaction.atomic
 def create(name, settings: dict, *, actor=None, project: int = DEFAULT_PROJECT_ID) -> PolicyConnection:
-    """A stored connection of `project` (names are unique across projects: a round names its connection)."""
+    """A stored connection of `project` (a name is unique in its project: a round names its project's)."""
     name = _check_name(name)
     checked = _usable(name, settings)
+    connection.check_key_grant(checked, Project.objects.get(pk=project).slug, name)
     try:
         with transaction.atomic():
             row = PolicyConnection.objects.create(name=name, settings=checked, created_by=actor, project_id=project)
     except IntegrityError:
-        raise connection.ConnectionConfigError("name", f"a connection named {name!r} exists") from None
+        raise connection.ConnectionConfigError("name", f"a connection named {name!r} exists in this project") from None
     audit.record(actor, AuditAction.CONNECTION_CREATE, row, settings=checked)
     return row
 
@@ -48,6 +50,7 @@ def create(name, settings: dict, *, actor=None, project: int = DEFAULT_PROJECT_I
 def update(row: PolicyConnection, changes: dict, *, actor=None) -> PolicyConnection:
     """Change some settings (the others stay)."""
     checked = _usable(row.name, {**row.settings, **connection.parse(changes, defaults=False)})
+    connection.check_key_grant(checked, row.project.slug, row.name)  # a new host does not take the key along
     before = dict(row.settings)
     row.settings = checked
     row.save(update_fields=["settings", "updated_at"])

@@ -196,7 +196,8 @@ def add_usage(run: GenerationRun, usage: Usage) -> None:
     GenerationRun.objects.filter(pk=run.pk).update(**{f: F(f) + getattr(usage, f) for f in USAGE_FIELDS})
 
 
-def sample_problems(run: GenerationRun, conn: Connection, todo: dict[int, list[int]]):
+def sample_problems(run: GenerationRun, conn: Connection, todo: dict[int, list[int]],
+                    client: PolicyClient | None = None):
     """Yields (problem, its samples) for the missing samples `todo`, from the demo policy or the server."""
     problems = Problem.objects.in_bulk(list(todo))
     if conn.is_demo:
@@ -205,7 +206,7 @@ def sample_problems(run: GenerationRun, conn: Connection, todo: dict[int, list[i
             yield p, (demo.sample(p, indices, run.key, conn.temperature) if demo.can_sample(p)
                       else ProblemSamples(pid))
         return
-    client = PolicyClient(conn)
+    client = client or PolicyClient(conn)
     jobs = [(pid, problems[pid].text, indices) for pid, indices in todo.items() if pid in problems]
     for got in client.sample_many(jobs):
         yield problems[got.problem_id], got
@@ -217,15 +218,19 @@ def run_chunk(run: GenerationRun, conn: Connection, problem_ids: list[int], *,
     problems (a round's cancel stops the chunk there). Usage is added to the run as it comes."""
     outcomes, new_ids = Counter(), []
     todo = missing(run, problem_ids)
+    # the client's own count: a request that failed with its problem is counted all the same
+    client = PolicyClient(conn) if todo and not conn.is_demo else None
     try:
-        for problem, got in sample_problems(run, conn, todo):
+        for problem, got in sample_problems(run, conn, todo, client):
             counted, made = store(run, conn, problem, got)
             outcomes += counted
             new_ids += made
-            add_usage(run, got.usage)
+            add_usage(run, got.usage if client is None else client.take())
             if alive:
                 alive()
     finally:
+        if client is not None:
+            add_usage(run, client.take())
         if grade and new_ids:
             grade_solutions(Solution.objects.filter(id__in=new_ids))
     return {"samples": sum(outcomes.values()), **outcomes}

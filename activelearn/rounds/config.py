@@ -11,6 +11,7 @@ from activelearn.options import Option, OptionError
 from activelearn.policy import connection
 from activelearn.prm import allowlist, label_mix
 from activelearn.selection.strategies import STRATEGIES, SelectionConfig
+from labeling.models import DEFAULT_PROJECT_ID
 
 
 class RoundConfigError(OptionError):
@@ -34,27 +35,15 @@ class _BackboneNames(Sequence):
         return "<PRM_ALLOWED_BACKBONES names>"
 
 
-class _ConnectionNames(Sequence):
-    """The names `generate_with` may take, read whenever asked: empty (no generation) and every
-    connection (demo, default, the stored ones)."""
-
-    def _names(self) -> tuple[str, ...]:
-        return ("", *connection.names())
-
-    def __getitem__(self, i):
-        return self._names()[i]
-
-    def __len__(self) -> int:
-        return len(self._names())
-
-    def __repr__(self) -> str:
-        return "<policy connection names>"
+# Options naming a policy connection: their choices are a project's (the built-in ones and its
+# own), so they are given per project (connection.names) by the page and checked by parse_config.
+CONNECTION_OPTIONS = ("generate_with", "auto_label_connection")
 
 
 GENERATION_OPTIONS = [
     Option("generate_with", str, "", "Sample fresh candidates first, from this policy connection: demo (the built-in "
            "demo generator), default (POLICY_BASE_URL) or a stored one; empty = no generation.",
-           choices=_ConnectionNames(), check=connection.check_name),
+           check=connection.check_name),
     Option("samples_per_problem", int, 16, "Samples asked of the policy per problem.", min=1, max=4096),
     Option("fewer_than", int, None, "Generate only for problems with fewer than this many candidates; empty = all.",
            min=1, max=10**6, nullable=True),
@@ -66,7 +55,8 @@ GENERATION_OPTIONS = [
            min=1, max=10**6, nullable=True),
     Option("generate_chunk", int, 4, "Problems per generation task; tasks run in parallel on all workers.", min=1,
            max=10_000),
-    Option("policy_overrides", dict, {}, "Connection options for this round (any but the key), e.g. "
+    Option("policy_overrides", dict, {}, "Connection options for this round (any but the server and the key "
+           "variable: base_url and api_key_env are the connection's own), e.g. "
            '{"temperature": 0.7, "max_tokens": 512}.', check=connection.check_overrides),
 ]
 
@@ -75,7 +65,7 @@ AUTO_LABEL_OPTIONS = [
            "judge or prm (the new PRM at auto_label_threshold); empty = no automatic labels. The disagreement "
            "strategy needs them.", choices=("", "rollout", "first_error", "judge", "prm")),
     Option("auto_label_connection", str, "demo", "The completer's or judge's policy connection.",
-           choices=_ConnectionNames(), check=connection.check_name),
+           check=connection.check_name),
     Option("auto_label_k", int, 8, "Continuations per step (rollout) or per probe (first_error).", min=1, max=256),
     Option("auto_label_attempts", int, 1, "Judge answers per solution (majority).", min=1, max=32),
     Option("auto_label_threshold", float, 0.5, "prm: a step scored below this is an error.", min=0, max=1),
@@ -133,9 +123,15 @@ def from_form(data: dict) -> dict:
     return {k: from_text(known[k], v) if k in known and isinstance(v, str) else v for k, v in data.items()}
 
 
-def parse_config(data: dict | None) -> dict:
-    """Defaults filled in and every value checked; unknown keys are refused by name."""
+def parse_config(data: dict | None, project: int = DEFAULT_PROJECT_ID) -> dict:
+    """Defaults filled in and every value checked for a round of `project` (the connections it may
+    name are its own and the built-in ones); unknown keys are refused by name."""
     config = options.parse_options(data, OPTIONS, RoundConfigError)
+    for name in CONNECTION_OPTIONS:
+        try:
+            connection.check_in_project(config[name], project)
+        except ValueError as exc:
+            raise RoundConfigError(name, str(exc)) from None
     try:
         selection_config(config)
     except ValueError as exc:
@@ -150,10 +146,15 @@ def parse_config(data: dict | None) -> dict:
     if config["generate_with"]:  # a connection that cannot work is refused before the round starts
         overrides = config["policy_overrides"]
         try:
-            connection.resolve(config["generate_with"], overrides)
+            connection.resolve(config["generate_with"], overrides, project=project)
         except OptionError as exc:
             field = f"policy_overrides.{exc.field}" if exc.field in overrides else "generate_with"
             raise RoundConfigError(field, exc.message) from None
+    if config["auto_label_with"] in ("rollout", "first_error", "judge"):  # its key and host, checked now too
+        try:
+            connection.resolve(config["auto_label_connection"], None, project=project)
+        except OptionError as exc:
+            raise RoundConfigError("auto_label_connection", f"{exc.field}: {exc.message}") from None
     return config
 
 

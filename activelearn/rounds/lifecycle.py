@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from activelearn.models import ACTIVE_ROUND_STATUSES, STAGES, ModelVersion, PolicyConnection, Round, RoundStatus
+from activelearn.models import ACTIVE_ROUND_STATUSES, STAGES, ModelVersion, Round, RoundStatus
 from activelearn.prm.registry import active_version
 from activelearn.rounds import stages
 from activelearn.rounds.config import RoundConfigError, parse_config
@@ -64,13 +64,8 @@ def start_round(config: dict | None = None, user=None, project=None) -> Round:
     """Create a round in `project` (a Project; the default one when not given) and send it to the workers: it
     trains on that project's labels and selects from and queues into that project. One round at a time per
     project. Raises RoundBusy or RoundConfigError."""
-    cfg = parse_config(config)
     project_id = project.pk if project is not None else DEFAULT_PROJECT_ID
-    for field, name in (("generate_with", cfg.get("generate_with")), ("auto_label_connection",
-                                                                      cfg.get("auto_label_connection"))):
-        stored = PolicyConnection.objects.filter(name=name) if name else None
-        if stored is not None and stored.exists() and not stored.filter(project_id=project_id).exists():
-            raise RoundConfigError(field, f"no connection named {name!r} in this project")
+    cfg = parse_config(config, project_id)
     if cfg["retrain"] in ("none", "finetune") and active_version(project=project_id) is None:
         raise RoundConfigError("retrain", f"'{cfg['retrain']}' needs an active PRM and there is none: "
                                           "use retrain=scratch or train one (manage.py train_prm)")

@@ -246,7 +246,9 @@ def end_auto_label(r: Round) -> None:
     run = AutoLabelRun.objects.get(key=info["run"])
     if not label_runs.complete(run):
         raise RuntimeError("automatic labelling is incomplete: some chunks failed; resume the round to label the rest")
-    label_runs.finish(run)
+    if label_runs.finish(run) == AutoLabelRun.Status.FAILED:
+        run.refresh_from_db()
+        raise RuntimeError(f"automatic labelling failed: {run.error}")
     result = label_runs.summary(run)
     _close_stage(r, info, done=result["labelled"], with_error=result["with_error"], malformed=result["malformed"],
                  cost=result["cost"])

@@ -2,7 +2,7 @@
 generation runs that sampled from them."""
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,6 +12,7 @@ from activelearn.options import OptionError
 from activelearn.policy import connection, connections
 from api import scoping
 from api.serializers import policy as s
+from labeling import projects
 from labeling.people import roles
 
 
@@ -32,7 +33,7 @@ class ConnectionList(_Connections):
     @extend_schema(responses=s.ConnectionOut(many=True), summary="Policy connections: built in, and those stored "
                                                                  "in your projects", parameters=[scoping.PROJECT_PARAM])
     def get(self, request):
-        builtin = [connection.DEMO, *([connection.DEFAULT] if connection.DEFAULT in connection.names() else [])]
+        builtin = connection.builtin_names()
         rows = PolicyConnection.objects.select_related("project").order_by("name")
         ids = scoping.projects_for(request, self.perm)
         rows = rows if ids is None else rows.filter(project_id__in=ids)
@@ -54,19 +55,30 @@ class ConnectionList(_Connections):
 
 class ConnectionDetail(_Connections):
     def _row(self, name) -> PolicyConnection:
+        """The caller's connection `name`; with ?project=, that project's (a name is a project's, so someone in
+        two projects that both have one names the project)."""
         if name in connections.RESERVED and self.request.method not in SAFE_METHODS:
             raise PermissionDenied(f"{name} is built in: set it with the POLICY_* settings")
-        return scoping.get_scoped(PolicyConnection.objects.select_related("project"), self.request, self.perm,
-                                  name=name)
+        rows = scoping.scoped(PolicyConnection.objects.select_related("project"), self.request, self.perm)
+        slug = self.request.query_params.get("project")
+        named = connection.NAME.match(name) and (not slug or projects.is_slug(slug))  # (a NUL is a 500 on PostgreSQL)
+        found = list((rows.filter(project__slug=slug) if slug else rows).filter(name=name)[:2]) if named else []
+        if not found:
+            raise NotFound("no such connection in your projects")
+        if len(found) > 1:
+            raise ValidationError({"project": f"connections named {name!r} are in several of your projects: add "
+                                              "?project=<slug>"})
+        return found[0]
 
-    @extend_schema(responses=s.ConnectionOut)
+    @extend_schema(responses=s.ConnectionOut, parameters=[scoping.PROJECT_PARAM])
     def get(self, request, name):
-        if name in connection.names() and name in connections.RESERVED:
+        if name in connection.builtin_names() and name in connections.RESERVED:
             return Response(s.connection_out(name))
         row = self._row(name)
         return Response(s.connection_out(row.name, row))
 
-    @extend_schema(request=s.ConnectionPatch, responses=s.ConnectionOut, summary="Change some of its options")
+    @extend_schema(request=s.ConnectionPatch, responses=s.ConnectionOut, summary="Change some of its options",
+                   parameters=[scoping.PROJECT_PARAM])
     def patch(self, request, name):
         row = self._row(name)
         data = s.ConnectionPatch(data=request.data)
@@ -77,7 +89,7 @@ class ConnectionDetail(_Connections):
             raise _refused(exc) from None
         return Response(s.connection_out(row.name, row))
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(request=None, responses={204: None}, parameters=[scoping.PROJECT_PARAM])
     def delete(self, request, name):
         connections.delete(self._row(name), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

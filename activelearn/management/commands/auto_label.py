@@ -54,7 +54,7 @@ class Command(BaseCommand):
             for chunk in runs.chunks(run, 16):
                 runs.run_chunk(run, chunk)
                 bar.update(len(chunk))
-            runs.finish(run)
+            failed = runs.finish(run) == AutoLabelRun.Status.FAILED
         except PolicyError as exc:
             runs.finish(run, AutoLabelRun.Status.FAILED, str(exc))
             raise CommandError(f"{exc} (run {key} keeps what it labelled: run the command again to go on)") from None
@@ -63,8 +63,11 @@ class Command(BaseCommand):
             worker_pool.shutdown_workers()
         s = runs.summary(run)
         c = s["cost"]
+        if failed:
+            run.refresh_from_db()
+            raise CommandError(f"run {key}: {run.error}")
         self.stdout.write(self.style.SUCCESS(
             f"run {key} ({s['source']}, {s['labeller_version']}, {s['model']}): {s['labelled']} of {s['solutions']} "
             f"solutions labelled, {s['with_error']} with an error, {s['malformed']} malformed. Cost: {c['requests']} "
-            f"requests, {c['rollouts']} rollouts, {c['prompt_tokens'] + c['completion_tokens']} tokens, "
-            f"{c['request_seconds']:.1f} s in requests."))
+            f"requests ({c['failed_requests']} failed), {c['rollouts']} rollouts, "
+            f"{c['prompt_tokens'] + c['completion_tokens']} tokens, {c['request_seconds']:.1f} s in requests."))

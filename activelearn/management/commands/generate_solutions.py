@@ -32,7 +32,7 @@ class Command(BaseCommand):
         for name, kind in (("subject", str), ("level", int), ("source", str), ("fewer-than", int),
                            ("problem-cap", int)):
             parser.add_argument(f"--{name}", type=kind, help="Problem filter (see the rounds' options).")
-        for o in connection.OPTIONS:
+        for o in connection.OVERRIDABLE:  # never the server or the key variable: the connection's own
             parser.add_argument("--" + o.name.replace("_", "-"), dest=f"c_{o.name}", metavar="VALUE",
                                 help=f"{o.help} Default: the connection's ({describe_default(o)} if unset).")
         parser.add_argument("--no-progress", action="store_true")
@@ -42,7 +42,7 @@ class Command(BaseCommand):
     def handle(self, *args, **o):
         overrides = {}
         try:
-            for opt in connection.OPTIONS:
+            for opt in connection.OVERRIDABLE:
                 if o.get(f"c_{opt.name}") is not None:
                     overrides[opt.name] = from_text(opt, o[f"c_{opt.name}"])
             project = project_from(o)
