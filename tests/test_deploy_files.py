@@ -1,7 +1,7 @@
-"""The deployment files agree with each other, with the README and with the settings.
+"""The deployment files agree with each other, with docs/deployment.md and with the settings.
 
 No Docker engine is needed: docker-compose.yml is parsed with PyYAML, the Dockerfile
-line by line, and README.md's "Production shape" tables are parsed and compared with
+line by line, and docs/deployment.md's "Production shape" tables are parsed and compared with
 both. The entrypoint script is run for real against a throwaway SQLite database.
 """
 import fnmatch
@@ -23,7 +23,7 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 ENTRYPOINT = ROOT / "scripts" / "docker-entrypoint.sh"
-README = ROOT / "README.md"
+DEPLOY_DOC = ROOT / "docs" / "deployment.md"  # the page that holds the production shape
 SETTINGS = ROOT / "config" / "settings.py"
 MAKEFILE = ROOT / "Makefile"
 
@@ -121,9 +121,9 @@ def dockerfile_env() -> dict[str, str]:
 
 
 def production_section() -> str:
-    text = README.read_text()
+    text = DEPLOY_DOC.read_text()
     match = re.search(r"^## Production shape\s*$(.*?)(?=^## |\Z)", text, re.M | re.S)
-    assert match, "README.md has no '## Production shape' section"
+    assert match, "docs/deployment.md has no '## Production shape' section"
     return match.group(1)
 
 
@@ -148,13 +148,13 @@ def readme_tables() -> dict[str, list[list[str]]]:
 
 def table(first_header: str) -> dict[str, list[str]]:
     tables = readme_tables()
-    assert first_header in tables, f"README Production shape has no table starting '| {first_header} |'"
+    assert first_header in tables, f"docs/deployment.md Production shape has no table starting '| {first_header} |'"
     header, *body = tables[first_header]
     rows = {}
     for row in body:
         spans = code_spans(row[0])
         key = spans[0] if spans else row[0]
-        assert key not in rows, f"{key} listed twice in the README '{first_header}' table"
+        assert key not in rows, f"{key} listed twice in the docs/deployment.md '{first_header}' table"
         rows[key] = row
     return rows
 
@@ -293,7 +293,7 @@ def test_every_service_has_a_healthcheck(services):
 
 
 # ---------------------------------------------------------------------------
-# README.md "Production shape" against docker-compose.yml and settings.py
+# docs/deployment.md "Production shape" against docker-compose.yml and settings.py
 # ---------------------------------------------------------------------------
 
 
@@ -304,28 +304,28 @@ def test_readme_says_how_to_start():
     assert required == {"SECRET_KEY", "POSTGRES_PASSWORD"}
     line = next(li for li in section.splitlines() if "docker compose up -d" in li and "SECRET_KEY=..." in li)
     for name in required:
-        assert f"{name}=..." in line, f"the README's start command must set {name}"
+        assert f"{name}=..." in line, f"docs/deployment.md's start command must set {name}"
 
 
 def test_readme_service_table_matches_compose(services):
     assert readme_tables()["service"][0] == ["service", "image / command", "purpose", "health check"]
     rows = table("service")
-    assert set(rows) == set(services), "README service table must have one row per compose service"
+    assert set(rows) == set(services), "docs/deployment.md service table must have one row per compose service"
     for name, service in services.items():
         expected = [service["image"]]
         if "command" in service:
             expected.append(command_text(service["command"]))
-        assert code_spans(rows[name][1]) == expected, f"README image / command of {name}"
-        assert code_spans(rows[name][3]) == [healthcheck_text(service)], f"README health check of {name}"
+        assert code_spans(rows[name][1]) == expected, f"docs/deployment.md image / command of {name}"
+        assert code_spans(rows[name][3]) == [healthcheck_text(service)], f"docs/deployment.md health check of {name}"
 
 
 def test_readme_settings_table_covers_settings_py():
     names = settings_env_names()
     rows = table("setting")
-    assert names <= set(rows), f"settings read by config/settings.py missing from README: {sorted(names - set(rows))}"
-    assert set(rows) <= names, f"README lists settings config/settings.py does not read: {sorted(set(rows) - names)}"
+    assert names <= set(rows), f"read by config/settings.py, missing from the page: {sorted(names - set(rows))}"
+    assert set(rows) <= names, f"the page lists settings config/settings.py does not read: {sorted(set(rows) - names)}"
     for name, row in rows.items():
-        assert row[1] and row[3], f"README settings row {name} needs a default and a meaning"
+        assert row[1] and row[3], f"docs/deployment.md settings row {name} needs a default and a meaning"
 
 
 def test_readme_settings_show_what_the_containers_get(services):
@@ -337,9 +337,9 @@ def test_readme_settings_show_what_the_containers_get(services):
         value = values.pop()
         shown = code_spans(row[2])
         if value is None:
-            assert shown == [] and row[2] in ("—", "-", ""), f"README says containers set {name}; they do not"
+            assert shown == [] and row[2] in ("—", "-", ""), f"the page says containers set {name}; they do not"
         else:
-            assert shown == [value], f"README 'in the containers' of {name}: {shown} != {value!r}"
+            assert shown == [value], f"docs/deployment.md 'in the containers' of {name}: {shown} != {value!r}"
 
 
 def test_readme_documents_every_other_variable(services):
@@ -354,9 +354,9 @@ def test_readme_documents_every_other_variable(services):
                                      "PIP_DISABLE_PIP_VERSION_CHECK", "DJANGO_SETTINGS_MODULE"}
     used |= {args.split("=")[0] for keyword, args in dockerfile_instructions() if keyword == "ARG"}
     used |= set(re.findall(r"\$\{(\w+):-", ENTRYPOINT.read_text()))
-    assert used <= documented, f"undocumented in README Production shape: {sorted(used - documented)}"
+    assert used <= documented, f"undocumented in docs/deployment.md Production shape: {sorted(used - documented)}"
     for name in rows:
-        assert name in used, f"README documents {name}, which nothing uses"
+        assert name in used, f"docs/deployment.md documents {name}, which nothing uses"
     image_env = dockerfile_env()
     for name in ("HF_HUB_OFFLINE", "HF_HOME"):
         assert code_spans(rows[name][1]) == [image_env[name]], name
