@@ -52,7 +52,7 @@ def first_char(path: str | Path) -> str:
     """The file's first character that is not blank (read a chunk at a time, within the limits)."""
     with open_binary(path) as f:
         while chunk := f.read(CHUNK):
-            if m := NOT_BLANK.search(chunk):
+            if chunk.translate(None, BLANKS) and (m := NOT_BLANK.search(chunk)):
                 return chunk[m.start():m.start() + 1].decode("latin-1")
     return ""
 
