@@ -88,12 +88,16 @@ def _claim_sql() -> str:
                   AND NOT EXISTS (SELECT 1 FROM {lease} u  -- a probe per candidate, not the whole history
                                   WHERE u.annotator_id = %(a)s AND u.solution_id = q.solution_id)
                   -- nor another segmentation version of it (its origin, the origin's versions): one pass per person
-                  -- and content; a solution without versions costs one probe of the origin index
-                  AND NOT EXISTS (SELECT 1 FROM {solution} qs
-                                  JOIN {solution} f
-                                    ON f.id = qs.origin_id OR f.origin_id = COALESCE(qs.origin_id, qs.id)
-                                  JOIN {lease} v ON v.solution_id = f.id AND v.annotator_id = %(a)s
-                                  WHERE qs.id = q.solution_id)
+                  -- and content. Scalar lookups by primary key and the origin index, per candidate: a join here
+                  -- lets the planner scan every solution (measured: 0.4 s a claim at 200,000)
+                  AND NOT EXISTS (SELECT 1 FROM {lease} v
+                                  WHERE v.annotator_id = %(a)s
+                                    AND v.solution_id = (SELECT qs.origin_id FROM {solution} qs
+                                                         WHERE qs.id = q.solution_id))
+                  AND NOT EXISTS (SELECT 1 FROM {solution} f JOIN {lease} v ON v.solution_id = f.id
+                                  WHERE v.annotator_id = %(a)s
+                                    AND f.origin_id = (SELECT COALESCE(qs.origin_id, qs.id) FROM {solution} qs
+                                                       WHERE qs.id = q.solution_id))
                 ORDER BY q.priority DESC, q.id ASC
                 LIMIT 1 FOR UPDATE OF q SKIP LOCKED) c
             ORDER BY c.priority DESC, c.id ASC
