@@ -109,3 +109,46 @@ def test_a_source_reopened_by_an_expired_lease_is_not_served_to_a_versions_label
     reap_expired()
     assert QueueEntry.objects.get(solution=source).is_open  # the slot is back, for someone new
     assert _next(c) is None
+
+
+def _same_content_as_a_merge(source, step: int, *, priority: float) -> Solution:
+    """A solution already there (imported) whose steps are `source`'s after merging `step` with the next."""
+    from labeling.hashing import solution_hash
+    from labeling.queue.claims import enqueue
+
+    steps = list(source.steps)
+    steps[step:step + 2] = [f"{steps[step]}\n{steps[step + 1]}"]
+    there = Solution.objects.create(problem=source.problem, steps=steps, final_answer=source.final_answer,
+                                    content_hash=solution_hash(source.problem.content_hash, steps,
+                                                               source.final_answer))
+    enqueue([there], overlap=1, priority=priority)
+    return there
+
+
+def test_an_edit_that_reaches_a_solution_already_there_joins_it_to_the_family(database):
+    (source,) = queued_solutions(1, STEPS, priority=10)
+    QueueEntry.objects.filter(solution=source).update(overlap=2)
+    there = _same_content_as_a_merge(source, 1, priority=0)
+    a, _ = token_client("alice", "annotator")
+    b, _ = token_client("bob", "annotator")
+    ta, tb = _next(a), _next(b)
+    assert _submit(b, tb["id"], 3).status_code == 200  # bob labelled the source
+    new = _post(a, ta["id"], "resegment", {"action": "merge", "step": 1}).json()["lease"]
+    assert Lease.objects.get(pk=new["id"]).solution_id == there.pk
+    there.refresh_from_db()
+    assert there.origin_id == source.pk
+    assert _next(b) is None  # the same content: not bob's to label again
+
+
+def test_an_edit_that_reaches_a_solution_the_editor_was_served_is_refused(database):
+    (source,) = queued_solutions(1, STEPS, priority=0)
+    there = _same_content_as_a_merge(source, 1, priority=10)
+    a, _ = token_client("alice", "annotator")
+    first = _next(a)
+    assert Lease.objects.get(pk=first["id"]).solution_id == there.pk
+    assert _submit(a, first["id"], 2).status_code == 200
+    task = _next(a)
+    assert Lease.objects.get(pk=task["id"]).solution_id == source.pk
+    r = _post(a, task["id"], "resegment", {"action": "merge", "step": 1})
+    assert r.status_code == 400 and r.json()["field"] == "step", r.content  # was a 500 (an IntegrityError)
+    assert Lease.objects.get(pk=task["id"]).status == "open"

@@ -57,15 +57,24 @@ def resegment(annotator, lease_id, action: str, step, at=None) -> Lease:
         moved = uuid.uuid4()  # the new lease's id, named by the old one as it closes
         key = hashing.solution_hash(source.problem.content_hash, steps, source.final_answer)
         extra = {k: v for k, v in source.extra.items() if k != "alternatives"}  # they named the old steps
-        version, _ = Solution.objects.get_or_create(project_id=source.project_id, content_hash=key, defaults=dict(
+        root = source.origin_id or source.pk
+        version, created = Solution.objects.get_or_create(project_id=source.project_id, content_hash=key, defaults=dict(
             problem_id=source.problem_id, steps=steps, final_answer=source.final_answer,
             answer_is_correct=source.answer_is_correct, answer_graded_at=source.answer_graded_at,
             generator=source.generator, source_id=source.source_id, verifier_score=source.verifier_score,
             generation=source.generation, is_quality_control=source.is_quality_control,
-            is_screening=source.is_screening, gold_first_error=None, origin_id=source.origin_id or source.pk,
+            is_screening=source.is_screening, gold_first_error=None, origin_id=root,
             extra={**extra, "segmented_from": source.pk,
                    "segmentation_edit": {"action": action, "step": step, **({"at": at} if action == "split" else {}),
                                          "by": str(annotator.uuid)}}))
+        if not created and Lease.objects.filter(annotator=annotator, solution=version).exists():
+            raise SubmissionError("step", "this edit gives a solution you were served before (the same steps): label "
+                                          "this one as it is, or flag its segmentation")
+        if not created and version.origin_id is None and version.pk != root and \
+                not Solution.objects.filter(origin_id=version.pk).exists():
+            # the edit reached a solution that was there already (imported with these very steps): the same content,
+            # so it joins the family, and whoever labelled either is served neither again
+            Solution.objects.filter(pk=version.pk).update(origin_id=root)
         entry = QueueEntry.objects.select_for_update().filter(solution=source).first()
         # The lease leaves the source with its slot, and so do the source's unclaimed slots: the source keeps what
         # is done and what others hold (it takes no new claims; with neither it leaves the queue), the new
