@@ -111,6 +111,21 @@ def test_a_parquet_footer_over_the_limits_is_refused_before_reading(tmp_path, se
         _refused("import_solutions", f)
 
 
+def test_a_compressed_parquet_value_is_refused_from_the_footer(tmp_path, settings):
+    """One row, one 8 MB value, zstd (a few KB): its column chunk says 8 MB uncompressed for one row, over the
+    record limit, before a page is decoded."""
+    settings.IMPORT_MAX_LINE_KB, settings.IMPORT_MAX_VALUE_KB = 64, 64 * 1024
+    f = tmp_path / "zstd.parquet"
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist([_solution(1, problem="x" * 8 * MB)]), buf, use_dictionary=False,
+                   compression="zstd", write_statistics=False)
+    f.write_bytes(buf.getvalue())
+    assert f.stat().st_size < 64 * 1024
+    msg = _refused("import_solutions", f)
+    assert "row group 1: field `problem`: holds 8388" in msg and "for 1 rows: more than the limit of a record a row " \
+        "(64 KB, IMPORT_MAX_LINE_KB)" in msg
+
+
 # --- 7: decompression and CPU bombs -----------------------------------------------------------------------------
 
 def test_a_gzip_of_newlines_is_refused_at_the_decompressed_limit(tmp_path, settings):

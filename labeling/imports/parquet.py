@@ -3,11 +3,14 @@
 Parquet amplifies: a dictionary page holds a value once and any number of rows name it, and a compressed page can
 expand a thousandfold, so a file of a few KB can decode to gigabytes. Before a row becomes Python objects:
 - the footer is checked: rows (IMPORT_MAX_RECORDS), the content's size uncompressed
-  (IMPORT_MAX_DECOMPRESSED_MB), values per row in each column (MAX_SOLUTION_STEPS, the longest list a record
-  holds), and text statistics that already say a value is too long;
+  (IMPORT_MAX_DECOMPRESSED_MB), each column's bytes uncompressed against rows x IMPORT_MAX_LINE_KB, values per
+  row in each column (MAX_SOLUTION_STEPS, the longest list a record holds), and text statistics that already say
+  a value is too long;
 - text columns are read as dictionaries (never expanded), so each batch's sizes are computed from the dictionary
   and the indices in Arrow: a value over IMPORT_MAX_VALUE_KB, or a row whose values add up to more than
   IMPORT_MAX_LINE_KB (the JSONL limit of a record), is refused naming its row and column.
+What stays open: Arrow decodes a page whole before its values can be checked, and a page's sizes are its header's;
+the footer's checks bound them for honest writers, and the file's total by IMPORT_MAX_DECOMPRESSED_MB.
 """
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,6 +57,13 @@ def _check_footer(md) -> None:
             if col.num_values > max(group.num_rows, 1) * per_row:
                 raise _fail(f"row group {g + 1}", name, f"holds {col.num_values} values for {group.num_rows} rows: "
                                                         f"more than {per_row} a row (MAX_SOLUTION_STEPS)")
+            # Each row's values within the record limit bound a column's bytes by rows x limit (a dictionary holds
+            # no more than the values it stands for): a chunk over that holds a row over the limit, and would be
+            # decoded page by page before any of its values could be checked.
+            if col.total_uncompressed_size > max(group.num_rows, 1) * record_limit() + 65536:
+                raise _fail(f"row group {g + 1}", name, f"holds {col.total_uncompressed_size} bytes uncompressed for "
+                                                        f"{group.num_rows} rows: more than the limit of a record a row "
+                                                        f"({settings.IMPORT_MAX_LINE_KB} KB, IMPORT_MAX_LINE_KB)")
             stats = col.statistics
             if stats is not None and stats.has_min_max and isinstance(stats.max, (str, bytes)) and \
                     len(stats.max) > value_limit():
