@@ -33,6 +33,21 @@ def _worker(database_ok: bool = True) -> dict:
     return {"ok": status["alive"], "last_seen": last.isoformat() if last else None}
 
 
+def _scheduler(database_ok: bool = True) -> dict:
+    """Information only, like the worker: `ok` with exactly one beat alive (none: no periodic task is sent, so
+    expired leases are not reaped and stalled rounds are not noticed; two: each is sent twice)."""
+    from activelearn.heartbeat import scheduler_status
+
+    if not database_ok:
+        return {"ok": False, "running": None, "last_seen": None}
+    try:
+        status = scheduler_status()
+    except Exception as exc:
+        return {"ok": False, "running": None, "last_seen": None, "error": type(exc).__name__}
+    last = status["last_seen"]
+    return {"ok": status["ok"], "running": status["running"], "last_seen": last.isoformat() if last else None}
+
+
 @never_cache
 @require_safe
 def healthz(request):
@@ -43,7 +58,9 @@ def healthz(request):
         except Exception as exc:  # any failure is reported, never raised
             checks[name] = f"error: {type(exc).__name__}"
             healthy = False
-    # the status code depends on the database and the broker only: a missing worker is reported, not fatal
-    worker = _worker(database_ok=checks["database"] == "ok")
-    return JsonResponse({"status": "ok" if healthy else "unavailable", "checks": checks, "worker": worker},
+    # the status code depends on the database and the broker only: a missing worker or scheduler is reported, not
+    # fatal to this web process (alert on worker.ok and scheduler.ok)
+    database_ok = checks["database"] == "ok"
+    return JsonResponse({"status": "ok" if healthy else "unavailable", "checks": checks,
+                         "worker": _worker(database_ok), "scheduler": _scheduler(database_ok)},
                         status=200 if healthy else 503)

@@ -41,7 +41,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.admin_site.SuperuserAdminConfig",  # django.contrib.admin, for superusers only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -199,6 +199,20 @@ IMPORT_MAX_ALTERNATIVES = env.int("IMPORT_MAX_ALTERNATIVES", default=100)  # oth
 # The most steps in a solution: the submit takes at most this many ratings, so imports, generation and
 # resegmentation refuse longer solutions (labeling/limits.py).
 MAX_SOLUTION_STEPS = env.int("MAX_SOLUTION_STEPS", default=1000)
+
+# --- Mail and password reset (docs/security.md, "Accounts, sessions and mail") -------------------------
+# No mail unless an operator sets EMAIL_URL (smtp+tls://user:password@host:587, smtps://...): without it nothing
+# ever tries to send (no SMTP connection to localhost:25) and the password-reset pages answer 404.
+EMAIL_URL = env("EMAIL_URL", default="")
+if EMAIL_URL:
+    vars().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="stepwise@localhost")
+# With mail configured, on unless turned off; the mail is sent by the worker, so the page answers alike whether the
+# address has an account or not. At most PASSWORD_RESET_PER_HOUR requests per address and per client IP.
+PASSWORD_RESET_ENABLED = bool(EMAIL_URL) and env.bool("PASSWORD_RESET_ENABLED", default=True)
+PASSWORD_RESET_PER_HOUR = env.int("PASSWORD_RESET_PER_HOUR", default=5)
 
 # --- Celery -----------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")

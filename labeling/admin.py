@@ -19,7 +19,7 @@ from labeling.models import (
     SegmentationReport,
     Solution,
 )
-from labeling.people import accounts
+from labeling.people import accounts, leases
 
 
 class ProjectMemberInline(admin.TabularInline):
@@ -34,6 +34,11 @@ class ProjectAdmin(admin.ModelAdmin):
     search_fields = ("slug", "name")
     prepopulated_fields = {"slug": ("name",)}
     inlines = (ProjectMemberInline,)
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        for member in [*formset.deleted_objects, *(obj for obj, _ in formset.changed_objects)]:
+            leases.end_unentitled(member.user)  # a removed member's open task goes back to the queue
 
 
 @admin.register(Problem)
@@ -182,6 +187,9 @@ class AuditedUserAdmin(UserAdmin):
         for name in (n for n in form.changed_data if n in _USER_FIELDS_AUDITED):
             value = form.cleaned_data.get(name)
             changed[name] = [str(v) for v in value] if name in ("groups", "user_permissions") else value
+        if "is_active" in changed and not user.is_active:
+            if ended := leases.end_unentitled(user):
+                changed["leases_ended"] = ended
         if changed:
             audit.record(request.user, AuditAction.USER_UPDATE, user, **changed)
 

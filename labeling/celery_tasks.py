@@ -3,7 +3,7 @@ labeling.queue). Task names are fixed (`labeling.tasks.*`, see labeling.backgrou
 already in a broker keep their meaning whatever module holds the code."""
 from celery import shared_task
 
-from labeling import background
+from labeling import background, password_reset
 from labeling.exports import downloads
 from labeling.imports import uploads
 from labeling.queue.claims import reap_expired
@@ -13,6 +13,12 @@ from labeling.queue.claims import reap_expired
 def ping() -> str:
     """A no-op round trip through the broker and result backend: proves a worker is alive."""
     return "pong"
+
+
+@shared_task(name=password_reset.SEND, ignore_result=True)  # no result row keeps the address asked for
+def send_password_reset(email: str, domain: str, use_https: bool) -> None:
+    """Mail a reset link to the accounts with this address (none: nothing), off the request's clock."""
+    password_reset.send_reset_mail(email, domain, use_https)
 
 
 @shared_task(name="labeling.tasks.reap_expired_leases")

@@ -11,6 +11,7 @@ from django.db.models import CharField, OuterRef, Subquery, Value
 
 from labeling import audit
 from labeling.models import DEFAULT_PROJECT_ID, AuditAction, Project, ProjectMember, Role
+from labeling.people import leases
 
 
 def ensure_default_project() -> Project:
@@ -50,6 +51,7 @@ def join_default(user, role: str) -> ProjectMember:
         member.role = role
         member.save(update_fields=["role"])
     user.__dict__.pop("_project_roles", None)  # roles_of reads them again
+    leases.end_unentitled(user)
     return member
 
 
@@ -141,12 +143,17 @@ def set_member(project: Project, user, role: str, *, actor=None) -> ProjectMembe
     if created or before != role:
         audit.record(actor, AuditAction.MEMBER_SET, project, user=user.get_username(), role=role, before=before)
     user.__dict__.pop("_project_roles", None)
+    leases.end_unentitled(user)  # a role there that does not label
     return member
 
 
 @transaction.atomic
 def remove_member(project: Project, user, *, actor=None) -> bool:
+    """Take the user out of the project; their open task there goes back to the queue (labeling.people.leases)."""
     gone, _ = ProjectMember.objects.filter(project=project, user=user).delete()
+    user.__dict__.pop("_project_roles", None)
+    ended = leases.end_unentitled(user)
     if gone:
-        audit.record(actor, AuditAction.MEMBER_REMOVE, project, user=user.get_username())
+        audit.record(actor, AuditAction.MEMBER_REMOVE, project, user=user.get_username(),
+                     **({"leases_ended": ended} if ended else {}))
     return bool(gone)

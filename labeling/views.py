@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST, require_safe
 from labeling import agreement, label_sources, projects, quality
 from labeling.forms import MemberForm, ProjectSettingsForm
 from labeling.models import Annotator, AutoLabelRun, Project
-from labeling.people import accounts, roles
+from labeling.people import accounts, authority, roles
 from labeling.queue import claims as queue
 from labeling.queue import screening
 from labeling.queue.payloads import task_payload
@@ -93,6 +93,8 @@ def label_agreement_page(request, project):
 @require_POST
 def screening_decision(request, annotator_uuid):
     target = get_object_or_404(Annotator, uuid=annotator_uuid)
+    if target.user is not None and not authority.covers(request.user, target.user):
+        raise PermissionDenied("they have rights you do not have")  # approval opens every project's queue
     try:
         screening.decide_screening(target, request.POST.get("action"), actor=request.user)
     except ValueError as exc:

@@ -24,7 +24,7 @@ kill -0 $WORKER 2>/dev/null || { echo "the Celery worker did not start; see $VAR
 cat <<MSG
 
   Stepwise is running at  http://$HOST:$PORT/
-  Django admin:           http://$HOST:$PORT/admin/
+  Django admin:           http://$HOST:$PORT/admin/ (superusers only: .venv/bin/python manage.py createsuperuser)
   Worker log:             $VAR/log/worker.log (pid $WORKER)
   Log in with one of the demo logins printed above. Ctrl-C stops everything.
 

@@ -7,7 +7,8 @@ def test_healthz_reports_database_and_broker(client):
     r = client.get("/healthz/")
     assert r.status_code == 200, r.content
     assert r.json() == {"status": "ok", "checks": {"database": "ok", "broker": "ok"},
-                        "worker": {"ok": False, "last_seen": None}}  # information only: no worker in tests
+                        "worker": {"ok": False, "last_seen": None},  # information only: no worker in tests
+                        "scheduler": {"ok": False, "running": 0, "last_seen": None}}
 
 
 def test_healthz_says_when_the_broker_is_down(client, monkeypatch):

@@ -165,8 +165,9 @@ def test_banner_when_no_worker_is_alive(role):
     assert "No worker is alive" not in c.get("/").content.decode()
 
 
-def test_banner_on_the_django_admin_too():
-    c = login("admin")
+def test_banner_on_the_django_admin_too(django_user_model):
+    c = Client()  # the Django admin is for superusers only (issue 25)
+    c.force_login(django_user_model.objects.create_superuser("p-root", "root@example.org", "pw-for-tests-only"))
     assert "No worker is alive" in c.get("/admin/").content.decode()
     alive_worker()
     assert "No worker is alive" not in c.get("/admin/").content.decode()

@@ -77,7 +77,8 @@ class TokenCreatedOut(TokenOut):
 class TokenIn(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     user = serializers.CharField(required=False, max_length=150,
-                                 help_text="Admins only: make the token for this username.")
+                                 help_text="Admins only: make the token for this username, someone whose rights are "
+                                           "all yours (else 403).")
 
 
 class AnnotatorStatsOut(serializers.Serializer):

@@ -1,4 +1,7 @@
-"""Users and roles (admins), API tokens (everyone: their own; admins: anyone's), own stats."""
+"""Users and roles (admins), API tokens (everyone: their own; admins: those of whom they cover), own stats.
+
+Acting on someone else's account (a token for them, their password, role, activation, screening) needs the caller
+to cover them (labeling.people.authority): nobody obtains a credential for someone with rights they lack."""
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.shortcuts import get_object_or_404
@@ -15,10 +18,24 @@ from api.permissions import has_perm
 from api.serializers import people as s
 from api.tokens import create_token, revoke_token
 from labeling import quality
-from labeling.people import accounts, roles
+from labeling.models import DEFAULT_PROJECT_ID
+from labeling.people import accounts, authority, roles
 from labeling.queue import screening
 
 User = get_user_model()
+
+
+def _covered(actor, user) -> None:
+    if not authority.covers(actor, user):
+        raise PermissionDenied(f"{user.get_username()} has rights you do not have: only someone who has them "
+                               "(or a superuser) may act on their account")
+
+
+def _may_grant(actor, role: str) -> None:
+    # an account's role is its role in the default project too (labeling.projects.join_default)
+    if not authority.may_grant(actor, role, DEFAULT_PROJECT_ID):
+        raise PermissionDenied("an account's role is also its role in the default project, which only that "
+                               "project's admins (and superusers) give")
 
 
 class UserList(generics.ListCreateAPIView):
@@ -33,6 +50,7 @@ class UserList(generics.ListCreateAPIView):
         if User.objects.filter(username=data.validated_data["username"]).exists():
             raise ValidationError({"username": "a user with this name exists; PATCH it instead"})
         d = data.validated_data
+        _may_grant(request.user, d["role"])
         annotator = accounts.set_user(d["username"], d["password"], d["role"], email=d["email"], actor=request.user)
         return Response(s.UserOut(annotator.user).data, status=status.HTTP_201_CREATED)
 
@@ -50,6 +68,7 @@ class UserDetail(generics.RetrieveAPIView):
         user = self.get_object()
         if user.is_superuser and not request.user.is_superuser:
             raise PermissionDenied("only a superuser can change a superuser")
+        _covered(request.user, user)
         # partial: else a form body without is_active deactivates
         data = s.UserPatch(data=request.data, partial=True, context={"user": user})
         data.is_valid(raise_exception=True)
@@ -57,6 +76,8 @@ class UserDetail(generics.RetrieveAPIView):
         demoted = d.get("is_active") is False or d.get("role", roles.Role.ADMIN) != roles.Role.ADMIN
         if user == request.user and demoted:
             raise ValidationError({"role": "you cannot demote or deactivate yourself"})
+        if d.get("role") is not None:
+            _may_grant(request.user, d["role"])
         accounts.update_user(user, actor=request.user, role=d.get("role"), password=d.get("password"),
                              is_active=d.get("is_active"))
         return Response(s.UserOut(User.objects.select_related("annotator").get(pk=user.pk)).data)
@@ -70,19 +91,22 @@ class Screening(APIView):
         user = get_object_or_404(User, username=username)
         data = s.ScreeningIn(data=request.data)
         data.is_valid(raise_exception=True)
+        _covered(request.user, user)
         screening.decide_screening(accounts.annotator_for(user), data.validated_data["action"], actor=request.user)
         return Response(s.UserOut(User.objects.select_related("annotator").get(pk=user.pk)).data)
 
 
 class TokenList(generics.ListCreateAPIView):
-    """Your tokens; admins see everyone's and can make one for any user."""
+    """Your tokens; admins see and revoke those of the users they cover, and make one for any of them."""
 
     permission_classes = [IsAuthenticated]
     serializer_class = s.TokenOut
 
     def get_queryset(self):
         qs = ApiToken.objects.select_related("user")
-        return qs if self.request.user.has_perm(roles.MANAGE_USERS) else qs.filter(user=self.request.user)
+        if not self.request.user.has_perm(roles.MANAGE_USERS):
+            return qs.filter(user=self.request.user)
+        return qs.filter(user__in=authority.covered_users(self.request.user).values("pk"))
 
     @extend_schema(request=s.TokenIn, responses={201: s.TokenCreatedOut})
     def post(self, request):
@@ -95,6 +119,7 @@ class TokenList(generics.ListCreateAPIView):
             owner = User.objects.filter(username=data.validated_data["user"]).first()
             if owner is None:
                 raise ValidationError({"user": "no such user"})
+            _covered(request.user, owner)
         token, key = create_token(owner, data.validated_data["name"], created_by=request.user)
         out = s.TokenCreatedOut(token).data
         out["key"] = key

@@ -7,7 +7,7 @@ from django.db import transaction
 
 from labeling import audit, projects
 from labeling.models import Annotator, AuditAction, Role
-from labeling.people import roles
+from labeling.people import leases, roles
 
 
 @transaction.atomic
@@ -84,6 +84,9 @@ def update_user(user, *, actor=None, role: str | None = None, password: str | No
         changes["is_active"] = {"from": user.is_active, "to": is_active}
         user.is_active = is_active
     user.save()
+    if "is_active" in changes and not is_active:  # their open task goes back (tokens and sessions stop at once)
+        if ended := leases.end_unentitled(user):
+            changes["leases_ended"] = ended
     if changes:
         audit.record(actor, AuditAction.USER_UPDATE, user, **changes)
     return user

@@ -28,6 +28,7 @@ from labeling.models import (
     ServeReason,
     Solution,
 )
+from labeling.people import leases
 from labeling.queue import statements
 from labeling.queue.screening import score_screening
 
@@ -116,8 +117,8 @@ class NotAMember(Exception):
 def member_projects(annotator: Annotator) -> list[int]:
     if annotator.user_id is None:  # an imported labeller: no login, no project to label in
         return []
-    return list(ProjectMember.objects.filter(user_id=annotator.user_id).order_by("project_id")
-                .values_list("project_id", flat=True))
+    return list(ProjectMember.objects.filter(user_id=annotator.user_id, role__in=leases.LABELLING_ROLES)
+                .order_by("project_id").values_list("project_id", flat=True))
 
 
 def next_task(annotator: Annotator, now: datetime | None = None, project: int | None = None) -> Lease | NoTask:
@@ -128,9 +129,11 @@ def next_task(annotator: Annotator, now: datetime | None = None, project: int | 
         return _next_task_in_one(annotator, now, project)
     current = annotator.leases.filter(status=LeaseStatus.OPEN).first()  # at most one: a unique index
     if current is not None:
-        if current.expires_at > now:
+        entitled = Solution.objects.filter(pk=current.solution_id, project_id__in=member_projects(annotator)).exists()
+        if current.expires_at > now and entitled:
             return current
-        # It ran out and the reaper has not reached it yet: its slot goes back before a new claim.
+        # It ran out and the reaper has not reached it yet (or its holder left its project since the claim): its
+        # slot goes back before a new claim.
         _expire(Lease.objects.filter(pk=current.pk, status=LeaseStatus.OPEN))
     projects = _scope(member_projects(annotator), project)
     every = Project.objects.filter(pk__in=projects).aggregate(m=Min("qc_every"))["m"]
@@ -157,8 +160,9 @@ def _next_task_in_one(annotator: Annotator, now: datetime, project: int | None) 
                                                                               project)
     projects = _scope(members, project)
     if open_id is not None:
-        if expires > now:
-            return statements.lease_for(open_id, annotator.pk, lock=False, client_id=None)
+        # None: no longer theirs to work (removed from its project since the claim), so it ends like an expired one
+        if expires > now and (lease := statements.lease_for(open_id, annotator.pk, lock=False, client_id=None)):
+            return lease
         _expire(Lease.objects.filter(pk=open_id, status=LeaseStatus.OPEN))
     return _next_after_leases(annotator, now, lambda _: since_qc, projects, every, lambda: unscreened)
 
@@ -204,21 +208,7 @@ def _next_after_leases(annotator: Annotator, now: datetime, since_qc, projects: 
     return NoTask("all_done", "Everything queued is labelled. New tasks arrive with the next active-learning round.")
 
 
-def _expire(leases, batch: int | None = None) -> int:
-    """Mark these open leases expired and give their slots back to the queue, in one transaction."""
-    with transaction.atomic():
-        qs = _for_update(leases).values_list("id", "solution_id")
-        found = list(qs[:batch] if batch else qs)
-        if not found:
-            return 0
-        Lease.objects.filter(id__in=[lid for lid, _ in found]).update(status=LeaseStatus.EXPIRED)
-        for _, solution_id in found:
-            entry = QueueEntry.objects.select_for_update().filter(solution_id=solution_id).first()
-            if entry is not None and entry.in_flight > 0:
-                entry.in_flight -= 1
-                entry.refresh_open()
-                entry.save(update_fields=["in_flight", "is_open"])
-        return len(found)
+_expire = leases.expire
 
 
 def reap_expired(now: datetime | None = None, batch: int = 500) -> int:

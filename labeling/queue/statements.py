@@ -16,6 +16,7 @@ from datetime import datetime
 from django.db import connection
 
 from labeling.models import (
+    Annotator,
     LabeledPass,
     Lease,
     LeaseStatus,
@@ -26,6 +27,7 @@ from labeling.models import (
     ServeReason,
     Solution,
 )
+from labeling.people.leases import LABELLING_ROLES
 from labeling.rows import columns, split, table
 
 REGULAR = (ServeReason.PRIORITY, ServeReason.OVERLAP)
@@ -158,13 +160,18 @@ def count_submitted(lease_id, solution_id: int, pass_id: int, was_open: bool) ->
 
 @functools.cache
 def _lease_sql(lock: bool) -> str:
-    lease, solution, problem, labeled, project = (table(m) for m in (Lease, Solution, Problem, LabeledPass, Project))
+    lease, solution, problem, labeled, project, member, annotator = (table(m) for m in (
+        Lease, Solution, Problem, LabeledPass, Project, ProjectMember, Annotator))
+    # only while the holder may label in its project (labeling.people.leases): a removed member's lease is not theirs
     return f"""
         SELECT {columns(Lease, "l")}, {columns(Solution, "s")}, {columns(Problem, "p")}, {columns(Project, "j")},
                (SELECT x.id FROM {labeled} x WHERE x.client_id = %(client)s LIMIT 1)
         FROM {lease} l JOIN {solution} s ON s.id = l.solution_id JOIN {problem} p ON p.id = s.problem_id
              JOIN {project} j ON j.id = s.project_id
-        WHERE l.id = %(lease)s AND l.annotator_id = %(a)s{" FOR UPDATE OF l" if lock else ""}"""
+        WHERE l.id = %(lease)s AND l.annotator_id = %(a)s
+          AND EXISTS (SELECT 1 FROM {member} m JOIN {annotator} a ON a.user_id = m.user_id
+                      WHERE a.id = l.annotator_id AND m.project_id = s.project_id AND m.role = ANY(%(roles)s))
+          {" FOR UPDATE OF l" if lock else ""}"""
 
 
 def lease_for(lease_id, annotator_id: int, *, lock: bool, client_id) -> Lease | None:
@@ -172,7 +179,8 @@ def lease_for(lease_id, annotator_id: int, *, lock: bool, client_id) -> Lease | 
     (`lock`; the lease only: locking the joined solution would deadlock a claim's foreign-key check on it), and
     as `landed_id` the pass `client_id` landed (None: none, or no client id): one query."""
     with connection.cursor() as cur:
-        cur.execute(_lease_sql(lock), {"client": client_id, "lease": lease_id, "a": annotator_id})
+        cur.execute(_lease_sql(lock), {"client": client_id, "lease": lease_id, "a": annotator_id,
+                                       "roles": list(LABELLING_ROLES)})
         row = cur.fetchone()
     if row is None:
         return None

@@ -24,6 +24,7 @@ from labeling.models import (
     QueueEntry,
     ServeReason,
 )
+from labeling.people.leases import labelling_projects
 from labeling.queue import statements
 
 
@@ -91,8 +92,9 @@ def _lease_for(annotator: Annotator, lease_id, *, lock: bool = False, client_id=
     qs = Lease.objects.select_for_update(of=("self",)) if lock else Lease.objects
     if client_id is not None:
         qs = qs.annotate(landed_id=Subquery(LabeledPass.objects.filter(client_id=client_id).values("id")[:1]))
-    lease = qs.filter(id=lease_id, annotator=annotator).select_related("solution__problem", "solution__project").first()
-    if lease is None:  # someone else's lease looks exactly like a missing one
+    lease = qs.filter(id=lease_id, annotator=annotator, solution__project_id__in=labelling_projects(annotator.user_id)
+                      ).select_related("solution__problem", "solution__project").first()
+    if lease is None:  # someone else's lease (or one its holder may no longer work) looks exactly like a missing one
         raise SubmissionError("lease", "no such task for you")
     return lease
 
