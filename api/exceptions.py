@@ -10,7 +10,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 
-from labeling.queue.submission import SubmissionConflict, SubmissionError
+from labeling.queue.submission import LeaseMoved, SubmissionConflict, SubmissionError
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,9 @@ def _flatten(detail, path: str = "") -> list[dict]:
 def exception_handler(exc, context):
     if isinstance(exc, SubmissionConflict):
         return Response({"error": exc.message, "field": exc.field, "receipt": str(exc.receipt),
+                         "errors": [{"field": exc.field, "message": exc.message}]}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, LeaseMoved):  # the old lease of a resegmented task: the new one is named
+        return Response({"error": exc.message, "field": exc.field, "moved_to": exc.moved_to,
                          "errors": [{"field": exc.field, "message": exc.message}]}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, SubmissionError):
         code = status.HTTP_404_NOT_FOUND if exc.field == "lease" else status.HTTP_400_BAD_REQUEST

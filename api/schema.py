@@ -39,6 +39,12 @@ class SubmitConflict(Error):
     receipt = serializers.UUIDField(help_text="The client id under which the pass landed.")
 
 
+class LeaseMovedOut(Error):
+    """A draft or submit on a lease whose task moved to a new segmentation version (a merge or a split)."""
+
+    moved_to = serializers.UUIDField(help_text="The lease the task moved to: draft and submit there.")
+
+
 DESCRIPTIONS = {
     "400": "The request body or a query parameter is invalid.",
     "401": "No credentials, or an invalid or revoked token.",

@@ -189,6 +189,16 @@ STORAGES = {
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 IMPORT_MAX_UPLOAD_MB = env.int("IMPORT_MAX_UPLOAD_MB", default=512)  # larger files: the import commands
 IMPORT_MAX_LINE_KB = env.int("IMPORT_MAX_LINE_KB", default=1024)  # one JSONL record; commands and uploads alike
+# Every import path, whatever the format (docs/security.md, "Imports' limits"): one text value (a problem, a step,
+# an answer), the file once un-gzipped, an import's wall time, its records.
+IMPORT_MAX_VALUE_KB = env.int("IMPORT_MAX_VALUE_KB", default=256)
+IMPORT_MAX_DECOMPRESSED_MB = env.int("IMPORT_MAX_DECOMPRESSED_MB", default=4096)
+IMPORT_MAX_SECONDS = env.int("IMPORT_MAX_SECONDS", default=3600)
+IMPORT_MAX_RECORDS = env.int("IMPORT_MAX_RECORDS", default=5_000_000)
+IMPORT_MAX_ALTERNATIVES = env.int("IMPORT_MAX_ALTERNATIVES", default=100)  # other candidates of one step
+# The most steps in a solution: the submit takes at most this many ratings, so imports, generation and
+# resegmentation refuse longer solutions (labeling/limits.py).
+MAX_SOLUTION_STEPS = env.int("MAX_SOLUTION_STEPS", default=1000)
 
 # --- Mail and password reset (docs/security.md, "Accounts, sessions and mail") -------------------------
 # No mail unless an operator sets EMAIL_URL (smtp+tls://user:password@host:587, smtps://...): without it nothing

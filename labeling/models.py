@@ -178,6 +178,10 @@ class Solution(models.Model):
     gold_first_error = models.IntegerField(null=True, blank=True,
                                            help_text="QC/screening gold label: first wrong step, -1 if none.")
     extra = models.JSONField(default=dict, blank=True, help_text="Unknown keys from the imported record.")
+    # A segmentation version's first solution (labeling/queue/resegment.py): one content, one pass per person, across
+    # its versions; the claim looks the family up by this index.
+    origin = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="versions",
+                               help_text="The solution this one is a segmentation version of (the first of them).")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

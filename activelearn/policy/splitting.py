@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from activelearn.grading.answers import extract_final_answer
+from labeling import limits
 from labeling.formats import segmentation
 
 RULES = ("newline", "blank_line", "pattern", "numbered", "markers", "sentences")
@@ -20,7 +21,7 @@ _BLANK = re.compile(r"\n\s*\n")
 
 class Dropped(str):
     """Why a sample is not kept: empty, truncated (it hit max_tokens), too_long (more steps, or a
-    longer step, than the connection allows)."""
+    longer step, than the connection allows, or more steps than MAX_SOLUTION_STEPS)."""
 
 
 EMPTY, TRUNCATED, TOO_LONG = Dropped("empty"), Dropped("truncated"), Dropped("too_long")
@@ -60,6 +61,11 @@ def split(text: str, rule: str = "newline", pattern: str = "", *, max_steps: int
     """The steps and final answer of one sample, or why it is dropped."""
     if finish_reason == "length":
         return TRUNCATED  # cut off by max_tokens: its last step and its answer are not what it meant
+    # never more steps than the submit takes (a solution nobody could finish), whatever the connection says
+    max_steps = min(max_steps, limits.max_steps())
+    if len(text) > max_steps * (max_step_chars + 2) + 4096:
+        return TOO_LONG  # more text than the steps allowed could hold: refused before any splitting (a server's
+        # 100 MB answer costs no regular expression's time)
     steps: list[str] = []
     answer_tail = False
     for piece in _pieces(text, rule, pattern):

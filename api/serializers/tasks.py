@@ -5,6 +5,7 @@ labeling.submission, which the labelling page calls too.
 """
 from rest_framework import serializers
 
+from labeling.limits import check_ratings
 from labeling.models import FinishReason
 
 
@@ -22,13 +23,13 @@ class NextIn(serializers.Serializer):
 
 
 class DraftIn(serializers.Serializer):
-    ratings = serializers.ListField(child=serializers.DictField(), max_length=1000)
+    ratings = serializers.ListField(child=serializers.DictField(), validators=[check_ratings])
     active_ms = serializers.IntegerField(min_value=0, max_value=10**10, required=False, default=0)
 
 
 class SubmitIn(serializers.Serializer):
     client_id = serializers.UUIDField(help_text="Made by the client once per pass; a retry sends the same id.")
-    ratings = serializers.ListField(child=serializers.DictField(), max_length=1000)
+    ratings = serializers.ListField(child=serializers.DictField(), validators=[check_ratings])
     finish_reason = serializers.ChoiceField(choices=[FinishReason.FOUND_ERROR, FinishReason.SOLUTION])
     total_time = serializers.IntegerField(min_value=0, max_value=10**10, help_text="Active milliseconds.")
     reason_text = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
@@ -39,7 +40,8 @@ class StopIn(serializers.Serializer):
 
     client_id = serializers.UUIDField()
     reason_text = serializers.CharField(max_length=5000)
-    ratings = serializers.ListField(child=serializers.DictField(), max_length=1000, required=False, default=list)
+    ratings = serializers.ListField(child=serializers.DictField(), validators=[check_ratings], required=False,
+                                    default=list)
     total_time = serializers.IntegerField(min_value=0, max_value=10**10, required=False, default=0)
 
 

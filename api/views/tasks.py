@@ -6,7 +6,7 @@ from rest_framework.views import APIView
 
 from api import scoping
 from api.permissions import has_perm
-from api.schema import SubmitConflict
+from api.schema import LeaseMovedOut, SubmitConflict
 from api.serializers import tasks as s
 from labeling.models import FinishReason, Project
 from labeling.people import accounts, roles
@@ -17,7 +17,10 @@ from labeling.queue.submission import save_draft, submit
 
 CONFLICT = OpenApiResponse(SubmitConflict, description="This client id already landed for another task or with other "
                            "content, or this task was already submitted with other content: nothing was stored; "
-                           "`receipt` names the pass that landed.")
+                           "`receipt` names the pass that landed. Or the task moved to a new segmentation version: "
+                           "`moved_to` names its lease.")
+MOVED = OpenApiResponse(LeaseMovedOut, description="The task moved to a new segmentation version (a merge or a "
+                        "split): nothing was stored here; `moved_to` names the lease to work on.")
 
 
 class _TaskView(APIView):
@@ -49,7 +52,7 @@ class NextTask(_TaskView):
 
 
 class Draft(_TaskView):
-    @extend_schema(request=s.DraftIn, responses=s.OkOut, summary="Save the ratings so far")
+    @extend_schema(request=s.DraftIn, responses={200: s.OkOut, 409: MOVED}, summary="Save the ratings so far")
     def post(self, request, lease_id):
         data = self.body(s.DraftIn)
         save_draft(self.annotator(), lease_id, data["ratings"], data["active_ms"])

@@ -17,6 +17,9 @@ import uuid
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
+from django.conf import settings
+
+from labeling import limits
 from labeling.formats.errors import LocatedError, RecordError, json_type
 
 LABELLER = uuid.uuid5(uuid.NAMESPACE_URL, "stepwise:prm800k-phase1-stepwise-critic")
@@ -94,11 +97,17 @@ def _record(rows: list[dict], seen: dict) -> dict:
             "label": {"steps": steps, "total_time": None, "finish_reason": finish}, "stepwise_critic": extra}
 
 
+# A pass's rows are held until the pass ends, and each repeats the steps before it: what they hold together is
+# bounded (a file of one endless pass would otherwise fill the memory), at this many times a record's limit.
+PASS_RECORDS = 16
+
+
 def passes(rows: Iterable[tuple[str, object]]) -> Iterator[tuple[str, dict]]:
     """(where, phase-1 record) for each pass; `where` names the pass's first row."""
     current: list[dict] = []
     first = chosen = None
     seen: dict[str, int] = {}
+    held, most = 0, PASS_RECORDS * settings.IMPORT_MAX_LINE_KB * 1024
     for where, row in rows:
         try:
             row = _check(row)
@@ -111,8 +120,14 @@ def passes(rows: Iterable[tuple[str, object]]) -> Iterator[tuple[str, dict]]:
             yield first, _record(current, seen)
             current = []
         if not current:
-            first, chosen = where, []
+            first, chosen, held = where, [], 0
         current.append(row)
+        held += len(row["next_response"]) + sum(map(len, row["responses"])) + 64
+        if held > most or len(chosen) > limits.max_steps():
+            raise LocatedError(first, RecordError("", f"the pass beginning here runs on past {where}: its rows hold "
+                                                      f"more than {PASS_RECORDS} times the limit of a record "
+                                                      f"({settings.IMPORT_MAX_LINE_KB} KB, IMPORT_MAX_LINE_KB) or "
+                                                      f"more than {limits.max_steps()} steps (MAX_SOLUTION_STEPS)"))
         if (row.get("is_preferred_response") or row.get("is_human_response")) and len(chosen) == len(pref):
             chosen.append(row["next_response"])
     if current:

@@ -13,13 +13,16 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 
 from labeling.formats import prm800k
 from labeling.formats import solutions as solution_formats
 from labeling.formats.errors import ImportFileError, LocatedError, RecordError
 from labeling.formats.items import ImportItem
+from labeling.imports.bounds import Budget
 from labeling.imports.detect import detect, open_records
+from labeling.imports.item_limits import within_limits
 from labeling.imports.writer import BatchWriter, ImportStats
 from labeling.models import DEFAULT_PROJECT_ID
 
@@ -70,10 +73,16 @@ def _parsed_batches(path, records, parse) -> Iterator[list[ImportItem]]:
     def read() -> None:
         try:
             batch: list[ImportItem] = []
-            for where, rec in _located(path, records):
+            budget, most = Budget(), settings.IMPORT_MAX_RECORDS
+            for n, (where, rec) in enumerate(_located(path, records), start=1):
                 try:
-                    batch.append(parse(rec))
-                except RecordError as exc:
+                    if n > most:
+                        raise RecordError("", f"the file has more than {most} records (IMPORT_MAX_RECORDS)")
+                    budget.check_time(where)
+                    batch.append(within_limits(rec, parse(rec)))
+                except (RecordError, LocatedError) as exc:
+                    if isinstance(exc, LocatedError):
+                        raise ImportFileError(str(path), exc.where, exc.error) from None
                     raise ImportFileError(str(path), where, exc) from None
                 if len(batch) >= BATCH_SIZE:
                     if not put(batch):

@@ -1,131 +1,128 @@
 """Streaming readers for import files: JSON Lines and JSON arrays, plain or gzip.
 
 Each reader yields (where, object) one record at a time, `where` being "line N" or
-"record N", so memory stays flat however long the file is: a JSON Lines line longer than
-IMPORT_MAX_LINE_KB is refused after reading at most that much of it. Records are also
-refused, naming the field, when they hold what the database or the export could not
-take: NUL characters (PostgreSQL text and jsonb refuse them) or nesting deeper than
-MAX_DEPTH. (Integers beyond 64 bits never get here: orjson reads them as floats, ijson's
-yajl refuses them.)
+"record N", so memory stays flat however long the file is. Every read counts against the
+limits of labeling.imports.bounds: a record (a line, an array item) longer than IMPORT_MAX_LINE_KB
+is refused after reading at most about that much of it, the file's content past
+IMPORT_MAX_DECOMPRESSED_MB or IMPORT_MAX_SECONDS is refused, and so is a record holding what
+the database or the export could not take (a value over IMPORT_MAX_VALUE_KB, NUL characters,
+nesting deeper than MAX_DEPTH). (Integers beyond 64 bits never get here: orjson reads them as
+floats, ijson's yajl refuses them.)
 """
 import gzip
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import ijson
 import orjson
-from django.conf import settings
 
 from labeling.formats.errors import LocatedError, RecordError
-
-# Levels of arrays and objects. orjson, which writes the JSON columns (COPY) and the exports, stops at
-# 254, and a pass's `extra` nests unknown keys one level deeper than the record: keep well below.
-MAX_DEPTH = 200
-
+from labeling.imports.bounds import (
+    MAX_DEPTH,
+    BoundedFile,
+    RecordTooLong,
+    check_storable,
+    record_limit,
+    record_too_long,
+    value_limit,
+)
+from labeling.imports.parquet import is_parquet, iter_parquet  # noqa: F401 (the readers, all in one place)
 
 UTF8_BOM = b"\xef\xbb\xbf"
+CHUNK = 1 << 20
+IJSON_BUFFER = 64 * 1024
+# A line holding something besides blanks: blank runs (a gzip of a gigabyte of newlines) are skipped in C.
+BLANKS = b" \t\r\n"
+NOT_BLANK = re.compile(rb"[^ \t\r\n]")
 
 
-def open_binary(path: str | Path):
+def open_binary(path: str | Path) -> BoundedFile:
     """Open a file for reading bytes, transparently un-gzipping by magic number and skipping a
-    UTF-8 byte-order mark (spreadsheet and Windows tools write one)."""
-    f = open(path, "rb")
-    if f.peek(2)[:2] == b"\x1f\x8b":
-        f = gzip.GzipFile(fileobj=f)
+    UTF-8 byte-order mark (spreadsheet and Windows tools write one). Its reads count against the
+    import's limits (bounds.Budget)."""
+    raw = open(path, "rb")
+    f = gzip.GzipFile(fileobj=raw) if raw.peek(2)[:2] == b"\x1f\x8b" else raw
     if f.peek(3)[:3] == UTF8_BOM:
         f.read(3)
-    return f
+    return BoundedFile(f)
 
 
 def first_char(path: str | Path) -> str:
+    """The file's first character that is not blank (read a chunk at a time, within the limits)."""
     with open_binary(path) as f:
-        head = f.read(4096).lstrip()
-    return head[:1].decode("latin-1")
+        while chunk := f.read(CHUNK):
+            if chunk.translate(None, BLANKS) and (m := NOT_BLANK.search(chunk)):
+                return chunk[m.start():m.start() + 1].decode("latin-1")
+    return ""
+
+
+def _lines(f: BoundedFile) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) of the lines holding more than blanks, none longer than the record limit (counted
+    from its first character that is not blank, without its newline); a longer line is refused after reading
+    at most a chunk more than the limit."""
+    limit = record_limit()
+    buf, pos, n, eof = b"", 0, 1, False  # n: the line number at buf[pos]
+    while True:
+        # a chunk of blanks only (a gzip bomb of newlines) is told in one C pass, faster than the search
+        m = None if pos == 0 and not buf.translate(None, BLANKS) else NOT_BLANK.search(buf, pos)
+        if m is None:
+            n += buf.count(b"\n", pos)
+            if eof or not (buf := f.read(CHUNK)):
+                return
+            pos = 0
+            continue
+        n += buf.count(b"\n", pos, m.start())
+        start = m.start()
+        end = buf.find(b"\n", start)
+        while end < 0 and not eof:
+            if len(buf) - start > limit:
+                raise LocatedError(f"line {n}", record_too_long("line"))
+            more = f.read(CHUNK)
+            if not more:
+                eof = True
+                break
+            buf = buf[start:] + more
+            end = buf.find(b"\n", len(buf) - len(more))
+            start = 0
+        line = buf[start:] if end < 0 else buf[start:end]
+        if len(line) > limit:
+            raise LocatedError(f"line {n}", record_too_long("line"))
+        yield n, line
+        if end < 0:
+            return
+        buf, pos = buf, end  # the newline at `end` counts when the next search passes it
 
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[str, object]]:
-    kb = settings.IMPORT_MAX_LINE_KB
-    limit = kb * 1024
+    deep = MAX_DEPTH
+    long = value_limit()
     with open_binary(path) as f:
-        n = 0
-        while line := f.readline(limit + 1):  # never more than the limit in memory
-            n += 1
-            if len(line) > limit and not line.endswith(b"\n"):
-                raise LocatedError(f"line {n}", RecordError(
-                    "", f"the line is longer than the limit of {kb} KB (IMPORT_MAX_LINE_KB)"))
-            if not line.strip():
-                continue
+        for n, line in _lines(f):
             try:
                 obj = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
                 raise LocatedError(f"line {n}", RecordError("", f"invalid JSON: {exc}")) from None
-            # Cheap on the bytes: only a line with a \u0000 escape or many brackets needs the walk.
-            if b"\\u0000" in line or line.count(b"[") + line.count(b"{") > MAX_DEPTH:
-                _check_storable(obj, f"line {n}")
+            # Cheap on the bytes: only a line with a \u0000 escape, many brackets or room for a value over the
+            # limit needs the walk (a value never decodes to more bytes than its JSON text).
+            if len(line) > long or b"\\u0000" in line or line.count(b"[") + line.count(b"{") > deep:
+                check_storable(obj, f"line {n}")
             yield f"line {n}", obj
 
 
 def iter_json_array(path: str | Path) -> Iterator[tuple[str, object]]:
     with open_binary(path) as f:
-        items = ijson.items(f, "item", use_float=True)
+        # ijson reads a whole token before it answers: the file stops it (RecordTooLong) once one record has read
+        # past the limit (and a buffer), whatever the token
+        f.span_cap = record_limit() + IJSON_BUFFER
+        items = ijson.items(f, "item", use_float=True, buf_size=IJSON_BUFFER)
         n = 0
         try:
             for n, obj in enumerate(items, start=1):
-                _check_storable(obj, f"record {n}")
+                check_storable(obj, f"record {n}")
                 yield f"record {n}", obj
+                f.mark()
+        except RecordTooLong:
+            raise LocatedError(f"record {n + 1}", record_too_long("record")) from None
         except (ijson.JSONError, UnicodeDecodeError) as exc:
             raise LocatedError(f"record {n + 1}", RecordError("", f"invalid JSON: {exc}")) from None
-
-
-def _check_storable(obj, where: str) -> None:
-    problem = _unstorable(obj)
-    if problem:
-        raise LocatedError(where, RecordError(*problem))
-
-
-def _unstorable(obj) -> tuple[str, str] | None:
-    """(field, why) of the first value that cannot be stored, or None. Iterative: it may nest deeply."""
-    stack = [(obj, "", 0)]
-    while stack:
-        v, path, depth = stack.pop()
-        if isinstance(v, (dict, list)) and depth >= MAX_DEPTH:
-            return _short(path), f"nests deeper than {MAX_DEPTH} levels of arrays and objects"
-        if isinstance(v, dict):
-            for k in v:
-                if "\x00" in k:
-                    k = k.replace("\x00", "\\u0000")  # the error message must be storable too
-                    return _short(f"{path}.{k}" if path else k), ("the key contains a NUL character (\\u0000), "
-                                                                  "which cannot be stored")
-            stack.extend((x, f"{path}.{k}" if path else k, depth + 1) for k, x in reversed(v.items()))
-        elif isinstance(v, list):
-            stack.extend((x, f"{path}[{i}]", depth + 1) for i, x in reversed(list(enumerate(v))))
-        elif isinstance(v, str) and "\x00" in v:
-            return _short(path), "contains a NUL character (\\u0000), which cannot be stored"
-    return None
-
-
-def _short(path: str, limit: int = 120) -> str:
-    return path if len(path) <= limit else path[:limit] + "…"
-
-
-def is_parquet(path: str | Path) -> bool:
-    with open(path, "rb") as f:
-        return f.read(4) == b"PAR1"
-
-
-def iter_parquet(path: str | Path, batch_rows: int = 4096) -> Iterator[tuple[str, object]]:
-    """Rows of a Parquet file as dicts, "row N" (from 1), a batch at a time so memory stays flat."""
-    import pyarrow.lib
-    import pyarrow.parquet as pq  # only the Parquet imports pay for loading Arrow
-
-    try:
-        f = pq.ParquetFile(path)
-    except pyarrow.lib.ArrowException as exc:
-        raise LocatedError("file", RecordError("", f"not a readable Parquet file: {exc}")) from None
-    n = 0
-    with f:
-        for batch in f.iter_batches(batch_size=batch_rows):
-            for row in batch.to_pylist():
-                n += 1
-                _check_storable(row, f"row {n}")
-                yield f"row {n}", row

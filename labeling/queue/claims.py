@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Min
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from labeling.bulk import among, insert_rows
@@ -57,8 +58,13 @@ def open_lease(annotator: Annotator, now: datetime | None = None) -> Lease | Non
 
 
 def _unserved(annotator: Annotator, qs, field: str = "id"):
-    """`qs` (of solutions, or of rows pointing at one by `field`) minus what this annotator was ever served."""
-    return qs.exclude(**{f"{field}__in": Lease.objects.filter(annotator=annotator).values("solution_id")})
+    """`qs` (of solutions, or of rows pointing at one by `field`) minus what this annotator was ever served, and
+    every segmentation version of it (one pass per person and content: the versions share an `origin`)."""
+    served = Lease.objects.filter(annotator=annotator).values("solution_id")
+    origins = Solution.objects.filter(id__in=served).annotate(root=Coalesce("origin_id", "id")).values("root")
+    origin = "origin_id" if field == "id" else f"{field.removesuffix('_id')}__origin_id"
+    return (qs.exclude(**{f"{field}__in": served}).exclude(**{f"{field}__in": origins})
+            .exclude(**{f"{origin}__in": origins}))
 
 
 def _lease_fixed(annotator: Annotator, solutions, reason: str, now: datetime) -> Lease | None:

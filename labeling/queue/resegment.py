@@ -3,16 +3,20 @@
 Labelled steps are never changed: the fix makes a new segmentation version of the solution (a new solution of
 the same problem and project, `extra.segmented_from` naming its source and `extra.segmentation_edit` the edit),
 which takes the source's place in the queue (the source keeps the passes it has and takes no new ones). The
-annotator's lease moves to the new version with the ratings of the steps before the edit. A second annotator
-making the same edit reaches the same version (the same steps: the same content hash). A `bad segmentation`
-report only flags the solution for admins.
+annotator's lease moves to the new version with the ratings of the steps before the edit; the old lease is closed
+(`draft.moved_to`: a submit or draft there is refused). Every version keeps the family's first solution as its
+`origin`: nobody is served a version of content they were served before (claims._unserved, statements.claim).
+A second annotator making the same edit reaches the same version (the same steps: the same content hash).
+A `bad segmentation` report only flags the solution for admins.
 """
+import uuid
+
 from django.db import transaction
 from django.utils import timezone
 
-from labeling import hashing
+from labeling import hashing, limits
 from labeling.models import Lease, LeaseStatus, QueueEntry, SegmentationReport, Solution
-from labeling.queue.submission import SubmissionError, _lease_for
+from labeling.queue.submission import MOVED_TO, SubmissionError, _lease_for
 
 ACTIONS = ("merge", "split")
 
@@ -47,22 +51,36 @@ def resegment(annotator, lease_id, action: str, step, at=None) -> Lease:
             raise SubmissionError("lease", "this task is no longer yours to edit (submitted or expired)")
         source = lease.solution
         steps = _edited(list(source.steps), action, step, at)
+        if len(steps) > limits.max_steps():
+            raise SubmissionError("step", f"the split makes {len(steps)} steps, more than the limit of "
+                                          f"{limits.max_steps()} (MAX_SOLUTION_STEPS)")
+        moved = uuid.uuid4()  # the new lease's id, named by the old one as it closes
         key = hashing.solution_hash(source.problem.content_hash, steps, source.final_answer)
         extra = {k: v for k, v in source.extra.items() if k != "alternatives"}  # they named the old steps
-        version, _ = Solution.objects.get_or_create(project_id=source.project_id, content_hash=key, defaults=dict(
+        root = source.origin_id or source.pk
+        version, created = Solution.objects.get_or_create(project_id=source.project_id, content_hash=key, defaults=dict(
             problem_id=source.problem_id, steps=steps, final_answer=source.final_answer,
             answer_is_correct=source.answer_is_correct, answer_graded_at=source.answer_graded_at,
             generator=source.generator, source_id=source.source_id, verifier_score=source.verifier_score,
             generation=source.generation, is_quality_control=source.is_quality_control,
-            is_screening=source.is_screening, gold_first_error=None,
+            is_screening=source.is_screening, gold_first_error=None, origin_id=root,
             extra={**extra, "segmented_from": source.pk,
                    "segmentation_edit": {"action": action, "step": step, **({"at": at} if action == "split" else {}),
                                          "by": str(annotator.uuid)}}))
+        if not created and Lease.objects.filter(annotator=annotator, solution=version).exists():
+            raise SubmissionError("step", "this edit gives a solution you were served before (the same steps): label "
+                                          "this one as it is, or flag its segmentation")
+        if not created and version.origin_id is None and version.pk != root and \
+                not Solution.objects.filter(origin_id=version.pk).exists():
+            # the edit reached a solution that was there already (imported with these very steps): the same content,
+            # so it joins the family, and whoever labelled either is served neither again
+            Solution.objects.filter(pk=version.pk).update(origin_id=root)
         entry = QueueEntry.objects.select_for_update().filter(solution=source).first()
         # The lease leaves the source with its slot, and so do the source's unclaimed slots: the source keeps what
         # is done and what others hold (it takes no new claims; with neither it leaves the queue), the new
         # version gets the moved slot and the unclaimed ones.
-        Lease.objects.filter(pk=lease.pk).update(status=LeaseStatus.EXPIRED)
+        Lease.objects.filter(pk=lease.pk).update(status=LeaseStatus.EXPIRED,
+                                                 draft={**lease.draft, MOVED_TO: str(moved)})
         if entry is not None:
             unclaimed = max(0, entry.overlap - entry.completed - entry.in_flight)
             entry.in_flight = max(0, entry.in_flight - 1)
@@ -74,7 +92,7 @@ def resegment(annotator, lease_id, action: str, step, at=None) -> Lease:
                 entry.save(update_fields=["in_flight", "overlap", "is_open"])
             _take_slots(version, entry, 1 + unclaimed)
         kept = (lease.draft.get("ratings") or [])[:step]
-        return Lease.objects.create(annotator=annotator, solution=version, reason=lease.reason,
+        return Lease.objects.create(id=moved, annotator=annotator, solution=version, reason=lease.reason,
                                     expires_at=lease.expires_at,
                                     draft={"ratings": kept, "active_ms": lease.draft.get("active_ms", 0)})
 

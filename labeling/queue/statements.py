@@ -2,11 +2,12 @@
 
 `state` reads in one query what next-task decides on: the annotator's open lease (its id and expiry)
 and the regular tasks submitted since their last QC question. `claim` takes the open queue entry of
-highest priority this annotator was never served, counts it in flight and writes the lease, in one
-statement (data-modifying CTEs), and returns the lease with its solution and problem, so the task
-is served in three queries with the one that authenticates. The lock is the same as the portable
-path's (FOR UPDATE SKIP LOCKED on the entry), so concurrent claimers never take one slot twice; the
-unique index of one open lease per annotator still decides a race of one annotator's two tabs.
+highest priority this annotator was never served (nor any segmentation version of it), counts it in
+flight and writes the lease, in one statement (data-modifying CTEs), and returns the lease with its
+solution and problem, so the task is served in three queries with the one that authenticates. The
+lock is the same as the portable path's (FOR UPDATE SKIP LOCKED on the entry), so concurrent
+claimers never take one slot twice; the unique index of one open lease per annotator still decides
+a race of one annotator's two tabs.
 """
 import functools
 import uuid
@@ -88,6 +89,17 @@ def _claim_sql() -> str:
                 WHERE q.project_id = p.id AND q.is_open
                   AND NOT EXISTS (SELECT 1 FROM {lease} u  -- a probe per candidate, not the whole history
                                   WHERE u.annotator_id = %(a)s AND u.solution_id = q.solution_id)
+                  -- nor another segmentation version of it (its origin, the origin's versions): one pass per person
+                  -- and content. Scalar lookups by primary key and the origin index, per candidate: a join here
+                  -- lets the planner scan every solution (measured: 0.4 s a claim at 200,000)
+                  AND NOT EXISTS (SELECT 1 FROM {lease} v
+                                  WHERE v.annotator_id = %(a)s
+                                    AND v.solution_id = (SELECT qs.origin_id FROM {solution} qs
+                                                         WHERE qs.id = q.solution_id))
+                  AND NOT EXISTS (SELECT 1 FROM {solution} f JOIN {lease} v ON v.solution_id = f.id
+                                  WHERE v.annotator_id = %(a)s
+                                    AND f.origin_id = (SELECT COALESCE(qs.origin_id, qs.id) FROM {solution} qs
+                                                       WHERE qs.id = q.solution_id))
                 ORDER BY q.priority DESC, q.id ASC
                 LIMIT 1 FOR UPDATE OF q SKIP LOCKED) c
             ORDER BY c.priority DESC, c.id ASC

@@ -12,7 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import BooleanField, Case, ExpressionWrapper, F, IntegerField, Q, Subquery, Value, When
 from django.utils import timezone
 
-from labeling import hashing, label_sources
+from labeling import hashing, label_sources, limits
 from labeling.formats.prm800k import PHASE1_QUESTION, format_timestamp, pass_first_error
 from labeling.models import (
     Annotator,
@@ -32,6 +32,24 @@ class SubmissionError(ValueError):
     def __init__(self, field: str, message: str):
         self.field, self.message = field, message
         super().__init__(f"{field}: {message}")
+
+
+# A lease whose task moved to a new segmentation version names the new lease in its draft (queue.resegment): it
+# takes no draft or submit (a pass there would land on the old version, beyond its overlap).
+MOVED_TO = "moved_to"
+
+
+class LeaseMoved(SubmissionError):
+    """The lease's task moved to another lease (a new segmentation version): work there."""
+
+    def __init__(self, moved_to: str):
+        super().__init__("lease", f"this task moved to a new segmentation version (lease {moved_to}): submit there")
+        self.moved_to = moved_to
+
+
+def _refuse_moved(lease: Lease) -> None:
+    if moved := (lease.draft or {}).get(MOVED_TO):
+        raise LeaseMoved(moved)
 
 
 class SubmissionConflict(SubmissionError):
@@ -87,6 +105,8 @@ def save_draft(annotator: Annotator, lease_id, ratings: list[dict], active_ms: i
         lease = _lease_for(annotator, lease_id, lock=True)
         if lease.status == LeaseStatus.SUBMITTED:
             raise SubmissionError("lease", "this task is already submitted")
+        _refuse_moved(lease)
+        _check_count(ratings)
         # a draft may hold a step half done (phase 1: a candidate not rated yet); a submit may not
         checked = [_check_rating(r, f"ratings[{i}]", allow_null=True) for i, r in enumerate(ratings)]
         _check_partial(lease.solution, checked)
@@ -94,6 +114,11 @@ def save_draft(annotator: Annotator, lease_id, ratings: list[dict], active_ms: i
                        "active_ms": max(int(active_ms), int(lease.draft.get("active_ms", 0)))}
         lease.save(update_fields=["draft"])
         return lease
+
+
+def _check_count(ratings: list) -> None:
+    if not isinstance(ratings, list) or len(ratings) > limits.max_steps():
+        raise SubmissionError("ratings", f"must be a list of at most {limits.max_steps()} ratings (MAX_SOLUTION_STEPS)")
 
 
 def _check_rating(r: dict, field: str, *, allow_null: bool = False, nested: bool = True) -> StepRating:
@@ -304,6 +329,7 @@ def submit(annotator: Annotator, lease_id, client_id, ratings: list[dict], finis
         raise SubmissionError("reason_text", "say why you give up or what is wrong with the problem")
     if isinstance(total_time, bool) or not isinstance(total_time, int) or total_time < 0:
         raise SubmissionError("total_time", "must be a non-negative number of milliseconds")
+    _check_count(ratings)
     checked = [_check_rating(r, f"ratings[{i}]") for i, r in enumerate(ratings)]
     wanted = (checked, finish_reason, total_time, reason_text)
     try:
@@ -320,6 +346,7 @@ def submit(annotator: Annotator, lease_id, client_id, ratings: list[dict], finis
             if lease.status == LeaseStatus.SUBMITTED:
                 # The same task sent again under a new client id (a second tab).
                 return _replayed(lease.labeled_pass, annotator, lease_id, wanted), True
+            _refuse_moved(lease)
             solution = lease.solution
             _check_protocol(solution.project, checked)
             steps = _build_steps(solution, checked, finish_reason)

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('activelearn', '0009_round_slot_per_project'),
-        ('labeling', '0031_autolabelrun_failed_requests_secpol'),
+        ('labeling', '0031_autolabelrun_failed_requests'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
