@@ -5,14 +5,15 @@ group of its own and relays what the main training process reports (progress.jso
 the trained model comes back in the job folder. Data-parallel across the processes (DDP); DeepSpeed
 or FSDP through PRM_ACCELERATE_CONFIG, an accelerate config file.
 
-The processes never outlive the run: a cancelled round or any error stops the whole group (SIGTERM,
-then SIGKILL); if the worker itself dies, the launcher gets SIGTERM from the kernel (PR_SET_PDEATHSIG)
+The processes never outlive the run: a cancelled round or any error stops the launcher and every rank
+(SIGTERM, then SIGKILL); if the worker itself dies, the launcher gets SIGTERM from the kernel (PR_SET_PDEATHSIG)
 and every training process watches the worker's pid and exits when it is gone. A round resumed after
 a worker restart trains again from the start, as an in-process training does.
 
 On CPU the ranks join a gloo group through accelerate's torchrun launcher (`--multi_gpu`, with the
 training on CPU): in accelerate 1.15 `--cpu --num_processes N` starts one process unless mpirun is used.
 """
+import contextlib
 import json
 import os
 import signal
@@ -90,29 +91,60 @@ def write_job(job: Path, spec: dict, train_items: list, val_items: list) -> None
                 f.write(json.dumps(item_to_json(it)) + "\n")
 
 
-def stop(proc: subprocess.Popen) -> None:
-    """Stop the launcher and every process of its group: SIGTERM, then SIGKILL after a grace period."""
-    for sig, wait in ((signal.SIGTERM, STOP_GRACE_S), (signal.SIGKILL, 30)):
+class _Tree:
+    """The launcher and every process below it, remembered as they appear: torchrun starts each rank in a
+    session of its own, and a rank whose launcher died is no longer below anything."""
+
+    def __init__(self, pid: int):
+        import psutil
+
+        self.root = psutil.Process(pid)
+        self.known: dict[int, object] = {}
+
+    def refresh(self) -> None:
+        import psutil
+
         try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
+            for child in self.root.children(recursive=True):
+                self.known.setdefault(child.pid, child)
+        except psutil.NoSuchProcess:
             pass
+
+    def alive(self) -> list:
+        import psutil
+
+        out = []
+        for p in self.known.values():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                    out.append(p)
+        return out
+
+    def stop(self, proc: subprocess.Popen) -> None:
+        """SIGTERM to the launcher's group and every rank, then SIGKILL to what is left after a grace period
+        (psutil checks a pid was not reused before it signals)."""
+        import psutil
+
+        self.refresh()
+        procs = list(self.known.values())
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        for p in procs:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.terminate()
         try:
-            proc.wait(timeout=wait)
+            proc.wait(timeout=STOP_GRACE_S)
         except subprocess.TimeoutExpired:
-            continue
-        if not _group_alive(proc.pid):
-            return
-    if _group_alive(proc.pid):
-        os.killpg(proc.pid, signal.SIGKILL)
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-        return True
-    except ProcessLookupError:
-        return False
+            pass
+        _, left = psutil.wait_procs(procs, timeout=1 if proc.poll() is not None else 0)
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        for p in left:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.kill()
+        psutil.wait_procs(left, timeout=30)
+        proc.wait(timeout=30)
 
 
 class _Relay:
@@ -144,18 +176,20 @@ def run(spec: dict, train_items: list, val_items: list, work: Path, out_dir: Pat
     with open(job / "train.log", "wb") as log:
         proc = subprocess.Popen(command(job, processes), cwd=ROOT, env=_environment(processes), stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent)
+        tree = _Tree(proc.pid)
         try:
             if on_start:
                 on_start(proc.pid)
             while proc.poll() is None:
+                tree.refresh()
                 relay()
                 time.sleep(POLL_S)
             relay()
         except BaseException:
-            stop(proc)
+            tree.stop(proc)
             raise
-        if _group_alive(proc.pid):  # a rank left behind by a failed launcher
-            stop(proc)
+        if tree.alive():  # a rank left behind by a failed launcher
+            tree.stop(proc)
     if proc.returncode != 0 or not (job / "result.json").exists():
         tail = (job / "train.log").read_bytes()[-LOG_TAIL:].decode("utf-8", "replace")
         raise LaunchFailed(f"accelerate launch with {processes} process(es) exited with {proc.returncode}:\n{tail}")
