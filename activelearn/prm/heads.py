@@ -112,7 +112,7 @@ def training_overrides(opts: ModelOptions) -> dict:
     """TrainingArguments a shape needs beyond training.py's own."""
     out: dict = {"label_names": ["labels"]}
     if opts.gradient_checkpointing:
-        out.update(gradient_checkpointing=True, gradient_checkpointing_kwargs={"use_reentrant": False})
+        out.update(activation_checkpointing=True, activation_checkpointing_kwargs={"use_reentrant": False})
     if opts.bf16 == "off":
         out["bf16"] = False
     return out
