@@ -144,3 +144,21 @@ def test_what_is_not_a_checkpoint_is_refused_before_anything_is_written(tmp_path
         cmd("register_model", str(micro_bert), "--head", "token_classification")
     assert not ModelVersion.objects.filter(status="ready").exists()
     assert ModelVersion.objects.filter(status="failed").count() == 1  # loaded, and found wanting: on record
+
+
+def test_the_api_registers_a_configured_checkpoint_by_name_only(eager, ml, settings, causal_gpt2, model_dir):
+    settings.PRM_ALLOWED_BACKBONES = [f"elsewhere={causal_gpt2}"]
+    url = "/api/models/register/"
+    for body, field in (({"checkpoint": str(causal_gpt2)}, "checkpoint"), ({"checkpoint": "unknown"}, "checkpoint"),
+                        ({"checkpoint": "elsewhere", "step_format": "nonsense"}, "step_format")):
+        r = ml.post(url, body, content_type="application/json")
+        assert r.status_code == 400 and r.json()["field"] == field, r.content
+        assert str(causal_gpt2) not in r.content.decode()
+    assert not ModelVersion.objects.exists()
+    r = ml.post(url, {"checkpoint": "elsewhere", "step_format": "math-shepherd"}, content_type="application/json")
+    assert r.status_code == 202, r.content
+    version = ModelVersion.objects.get(pk=r.json()["id"])
+    assert version.status == "ready" and not version.is_active  # eager: the worker's part has run
+    assert str(causal_gpt2) not in r.content.decode() and r.json()["base_model"] == "elsewhere"
+    r = ml.post(url, {"checkpoint": "elsewhere", "activate": True}, content_type="application/json")
+    assert ModelVersion.objects.get(pk=r.json()["id"]).is_active

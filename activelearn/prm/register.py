@@ -83,29 +83,35 @@ def validation_items(project: int, limit: int = VALIDATE_LIMIT) -> list:
     return out
 
 
-def register_checkpoint(path: str, *, kind: str = ModelKind.PRM, model: dict | None = None, activate: bool = False,
-                        actor=None, project: int = DEFAULT_PROJECT_ID,
-                        validate_limit: int = VALIDATE_LIMIT) -> ModelVersion:
-    """A new ready version from the checkpoint in `path`; ValueError (naming what is wrong) before anything is
-    written if it is not one; a version marked failed, with the reason, if it fails to load."""
-    from activelearn.prm.registry import activate_version
-
+def start_registration(path: str, *, kind: str = ModelKind.PRM, model: dict | None = None,
+                       project: int = DEFAULT_PROJECT_ID) -> ModelVersion:
+    """The version row (status training) for the checkpoint in `path`; ValueError, naming what is wrong and
+    writing nothing, if it is not a checkpoint or the options are wrong."""
     src = _checked_dir(path)
     opts = options_for(src, model)
-    opts.trust_remote_code = remote_code_allowed(str(src))
-    version = ModelVersion.objects.create(
+    return ModelVersion.objects.create(
         project_id=project, kind=kind, base_model=str(src),
-        hyperparameters={"model": opts.as_dict(), "registered": True},
-        data_snapshot={"registered_from": src.name})
+        hyperparameters={"model": opts.as_dict(), "registered": True}, data_snapshot={"registered_from": src.name})
+
+
+def finish_registration(version: ModelVersion, *, activate: bool = False, actor=None,
+                        validate_limit: int = VALIDATE_LIMIT) -> ModelVersion:
+    """Load, save under MODEL_DIR, validate, and activate if asked; the version marked failed, with the reason,
+    if anything goes wrong (the previous active version stays active)."""
+    from activelearn.prm.registry import activate_version
+
+    src = Path(version.base_model)
+    opts = heads.model_options_of(version.hyperparameters["model"])
+    opts.trust_remote_code = remote_code_allowed(str(src))
     model_dir = Path(settings.MODEL_DIR)
     model_dir.mkdir(parents=True, exist_ok=True)
     tmp = model_dir / f".tmp-{version.pk}-{uuid.uuid4().hex[:8]}"
-    final = model_dir / f"{kind}-v{version.pk}"
+    final = model_dir / f"{version.kind}-v{version.pk}"
     try:
         rm = load_checkpoint(src, opts)
-        heads.save(rm, tmp, opts, str(src), kind=kind, version=version.pk, registered_from=src.name)
+        heads.save(rm, tmp, opts, str(src), kind=version.kind, version=version.pk, registered_from=src.name)
         os.replace(tmp, final)
-        metrics = {"validation": fit.validation_figures(rm, validation_items(project, validate_limit)),
+        metrics = {"validation": fit.validation_figures(rm, validation_items(version.project_id, validate_limit)),
                    "registered": {"from": src.name}}
         ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.READY, path=str(final),
                                                           metrics=json_safe(metrics), finished_at=timezone.now())
@@ -119,3 +125,11 @@ def register_checkpoint(path: str, *, kind: str = ModelKind.PRM, model: dict | N
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(final, ignore_errors=True)
         raise
+
+
+def register_checkpoint(path: str, *, kind: str = ModelKind.PRM, model: dict | None = None, activate: bool = False,
+                        actor=None, project: int = DEFAULT_PROJECT_ID,
+                        validate_limit: int = VALIDATE_LIMIT) -> ModelVersion:
+    """Both steps at once (the command)."""
+    version = start_registration(path, kind=kind, model=model, project=project)
+    return finish_registration(version, activate=activate, actor=actor, validate_limit=validate_limit)
