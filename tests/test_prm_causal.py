@@ -7,10 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from activelearn.prm import heads
+from activelearn.prm import heads, loading
 from activelearn.prm.causal import CausalRewardModel
 from activelearn.prm.remote_code import remote_code_allowed
-from activelearn.prm.reward_model import RewardModel
 from activelearn.prm.step_format import StepFormat, step_format_of
 from activelearn.prm.training import TrainConfig, train
 
@@ -72,7 +71,7 @@ def test_each_causal_shape_trains_saves_loads_and_scores_the_same(arch, request,
     heads.save(rm, tmp_path / "saved", opts, str(path), kind="prm", version=1)
     meta = json.loads((tmp_path / "saved" / "stepwise.json").read_text())
     assert meta["head"] == "causal_lm" and meta["step_format"]["tag"] == "<|step|>"
-    again = RewardModel.load(tmp_path / "saved")
+    again = loading.load(tmp_path / "saved")
     assert isinstance(again, CausalRewardModel)
     for a, b in zip(rm.step_probs(items), again.step_probs(items), strict=True):
         np.testing.assert_allclose(a, b, atol=1e-6)
@@ -193,7 +192,7 @@ def test_a_causal_version_registers_scores_and_labels_like_any_other(pb_labels, 
     assert v1.hyperparameters["model"]["step_format"]["tag"] == TAG and "step_auroc" in v1.metrics["validation"]
     v2 = registry.train_version(init_from=v1, cfg=fast)  # fine-tuning keeps the parent's shape
     assert v2.hyperparameters["model"] == v1.hyperparameters["model"] and isinstance(
-        RewardModel.load(v2.path), CausalRewardModel)
+        loading.load(v2.path), CausalRewardModel)
     assert score_solutions(v2, chunk=7) == Solution.objects.count()
     s = SolutionScore.objects.filter(model_version=v2).first()
     assert 0 <= s.score <= 1 and len(s.step_scores) == len(s.solution.steps)

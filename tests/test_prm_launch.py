@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from activelearn.prm import fit, heads, launch
-from activelearn.prm.reward_model import RewardModel
+from activelearn.prm import fit, heads, launch, loading
 from activelearn.prm.training import TrainConfig
 from activelearn.prm.training_data import Item
 
@@ -61,7 +60,7 @@ def test_two_processes_make_a_working_model_like_one(micro_bert, tmp_path):
         assert result["processes"] == n and result["training"]["global_step"] == 60
         assert result["distributed_type"] == ("MULTI_CPU" if n == 2 else "NO")
         reports[n] = [entry for entry in logs if "loss" in entry]
-        models[n] = RewardModel.load(tmp_path / f"model{n}")
+        models[n] = loading.load(tmp_path / f"model{n}")
     assert reports[1] and reports[2] and reports[2][-1]["loss"] < reports[2][0]["loss"] * 0.5
     pairs = [(p.problem, p.steps) for p in items]
     one, two = models[1].step_probs(pairs), models[2].step_probs(pairs)
@@ -150,3 +149,25 @@ def test_a_round_trains_in_two_launched_processes(eager, shared_data, tmp_path, 
     assert r.stages["train"]["done"] == r.stages["train"]["total"] > 0
     assert "step_auroc" in version.metrics["validation"] and r.stages["score"]["done"] == 30
     assert sorted(p.name for p in model_dir.iterdir()) == [f"prm-v{version.pk}"]  # no job folder left behind
+
+
+def test_a_causal_lora_model_trains_in_two_processes(tmp_path):
+    """The shapes of parts 1 and 3 under DDP: a causal LM read at a step tag, LoRA adapters saved alone."""
+    from .causal_models import build_causal_lm
+
+    base = build_causal_lm(tmp_path / "llama", "llama", hidden=64)
+    opts = heads.model_options_of({"head": "causal_lm", "lora": {"r": 8, "alpha": 16, "dropout": 0.0},
+                                   "save_adapters": True})
+    cfg = TrainConfig(max_steps=40, batch_size=8, learning_rate=1e-2, warmup_ratio=0.0, max_length=256)
+    logs = []
+    result = launch.run(fit.spec_of("prm", str(base), str(base), True, cfg, opts, 1), _items(), [],
+                        tmp_path / "w", tmp_path / "m", logs.append, 2)
+    assert result["distributed_type"] == "MULTI_CPU" and result["training"]["global_step"] == 40
+    losses = [e["loss"] for e in logs if "loss" in e]
+    # it learns, though less than one process did on this toy task (0.42 vs 0.29 after 40 steps; see
+    # docs/models-at-scale.md): the check is that the shape runs, learns and comes back, not how well
+    assert sum(losses[-5:]) / 5 < losses[0] * 0.85
+    assert (tmp_path / "m" / "adapter_model.safetensors").exists()
+    rm = loading.load(tmp_path / "m")
+    assert rm.is_lora and all(p.shape == (len(i.steps), 3) for i, p in zip(
+        _items(), rm.step_probs([(i.problem, i.steps) for i in _items()]), strict=True))

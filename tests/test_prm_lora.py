@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from activelearn.prm import heads
+from activelearn.prm import heads, loading
 from activelearn.prm.causal import CausalRewardModel
-from activelearn.prm.reward_model import RewardModel
 from activelearn.prm.training import TrainConfig, train
 
 from .causal_models import build_causal_lm, toy_items
@@ -51,7 +50,7 @@ def test_a_lora_version_trains_only_adapters_and_round_trips(arch, head, save_ad
         assert "adapter_model.safetensors" in files and "model.safetensors" not in files and meta["adapter"]
     else:
         assert "model.safetensors" in files and "adapter_config.json" not in files and meta["merged"]
-    again = RewardModel.load(tmp_path / "saved")
+    again = loading.load(tmp_path / "saved")
     assert isinstance(again, CausalRewardModel) == (head == "causal_lm")
     for a, b in zip(before, again.step_probs(items), strict=True):
         np.testing.assert_allclose(a, b, atol=1e-5)

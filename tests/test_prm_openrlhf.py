@@ -10,9 +10,8 @@ import torch
 from django.core.management.base import CommandError
 
 from activelearn.models import ModelVersion
-from activelearn.prm import registry
+from activelearn.prm import loading, registry
 from activelearn.prm.causal import CausalRewardModel
-from activelearn.prm.reward_model import RewardModel
 from activelearn.prm.training_data import prm_items
 from labeling.models import LabeledPass
 
@@ -110,7 +109,7 @@ def test_a_checkpoint_trained_elsewhere_is_registered_validated_and_activated_on
     assert version.hyperparameters["model"]["head"] == "causal_lm" and version.hyperparameters["registered"]
     val = version.metrics["validation"]
     assert val["n_steps"] > 0 and 0 <= val["step_auroc"] <= 1 and version.metrics["registered"]["from"] == ckpt.name
-    rm = RewardModel.load(version.path)
+    rm = loading.load(version.path)
     assert isinstance(rm, CausalRewardModel)
     # scored here exactly where it was trained: P(+) at each placeholder of the exported text
     tag, plus, minus = (tok.convert_tokens_to_ids(t) for t in (TAG, "+", "-"))

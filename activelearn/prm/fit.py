@@ -3,7 +3,6 @@ as before) or as `accelerate launch` processes (launch.py). A run is a JSON spec
 ways run the same code (`fit_here`)."""
 import math
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 
 from django.conf import settings
@@ -22,19 +21,20 @@ def spec_of(kind: str, base: str, root_base: str, new_head: bool, cfg: TrainConf
 
 
 def run(spec: dict, train_items: list[Item], val_items: list[Item], work: Path, out_dir: Path,
-        progress: Callable[[dict], None] | None, train_fn: Callable) -> dict:
-    """Train and save to `out_dir`; the training summary and validation figures."""
+        progress: Callable[[dict], None] | None, train_fn: Callable, evaluate: Callable) -> dict:
+    """Train and save to `out_dir`; the training summary and validation figures (`evaluate`: the registry's
+    evaluation, passed in so that this module does not import the registry that imports it)."""
     processes = settings.PRM_TRAIN_PROCESSES
     if processes and processes > 0:
         from activelearn.prm import launch
 
         return launch.run(spec, train_items, val_items, work, out_dir, progress, processes)
-    return fit_here(spec, train_items, val_items, work, out_dir, progress, train_fn)
+    return fit_here(spec, train_items, val_items, work, out_dir, progress, train_fn, evaluate)
 
 
 def fit_here(spec: dict, train_items: list[Item], val_items: list[Item], work: Path, out_dir: Path,
-             progress: Callable[[dict], None] | None, train_fn: Callable, *, main: bool = True,
-             world: int = 1) -> dict:
+             progress: Callable[[dict], None] | None, train_fn: Callable, evaluate: Callable, *,
+             main: bool = True, world: int = 1) -> dict:
     """Build, train, and (the main process) evaluate and save. With `world` processes each takes
     1/world of the batch, so the optimiser sees the same batch size as one process would."""
     cfg = TrainConfig(**spec["cfg"])
@@ -47,7 +47,7 @@ def fit_here(spec: dict, train_items: list[Item], val_items: list[Item], work: P
     if not main:
         return {}
     result = {"training": {k: v for k, v in history.items() if k != "history"},
-              "validation": validation_figures(rm, val_items)}
+              "validation": validation_figures(rm, val_items, evaluate)}
     heads.save(rm, out_dir, opts, spec["root_base"], kind=spec["kind"], version=spec["version"])
     return result
 
@@ -57,17 +57,8 @@ def encode(rm, items: list[Item]) -> list:
                      [i.weight for i in items])
 
 
-def validation_figures(rm, items: list[Item]) -> dict:
-    """The figures every version carries, on the validation items people labelled (automatic labels
-    are what is being learnt, not truth). The one place this package's own runs call the evaluation."""
-    from activelearn.prm.registry import evaluate_items
-
-    return evaluate_items(rm, [i for i in items if i.source == "human"])
-
-
-def item_to_json(item: Item) -> dict:
-    return asdict(item)
-
-
-def item_from_json(d: dict) -> Item:
-    return Item(**d)
+def validation_figures(rm, items: list[Item], evaluate: Callable) -> dict:
+    """The figures every version carries (`evaluate`: registry.evaluate_items), on the validation items
+    people labelled (automatic labels are what is being learnt, not truth). The one place the runs of
+    this issue's modules (in process, launched, registered) call the evaluation."""
+    return evaluate(rm, [i for i in items if i.source == "human"])

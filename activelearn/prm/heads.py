@@ -5,11 +5,12 @@ LoRA adapters on a frozen backbone (lora.py), with the memory options (gradient 
 ModelOptions travel as plain JSON: in a version's hyperparameters (`model`), in a launched run's job
 file, and in `stepwise.json` beside the weights, which is what loading reads.
 """
+import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from activelearn.prm import backbone
-from activelearn.prm.reward_model import RewardModel
+from activelearn.prm.reward_model import META_FILE, RewardModel
 
 TOKEN_CLASSIFICATION = "token_classification"
 CAUSAL_LM = "causal_lm"
@@ -91,6 +92,9 @@ def build(base: str, opts: ModelOptions, *, new_head: bool, max_length: int, see
         rm = RewardModel(backbone.load_model(base, tok, new_head=True, seed=seed), tok, max_length, device)
     else:
         rm = load_saved_for_training(base, device)
+    if not new_head:  # fine-tuning: this run's max_length, as for a new model (within the model's positions)
+        positions = getattr(rm.model.config, "max_position_embeddings", None) or max_length
+        rm.max_length = min(max_length, positions)
     if opts.lora is not None and not getattr(rm, "is_lora", False):
         from activelearn.prm.lora import attach
 
@@ -100,7 +104,8 @@ def build(base: str, opts: ModelOptions, *, new_head: bool, max_length: int, see
 
 
 def load_saved_for_training(path: str, device: str | None) -> RewardModel:
-    rm = RewardModel.load(path, device)
+    meta_file = Path(path) / META_FILE
+    rm = load_saved(path, json.loads(meta_file.read_text()) if meta_file.exists() else {}, device)
     if getattr(rm, "is_lora", False):
         from activelearn.prm.lora import make_trainable
 

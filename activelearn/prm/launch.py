@@ -22,11 +22,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 from django.conf import settings
 
-from activelearn.prm.fit import item_to_json
+from activelearn.prm.training_data import Item
 
 ROOT = Path(__file__).resolve().parents[2]
 POLL_S = 0.5
@@ -82,13 +83,17 @@ def _die_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
+def item_from_json(d: dict) -> Item:
+    return Item(**d)
+
+
 def write_job(job: Path, spec: dict, train_items: list, val_items: list) -> None:
     job.mkdir(parents=True, exist_ok=True)
     (job / "spec.json").write_text(json.dumps(spec))
     for name, items in (("train", train_items), ("val", val_items)):
         with open(job / f"{name}.jsonl", "w") as f:
             for it in items:
-                f.write(json.dumps(item_to_json(it)) + "\n")
+                f.write(json.dumps(asdict(it)) + "\n")
 
 
 class _Tree:
@@ -168,6 +173,7 @@ class _Relay:
 
 def run(spec: dict, train_items: list, val_items: list, work: Path, out_dir: Path,
         progress: Callable[[dict], None] | None, processes: int, on_start: Callable[[int], None] | None = None) -> dict:
+    # the launched processes evaluate with registry.evaluate_items themselves (train_job.py)
     """Train in `processes` launched processes; the model lands in `out_dir`. `progress` may raise
     (a cancelled round): the processes are stopped and the exception goes on."""
     job = Path(work) / "job"

@@ -98,7 +98,7 @@ def finish_registration(version: ModelVersion, *, activate: bool = False, actor=
                         validate_limit: int = VALIDATE_LIMIT) -> ModelVersion:
     """Load, save under MODEL_DIR, validate, and activate if asked; the version marked failed, with the reason,
     if anything goes wrong (the previous active version stays active)."""
-    from activelearn.prm.registry import activate_version
+    from activelearn.prm.registry import activate_version, evaluate_items
 
     src = Path(version.base_model)
     opts = heads.model_options_of(version.hyperparameters["model"])
@@ -111,7 +111,8 @@ def finish_registration(version: ModelVersion, *, activate: bool = False, actor=
         rm = load_checkpoint(src, opts)
         heads.save(rm, tmp, opts, str(src), kind=version.kind, version=version.pk, registered_from=src.name)
         os.replace(tmp, final)
-        metrics = {"validation": fit.validation_figures(rm, validation_items(version.project_id, validate_limit)),
+        metrics = {"validation": fit.validation_figures(rm, validation_items(version.project_id, validate_limit),
+                                                        evaluate_items),
                    "registered": {"from": src.name}}
         ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.READY, path=str(final),
                                                           metrics=json_safe(metrics), finished_at=timezone.now())

@@ -100,7 +100,7 @@ def train_version(kind: str = ModelKind.PRM, *, base: str | None = None, init_fr
             on_created(version)
         # in this process, or as `accelerate launch` processes (PRM_TRAIN_PROCESSES): fit.py
         spec = fit.spec_of(kind, base, root_base, init_from is None, cfg, opts, version.pk)
-        result = fit.run(spec, train_items, val_items, work, tmp, progress, train)
+        result = fit.run(spec, train_items, val_items, work, tmp, progress, train, evaluate_items)
         os.replace(tmp, final)
         version.status, version.path, version.metrics = ModelVersion.Status.READY, str(final), json_safe(result)
         version.finished_at = timezone.now()

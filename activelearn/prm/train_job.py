@@ -56,16 +56,16 @@ def main(job: Path) -> None:
     django.setup()
     from accelerate import PartialState
 
-    from activelearn.prm import fit, training
+    from activelearn.prm import fit, launch, registry, training
 
     state = PartialState(cpu=os.environ.get("STEPWISE_TRAIN_CPU") == "1")
     spec = json.loads((job / "spec.json").read_text())
-    items = {name: [fit.item_from_json(json.loads(line)) for line in open(job / f"{name}.jsonl") if line.strip()]
+    items = {name: [launch.item_from_json(json.loads(line)) for line in open(job / f"{name}.jsonl") if line.strip()]
              for name in ("train", "val")}
     main_process = state.is_main_process
     result = fit.fit_here(spec, items["train"], items["val"], job / "work", Path(spec["out_dir"]),
                           _writer(job / "progress.jsonl") if main_process else None, training.train,
-                          main=main_process, world=state.num_processes)
+                          registry.evaluate_items, main=main_process, world=state.num_processes)
     if main_process:
         result["processes"] = state.num_processes
         result["distributed_type"] = str(state.distributed_type).split(".")[-1]
