@@ -184,3 +184,19 @@ def auto_label_job(run_id: int) -> dict:
         raise
     label_runs.finish(run)
     return label_runs.summary(run)
+
+
+@shared_task(name="activelearn.tasks.register_model", acks_late=True, reject_on_worker_lost=False)
+def register_model(version_id: int, activate: bool = False, actor_id: int | None = None) -> dict:
+    """A checkpoint registration started through the API (activelearn/prm/register.py), where models load."""
+    from django.contrib.auth.models import User
+
+    from activelearn.models import ModelVersion
+    from activelearn.prm import register
+
+    version = ModelVersion.objects.filter(pk=version_id, status=ModelVersion.Status.TRAINING).first()
+    if version is None:
+        return {}
+    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+    version = register.finish_registration(version, activate=activate, actor=actor)
+    return {"version": version.pk, "active": version.is_active}

@@ -3,7 +3,7 @@ endpoint needs a row there."""
 from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from api.views import audit, data, jobs, labels, models, people, policy, projects, rounds, tasks
+from api.views import audit, data, jobs, labels, model_registration, models, people, policy, projects, rounds, tasks
 
 
 class UsernameConverter:
@@ -65,6 +65,7 @@ urlpatterns = [
     path("models/", models.ModelList.as_view(), name="api-models"),
     path("models/<int:pk>/", models.ModelDetail.as_view(), name="api-model"),
     path("models/<int:pk>/activate/", models.ActivateModel.as_view(), name="api-model-activate"),
+    path("models/register/", model_registration.RegisterModel.as_view(), name="api-model-register"),
     # active-learning rounds (ML staff) and worker health
     path("rounds/", rounds.RoundList.as_view(), name="api-rounds"),
     path("rounds/<int:pk>/", rounds.RoundDetail.as_view(), name="api-round"),

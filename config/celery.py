@@ -33,8 +33,9 @@ def _carry_request_id(headers=None, **_):
         headers.setdefault(REQUEST_ID_HEADER, rid)
 
 
-# the round tasks that may train: the first one, and the one after generation
-TRAINING_TASKS = ("activelearn.tasks.run_round", "activelearn.tasks.generation_done")
+# the round tasks that may train: the first one, and the one after generation; and loading a registered checkpoint
+TRAINING_TASKS = ("activelearn.tasks.run_round", "activelearn.tasks.generation_done",
+                  "activelearn.tasks.register_model")
 GENERATION_TASKS = ("activelearn.tasks.generate_chunk",)
 
 

@@ -258,6 +258,14 @@ PRM_BASE_MODEL = env("PRM_BASE_MODEL", default="")  # empty: the packaged all-Mi
 # bare absolute path (named by its basename) or hub id (named by itself). A round gives the name, never a path.
 PRM_ALLOWED_BACKBONES = env.list("PRM_ALLOWED_BACKBONES", default=[])
 MODEL_DIR = Path(env("MODEL_DIR", default=str(VAR_DIR / "models")))
+# Backbones (PRM_ALLOWED_BACKBONES names) whose repository code may run (trust_remote_code); none by default.
+PRM_TRUST_REMOTE_CODE = env.list("PRM_TRUST_REMOTE_CODE", default=[])
+# Training as several processes (activelearn/prm/launch.py): 0 trains inside the worker as before; N >= 1
+# runs `accelerate launch --num_processes N` as a child of the worker. PRM_ACCELERATE_CONFIG: an accelerate
+# config file (DeepSpeed, FSDP, mixed precision...); PRM_TRAIN_CPU: launch on CPU (gloo) even with a GPU.
+PRM_TRAIN_PROCESSES = env.int("PRM_TRAIN_PROCESSES", default=0)
+PRM_ACCELERATE_CONFIG = env("PRM_ACCELERATE_CONFIG", default="")
+PRM_TRAIN_CPU = env.bool("PRM_TRAIN_CPU", default=False)
 # The deployment's policy (the `default` connection): an OpenAI-compatible server. Its API key, if any,
 # is the workers' POLICY_API_KEY environment variable (read where it is used, never stored).
 POLICY_BASE_URL = env("POLICY_BASE_URL", default="")

@@ -101,6 +101,7 @@ MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
     ("api-models", "GET"): VIEW_MODELS,
     ("api-model", "GET"): VIEW_MODELS,
     ("api-model-activate", "POST"): RUN_ROUNDS,
+    ("api-model-register", "POST"): RUN_ROUNDS,
     ("api-rounds", "GET"): VIEW_MODELS,
     ("api-rounds", "POST"): RUN_ROUNDS,
     ("api-round", "GET"): VIEW_MODELS,

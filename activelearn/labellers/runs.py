@@ -134,9 +134,9 @@ def _labeller(run: AutoLabelRun):
     p = run.params
     if run.source == "prm":
         from activelearn.models import ModelVersion
-        from activelearn.prm.reward_model import RewardModel
+        from activelearn.prm import loading
 
-        rm = RewardModel.load(ModelVersion.objects.get(pk=p["model_version"]).path)
+        rm = loading.load(ModelVersion.objects.get(pk=p["model_version"]).path)
 
         def label_all(solutions):
             scored = rm.score([(s.problem.text, s.steps) for s in solutions])

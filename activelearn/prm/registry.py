@@ -13,9 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from activelearn.models import ModelKind, ModelVersion
-from activelearn.prm import backbone, label_mix, metrics, training_data
+from activelearn.prm import backbone, fit, heads, label_mix, metrics, training_data
 from activelearn.prm.label_mix import LabelMix
 from activelearn.prm.metrics import json_safe
+from activelearn.prm.remote_code import remote_code_allowed
 from activelearn.prm.reward_model import RewardModel
 from activelearn.prm.training import TrainConfig, train
 from labeling import audit
@@ -56,16 +57,21 @@ def train_version(kind: str = ModelKind.PRM, *, base: str | None = None, init_fr
                   passes=None, solutions=None, labels: LabelMix | None = None,
                   progress: Callable[[dict], None] | None = None,
                   on_created: Callable[[ModelVersion], None] | None = None, actor=None,
-                  project: int = DEFAULT_PROJECT_ID) -> ModelVersion:
+                  project: int = DEFAULT_PROJECT_ID, model: dict | None = None) -> ModelVersion:
     """Train a PRM (from labelled passes) or an ORM (from graded solutions) and register it.
 
     Files are written to a temporary directory and renamed into place only when complete,
     so a crash never leaves a half-written model under a version's path; the previously
-    active version stays active until the new one is ready.
+    active version stays active until the new one is ready. `model`: the model's shape and memory
+    options (heads.ModelOptions; a fine-tuned version keeps its parent's unless given).
     """
     cfg = cfg or TrainConfig()
     labels = labels or LabelMix()
     base = str(init_from.path if init_from else (base or backbone.default_base_model()))
+    root_base = init_from.base_model if init_from else base
+    opts = heads.model_options_of(model if model is not None or init_from is None
+                                  else init_from.hyperparameters.get("model"))
+    opts.trust_remote_code = remote_code_allowed(root_base)
     snapshot, automatic = training_data.Snapshot(), Counter()
     # a project's model learns from that project's labels only (passes/solutions given: the caller chose)
     if kind == ModelKind.PRM:
@@ -80,7 +86,8 @@ def train_version(kind: str = ModelKind.PRM, *, base: str | None = None, init_fr
     version = ModelVersion.objects.create(
         project_id=project, kind=kind, base_model=base if not init_from else init_from.base_model, parent=init_from,
         hyperparameters={**cfg.as_dict(), "neutral": neutral, **({"labels": labels.as_dict()} if kind == ModelKind.PRM
-                                                                 else {})},
+                                                                 else {}),
+                         "model": opts.as_dict(), "processes": settings.PRM_TRAIN_PROCESSES},
         data_snapshot={**snapshot.as_dict(), "train_items": len(train_items), "val_items": len(val_items),
                        **({"automatic_items": dict(automatic)} if automatic else {})})
     model_dir = Path(settings.MODEL_DIR)
@@ -91,14 +98,9 @@ def train_version(kind: str = ModelKind.PRM, *, base: str | None = None, init_fr
     try:
         if on_created:
             on_created(version)
-        tok = backbone.load_tokenizer(base)
-        rm = RewardModel(backbone.load_model(base, tok, new_head=init_from is None, seed=cfg.seed), tok,
-                         cfg.max_length)
-        history = train(rm, _encode(rm, train_items), _encode(rm, val_items), work, cfg, progress)
-        # validation figures against people's labels only: automatic ones are what is being learnt, not truth
-        result = {"training": {k: v for k, v in history.items() if k != "history"},
-                  "validation": evaluate_items(rm, [i for i in val_items if i.source == "human"])}
-        rm.save(tmp, kind=kind, version=version.pk)
+        # in this process, or as `accelerate launch` processes (PRM_TRAIN_PROCESSES): fit.py
+        spec = fit.spec_of(kind, base, root_base, init_from is None, cfg, opts, version.pk)
+        result = fit.run(spec, train_items, val_items, work, tmp, progress, train, evaluate_items)
         os.replace(tmp, final)
         version.status, version.path, version.metrics = ModelVersion.Status.READY, str(final), json_safe(result)
         version.finished_at = timezone.now()

@@ -27,6 +27,9 @@ class RewardModel:
     @classmethod
     def load(cls, path: str | Path, device: str | None = None) -> "RewardModel":
         meta = json.loads((Path(path) / META_FILE).read_text()) if (Path(path) / META_FILE).exists() else {}
+        if meta.get("head") or meta.get("adapter"):
+            raise ValueError(f"{Path(path).name} is a {meta.get('head') or 'LoRA adapter'} version: load it with "
+                             "activelearn.prm.loading.load, which reads every shape")
         tok = backbone.load_tokenizer(path)
         model = backbone.load_model(path, tok, new_head=False)
         return cls(model, tok, meta.get("max_length", 512), device)

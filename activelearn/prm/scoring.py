@@ -2,6 +2,7 @@
 from collections.abc import Callable
 
 from activelearn.models import ModelVersion, SolutionScore
+from activelearn.prm import loading
 from activelearn.prm.reward_model import RewardModel
 from labeling.models import Solution
 
@@ -9,7 +10,7 @@ from labeling.models import Solution
 def score_solutions(version: ModelVersion, solutions=None, *, chunk: int = 512, batch_size: int | None = None,
                     progress: Callable[[int], None] | None = None, rm: RewardModel | None = None) -> int:
     """Score solutions with a version and store the scores, chunk by chunk (flat memory)."""
-    rm = rm or RewardModel.load(version.path)
+    rm = rm or loading.load(version.path)
     qs = (solutions if solutions is not None else Solution.objects.all()).order_by("id")
     last, done = 0, 0
     while True:

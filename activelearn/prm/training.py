@@ -85,7 +85,7 @@ def train(reward_model, train_rows: list[Encoded], val_rows: list[Encoded], work
     total = cfg.max_steps if cfg.max_steps > 0 else math.ceil(cfg.epochs * steps_per_epoch)
     if cfg.max_steps > 0:
         eval_every = min(eval_every, max(1, cfg.max_steps // 2))
-    args = TrainingArguments(
+    args = TrainingArguments(**{**dict(
         output_dir=str(work_dir), num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
         per_device_train_batch_size=cfg.batch_size, per_device_eval_batch_size=cfg.batch_size * 2,
         learning_rate=cfg.learning_rate, weight_decay=cfg.weight_decay, warmup_steps=int(cfg.warmup_ratio * total),
@@ -94,11 +94,12 @@ def train(reward_model, train_rows: list[Encoded], val_rows: list[Encoded], work
         metric_for_best_model="eval_loss", greater_is_better=False, logging_steps=max(1, eval_every // 4),
         seed=cfg.seed, data_seed=cfg.seed, bf16=cuda and torch.cuda.is_bf16_supported(), use_cpu=not cuda,
         report_to=[], remove_unused_columns=False, dataloader_num_workers=0, disable_tqdm=True,
-    )
+    ), **getattr(reward_model, "training_overrides", {})})  # a head's or LoRA's own options: heads.py
     callbacks = [EarlyStoppingCallback(early_stopping_patience=cfg.patience)] if val_rows else []
     if progress:
         callbacks.append(_progress_callback(progress))
-    trainer = _trainer_class()(model=reward_model.model, args=args, train_dataset=_Dataset(train_rows),
+    trainer_class = getattr(reward_model, "trainer_class", None) or _trainer_class()  # its own loss: causal.py
+    trainer = trainer_class(model=reward_model.model, args=args, train_dataset=_Dataset(train_rows),
                       eval_dataset=_Dataset(val_rows) if val_rows else None,
                       data_collator=reward_model.collate, callbacks=callbacks)
     if progress:

@@ -15,7 +15,7 @@ from activelearn.labellers import runs as label_runs
 from activelearn.models import GenerationRun, ModelKind, Round, RoundSelection, RoundStatus, SolutionScore
 from activelearn.policy import connection, generation
 from activelearn.policy.connection import Connection
-from activelearn.prm import registry
+from activelearn.prm import loading, registry
 from activelearn.prm.allowlist import resolve_backbone
 from activelearn.prm.reward_model import RewardModel
 from activelearn.prm.scoring import score_solutions
@@ -167,7 +167,7 @@ def end_scoring(r: Round) -> None:
 
 @functools.lru_cache(maxsize=1)
 def _model(path: str) -> RewardModel:
-    return RewardModel.load(path)  # one per worker process, reused by its chunks
+    return loading.load(path)  # one per worker process, reused by its chunks
 
 
 def score_chunk(r: Round, ids: list[int]) -> int:

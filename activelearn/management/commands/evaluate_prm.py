@@ -4,8 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from activelearn.models import GenerationRun, ModelKind, ModelVersion
 from activelearn.policy import evaluation as policy_evaluation
-from activelearn.prm import evaluation, registry
-from activelearn.prm.reward_model import RewardModel
+from activelearn.prm import evaluation, loading, registry
 from labeling.management.actor import actor_from, add_actor_argument
 from labeling.management.project import add_project_argument, project_from
 
@@ -53,14 +52,14 @@ class Command(BaseCommand):
         version = _version(o["version"], ModelKind.PRM, project_from(o))
         if version is None:
             raise CommandError("no PRM version is active: train one with train_prm")
-        rm = RewardModel.load(version.path)
+        rm = loading.load(version.path)
         out = {"version": version.pk}
         if o["processbench"]:
             out["processbench"] = evaluation.evaluate_processbench(rm, o["processbench"], o["threshold_file"],
                                                                    o["batch_size"], o["seed"])
         if o["best_of_n"]:
             orm_version = _version(o["orm_version"], ModelKind.ORM, project_from(o))
-            orm = RewardModel.load(orm_version.path) if orm_version else None
+            orm = loading.load(orm_version.path) if orm_version else None
             out["best_of_n"] = evaluation.best_of_n(rm, orm, o["best_of_n"], o["n"] or [1, 2, 4, 8, 16],
                                                     o["trials"], o["seed"], o["batch_size"])
             out["best_of_n"]["orm_version"] = orm_version.pk if orm_version else None

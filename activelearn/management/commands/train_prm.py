@@ -2,6 +2,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from activelearn.management.commands._model_options import add_model_arguments, model_from
 from activelearn.models import ModelKind, ModelVersion
 from activelearn.prm import label_mix, registry
 from activelearn.prm.training import TrainConfig
@@ -41,6 +42,7 @@ class Command(BaseCommand):
         parser.add_argument("--soft", action="store_true",
                             help="Train towards the share of rollouts that reached the right answer, where given.")
         parser.add_argument("--no-activate", action="store_true", help="Register without making it active.")
+        add_model_arguments(parser, training=True)
         add_actor_argument(parser)
         add_project_argument(parser)
 
@@ -76,7 +78,7 @@ class Command(BaseCommand):
         try:
             version = registry.train_version(o["kind"], base=o["base"], init_from=init, cfg=cfg,
                                              neutral=o["neutral"], activate=not o["no_activate"], progress=progress,
-                                             labels=labels, actor=actor, project=project.pk)
+                                             labels=labels, actor=actor, project=project.pk, model=model_from(o))
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         val = version.metrics.get("validation") or {}
