@@ -35,6 +35,7 @@ OTHER_VARIABLES = {
     "POLICY_API_KEY": "activelearn/policy/connection.py",  # a worker's key, named by a connection
     "BENCH_REDIS_URL": "bench/peer.py",
     "STEPWISE_SHARED_DATA": "tests/conftest.py",
+    "GPU_CHECK_TIMEOUT": "bench/gpu_check.sh",
 }
 
 FENCE = re.compile(r"^(```|~~~).*?^\1[^\n]*$", re.M | re.S)
