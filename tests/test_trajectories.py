@@ -177,3 +177,55 @@ def test_commands_import_traces_and_labels(tmp_path, capsys):
     copy.write_text(copy.read_text() + "{not json\n")
     with pytest.raises(CommandError, match="line 4"):
         call_command("import_trajectory_labels", str(copy), "--no-progress")
+
+
+def _export(tmp_path, *args, name="out.jsonl") -> list[dict]:
+    out = tmp_path / name
+    call_command("export_trajectories", str(out), "--no-progress", *args)
+    return [json.loads(line) for line in out.read_text().splitlines()]
+
+
+def test_export_gives_agentprocessbench_shape_and_reimports_as_the_same_passes(tmp_path):
+    importers.import_solutions(TRACES)
+    import_trajectory_labels(PEOPLE)
+    gpt = RUN_PREFIX + "gpt-5.2-chat"
+    import_trajectory_labels(APB / "hotpotqa__reference_gpt-5.2-chat.jsonl")
+    exported = _export(tmp_path, "--run", gpt)
+    assert len(exported) == 3 + 4
+    traces = {f"{r['data_source']}:{r['query_index']}:{r['sample_index']}": r for r in _records()}
+    people = {(d["record_id"], d["annotator"]): d for d in _records(PEOPLE)}
+    for line in exported[:3]:
+        want = people[(line["record_id"], "dazi")]
+        trace = traces[line["record_id"]]
+        assert {k: line[k] for k in trace} == trace  # the trace unchanged, every key
+        assert line["step_labels"] == want["step_labels"] and line["final_label"] == want["final_label"]
+        assert line["annotator"] == "dazi" and line["status"] == "done" and line["comment"] == ""
+    models = {d["record_id"]: d for d in _records(APB / "hotpotqa__reference_gpt-5.2-chat.jsonl")}
+    for line in exported[3:]:
+        want = models[line["record_id"]]
+        assert line["annotator"] == "gpt-5.2-chat" and line["step_labels"] == want["step_labels"]
+        assert line["final_label"] == want["final_label"] and line["explanations"] == want["explanations"]
+
+    # into another project: the same traces, passes and automatic labels, and once more: nothing new
+    from labeling.models import Project
+    other = Project.objects.create(slug="again", name="Again")
+    back = tmp_path / "out.jsonl"
+    first = importers.import_solutions(back, project=other.pk)
+    assert first.created["solutions"] == 4 and first.created["passes"] == 3 and first.created["step_labels"] == 4
+    assert first.repeated["solutions"] == 3  # a trace labelled twice is one trace
+    labels = _export(tmp_path, "--shape", "labels", "--no-people", "--run", gpt, name="labels.jsonl")
+    assert all("messages" not in d for d in labels) and len(labels) == 4
+    assert import_trajectory_labels(_write(tmp_path, labels, "l.jsonl"), project=other.pk).existing["step_labels"] == 4
+    rows = lambda pk: sorted((p.natural_key, p.extra["final_label"], str(p.steps)) for p in  # noqa: E731
+                             LabeledPass.objects.filter(project_id=pk))
+    assert rows(other.pk) == rows(1)
+    autos = lambda pk: sorted(StepLabels.objects.filter(run__key=gpt, solution__project_id=pk)  # noqa: E731
+                              .values_list("solution__content_hash", "hard", "first_error"))
+    assert len(autos(1)) == 4 and autos(other.pk) == autos(1)
+    again = importers.import_solutions(back, project=other.pk)
+    assert again.created == {"problems": 0, "solutions": 0, "passes": 0, "step_labels": 0, "annotators": 0}
+    assert LabeledPass.objects.filter(project=other).count() == 3
+    # the exported automatic lines, imported with the traces (import_solutions), are people's only if they say
+    # so: a model's line carries explanations and stays out of passes
+    assert LabeledPass.objects.filter(project=other, annotator__uuid=trajectories.annotator_uuid("gpt-5.2-chat")
+                                      ).count() == 0

@@ -21,11 +21,15 @@ import orjson
 
 from labeling import hashing
 from labeling.formats.errors import RecordError, json_type, json_value
-from labeling.formats.items import ImportItem, PassIn, ProblemIn, SolutionIn
+from labeling.formats.items import AutoLabelsIn, ImportItem, PassIn, ProblemIn, SolutionIn
 from labeling.formats.prm800k import format_timestamp, parse_timestamp
 
 FORMAT = "trajectory"
 LABELS_FORMAT = "trajectory-labels"
+# A model's labels (AgentProcessBench's `llm_annotations`) go to one automatic run per model, never into passes.
+RUN_PREFIX = "imported:agentprocessbench:"
+RUN_VERSION = "agentprocessbench-file@1"
+MAX_MODEL_CHARS = 100 - len(RUN_PREFIX)  # AutoLabelRun.key is 100 characters
 
 # Limits beyond the reader's line limit (IMPORT_MAX_LINE_KB): what the page, the judge and a PRM can take.
 MAX_MESSAGES = 2000
@@ -277,8 +281,28 @@ def parse_trace(rec) -> ImportItem:
                           extra={"trajectory": trace, "step_messages": step_messages(messages)})
     item = ImportItem(problem=problem, solution=solution)
     if "step_labels" in rec:
-        item.passes.append(label_pass(rec, problem.key, solution.key, steps, solution.extra["step_messages"]))
+        add_labels(item, rec, steps, solution.extra["step_messages"], model="explanations" in rec)
     return item
+
+
+def add_labels(item: ImportItem, rec: dict, texts: list[str], indexes: list[int], *, model: bool) -> None:
+    """A label record's labels on the item's trace: a person's pass, or a model's automatic labels."""
+    if not model:
+        item.passes.append(label_pass(rec, item.problem.key, item.solution.key, texts, indexes))
+        return
+    name = rec.get("annotator") if isinstance(rec.get("annotator"), str) else rec.get("username")
+    if not isinstance(name, str) or not name:
+        raise RecordError("annotator", "is missing: which model labelled?")
+    if len(name) > MAX_MODEL_CHARS:
+        raise RecordError("annotator", f"is longer than {MAX_MODEL_CHARS} characters")
+    ratings = step_ratings(rec.get("step_labels"), indexes, complete=rec.get("status", "done") == "done")
+    detail = {"record_id": record_id(rec) or rec.get("record_id"), "final_label": final_label(rec),
+              "step_messages": indexes}
+    for key in ("explanations", "updated_at"):
+        if rec.get(key) is not None:
+            detail[key] = rec[key]
+    item.auto_labels.append(AutoLabelsIn(run_key=RUN_PREFIX + name, labeller_version=RUN_VERSION, hard=ratings,
+                                         detail=detail))
 
 
 def step_ratings(labels, indexes: list[int], *, complete: bool, field: str = "step_labels") -> list[int | None]:

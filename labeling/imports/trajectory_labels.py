@@ -13,7 +13,7 @@ from pathlib import Path
 
 from labeling.formats import trajectories
 from labeling.formats.errors import ImportFileError, LocatedError, RecordError, json_type
-from labeling.formats.items import AutoLabelsIn, ImportItem, ProblemIn, SolutionIn
+from labeling.formats.items import ImportItem, ProblemIn, SolutionIn
 from labeling.formats.prm800k import parse_timestamp
 from labeling.imports import readers
 from labeling.imports.files import run_import
@@ -21,9 +21,7 @@ from labeling.imports.writer import ImportStats
 from labeling.models import DEFAULT_PROJECT_ID, AutoLabelRun, Solution
 
 KINDS = ("auto", "people", "model")
-RUN_PREFIX = "imported:agentprocessbench:"
-VERSION = "agentprocessbench-file@1"
-MAX_MODEL_CHARS = 100 - len(RUN_PREFIX)  # AutoLabelRun.key is 100 characters
+RUN_PREFIX = trajectories.RUN_PREFIX
 
 
 @dataclass(slots=True)
@@ -87,27 +85,17 @@ def _parser(traces: dict[str, list[_Trace]], kind: str):
         t = found[0]
         item = ImportItem(problem=ProblemIn(key=t.problem_key, text=t.problem_text),
                           solution=SolutionIn(key=t.solution_key, problem_key=t.problem_key, steps=t.steps))
-        is_model = kind == "model" or (kind == "auto" and "explanations" in rec)
-        if not is_model:
-            item.passes.append(trajectories.label_pass(rec, t.problem_key, t.solution_key, t.steps, t.indexes))
-            return item
-        model = _labeller_name(rec)
-        if not model:
-            raise RecordError("annotator", "is missing: which model labelled?")
-        if len(model) > MAX_MODEL_CHARS:
-            raise RecordError("annotator", f"is longer than {MAX_MODEL_CHARS} characters")
-        ratings = trajectories.step_ratings(rec.get("step_labels"), t.indexes,
-                                            complete=rec.get("status", "done") == "done")
-        detail = {"record_id": rec["record_id"], "final_label": trajectories.final_label(rec),
-                  "step_messages": t.indexes}
-        if rec.get("explanations") is not None:
-            detail["explanations"] = rec["explanations"]
-        if rec.get("updated_at") is not None:
-            detail["updated_at"] = rec["updated_at"]
-        item.auto_labels.append(AutoLabelsIn(run_key=RUN_PREFIX + model, labeller_version=VERSION, hard=ratings,
-                                             detail=detail))
+        trajectories.add_labels(item, rec, t.steps, t.indexes,
+                                model=kind == "model" or (kind == "auto" and "explanations" in rec))
         return item
     return parse
+
+
+def name_models(project: int) -> None:
+    """The model of each imported run, by its key (the import writer knows runs by key only)."""
+    for run in AutoLabelRun.objects.filter(key__startswith=RUN_PREFIX, project_id=project, model=""):
+        run.model = run.key.removeprefix(RUN_PREFIX)
+        run.save(update_fields=["model"])
 
 
 @dataclass
@@ -142,7 +130,5 @@ def import_trajectory_labels(path: str | Path, *, kind: str = "auto", project: i
     stats = run_import(path, records(), _parser(_traces(record_ids, project), kind), dry_run=dry_run,
                        progress=progress, project=project)
     if not dry_run:
-        for run in AutoLabelRun.objects.filter(key__startswith=RUN_PREFIX, project_id=project, model=""):
-            run.model = run.key.removeprefix(RUN_PREFIX)
-            run.save(update_fields=["model"])
+        name_models(project)
     return LabelImportStats(**vars(stats), superseded=skipped)
