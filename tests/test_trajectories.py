@@ -229,3 +229,51 @@ def test_export_gives_agentprocessbench_shape_and_reimports_as_the_same_passes(t
     # so: a model's line carries explanations and stays out of passes
     assert LabeledPass.objects.filter(project=other, annotator__uuid=trajectories.annotator_uuid("gpt-5.2-chat")
                                       ).count() == 0
+
+
+def test_agreement_per_step_people_against_each_model_and_the_page(client):
+    from labeling import trajectory_agreement
+    from labeling.people.accounts import set_user
+
+    importers.import_solutions(TRACES)
+    import_trajectory_labels(PEOPLE)
+    for path in MODELS:
+        import_trajectory_labels(path)
+    figures = trajectory_agreement.every_step(1)
+    assert set(figures) == {RUN_PREFIX + m for m in ("claude-sonnet-4-5-20250929", "deepseek-reasoner",
+                                                      "gpt-5.2-chat")}
+    # by hand from the files: people rated 3:0, 4:0, 10:0 (3 + 3 + 4 steps); each model rated them too
+    people = {d["record_id"]: d for d in _records(PEOPLE)}
+    for path in MODELS:
+        model = {d["record_id"]: d for d in _records(path)}
+        same = steps = same_first = same_final = 0
+        for rid, p in people.items():
+            m = model[rid]
+            for k, v in p["step_labels"].items():
+                steps += 1
+                same += m["step_labels"][k] == v
+            first = [min((int(k) for k, v in d["step_labels"].items() if v == -1), default=-1) for d in (p, m)]
+            same_first += first[0] == first[1]
+            same_final += p["final_label"] == m["final_label"]
+        fig = figures[RUN_PREFIX + path.stem.split("__reference_")[1]]
+        assert fig["pairs"] == 3 and fig["steps"] == steps == 10 and sum(fig["confusion"].values()) == 10
+        assert fig["step_agreement"] == pytest.approx(same / steps)
+        assert fig["first_wrong_agreement"] == pytest.approx(same_first / 3)
+        assert fig["final_agreement"] == pytest.approx(same_final / 3) and fig["final_pairs"] == 3
+    # a second person on 4:0 gives the people row
+    line = {**people["searchR1_hotpotqa:4:0"], "annotator": "second", "username": "second",
+            "step_labels": {"2": 1, "4": -1, "6": -1}, "final_label": -1}
+    import_trajectory_labels(_write_tmp([line]))
+    fig = trajectory_agreement.every_step(1)["people"]
+    assert fig["pairs"] == 1 and fig["steps"] == 3 and fig["step_agreement"] == pytest.approx(2 / 3)
+    assert fig["confusion"]["+1/-1"] == 1 and fig["first_wrong_agreement"] == 0 and fig["final_agreement"] == 0
+    client.force_login(set_user("boss", "pw-for-tests-only", "admin").user)
+    page = client.get("/quality/labels/").content.decode()
+    assert 'id="trajectory-agreement-table"' in page and "gpt-5.2-chat" in page and "deepseek-reasoner" in page
+
+
+def _write_tmp(records) -> Path:
+    import tempfile
+
+    d = Path(tempfile.mkdtemp())
+    return _write(d, records)
