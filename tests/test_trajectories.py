@@ -277,3 +277,48 @@ def _write_tmp(records) -> Path:
 
     d = Path(tempfile.mkdtemp())
     return _write(d, records)
+
+
+def test_the_api_serves_a_trace_with_its_context_and_wants_its_outcome():
+    import uuid
+
+    from .api_helpers import queued_solutions, token_client
+
+    importers.import_solutions(TRACES, enqueue=True)
+    queued_solutions(1)  # a math solution after the four traces
+    c, _ = token_client("ann", "annotator")
+    task = c.post("/api/tasks/next/").json()["lease"]
+    trace = task["trajectory"]
+    assert trace["step_messages"] == [2, 4, 6, 8] and [m["role"] for m in trace["before"][0]] == ["system", "user"]
+    assert [m["role"] for m in trace["before"][1]] == ["tool"] and trace["before"][1][0]["name"] == "search"
+    assert trace["after"] == [] and trace["tools"] == ["search"]
+    url = f"/api/tasks/{task['id']}"
+    ok = c.post(f"{url}/draft/", {"ratings": [{"rating": 1}], "outcome": 0}, content_type="application/json")
+    assert ok.status_code == 200 and c.post("/api/tasks/next/").json()["lease"]["draft"]["outcome"] == 0
+    body = {"client_id": str(uuid.uuid4()), "ratings": [{"rating": r} for r in (1, 1, 0, -1)],
+            "finish_reason": "found_error", "total_time": 10}
+    missing = c.post(f"{url}/submit/", body, content_type="application/json")
+    assert missing.status_code == 400 and missing.json()["field"] == "outcome"
+    for bad in (2, True, "1"):
+        r = c.post(f"{url}/submit/", {**body, "outcome": bad}, content_type="application/json")
+        assert r.status_code == 400 and "outcome" in r.content.decode(), bad
+    assert LabeledPass.objects.count() == 0
+    assert c.post(f"{url}/submit/", {**body, "outcome": -1}, content_type="application/json").status_code == 200
+    # a replay with another outcome is a conflict, never a second pass
+    again = c.post(f"{url}/submit/", {**body, "outcome": 1}, content_type="application/json")
+    assert again.status_code == 409 and again.json()["field"] == "outcome"
+    assert LabeledPass.objects.get().extra["final_label"] == -1
+    for _ in range(3):  # the other traces, then the math solution: it has no outcome to rate
+        t = c.post("/api/tasks/next/").json()["lease"]
+        if "trajectory" not in t:
+            break
+        n = len(t["steps"])
+        c.post(f"/api/tasks/{t['id']}/submit/", {**body, "client_id": str(uuid.uuid4()), "finish_reason": "solution",
+                                                  "ratings": [{"rating": 1}] * n, "outcome": 1},
+               content_type="application/json")
+    t = c.post("/api/tasks/next/").json()["lease"]
+    assert "trajectory" not in t
+    r = c.post(f"/api/tasks/{t['id']}/submit/", {**body, "client_id": str(uuid.uuid4()), "finish_reason": "solution",
+                                                  "ratings": [{"rating": 1}] * 3, "outcome": 1},
+               content_type="application/json")
+    assert r.status_code == 400 and r.json()["field"] == "outcome"

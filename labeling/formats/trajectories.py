@@ -377,6 +377,29 @@ def label_pass(rec: dict, problem_key: str, solution_key: str, texts: list[str],
                   steps=steps, finish_reason=finish, extra=extra)
 
 
+def page_context(extra: dict) -> dict | None:
+    """What the labelling page shows around the steps of a trace: per step the messages since the step before
+    (`{role, name, text}`, tool calls already in the steps' texts), and the messages after the last step."""
+    trace, indexes = extra.get("trajectory") or {}, extra.get("step_messages") or []
+    messages = trace.get("messages") if isinstance(trace, dict) else None
+    if not isinstance(messages, list) or not indexes:
+        return None
+
+    def shown(m) -> dict:
+        name = m.get("name") if isinstance(m.get("name"), str) else ""
+        try:
+            text = _text_parts(m.get("content"), "")
+        except RecordError:
+            text = ""
+        return {"role": str(m.get("role", "")), "name": name, "text": text}
+
+    bounds = [-1, *indexes]
+    before = [[shown(m) for m in messages[bounds[k] + 1:bounds[k + 1]]] for k in range(len(indexes))]
+    return {"before": before, "after": [shown(m) for m in messages[indexes[-1] + 1:]],
+            "step_messages": indexes, "tools": [t.get("function", {}).get("name", "") for t in trace.get("tools") or []
+                                                if isinstance(t, dict) and isinstance(t.get("function"), dict)]}
+
+
 def timestamp_text(dt: datetime) -> str:
     """`updated_at` as exported: ISO 8601 in UTC, microseconds kept (a pass's identity depends on it)."""
     return dt.astimezone(UTC).isoformat()
