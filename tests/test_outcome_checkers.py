@@ -98,3 +98,30 @@ def test_grade_outcomes_on_real_traces_by_the_projects_checker():
         assert ok == (checkers.normalise(answer) in {checkers.normalise(g) for g in gt})
     with pytest.raises(CommandError, match="outcome_checker.kind"):
         call_command("grade_outcomes", "--checker", '{"kind": "vibes"}')
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_judge_checker_asks_a_real_model_server_and_never_guesses(tmp_path_factory):
+    """`transformers serve` on a micro model (tests/policy_server.py): its text is nonsense, so no verdict line
+    comes back and every trace stays ungraded; the request, the chat prompt and the accounting are real."""
+    from activelearn.labellers.outcome_judge import OutcomeJudge
+    from activelearn.policy import connections
+    from labeling.demo.problems import generate
+
+    from .policy_server import PolicyServer, build_model
+
+    corpus = [t for p in generate(6, 2, seed=1) for t in (p.text, *(s for sol in p.solutions for s in sol.steps))]
+    srv = PolicyServer(build_model(tmp_path_factory.mktemp("judge-lm"), corpus),
+                       tmp_path_factory.mktemp("judge-log") / "serve.log").start()
+    try:
+        connections.create("outcome-judge", {"base_url": srv.base_url, "model": str(srv.model_dir), "max_tokens": 8,
+                                             "endpoint": "chat"})
+        importers.import_solutions(TRACES)
+        judge = OutcomeJudge("outcome-judge", project=1)
+        call_command("grade_outcomes", "--checker", '{"kind": "judge", "connection": "outcome-judge"}', "--force")
+        assert Solution.objects.filter(answer_graded_at__isnull=False).count() == 0  # nonsense: no verdict
+        assert judge("Adelaide", ["Marion, South Australia"]) is None and judge.usage.requests == 1
+        assert judge.usage.completion_tokens > 0
+    finally:
+        srv.kill()
