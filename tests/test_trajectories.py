@@ -322,3 +322,26 @@ def test_the_api_serves_a_trace_with_its_context_and_wants_its_outcome():
                                                   "ratings": [{"rating": 1}] * 3, "outcome": 1},
                content_type="application/json")
     assert r.status_code == 400 and r.json()["field"] == "outcome"
+
+
+def test_a_trace_file_uploads_through_the_api_and_a_label_file_is_sent_to_its_command(
+        settings, tmp_path, eager, django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from .api_helpers import token_client
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    admin = token_client("boss", "admin")[0]
+
+    def upload(content: bytes, name: str) -> dict:
+        with django_capture_on_commit_callbacks(execute=True):
+            r = admin.post("/api/imports/", {"file": SimpleUploadedFile(name, content)})
+        assert r.status_code == 202, r.content
+        return admin.get(r["Location"]).json()
+
+    job = upload(TRACES.read_bytes(), "hotpotqa.jsonl")
+    assert job["status"] == "succeeded" and job["stats"]["format"] == "trajectory"
+    assert job["stats"]["created"]["solutions"] == 4 and Solution.objects.count() == 4
+    refused = upload(PEOPLE.read_bytes(), "hotpotqa__dazi.jsonl")
+    assert refused["status"] == "failed" and "import_trajectory_labels" in json.dumps(refused["failure"])
+    assert LabeledPass.objects.count() == 0
