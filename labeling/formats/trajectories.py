@@ -37,6 +37,9 @@ MAX_STEPS = 500
 MAX_TOOL_CALLS = 64
 MAX_FIELD_CHARS = 200_000  # one message's content, one tool call's arguments
 MAX_NAME_CHARS = 200
+# What a PRM reads before each assistant turn: the messages since the turn before, their most recent
+# characters (a long search result keeps its end); the step token comes after the turn itself.
+CONTEXT_CHARS = 1500
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 
 # The keys of one person's (or model's) labels on a trace, AgentProcessBench's names and Stepwise's own
@@ -174,6 +177,34 @@ def step_messages(messages: list) -> list[int]:
     return [i for i, m in enumerate(messages) if m.get("role") == "assistant"]
 
 
+def step_contexts(messages: list, indexes: list[int], budget: int = CONTEXT_CHARS) -> list[str]:
+    """Per step, the context a PRM reads before it: the messages since the previous assistant turn, each as
+    `[role · name] text`, the most recent first to keep: within `budget` characters, an older message's text
+    keeps its end and the messages before it are left out (marked `…`)."""
+    out, start = [], 0
+    for i in indexes:
+        kept, left = [], budget
+        for m in reversed(messages[start:i]):
+            name = m.get("name") if isinstance(m.get("name"), str) else ""
+            try:
+                text = _text_parts(m.get("content"), "").strip()
+            except RecordError:
+                text = ""
+            head = f"[{m.get('role')}{' · ' + name if name else ''}] "
+            if len(head) + len(text) <= left:
+                kept.append(head + text)
+                left -= len(head) + len(text) + 1
+                continue
+            if left > len(head) + 1:
+                kept.append(head + "…" + text[len(text) - (left - len(head) - 1):])
+            if m is not messages[start]:
+                kept.append("…")
+            break
+        out.append("\n".join(reversed(kept)))
+        start = i + 1
+    return out
+
+
 def record_id(rec: dict) -> str:
     """The trace's id: AgentProcessBench's `<data_source>:<query_index>:<sample_index>`, else `record_id`,
     `id` or `task_id` as written; "" if none."""
@@ -278,7 +309,8 @@ def parse_trace(rec) -> ImportItem:
                           answer_is_correct=None if reward is None else (True if reward >= 1 else
                                                                          False if reward <= 0 else None),
                           generator=_generator(rec), source_id=rid,
-                          extra={"trajectory": trace, "step_messages": step_messages(messages)})
+                          extra={"trajectory": trace, "step_messages": step_messages(messages),
+                                 "step_context": step_contexts(messages, step_messages(messages))})
     item = ImportItem(problem=problem, solution=solution)
     if "step_labels" in rec:
         add_labels(item, rec, steps, solution.extra["step_messages"], model="explanations" in rec)
