@@ -345,3 +345,10 @@ def test_a_trace_file_uploads_through_the_api_and_a_label_file_is_sent_to_its_co
     refused = upload(PEOPLE.read_bytes(), "hotpotqa__dazi.jsonl")
     assert refused["status"] == "failed" and "import_trajectory_labels" in json.dumps(refused["failure"])
     assert LabeledPass.objects.count() == 0
+
+
+def test_a_trace_is_the_same_trace_whatever_the_order_of_its_keys():
+    # PostgreSQL's jsonb gives objects back in its own key order: an exported trace must hash the same
+    rec = _records()[0]
+    shuffled = {**rec, "messages": [dict(reversed(list(m.items()))) for m in rec["messages"]]}
+    assert trajectories.parse_trace(shuffled).solution.key == trajectories.parse_trace(rec).solution.key

@@ -304,7 +304,9 @@ def parse_trace(rec) -> ImportItem:
                         source_id=task_id[:255])
     answer = _final_answer(rec, messages)
     # The conversation is the trace's identity: two samples with the same turns but other tool results differ.
-    key = hashing.solution_hash(problem.key, ["trajectory", orjson.dumps(messages).decode()], answer)
+    # Keys sorted: PostgreSQL's jsonb keeps objects in its own key order, and an exported trace must hash the same.
+    key = hashing.solution_hash(problem.key, ["trajectory", orjson.dumps(messages, option=orjson.OPT_SORT_KEYS)
+                                              .decode()], answer)
     solution = SolutionIn(key=key, problem_key=problem.key, steps=steps, final_answer=answer,
                           answer_is_correct=None if reward is None else (True if reward >= 1 else
                                                                          False if reward <= 0 else None),
