@@ -76,6 +76,9 @@ class Project(models.Model):
     suggestion_source = models.CharField(max_length=16, blank=True, default="", choices=SUGGESTION_SOURCES, help_text=(
         "Show each step's automatic label from this source (prm, judge, rollout, first_error) as a suggestion the "
         "labeller must confirm or change; empty: no suggestions."))
+    outcome_checker = models.JSONField(default=dict, blank=True, help_text=(
+        "How a final answer (an agent trace's outcome) is graded: {} for math; {\"kind\": exact, normalised, numeric, "
+        "regex, file, unit_tests or judge, and its options} (activelearn.grading.checkers)."))
     error_taxonomy = models.JSONField(default=default_error_taxonomy, blank=True,
                                       validators=[validate_error_taxonomy],
                                       help_text="The error types a -1 step may be given (empty: none asked).")

@@ -8,7 +8,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
-from labeling import agreement, label_sources, projects, quality
+from labeling import agreement, label_sources, projects, quality, trajectory_agreement
 from labeling.forms import MemberForm, ProjectSettingsForm
 from labeling.models import Annotator, AutoLabelRun, Project
 from labeling.people import accounts, authority, roles
@@ -85,6 +85,7 @@ def label_agreement_page(request, project):
             for key, fig in agreement.against_people(projects=[project.pk]).items()]
     return render(request, "labeling/label_agreement.html", {
         "rows": rows, "disagreements": agreement.disagreements(100, projects=[project.pk]), "project": project,
+        "trajectory_rows": [{"key": k, **fig} for k, fig in trajectory_agreement.every_step(project.pk).items()],
         "runs": AutoLabelRun.objects.filter(project=project).order_by("-id")[:50]})
 
 

@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 
 from activelearn.prm.backbone import CLASS_OF_RATING
 from activelearn.prm.training_data import CHUNK, Item
+from activelearn.prm.trajectory_text import with_context
 from labeling import label_sources
 from labeling.label_sources import CONSENSUS, HUMAN
 from labeling.models import LabelSource
@@ -75,11 +76,12 @@ def _items(qs: QuerySet, source: str, weight: float, use_soft: bool, counts: Cou
     last = 0
     while True:
         rows = list(qs.filter(id__gt=last).order_by("id").values_list(
-            "id", "hard", "soft", "solution__steps", "solution__problem__text", "solution__problem__content_hash")
-            [:CHUNK])
+            "id", "hard", "soft", "solution__steps", "solution__problem__text", "solution__problem__content_hash",
+            "solution__extra__step_context")[:CHUNK])
         if not rows:
             return
-        for _, hard, soft, steps, text, group in rows:
+        for _, hard, soft, steps, text, group, contexts in rows:
+            steps = with_context(steps, contexts)
             labels, probs = _classes(hard, soft, use_soft)
             if all(c is None for c in labels):
                 continue

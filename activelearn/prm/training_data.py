@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.db.models import Max, Min, QuerySet
 
 from activelearn.prm.backbone import CLASS_OF_RATING
+from activelearn.prm.trajectory_text import with_context
 from labeling.formats.neutral import NEUTRAL_POLICIES
 from labeling.formats.trl import rated_paths
 from labeling.models import LabeledPass, Solution
@@ -69,10 +70,11 @@ def prm_items(passes: QuerySet | None = None, neutral: str = "keep",
         snapshot.generations = (agg["lo"], agg["hi"])
     last = 0
     while True:
-        rows = list(qs.filter(id__gt=last).values_list("id", "steps", "problem__text", "problem__content_hash")[:CHUNK])
+        rows = list(qs.filter(id__gt=last).values_list("id", "steps", "problem__text", "problem__content_hash",
+                                                       "solution__extra__step_context")[:CHUNK])
         if not rows:
             return
-        for _, steps, text, group in rows:
+        for _, steps, text, group, contexts in rows:
             if snapshot is not None:
                 snapshot.passes += 1
             kept: list[tuple[list, list]] = []
@@ -87,7 +89,7 @@ def prm_items(passes: QuerySet | None = None, neutral: str = "keep",
                 if snapshot is not None:
                     snapshot.items += 1
                     snapshot.ratings.update(r for r in ratings[:len(labels)] if r is not None)
-                yield Item(text, texts, labels, group)
+                yield Item(text, with_context(texts, contexts), labels, group)
         last = rows[-1][0]
 
 
@@ -97,10 +99,12 @@ def orm_items(solutions: QuerySet | None = None, snapshot: Snapshot | None = Non
     last = 0
     while True:
         rows = list(qs.order_by("id").filter(id__gt=last)
-                    .values_list("id", "steps", "answer_is_correct", "problem__text", "problem__content_hash")[:CHUNK])
+                    .values_list("id", "steps", "answer_is_correct", "problem__text", "problem__content_hash",
+                                 "extra__step_context")[:CHUNK])
         if not rows:
             return
-        for _, steps, correct, text, group in rows:
+        for _, steps, correct, text, group, contexts in rows:
+            steps = with_context(steps, contexts)
             if not steps:
                 continue
             if snapshot is not None:

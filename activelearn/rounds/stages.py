@@ -178,7 +178,16 @@ def score_chunk(r: Round, ids: list[int]) -> int:
 # --- grade, select, queue ------------------------------------------------------------------------
 
 def grade(r: Round) -> dict:
-    counts = grade_solutions(pool(r), progress=lambda n: alive(r))
+    from activelearn.grading.outcomes import checker_of, grade_outcomes
+
+    checker = checker_of(r.project)  # the project's outcome checker; math is today's grading
+    if checker["kind"] == "math":
+        counts = grade_solutions(pool(r), progress=lambda n: alive(r))
+    else:
+        from activelearn.labellers.outcome_judge import OutcomeJudge
+
+        judge = OutcomeJudge(checker["connection"], project=r.project_id) if checker["kind"] == "judge" else None
+        counts = grade_outcomes(r.project, pool(r), judge=judge, progress=lambda n: alive(r))
     return {"graded": counts.get("graded", 0), "ungradable": counts.get("ungradable", 0),
             "skipped": counts.get("skipped", 0)}
 

@@ -22,9 +22,17 @@ class NextIn(serializers.Serializer):
                                               "by priority.")
 
 
+def _outcome():
+    # any JSON here: labeling.queue.submission says what it must be (an integer -1, 0 or 1; "1" or true is not)
+    return serializers.JSONField(required=False, allow_null=True, default=None,
+                                 help_text="An agent trace's outcome rating, -1, 0 or 1 (its final label); required "
+                                           "to submit a trace, absent for other solutions.")
+
+
 class DraftIn(serializers.Serializer):
     ratings = serializers.ListField(child=serializers.DictField(), validators=[check_ratings])
     active_ms = serializers.IntegerField(min_value=0, max_value=10**10, required=False, default=0)
+    outcome = _outcome()
 
 
 class SubmitIn(serializers.Serializer):
@@ -33,6 +41,7 @@ class SubmitIn(serializers.Serializer):
     finish_reason = serializers.ChoiceField(choices=[FinishReason.FOUND_ERROR, FinishReason.SOLUTION])
     total_time = serializers.IntegerField(min_value=0, max_value=10**10, help_text="Active milliseconds.")
     reason_text = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    outcome = _outcome()
 
 
 class StopIn(serializers.Serializer):
@@ -43,6 +52,7 @@ class StopIn(serializers.Serializer):
     ratings = serializers.ListField(child=serializers.DictField(), validators=[check_ratings], required=False,
                                     default=list)
     total_time = serializers.IntegerField(min_value=0, max_value=10**10, required=False, default=0)
+    outcome = _outcome()
 
 
 class TaskOut(serializers.Serializer):
@@ -54,6 +64,9 @@ class TaskOut(serializers.Serializer):
     alternatives = serializers.DictField()
     draft = serializers.DictField()
     expires_at = serializers.DateTimeField()
+    trajectory = serializers.DictField(required=False, help_text="An agent trace's context: per step, the messages "
+                                       "before it (role, name, text), and those after the last step; absent for "
+                                       "other solutions.")
 
 
 class NextOut(serializers.Serializer):

@@ -55,7 +55,7 @@ class Draft(_TaskView):
     @extend_schema(request=s.DraftIn, responses={200: s.OkOut, 409: MOVED}, summary="Save the ratings so far")
     def post(self, request, lease_id):
         data = self.body(s.DraftIn)
-        save_draft(self.annotator(), lease_id, data["ratings"], data["active_ms"])
+        save_draft(self.annotator(), lease_id, data["ratings"], data["active_ms"], data.get("outcome"))
         return Response({"ok": True})
 
 
@@ -78,7 +78,7 @@ class BadSegmentation(_TaskView):
 class _Finish(_TaskView):
     def finish(self, lease_id, data, finish_reason):
         labeled, duplicate = submit(self.annotator(), lease_id, data["client_id"], data["ratings"], finish_reason,
-                                    data["total_time"], data.get("reason_text", ""))
+                                    data["total_time"], data.get("reason_text", ""), data.get("outcome"))
         return Response({"ok": True, "duplicate": duplicate,
                          "finish_reason": labeled.finish_reason, "receipt": labeled.client_id})
 

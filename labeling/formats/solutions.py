@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 from labeling import hashing
-from labeling.formats import math_shepherd, segmentation
+from labeling.formats import math_shepherd, segmentation, trajectories
 from labeling.formats.errors import RecordError, json_type, json_value
 from labeling.formats.items import ImportItem, PassIn, ProblemIn, SolutionIn
 from labeling.formats.prm800k import format_timestamp
@@ -185,5 +185,5 @@ def parse_processbench(rec) -> ImportItem:
 
 
 PARSERS = {"jsonl": parse_solution, "math": parse_math, "processbench": parse_processbench,
-           "math-shepherd": math_shepherd.parse_record}
+           "math-shepherd": math_shepherd.parse_record, trajectories.FORMAT: trajectories.parse_trace}
 FORMATS = ("auto", *PARSERS)

@@ -4,7 +4,7 @@ number), plain or gzip (but Parquet)."""
 from collections.abc import Iterator
 from pathlib import Path
 
-from labeling.formats import math_shepherd, stepwise_critic
+from labeling.formats import math_shepherd, stepwise_critic, trajectories
 from labeling.formats.errors import ImportFileError, LocatedError, RecordError
 from labeling.imports import readers
 
@@ -24,6 +24,10 @@ def _reader(path: str | Path, fmt: str = "auto"):
 
 
 def _format_of(rec: dict) -> str | None:
+    if trajectories.is_trajectory(rec):
+        return trajectories.FORMAT
+    if trajectories.is_label_line(rec):
+        return trajectories.LABELS_FORMAT
     if "label" in rec and "question" in rec:
         return PRM800K
     if "instruction" in rec and "next_response" in rec:
@@ -62,6 +66,9 @@ def open_records(path: str | Path, fmt: str = "auto", *, labels: bool | None = T
     try:
         if fmt == "auto":
             fmt = detect(path)
+        if fmt == trajectories.LABELS_FORMAT:
+            raise RecordError("", "these are labels of agent traces (AgentProcessBench): import them with "
+                                  "import_trajectory_labels, after the traces")
         if fmt in LABEL_FORMATS and labels is False:
             raise RecordError("", f"this is a {fmt} labels file: use import_prm800k")
         if fmt not in LABEL_FORMATS and labels is None:

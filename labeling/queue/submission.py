@@ -99,8 +99,9 @@ def _lease_for(annotator: Annotator, lease_id, *, lock: bool = False, client_id=
     return lease
 
 
-def save_draft(annotator: Annotator, lease_id, ratings: list[dict], active_ms: int) -> Lease:
-    """Store the ratings so far (a reload resumes exactly here); extends nothing else."""
+def save_draft(annotator: Annotator, lease_id, ratings: list[dict], active_ms: int, outcome=None) -> Lease:
+    """Store the ratings so far (a reload resumes exactly here), and an agent trace's outcome rating; extends
+    nothing else."""
     with transaction.atomic():
         lease = _lease_for(annotator, lease_id, lock=True)
         if lease.status == LeaseStatus.SUBMITTED:
@@ -111,7 +112,8 @@ def save_draft(annotator: Annotator, lease_id, ratings: list[dict], active_ms: i
         checked = [_check_rating(r, f"ratings[{i}]", allow_null=True) for i, r in enumerate(ratings)]
         _check_partial(lease.solution, checked)
         lease.draft = {"ratings": [_as_json(r) for r in checked],
-                       "active_ms": max(int(active_ms), int(lease.draft.get("active_ms", 0)))}
+                       "active_ms": max(int(active_ms), int(lease.draft.get("active_ms", 0))),
+                       **({"outcome": _check_outcome(lease.solution, outcome, None)} if outcome is not None else {})}
         lease.save(update_fields=["draft"])
         return lease
 
@@ -309,8 +311,21 @@ def submit_pass(annotator: Annotator, lease_id, client_id, ratings: list[dict], 
     return submit(annotator, lease_id, client_id, ratings, finish_reason, total_time, reason_text)[0]
 
 
+def _check_outcome(solution, outcome, finish_reason: str | None):
+    """An agent trace's outcome rating (the pass's `extra["final_label"]`): -1, 0 or 1, required to submit a
+    trace's pass that reached its end or found an error; other solutions have none."""
+    if outcome is not None and (type(outcome) is not int or outcome not in (-1, 0, 1)):
+        raise SubmissionError("outcome", "must be -1, 0, 1 or null")
+    is_trace = "step_messages" in (solution.extra or {})
+    if outcome is not None and not is_trace:
+        raise SubmissionError("outcome", "only an agent trace has an outcome to rate")
+    if is_trace and outcome is None and finish_reason in (FinishReason.SOLUTION, FinishReason.FOUND_ERROR):
+        raise SubmissionError("outcome", "rate the outcome of the whole trace (-1, 0 or 1)")
+    return outcome
+
+
 def submit(annotator: Annotator, lease_id, client_id, ratings: list[dict], finish_reason: str,
-           total_time: int, reason_text: str = "") -> tuple[LabeledPass, bool]:
+           total_time: int, reason_text: str = "", outcome=None) -> tuple[LabeledPass, bool]:
     """The pass that landed for this submit, and whether it had landed before (a replay).
 
     A replay (same client id, same task, same content) answers the original pass. The same
@@ -331,7 +346,7 @@ def submit(annotator: Annotator, lease_id, client_id, ratings: list[dict], finis
         raise SubmissionError("total_time", "must be a non-negative number of milliseconds")
     _check_count(ratings)
     checked = [_check_rating(r, f"ratings[{i}]") for i, r in enumerate(ratings)]
-    wanted = (checked, finish_reason, total_time, reason_text)
+    wanted = (checked, finish_reason, total_time, reason_text, outcome)
     try:
         with transaction.atomic():
             try:  # the lease, locked, and whether this client id landed before: one query
@@ -349,6 +364,7 @@ def submit(annotator: Annotator, lease_id, client_id, ratings: list[dict], finis
             _refuse_moved(lease)
             solution = lease.solution
             _check_protocol(solution.project, checked)
+            _check_outcome(solution, outcome, finish_reason)
             steps = _build_steps(solution, checked, finish_reason)
             phase1 = _phase1(solution.project)
             now = timezone.now()
@@ -364,7 +380,8 @@ def submit(annotator: Annotator, lease_id, client_id, ratings: list[dict], finis
                 natural_key=hashing.pass_identity(str(annotator.uuid), format_timestamp(now),
                                                   solution.problem.content_hash,
                                                   None if phase1 else solution.content_hash),
-                extra={"question_keys": list(PHASE1_QUESTION)} if phase1 else {},
+                extra={"question_keys": list(PHASE1_QUESTION)} if phase1 else (
+                    {"final_label": outcome} if "step_messages" in solution.extra else {}),
                 client_id=client_id)
             _count(lease, labeled)
             lease.status, lease.labeled_pass = LeaseStatus.SUBMITTED, labeled
@@ -391,7 +408,7 @@ def _replayed(done: LabeledPass, annotator: Annotator, lease_id, wanted) -> Labe
     if lease is None or str(lease.id) != str(lease_id):
         raise SubmissionConflict("client_id", f"this client id was already used to submit another task (receipt "
                                  f"{receipt}); send a new client id for this one", receipt)
-    checked, finish_reason, total_time, reason_text = wanted
+    checked, finish_reason, total_time, reason_text, outcome = wanted
     try:
         steps = _build_steps(done.solution, checked, finish_reason)
     except SubmissionError:
@@ -399,7 +416,8 @@ def _replayed(done: LabeledPass, annotator: Annotator, lease_id, wanted) -> Labe
     differs = [name for name, same in (
         ("ratings", steps == done.steps and _notes(checked) == done.step_notes),
         ("finish_reason", finish_reason == done.finish_reason),
-        ("total_time", total_time == done.total_time), ("reason_text", reason_text == done.reason_text)) if not same]
+        ("total_time", total_time == done.total_time), ("reason_text", reason_text == done.reason_text),
+        ("outcome", outcome == (done.extra or {}).get("final_label"))) if not same]
     if differs:
         raise SubmissionConflict(differs[0], f"this task was already submitted (receipt {receipt}) with other "
                                  f"{', '.join(differs)}; the pass that landed is kept unchanged", receipt)

@@ -21,6 +21,12 @@
   const expanded = new Set();
   const lease = task.lease;
   const steps = lease.steps;
+  // An agent trace: the messages around each assistant turn (context, shown, never rated) and an outcome
+  // rating for the whole trace (o, or down past the last step, then 1 / 2 / 3).
+  const trace = lease.trajectory || null;
+  let outcome = trace && lease.draft.outcome !== undefined ? lease.draft.outcome : null;
+  let onOutcome = false;
+  const FOLD_CHARS = 600; // a longer tool result is folded until opened (e)
   const LABELS = { 1: "Great", 0: "Okay", "-1": "Bad" };
   const csrf = (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
   const submitKey = "stepwise-submit-" + lease.id;
@@ -169,6 +175,7 @@
   };
   const complete = () => (phase1 ? ratings.length === steps.length && ratings.every((_, i) => stepDone(i))
     : !ended() && ratings.length === steps.length && ratings.every((r) => r && r.rating !== null));
+  const ready = () => (ended() || complete()) && (!trace || outcome !== null);
   const visibleCount = () => (phase1 ? Math.min(steps.length, ratings.filter((_, i) => stepDone(i)).length + 1)
     : ended() ? ratings.length
     : firstErrorMode ? steps.length : Math.min(ratings.length + 1, steps.length));
@@ -204,7 +211,7 @@
   }
 
   function updateButtons() {
-    document.getElementById("submit-btn").disabled = busy || !(ended() || complete());
+    document.getElementById("submit-btn").disabled = busy || !ready();
     document.getElementById("giveup-btn").disabled = busy || ended();
     document.getElementById("badproblem-btn").disabled = busy || ended();
   }
@@ -224,8 +231,18 @@
       b.tabIndex = -1;
       b.setAttribute("aria-label", "Step " + (i + 1) + (r ? ", rated " + LABELS[r.rating] : ", not rated") +
         (r && r.flagged ? ", unsure" : ""));
-      if (i < shown) b.addEventListener("click", () => { selected = i; render(); });
+      if (i < shown) b.addEventListener("click", () => { selected = i; onOutcome = false; render(); });
       else b.disabled = true;
+      marks.push(b);
+    }
+    if (trace) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "rail-step rail-outcome" + (outcome !== null ? " r" + outcome : "") + (onOutcome ? " current" : "");
+      b.textContent = "Outcome";
+      b.tabIndex = -1;
+      b.setAttribute("aria-label", "Outcome of the trace" + (outcome !== null ? ", rated " + LABELS[outcome] : ", not rated"));
+      b.addEventListener("click", () => { onOutcome = true; render(); });
       marks.push(b);
     }
     rail.replaceChildren(...marks);
@@ -243,7 +260,8 @@
     render();
   }
   function toggleExpanded() {
-    if (expanded.has(selected)) expanded.delete(selected); else expanded.add(selected);
+    const key = onOutcome ? "after" : selected; // a trace's step: its long text and its folded context
+    if (expanded.has(key)) expanded.delete(key); else expanded.add(key);
     render();
   }
   function noError() { // first-error mode: every step fine (unrated ones +1)
@@ -268,10 +286,11 @@
         }
         list.append(li);
       }
+      renderOutcome();
     } finally {
       updateButtons(); // whatever happened above, the pass can still be finished
     }
-    const sel = document.getElementById("step-" + selected);
+    const sel = document.getElementById(onOutcome ? "outcome" : "step-" + selected);
     if (sel) { sel.focus({ preventScroll: true }); sel.scrollIntoView({ block: "nearest" }); }
   }
   // --- phase 1: the step's candidates, each rated; Enter chooses the one under the cursor, w writes your own -
@@ -386,6 +405,13 @@
     li.id = "step-" + i;
     li.tabIndex = -1;
     li.setAttribute("aria-label", "Step " + (i + 1) + (ratings[i] ? ", rated " + LABELS[ratings[i].rating] : ", not rated"));
+    if (trace) {
+      li.append(contextBlock(trace.before[i] || [], i));
+      const who = document.createElement("p");
+      who.className = "role role-assistant";
+      who.textContent = "Assistant · step " + (i + 1) + " · message " + trace.step_messages[i];
+      li.append(who);
+    }
     li.append(richText("step-" + i, steps[i], "rich step-text"));
     if (suggested(i) !== null && suggested(i) !== undefined) {
       const chip = document.createElement("p");
@@ -416,7 +442,7 @@
       b.setAttribute("aria-pressed", ratings[i] && ratings[i].rating === value ? "true" : "false");
       b.setAttribute("aria-label", LABELS[value] + " (" + (value > 0 ? "+1" : value) + ") for step " + (i + 1));
       b.textContent = LABELS[value] + " " + key;
-      b.addEventListener("click", () => { selected = i; rate(value); });
+      b.addEventListener("click", () => { selected = i; onOutcome = false; rate(value); });
       bar.append(b);
     }
     const unsure = document.createElement("button");
@@ -432,6 +458,80 @@
     if (ratings[i] && ratings[i].rating === -1 && taxonomy.length) li.append(renderErrorNote(i));
     if (ended() && i === ratings.length - 1 && altTexts().length) li.append(renderAlternatives(i));
     return li;
+  }
+
+  // --- an agent trace: the messages around the steps, and the outcome ------------------------------------
+  function prettyJson(text) {
+    try { return JSON.stringify(JSON.parse(text), null, 2); } catch (e) { return text; }
+  }
+  function contextBlock(msgs, key) {
+    const box = document.createElement("div");
+    box.className = "context";
+    msgs.forEach((m, j) => {
+      const role = String(m.role || "").replace(/[^a-z]/g, "");
+      const text = String(m.text ?? "");
+      const head = role === "tool" ? "Tool result" + (m.name ? " · " + m.name : "")
+        : role.charAt(0).toUpperCase() + role.slice(1) + (m.name ? " · " + m.name : "");
+      let body;
+      if (role === "tool") { // a tool's output as written: JSON indented, never Markdown
+        body = document.createElement("pre");
+        body.className = "tool-result";
+        body.textContent = prettyJson(text);
+      } else body = richText("ctx-" + key + "-" + j, text, "rich");
+      let el;
+      if (role === "tool" && text.length > FOLD_CHARS) { // the task and the agent's words are never folded
+        el = document.createElement("details");
+        el.open = expanded.has(key);
+        const summary = document.createElement("summary");
+        summary.textContent = head + " · " + text.length.toLocaleString("en") + " characters (e opens)";
+        el.append(summary, body);
+        el.addEventListener("toggle", () => { if (el.open) expanded.add(key); else expanded.delete(key); });
+      } else {
+        el = document.createElement("div");
+        const h = document.createElement("p");
+        h.className = "role";
+        h.textContent = head;
+        el.append(h, body);
+      }
+      el.classList.add("msg", "role-" + role);
+      box.append(el);
+    });
+    return box;
+  }
+  function renderOutcome() {
+    if (!trace) return;
+    let box = document.getElementById("outcome");
+    if (!box) {
+      box = document.createElement("section");
+      box.id = "outcome";
+      box.tabIndex = -1;
+      document.getElementById("steps").after(box);
+    }
+    box.className = "outcome step" + (onOutcome ? " selected" : "") + (outcome !== null ? " rated r" + outcome : "");
+    box.setAttribute("aria-label", "Outcome of the whole trace" + (outcome !== null ? ", rated " + LABELS[outcome]
+      : ", not rated"));
+    const parts = [];
+    if ((trace.after || []).length) parts.push(contextBlock(trace.after, "after"));
+    const h = document.createElement("h2");
+    h.textContent = "Outcome of the whole trace";
+    const hint = document.createElement("p");
+    hint.className = "muted";
+    hint.textContent = "Was the task done? o (or ↓ after the last step) comes here; then 1 / 2 / 3.";
+    const bar = document.createElement("div");
+    bar.className = "rate";
+    for (const [value, key] of (neutral ? [[1, "1"], [0, "2"], [-1, "3"]] : [[1, "1"], [-1, "3"]])) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "rate-btn outcome-btn" + (outcome === value ? " on" : "");
+      b.dataset.rating = value;
+      b.setAttribute("aria-pressed", outcome === value ? "true" : "false");
+      b.setAttribute("aria-label", LABELS[value] + " (" + (value > 0 ? "+1" : value) + ") for the outcome");
+      b.textContent = LABELS[value] + " " + key;
+      b.addEventListener("click", () => { onOutcome = true; rate(value); });
+      bar.append(b);
+    }
+    parts.push(h, hint, bar);
+    box.replaceChildren(...parts);
   }
 
   // --- a wrong step's error type (the project's taxonomy) and the labeller's rationale: t to choose ----
@@ -517,7 +617,9 @@
 
   // --- editing ------------------------------------------------------------------------------------
   function rate(value) {
-    if (busy || selected >= steps.length || (value === 0 && !neutral)) return;
+    if (busy || (value === 0 && !neutral)) return;
+    if (onOutcome) { outcome = value; saveDraft(); render(); return; }
+    if (selected >= steps.length) return;
     if (ended() && selected === ratings.length - 1 && altTexts().length && ratings[selected].rating === -1 &&
         altRatings().some((a) => a.rating === null)) { rateNextAlternative(value); return; }
     if (firstErrorMode) while (ratings.length < selected) ratings.push({ rating: 1, flagged: false });
@@ -525,6 +627,7 @@
     ratings[selected] = { rating: value, flagged }; // a changed rating drops alternatives rated for the old one
     if (value === -1 && stopAtError) ratings = ratings.slice(0, selected + 1); // supervision stops at the first error
     else if (selected === ratings.length - 1 && selected + 1 < steps.length && !ended()) selected += 1;
+    if (trace && (ended() || (selected === steps.length - 1 && complete()))) onOutcome = true; // then the outcome
     saveDraft();
     render();
   }
@@ -550,7 +653,7 @@
   function saveDraft() {
     const state = document.getElementById("save-state");
     state.textContent = "Saving…";
-    const body = { ratings, active_ms: Math.round(activeMs) };
+    const body = { ratings, active_ms: Math.round(activeMs), ...(trace ? { outcome } : {}) };
     saving = saving.then(() => post("/api/tasks/" + lease.id + "/draft/", body))
       .then(() => { state.textContent = "Saved"; })
       .catch(() => { state.textContent = "Not saved (offline?): will retry"; setTimeout(saveDraft, 3000); });
@@ -572,11 +675,12 @@
     busy = true;
     updateButtons(); // not render(): rendering text must never stand between the annotator and the server
     const action = { give_up: "give-up", bad_problem: "bad-problem" }[finishReason] || "submit";
-    const content = { ratings, finish_reason: finishReason, reason_text: reasonText || "" };
+    const content = { ratings, finish_reason: finishReason, reason_text: reasonText || "", ...(trace ? { outcome } : {}) };
     const pending = pendingSubmit();
     const clientId = (pending && pending.body.client_id) || crypto.randomUUID();
     const same = pending && pending.action === action && JSON.stringify({ ratings: pending.body.ratings,
-      finish_reason: pending.body.finish_reason, reason_text: pending.body.reason_text }) === JSON.stringify(content);
+      finish_reason: pending.body.finish_reason, reason_text: pending.body.reason_text,
+      ...(trace ? { outcome: pending.body.outcome } : {}) }) === JSON.stringify(content);
     const body = same ? pending.body : { client_id: clientId, ...content, total_time: Math.round(activeMs) };
     localStorage.setItem(submitKey, JSON.stringify({ action, body }));
     const err = document.getElementById("submit-error");
@@ -713,15 +817,18 @@
     else if (k === "m") mergeNext();
     else if (k === "s") openSplit();
     else if (k === "!") reportSegmentation();
-    else if (k === "n") jumpUnrated();
+    else if (k === "n") { onOutcome = false; jumpUnrated(); }
     else if (k === "f") jumpFlagged();
     else if (k === "e") toggleExpanded();
-    else if (k === "Home") { selected = 0; render(); }
-    else if (k === "End") { selected = visibleCount() - 1; render(); }
+    else if (k === "o" && trace) { onOutcome = true; render(); }
+    else if (k === "Home") { selected = 0; onOutcome = false; render(); }
+    else if (k === "End") { selected = visibleCount() - 1; onOutcome = false; render(); }
+    else if ((k === "ArrowUp" || k === "k") && onOutcome) { onOutcome = false; render(); }
     else if (k === "ArrowUp" || k === "k") { selected = Math.max(0, selected - 1); render(); }
+    else if ((k === "ArrowDown" || k === "j") && trace && selected >= visibleCount() - 1) { onOutcome = true; render(); }
     else if (k === "ArrowDown" || k === "j") { selected = Math.min(visibleCount() - 1, selected + 1); render(); }
     else if (k === "Enter" && landedElsewhere) window.location.reload();
-    else if (k === "Enter" && (ended() || complete())) submit(finishReason());
+    else if (k === "Enter" && ready()) submit(finishReason());
     else if (k === "g") askReason("give_up");
     else if (k === "b") askReason("bad_problem");
     else return;
