@@ -335,3 +335,7 @@ SPECTACULAR_SETTINGS = {
 
 # One line per record on stdout, JSON or text, with the request id / Celery task id (config/logging.py).
 LOGGING = logging_config(env("LOG_FORMAT", default="text"), env("LOG_LEVEL", default="INFO"))
+
+# The interpreter that runs unit-test outcome checks in the sandbox (activelearn/grading/sandbox.py); empty: the
+# system's /usr/bin/python3, so the checked program gets none of Stepwise's packages.
+SANDBOX_PYTHON = env("SANDBOX_PYTHON", default="")

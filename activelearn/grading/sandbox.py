@@ -63,7 +63,7 @@ class SandboxResult:
 def interpreter() -> str:
     from django.conf import settings
 
-    configured = getattr(settings, "SANDBOX_PYTHON", "")
+    configured = settings.SANDBOX_PYTHON
     return configured or ("/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable)
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('labeling', '0030_suggestions'),
+        ('labeling', '0032_solution_origin'),
     ]
 
     operations = [
