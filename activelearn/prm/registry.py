@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from activelearn.models import ModelKind, ModelVersion
-from activelearn.prm import backbone, label_mix, metrics, training_data
+from activelearn.prm import backbone, label_mix, metrics, training_data, validation_sets
 from activelearn.prm.label_mix import LabelMix
 from activelearn.prm.metrics import json_safe
 from activelearn.prm.reward_model import RewardModel
@@ -56,12 +56,14 @@ def train_version(kind: str = ModelKind.PRM, *, base: str | None = None, init_fr
                   passes=None, solutions=None, labels: LabelMix | None = None,
                   progress: Callable[[dict], None] | None = None,
                   on_created: Callable[[ModelVersion], None] | None = None, actor=None,
-                  project: int = DEFAULT_PROJECT_ID) -> ModelVersion:
+                  project: int = DEFAULT_PROJECT_ID, validation_solutions: list[int] | None = None) -> ModelVersion:
     """Train a PRM (from labelled passes) or an ORM (from graded solutions) and register it.
 
     Files are written to a temporary directory and renamed into place only when complete,
     so a crash never leaves a half-written model under a version's path; the previously
-    active version stays active until the new one is ready.
+    active version stays active until the new one is ready. Its validation figures are measured on problems
+    it did not train on (activelearn/prm/validation_sets.py; `validation_solutions`: the ones to prefer
+    where people's labels are too few, e.g. a round's fresh samples).
     """
     cfg = cfg or TrainConfig()
     labels = labels or LabelMix()
@@ -95,9 +97,11 @@ def train_version(kind: str = ModelKind.PRM, *, base: str | None = None, init_fr
         rm = RewardModel(backbone.load_model(base, tok, new_head=init_from is None, seed=cfg.seed), tok,
                          cfg.max_length)
         history = train(rm, _encode(rm, train_items), _encode(rm, val_items), work, cfg, progress)
-        # validation figures against people's labels only: automatic ones are what is being learnt, not truth
+        # validation figures against people's labels (automatic ones are what is being learnt, not truth), or
+        # where those are too few what else there is, said so in its note
         result = {"training": {k: v for k, v in history.items() if k != "history"},
-                  "validation": evaluate_items(rm, [i for i in val_items if i.source == "human"])}
+                  "validation": validation_sets.validate(rm, kind, train_items, val_items, project,
+                                                         validation_solutions)}
         rm.save(tmp, kind=kind, version=version.pk)
         os.replace(tmp, final)
         version.status, version.path, version.metrics = ModelVersion.Status.READY, str(final), json_safe(result)
