@@ -18,7 +18,7 @@ from django.utils import timezone
 from activelearn.models import ACTIVE_ROUND_STATUSES, STAGES, ModelVersion, PolicyConnection, Round, RoundStatus
 from activelearn.prm.registry import active_version
 from activelearn.rounds import stages
-from activelearn.rounds.config import RoundConfigError, parse_config
+from activelearn.rounds.config import RoundConfigError, parse_config, with_defaults
 from activelearn.rounds.errors import RoundBusy
 from labeling import audit
 from labeling.models import DEFAULT_PROJECT_ID, AuditAction, LabeledPass, Solution
@@ -64,8 +64,8 @@ def start_round(config: dict | None = None, user=None, project=None) -> Round:
     """Create a round in `project` (a Project; the default one when not given) and send it to the workers: it
     trains on that project's labels and selects from and queues into that project. One round at a time per
     project. Raises RoundBusy or RoundConfigError."""
-    cfg = parse_config(config)
     project_id = project.pk if project is not None else DEFAULT_PROJECT_ID
+    cfg = parse_config(with_defaults(config, project_id) if isinstance(config, dict | None) else config)
     for field, name in (("generate_with", cfg.get("generate_with")), ("auto_label_connection",
                                                                       cfg.get("auto_label_connection"))):
         stored = PolicyConnection.objects.filter(name=name) if name else None
