@@ -106,7 +106,7 @@ def test_a_generating_round_validates_trains_an_orm_and_records_best_of_n(eager,
     page = staff.get("/rounds/").content.decode()
     assert 'id="validation-table"' in page and f"PRM v{r.model_version.pk}" in page and f"ORM v{orm.pk}" in page
     assert f"{val['step_auroc']:.3f}" in page and 'id="best-of-n-table"' in page
-    assert 'id="best-of-n-aggregation-table"' in page and f"Run {ev.run.key}" in page
+    assert 'id="best-of-n-aggregation-table"' in page and f"run {ev.run.key}" in page
     root = Client()
     root.force_login(User.objects.create_superuser("root", "root@example.org", "pw-for-tests-only"))
     admin = root.get("/admin/activelearn/modelversion/").content.decode()
