@@ -28,7 +28,7 @@ from labeling.hashing import problem_hash
 from labeling.models import Problem, Solution
 
 MIN_SOLUTIONS = 20
-CAP = 400
+CAP = 256  # solutions scored for validation: enough for its figures, a bounded cost in every training
 
 
 @dataclass

@@ -38,7 +38,13 @@ def sample(family: Family, spec: Spec, seed: str, wrong_share: float | None = No
         trap = rng.random() < TRAP_SHARE
         trap_rng = random.Random(f"trap:{spec.text}")
         kind = demo_problems.slip_kind(trap_rng if trap else rng)
-        w = demo_problems.write_wrong(family, spec, seed, kind, trap=f"trap:{spec.text}" if trap else None)
+        if kind == "aside":
+            # a false re-check keeps the answer right; where there is no claim to re-check the sample stays
+            # right (not some other slip with a wrong answer): otherwise families with few claims would end
+            # wrong more often than their problems' difficulty says, and the wording would tell the outcome
+            w = demo_problems.write_aside(family, spec, seed)
+        else:
+            w = demo_problems.write_wrong(family, spec, seed, kind, trap=f"trap:{spec.text}" if trap else None)
         if w is not None:
             # wrong samples re-check a (true) claim as often as right ones do
             return demo_problems.add_recheck(w, seed) if w.made != "aside" and rng.random() < WRONG_RECHECK_SHARE \
