@@ -55,7 +55,8 @@ class _ConnectionNames(Sequence):
 
 GENERATION_OPTIONS = [
     Option("generate_with", str, "", "Sample fresh candidates first, from this policy connection: demo (the built-in "
-           "demo generator), default (POLICY_BASE_URL) or a stored one; empty = no generation.",
+           "demo generator), default (POLICY_BASE_URL) or a stored one; empty = no generation. Left out: demo where "
+           "the project has demo problems, else none (the page's form shows the same default).",
            choices=_ConnectionNames(), check=connection.check_name),
     Option("samples_per_problem", int, 16, "Samples asked of the policy per problem.", min=1, max=4096),
     Option("fewer_than", int, None, "Generate only for problems with fewer than this many candidates; empty = all.",
