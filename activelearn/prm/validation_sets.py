@@ -18,6 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef
 
 from activelearn.prm import metrics, validation
 from activelearn.prm.backbone import CLASSES
@@ -25,7 +26,7 @@ from activelearn.prm.evaluation import read_records
 from labeling.demo import checker
 from labeling.demo import problems as demo_problems
 from labeling.hashing import problem_hash
-from labeling.models import Problem, Solution
+from labeling.models import LabeledPass, Problem, Solution
 
 MIN_SOLUTIONS = 20
 CAP = 256  # solutions scored for validation: enough for its figures, a bounded cost in every training
@@ -57,8 +58,9 @@ def _human(kind: str, val_items: list, project: int, cap: int) -> HeldOut:
         elif ratings and ratings[-1] is not None:
             held.finals.append((it.problem, list(it.steps), ratings[-1] == 1))
     if kind == "prm" and held.problems:  # the final answers of the people-labelled solutions held out
-        rows = Solution.objects.filter(project_id=project, problem__content_hash__in=held.problems,
-                                       passes__isnull=False, answer_is_correct__isnull=False).distinct()
+        labelled = Exists(LabeledPass.objects.filter(solution=OuterRef("pk")))  # no DISTINCT: steps is JSON
+        rows = Solution.objects.filter(labelled, project_id=project, problem__content_hash__in=held.problems,
+                                       answer_is_correct__isnull=False)
         held.finals = [(text, steps, ok) for text, steps, ok in rows.order_by("id").values_list(
             "problem__text", "steps", "answer_is_correct")[:cap]]
     return held

@@ -141,7 +141,8 @@ def train(r: Round) -> dict:
 
 def train_orm(r: Round, train_cfg: TrainConfig, fresh: list[int]):
     """An ORM beside the PRM, on the same solutions (those people labelled), from their final answers."""
-    labelled = Solution.objects.filter(project_id=r.project_id, passes__isnull=False).distinct()
+    labelled = Solution.objects.filter(Exists(LabeledPass.objects.filter(solution=OuterRef("pk"))),
+                                       project_id=r.project_id)  # no DISTINCT: steps is JSON (PostgreSQL)
     orm = registry.train_version(ModelKind.ORM, base=resolve_backbone(r.config.get("base_model", "")),
                                  cfg=train_cfg, activate=False, solutions=labelled, project=r.project_id,
                                  validation_solutions=fresh)
