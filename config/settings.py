@@ -233,6 +233,9 @@ PRM_BASE_MODEL = env("PRM_BASE_MODEL", default="")  # empty: the packaged all-Mi
 # The other backbones a round may name (API, page, start_round), comma-separated: `name=path-or-hub-id`, or a
 # bare absolute path (named by its basename) or hub id (named by itself). A round gives the name, never a path.
 PRM_ALLOWED_BACKBONES = env.list("PRM_ALLOWED_BACKBONES", default=[])
+# ProcessBench-shaped files a new version is validated on where people's held-out labels are too few
+# (activelearn/prm/validation_sets.py): {problem, steps, label[, final_answer_correct]} records
+PRM_VALIDATION_FILES = env.list("PRM_VALIDATION_FILES", default=[])
 MODEL_DIR = Path(env("MODEL_DIR", default=str(VAR_DIR / "models")))
 # The deployment's policy (the `default` connection): an OpenAI-compatible server. Its API key, if any,
 # is the workers' POLICY_API_KEY environment variable (read where it is used, never stored).

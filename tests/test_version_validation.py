@@ -98,3 +98,34 @@ def test_an_orm_is_validated_too(micro_bert, model_dir):
     val = v.metrics["validation"]
     assert val["aggregation"] == "last" and val["source"] == "checker"
     assert val["n_right"] + val["n_wrong"] > 0 and "final_answer_auroc" in val
+
+
+@pytest.mark.django_db
+def test_configured_processbench_files_stand_in_for_too_few_labels(shared_data, tmp_path, settings, micro_bert,
+                                                                   model_dir):
+    import json
+
+    import orjson
+
+    from activelearn.prm import training_data
+    from labeling.hashing import problem_hash
+
+    from .helpers import run
+
+    data = json.loads((shared_data / "processbench" / "gsm8k.json").read_text())
+    (tmp_path / "train.json").write_bytes(orjson.dumps(data[:30]))
+    run("import_solutions", str(tmp_path / "train.json"))
+    (tmp_path / "val.json").write_bytes(orjson.dumps(data[200:230] + data[:5]))  # problems it trained on: left out
+    settings.PRM_VALIDATION_FILES = [str(tmp_path / "val.json")]
+    v = services.train_version(base=str(micro_bert), cfg=FAST)
+    val = v.metrics["validation"]
+    assert val["source"] == "files" and "PRM_VALIDATION_FILES" in val["note"]
+    trained = {problem_hash(it.problem) for it in training_data.prm_items()
+               if not training_data.is_validation(it.group, FAST.val_fraction, FAST.seed)}
+    expected = [r for r in data[200:230] + data[:5] if problem_hash(r["problem"]) not in trained]
+    assert val["solutions"] == len(expected) and val["n_error"] + val["n_correct"] == len(expected)
+    rm = RewardModel.load(v.path)
+    rows = [(rm.score([(r["problem"], r["steps"])])[0][1], r["label"]) for r in expected]
+    ratings = [[1] * len(s) if lab == -1 else [1] * lab + [-1] + [None] * (len(s) - lab - 1) for s, lab in rows]
+    want = validation.step_figures([(s, rt) for (s, _), rt in zip(rows, ratings, strict=True)])
+    assert same(val["step_auroc"], want["step_auroc"]) and same(val["f1"], want["f1"])
