@@ -13,9 +13,29 @@ from activelearn.prm.public import public_name
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ("id", "kind", "status", "is_active", "base_model_name", "created_at", "finished_at")
+    list_display = ("id", "kind", "status", "is_active", "base_model_name", "validation", "created_at", "finished_at")
     list_filter = ("project", "kind", "status", "is_active")
-    readonly_fields = ("created_at", "finished_at")
+    readonly_fields = ("created_at", "finished_at", "validation")
+
+    @admin.display(description="validation (held out by problem)")
+    def validation(self, obj):
+        """The version's validation figures in one line, with their sample sizes and where they were measured."""
+        v = (obj.metrics or {}).get("validation") or {}
+        if not v.get("source"):
+            return v.get("note", "–")
+
+        def fig(x):
+            return "–" if x is None else f"{x:.3f}"
+
+        parts = []
+        if "step_auroc" in v:
+            parts.append(f"step AUROC {fig(v['step_auroc'])} ({v.get('n_steps')} steps)")
+        if "f1" in v:
+            parts.append(f"F1 {fig(v['f1'])} at {fig(v.get('threshold'))} ({v.get('n_error')} / {v.get('n_correct')})")
+        if "final_answer_auroc" in v:
+            parts.append(f"final-answer AUROC {fig(v['final_answer_auroc'])} ({v.get('aggregation')}; "
+                         f"{v.get('n_right')} right / {v.get('n_wrong')} wrong)")
+        return f"{'; '.join(parts)}; on {v.get('source')}"
 
     @admin.display(description="base model", ordering="base_model")
     def base_model_name(self, obj):

@@ -130,6 +130,7 @@ def finish_round(round_id: int, attempt: int) -> None:
 def _select_and_queue(r) -> None:
     attempts.run_stage(r, "select", stages.select)
     attempts.run_stage(r, "queue", stages.enqueue)
+    stages.best_of_n(r)
     stages.summarise(r)
 
 

@@ -11,24 +11,25 @@ from activelearn.models import Round
 from activelearn.options import format_number
 from activelearn.policy import connection
 from activelearn.policy import evaluation as policy_evaluation
-from activelearn.rounds.config import CONNECTION_OPTIONS, OPTIONS
-from activelearn.rounds.selectors import current_round, generation_charts, round_detail
+from activelearn.rounds import evaluation as round_evaluation
+from activelearn.rounds.config import CONNECTION_OPTIONS, OPTIONS, with_defaults
+from activelearn.rounds.selectors import current_round, generation_charts, round_detail, validation_rows
 from labeling import projects
-from labeling.models import DEFAULT_PROJECT_ID, Problem
+from labeling.models import DEFAULT_PROJECT_ID
 from labeling.people import roles
 from labeling.switcher import project_page
 
 ROUNDS_LISTED = 100
 
 
-EMPTY_CHOICE = {"generate_with": "none: no generation"}  # what an empty choice means, where it is not "the default"
+# what an empty choice means, where it is not "the default"
+EMPTY_CHOICE = {"generate_with": "none: no generation", "aggregation": "best on validation"}
 
 
 def form_fields(project: int | None = None) -> list[dict]:
     """The start form, built from OPTIONS: one input (or select) per option, its default filled in
     (generation with the built-in demo policy where the demo problems are there to sample from)."""
-    problems = Problem.objects.all() if project is None else Problem.objects.filter(project_id=project)
-    demo_data = problems.filter(extra__has_key="demo").exists()
+    defaults = with_defaults({}, project if project is not None else DEFAULT_PROJECT_ID)
     fields = []
     for o in OPTIONS:
         choices = list(o.choices)
@@ -40,8 +41,8 @@ def form_fields(project: int | None = None) -> list[dict]:
             widget, step = "number", "1" if o.type is int else "any"
         else:
             widget, step = "text", None
-        if o.name == "generate_with" and demo_data:
-            default = connection.DEMO  # the quickstart: a new user's first round samples fresh candidates
+        if o.name in defaults:  # the project's own defaults (the quickstart's demo generation), as start_round's
+            default = defaults[o.name]
         elif o.type is dict:
             default = json.dumps(o.default)
         else:
@@ -64,6 +65,14 @@ def _best_of_n_rows(result: dict | None) -> list[dict]:
             for i, n in enumerate(result["ns"])]
 
 
+def _aggregation_rows(result: dict | None) -> list[dict]:
+    """Best-of-N of the PRM under each aggregation, per N, in %."""
+    by = (result or {}).get("prm_by_aggregation")
+    if not by:
+        return []
+    return [{"n": n, "cells": [100 * by[how][i]["accuracy"] for how in by]} for i, n in enumerate(result["ns"])]
+
+
 @require_safe
 @login_required
 @project_page(roles.VIEW_MODELS)
@@ -82,10 +91,12 @@ def rounds_page(request, project):
                     "round": reverse("api-round", args=[0]), "cancel": reverse("api-round-cancel", args=[0]),
                     "resume": reverse("api-round-resume", args=[0])},
             "page": reverse("rounds")}
-    evaluation = policy_evaluation.latest(project.pk)
+    # the best-of-N the round on show recorded at its end, else the newest one of the project
+    evaluation = (round_evaluation.of_round(current) if current else None) or policy_evaluation.latest(project.pk)
     best_of_n = evaluation.result | {"created_at": evaluation.created_at.isoformat()} if evaluation else None
     return render(request, "activelearn/rounds.html", {
         "fields": fields, "current": detail, "can_run": can_run, "page_data": page,
         "charts": generation_charts(project.pk), "best_of_n": best_of_n,
-        "best_of_n_rows": _best_of_n_rows(best_of_n), "project": project,
+        "best_of_n_rows": _best_of_n_rows(best_of_n), "aggregation_rows": _aggregation_rows(best_of_n),
+        "validation": validation_rows(current) if current else [], "project": project,
         "rounds": mine.order_by("-generation")[:ROUNDS_LISTED]})

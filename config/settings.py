@@ -257,6 +257,9 @@ PRM_BASE_MODEL = env("PRM_BASE_MODEL", default="")  # empty: the packaged all-Mi
 # The other backbones a round may name (API, page, start_round), comma-separated: `name=path-or-hub-id`, or a
 # bare absolute path (named by its basename) or hub id (named by itself). A round gives the name, never a path.
 PRM_ALLOWED_BACKBONES = env.list("PRM_ALLOWED_BACKBONES", default=[])
+# ProcessBench-shaped files a new version is validated on where people's held-out labels are too few
+# (activelearn/prm/validation_sets.py): {problem, steps, label[, final_answer_correct]} records
+PRM_VALIDATION_FILES = env.list("PRM_VALIDATION_FILES", default=[])
 MODEL_DIR = Path(env("MODEL_DIR", default=str(VAR_DIR / "models")))
 # Backbones (PRM_ALLOWED_BACKBONES names) whose repository code may run (trust_remote_code); none by default.
 PRM_TRUST_REMOTE_CODE = env.list("PRM_TRUST_REMOTE_CODE", default=[])

@@ -73,7 +73,8 @@ def test_json_numbers_are_accepted(ml, dispatched):
     body = {"per_problem": 3, "wrong_fraction": 1, "per_problem_cap": 5.0, "round_cap": None, "overlap": 2,
             "qc": 0, "epochs": 2, "max_length": 64, "chunk_size": 10, "seed": 7, "samples_per_problem": 8,
             "fewer_than": None, "level": 3, "problem_cap": 2.0, "generate_chunk": 2, "auto_label_k": 4,
-            "auto_label_attempts": 2, "auto_label_threshold": 0.4, "auto_label_cap": 50, "auto_label_chunk": 8}
+            "auto_label_attempts": 2, "auto_label_threshold": 0.4, "auto_label_cap": 50, "auto_label_chunk": 8,
+            "best_of_n_trials": 50}
     assert {o.name for o in NUMERIC} == set(body)
     r = post(ml, body)
     assert r.status_code == 201, r.content

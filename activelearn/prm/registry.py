@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from activelearn.models import ModelKind, ModelVersion
-from activelearn.prm import backbone, fit, heads, label_mix, metrics, training_data
+from activelearn.prm import backbone, fit, heads, label_mix, loading, metrics, training_data, validation_sets
 from activelearn.prm.label_mix import LabelMix
 from activelearn.prm.metrics import json_safe
 from activelearn.prm.remote_code import remote_code_allowed
@@ -57,13 +57,16 @@ def train_version(kind: str = ModelKind.PRM, *, base: str | None = None, init_fr
                   passes=None, solutions=None, labels: LabelMix | None = None,
                   progress: Callable[[dict], None] | None = None,
                   on_created: Callable[[ModelVersion], None] | None = None, actor=None,
-                  project: int = DEFAULT_PROJECT_ID, model: dict | None = None) -> ModelVersion:
+                  project: int = DEFAULT_PROJECT_ID, model: dict | None = None,
+                  validation_solutions: list[int] | None = None) -> ModelVersion:
     """Train a PRM (from labelled passes) or an ORM (from graded solutions) and register it.
 
     Files are written to a temporary directory and renamed into place only when complete,
     so a crash never leaves a half-written model under a version's path; the previously
     active version stays active until the new one is ready. `model`: the model's shape and memory
-    options (heads.ModelOptions; a fine-tuned version keeps its parent's unless given).
+    options (heads.ModelOptions; a fine-tuned version keeps its parent's unless given). Its validation figures
+    are measured on problems it did not train on (activelearn/prm/validation_sets.py; `validation_solutions`:
+    the ones to prefer where people's labels are too few, e.g. a round's fresh samples).
     """
     cfg = cfg or TrainConfig()
     labels = labels or LabelMix()
@@ -98,9 +101,17 @@ def train_version(kind: str = ModelKind.PRM, *, base: str | None = None, init_fr
     try:
         if on_created:
             on_created(version)
+        def evaluate(rm, _human_items):
+            # against people's labels (automatic ones are what is being learnt, not truth), or where those are
+            # too few what else there is, said so in its note
+            return validation_sets.validate(rm, kind, train_items, val_items, project, validation_solutions)
+
         # in this process, or as `accelerate launch` processes (PRM_TRAIN_PROCESSES): fit.py
         spec = fit.spec_of(kind, base, root_base, init_from is None, cfg, opts, version.pk)
-        result = fit.run(spec, train_items, val_items, work, tmp, progress, train, evaluate_items)
+        result = fit.run(spec, train_items, val_items, work, tmp, progress, train, evaluate)
+        if settings.PRM_TRAIN_PROCESSES:
+            # the launched processes measured people's held-out labels only: every version carries the same figures
+            result["validation"] = evaluate(loading.load(tmp), None)
         os.replace(tmp, final)
         version.status, version.path, version.metrics = ModelVersion.Status.READY, str(final), json_safe(result)
         version.finished_at = timezone.now()
@@ -125,11 +136,6 @@ def _prm_items(passes, neutral: str, snapshot, labels: LabelMix, automatic: Coun
             items.append(it)
     items.extend(label_mix.automatic_items(labels, automatic, project))
     return items
-
-
-def _encode(rm: RewardModel, items: list) -> list:
-    return rm.encode([(i.problem, i.steps) for i in items], [i.labels for i in items], [i.soft for i in items],
-                     [i.weight for i in items])
 
 
 @transaction.atomic

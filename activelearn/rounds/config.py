@@ -10,8 +10,9 @@ from activelearn import options
 from activelearn.options import Option, OptionError
 from activelearn.policy import connection
 from activelearn.prm import allowlist, label_mix
+from activelearn.prm.aggregation import AGGREGATIONS
 from activelearn.selection.strategies import STRATEGIES, SelectionConfig
-from labeling.models import DEFAULT_PROJECT_ID
+from labeling.models import DEFAULT_PROJECT_ID, Problem
 
 
 class RoundConfigError(OptionError):
@@ -42,7 +43,8 @@ CONNECTION_OPTIONS = ("generate_with", "auto_label_connection")
 
 GENERATION_OPTIONS = [
     Option("generate_with", str, "", "Sample fresh candidates first, from this policy connection: demo (the built-in "
-           "demo generator), default (POLICY_BASE_URL) or a stored one; empty = no generation.",
+           "demo generator), default (POLICY_BASE_URL) or a stored one; empty = no generation. Left out: demo where "
+           "the project has demo problems, else none (the page's form shows the same default).",
            check=connection.check_name),
     Option("samples_per_problem", int, 16, "Samples asked of the policy per problem.", min=1, max=4096),
     Option("fewer_than", int, None, "Generate only for problems with fewer than this many candidates; empty = all.",
@@ -103,6 +105,14 @@ OPTIONS = [
            "\"rollout\": 0.5}.", check=label_mix.check_weights),
     Option("soft_targets", str, "hard", "soft: train towards a step's share of rollouts that reached the right "
            "answer, where the source gives one.", choices=("hard", "soft")),
+    Option("aggregation", str, "", "How a solution's step scores make its score, for selection and best-of-N: "
+           "prod (the paper), min, last (the last step's), mean_log (their geometric mean); empty = the one whose "
+           "final-answer AUROC was best on the new version's validation.", choices=("", *AGGREGATIONS)),
+    Option("orm", str, "active", "The outcome reward model best-of-N compares with: active (the project's active "
+           "ORM, if any), train (train one beside the PRM on the same labelled solutions' final answers, and make "
+           "it active), none.", choices=("active", "train", "none")),
+    Option("best_of_n_trials", int, 100, "Random subsets per N for the best-of-N a round that generated at least 2 "
+           "samples per problem records at its end.", min=1, max=2000),
     Option("chunk_size", int, 256, "Solutions per scoring task; chunks run in parallel on all workers.", min=1,
            max=100_000),
     Option("seed", int, 0, "Seed for training and uniform selection.", min=0, max=2**31 - 1),
@@ -110,6 +120,21 @@ OPTIONS = [
     *AUTO_LABEL_OPTIONS,
 ]
 DEFAULTS = {o.name: o.default for o in OPTIONS}
+
+
+def default_generation(project: int) -> str:
+    """`generate_with` when a round does not name it: the built-in demo policy where the project has demo
+    problems to sample from (the quickstart: a new user's first round samples fresh candidates), else none.
+    The page's form and every other entry point (the API, `start_round`) take their default from here, so
+    the page's default round and `start_round --wait`'s are the same round."""
+    return connection.DEMO if Problem.objects.filter(project_id=project, extra__has_key="demo").exists() else ""
+
+
+def with_defaults(data: dict | None, project: int) -> dict:
+    """The options as given, with the project's own defaults (default_generation) where they were left out."""
+    data = dict(data or {})
+    data.setdefault("generate_with", default_generation(project))
+    return data
 
 
 def from_text(o: Option, text: str):

@@ -18,7 +18,7 @@ from django.utils import timezone
 from activelearn.models import ACTIVE_ROUND_STATUSES, STAGES, ModelVersion, Round, RoundStatus
 from activelearn.prm.registry import active_version
 from activelearn.rounds import stages
-from activelearn.rounds.config import RoundConfigError, parse_config
+from activelearn.rounds.config import RoundConfigError, parse_config, with_defaults
 from activelearn.rounds.errors import RoundBusy
 from labeling import audit
 from labeling.models import DEFAULT_PROJECT_ID, AuditAction, LabeledPass, Solution
@@ -65,7 +65,7 @@ def start_round(config: dict | None = None, user=None, project=None) -> Round:
     trains on that project's labels and selects from and queues into that project. One round at a time per
     project. Raises RoundBusy or RoundConfigError."""
     project_id = project.pk if project is not None else DEFAULT_PROJECT_ID
-    cfg = parse_config(config, project_id)
+    cfg = parse_config(with_defaults(config, project_id) if isinstance(config, dict | None) else config, project_id)
     if cfg["retrain"] in ("none", "finetune") and active_version(project=project_id) is None:
         raise RoundConfigError("retrain", f"'{cfg['retrain']}' needs an active PRM and there is none: "
                                           "use retrain=scratch or train one (manage.py train_prm)")

@@ -19,6 +19,7 @@ from activelearn.models import (
     Stage,
 )
 from activelearn.policy import generation
+from activelearn.rounds import evaluation
 from activelearn.rounds.pool import pool
 from labeling.models import DEFAULT_PROJECT_ID, FinishReason, LabeledPass, StepLabels
 
@@ -110,6 +111,21 @@ def round_summary(r: Round) -> dict:
             "heartbeat_at": r.heartbeat_at, "finished_at": r.finished_at}
 
 
+def validation_rows(r: Round) -> list[dict]:
+    """The validation figures of the round's PRM (and of the ORM it trained), for the page's table."""
+    rows = []
+    version = r.model_version
+    if version is not None and (version.metrics or {}).get("validation"):
+        rows.append({"model": f"PRM v{version.pk}", **version.metrics["validation"]})
+    orm = (r.metrics or {}).get("orm")
+    if orm and orm.get("validation"):
+        rows.append({"model": f"ORM v{orm.get('model_version')}", **orm["validation"]})
+    for row in rows:
+        by = row.get("final_answer_auroc_by_aggregation") or {}
+        row["by_aggregation"] = [{"name": k, "auroc": v, "chosen": k == row.get("aggregation")} for k, v in by.items()]
+    return rows
+
+
 def round_detail(r: Round) -> dict:
     """Everything about one round, with the live progress of the stage that is running."""
     now = timezone.now()
@@ -119,6 +135,8 @@ def round_detail(r: Round) -> dict:
     return {**round_summary(r), "stages": stages, "stages_done": done, "stages_total": len(stages),
             "seconds": round(((r.finished_at or now) - r.started_at).total_seconds(), 3) if r.started_at else None,
             "metrics": r.metrics, "comparison": r.comparison, "selection": selection_summary(r),
+            "aggregation": evaluation.aggregation_of(r) if r.model_version_id else None,
+            "best_of_n": ev.result if (ev := evaluation.of_round(r)) else None,
             "generation_run": generation.summary(run) if run else None}
 
 
@@ -137,18 +155,26 @@ def _numeric(d) -> dict:
             and not str(k).startswith("n_")}
 
 
+CHARTED = ("step_auroc", "f1", "final_answer_auroc", "token_accuracy")  # validation figures drawn per generation
+
+
 def _prm_metrics(rounds: list[Round], generations: list[int]) -> dict:
-    """Validation figures of the model each round scored with (step AUROC, token accuracy,
-    whatever numeric keys its `metrics["validation"]` holds), aligned with `generations`."""
+    """Validation figures of the model each round scored with (CHARTED, where its `metrics["validation"]`
+    has them), aligned with `generations`, with their sample sizes and where they were measured."""
     by_gen = {r.generation: r for r in rounds}
     per_gen, keys = {}, []
     for g in generations:
         r = by_gen.get(g)
         version = r.model_version if r else None
-        values = _numeric((version.metrics or {}).get("validation")) if version else {}
-        per_gen[g] = (version, values)
-        keys += [k for k in values if k not in keys]
+        validation = (version.metrics or {}).get("validation") or {} if version else {}
+        values = {k: v for k, v in _numeric(validation).items() if k in CHARTED}
+        per_gen[g] = (version, values, validation)
+        keys += [k for k in CHARTED if k in values and k not in keys]
+    keys = [k for k in CHARTED if k in keys]
     return {"keys": keys,
+            "sizes": {k: [per_gen[g][2].get(n) for g in generations]
+                      for k, n in (("n_steps", "n_steps"), ("n_solutions", "solutions"))},
+            "source": [per_gen[g][2].get("source") for g in generations],
             "series": {k: [per_gen[g][1].get(k) for g in generations] for k in keys},
             "model_version": [per_gen[g][0].pk if per_gen[g][0] else None for g in generations],
             "trained": [bool(by_gen[g].stages.get("train", {}).get("trained")) if g in by_gen else None

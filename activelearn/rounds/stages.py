@@ -16,10 +16,12 @@ from activelearn.models import GenerationRun, ModelKind, Round, RoundSelection, 
 from activelearn.policy import connection, generation
 from activelearn.policy.connection import Connection
 from activelearn.prm import loading, registry
+from activelearn.prm.aggregation import aggregate
 from activelearn.prm.allowlist import resolve_backbone
 from activelearn.prm.reward_model import RewardModel
 from activelearn.prm.scoring import score_solutions
 from activelearn.prm.training import TrainConfig
+from activelearn.rounds import evaluation
 from activelearn.rounds.attempts import alive, save_stages
 from activelearn.rounds.config import generation_filters, label_mix_of, selection_config
 from activelearn.rounds.pool import pool
@@ -119,15 +121,34 @@ def train(r: Round) -> dict:
     # checked again here, not only when the round started: PRM_ALLOWED_BACKBONES may have changed since
     # (or the worker's differs), and a path or unlisted hub id must never reach a loader
     base = resolve_backbone(cfg.get("base_model", "")) if init_from is None else None
+    fresh = evaluation.fresh_solution_ids(r)  # validation prefers them where people's labels are too few
+    train_cfg = TrainConfig(epochs=cfg["epochs"], seed=cfg["seed"], max_length=cfg["max_length"])
     version = registry.train_version(
-        ModelKind.PRM, base=base, init_from=init_from, progress=progress, on_created=created,
-        cfg=TrainConfig(epochs=cfg["epochs"], seed=cfg["seed"], max_length=cfg["max_length"]), activate=False,
-        labels=label_mix_of(cfg), project=r.project_id)
+        ModelKind.PRM, base=base, init_from=init_from, progress=progress, on_created=created, cfg=train_cfg,
+        activate=False, labels=label_mix_of(cfg), project=r.project_id, validation_solutions=fresh)
     alive(r, force=True)  # cancelled while the last steps ran: the new version stays inactive
     registry.activate_version(version, actor=r.created_by, round=r.generation)
-    Round.objects.filter(pk=r.pk).update(model_version=version, metrics=version.metrics)
-    r.model_version, r.metrics = version, version.metrics
-    return {"model_version": version.pk, "trained": True}
+    metrics = dict(version.metrics)
+    out = {"model_version": version.pk, "trained": True}
+    if cfg.get("orm") == "train":
+        orm = train_orm(r, train_cfg, fresh)
+        metrics["orm"] = {"model_version": orm.pk, **orm.metrics}
+        out["orm_version"] = orm.pk
+    Round.objects.filter(pk=r.pk).update(model_version=version, metrics=metrics)
+    r.model_version, r.metrics = version, metrics
+    return out
+
+
+def train_orm(r: Round, train_cfg: TrainConfig, fresh: list[int]):
+    """An ORM beside the PRM, on the same solutions (those people labelled), from their final answers."""
+    labelled = Solution.objects.filter(Exists(LabeledPass.objects.filter(solution=OuterRef("pk"))),
+                                       project_id=r.project_id)  # no DISTINCT: steps is JSON (PostgreSQL)
+    orm = registry.train_version(ModelKind.ORM, base=resolve_backbone(r.config.get("base_model", "")),
+                                 cfg=train_cfg, activate=False, solutions=labelled, project=r.project_id,
+                                 validation_solutions=fresh)
+    alive(r, force=True)
+    registry.activate_version(orm, actor=r.created_by, round=r.generation)
+    return orm
 
 
 # --- score ---------------------------------------------------------------------------------------
@@ -200,9 +221,11 @@ def candidates(r: Round) -> list[selection.Candidate]:
     for sid, fe, soft in auto.values_list("solution_id", "first_error", "soft"):
         labels.setdefault(sid, []).append((fe, soft))
     threshold = r.config.get("auto_label_threshold", 0.5)
+    how = evaluation.aggregation_of(r)
     out = []
     for sid, pid, ok in pool(r).values_list("id", "problem_id", "answer_is_correct").order_by("id"):
         score, steps = scores.get(sid, (None, None))
+        score = aggregate(steps, how) if steps is not None else score
         prm_fe = next((i for i, p in enumerate(steps or []) if p < threshold), -1)
         out.append(selection.Candidate(sid, pid, score, ok, selection.disagreement(prm_fe, score, labels.get(sid, [])),
                                        selection.uncertainty(steps)))
@@ -291,6 +314,24 @@ def enqueue(r: Round) -> dict:
               .order_by("id").values_list("id", flat=True)[:r.config["qc"]])
     Solution.objects.filter(id__in=qc).update(generation=r.generation)
     return {"queued": created, "requeued": len(rows) - created, "qc": len(qc)}
+
+
+def best_of_n(r: Round) -> None:
+    """Best-of-N over the round's fresh samples (activelearn/rounds/evaluation.py), recorded and linked from the
+    round's metrics; nothing when the round generated fewer than 2 samples per problem."""
+    run = GenerationRun.objects.filter(round=r).first()
+    if run is None or r.model_version is None or "evaluation" in (r.metrics or {}).get("best_of_n", {}):
+        return
+    cfg = r.config
+    orm = registry.active_version(ModelKind.ORM, r.project_id) if cfg.get("orm", "active") != "none" else None
+    how = evaluation.aggregation_of(r)
+    result = evaluation.best_of_n(run, r.model_version, orm, how, cfg.get("best_of_n_trials", 100), cfg["seed"],
+                                  rm=_model(r.model_version.path))
+    if result is None:
+        return
+    ev = evaluation.record(run, r.model_version, orm, result, r.created_by)
+    r.metrics = {**(r.metrics or {}), "best_of_n": {"evaluation": ev.pk, **evaluation.summary(result)}}
+    Round.objects.filter(pk=r.pk).update(metrics=r.metrics)
 
 
 def summarise(r: Round) -> None:

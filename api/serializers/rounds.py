@@ -111,11 +111,20 @@ class RoundDetailOut(RoundOut):
     stages_done = serializers.IntegerField()
     stages_total = serializers.IntegerField()
     seconds = serializers.FloatField(allow_null=True, help_text="Since it started (until it finished).")
-    metrics = serializers.DictField(help_text="The trained model's training and validation figures.")
+    metrics = serializers.DictField(help_text="The trained model's training and validation figures (held out by "
+                                    "problem: step AUROC, ProcessBench F1 and its threshold, final-answer AUROC per "
+                                    "aggregation, sample sizes, where they were measured), the ORM's when it trained "
+                                    "one, and a summary of best-of-N.")
     comparison = serializers.DictField(help_text="How the selection compares with the previous round's.")
     selection = SelectionSummaryOut()
     generation_run = serializers.DictField(allow_null=True, help_text="What the generate stage sampled: its run, "
                                            "samples stored/wanted, outcomes and cost (null: no generation).")
+    aggregation = serializers.CharField(allow_null=True, help_text="How step scores made the solution scores it "
+                                        "selected by: the round's `aggregation`, else its model's best on validation.")
+    best_of_n = serializers.DictField(allow_null=True, help_text="Best-of-N over the round's fresh samples, recorded "
+                                      "at its end: per method (prm, orm, majority, random) accuracy at each N, and the "
+                                      "PRM's under each aggregation (null: no generation, or under 2 samples per "
+                                      "problem).")
 
 
 class WorkerOut(serializers.Serializer):

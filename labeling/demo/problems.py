@@ -65,6 +65,7 @@ class Writer:
         self.kind = kind  # the slip to make at slip_at (SLIP_KINDS); arithmetic where that kind has no option
         self.made: str | None = None  # the kind of slip made
         self.claims: list[tuple[str, Num, int]] = []  # (left-hand side, value, step) of each sound claim
+        self.stated: list[tuple[str, Num, int]] = []  # the same of every claim, sound or not
         self.ops = 0
         self.steps: list[str] = []
         self.first_error: int | None = None
@@ -75,8 +76,9 @@ class Writer:
 
     @property
     def careful(self) -> bool:
-        """A solution meant to be right may verify its answer; a wrong one never does."""
-        return self.slip_at is None
+        """Any solution may verify its answer, a wrong one too (and then wrongly claims that it matches): were
+        verifying a mark of right solutions, it would give the outcome away (docs/model-and-rounds.md)."""
+        return True
 
     def pick(self, *options):
         return self.rng.choice(options)
@@ -102,6 +104,7 @@ class Writer:
         return value
 
     def _claim(self, lhs: str, value: Num) -> str:
+        self.stated.append((lhs, value, len(self.steps)))
         if not self._slipped:
             self.claims.append((lhs, value, len(self.steps)))
         return f"{lhs} = {tex(value)}"
@@ -768,14 +771,33 @@ def write_aside(family: Family, spec: Spec, style_seed: str, false: bool = True)
         wrong = w._wrong(value, (), (), False, lambda v: Fraction(v).denominator == 1 or isinstance(value, Fraction))
         if wrong is None:
             return None
-    text = rng.choice([f"Let me double-check that: ${lhs} = {tex(wrong)}$, so it holds.",
-                       f"Checking this once more: ${lhs} = {tex(wrong)}$. Good.",
-                       f"To be safe, recompute: ${lhs} = {tex(wrong)}$, as before."])
-    w.steps.insert(at + 1, text)
+    w.steps.insert(at + 1, _recheck_text(rng, lhs, wrong))
     if not false:
         return w
     w.first_error, w.made = at + 1, "aside"
     return w if detectable(family, spec, w) else None
+
+
+def _recheck_text(rng: random.Random, lhs: str, value: Num) -> str:
+    return rng.choice([f"Let me double-check that: ${lhs} = {tex(value)}$, so it holds.",
+                       f"Checking this once more: ${lhs} = {tex(value)}$. Good.",
+                       f"To be safe, recompute: ${lhs} = {tex(value)}$, as before."])
+
+
+def add_recheck(w: Writer, style_seed: str) -> Writer:
+    """A wrong sample re-checks one of its claims, restating it as it was (right samples re-check as often:
+    re-checking says nothing about the outcome): a true re-check before the slip, or, after it, one that
+    repeats what the sample believes (unlabelled: after the first error nothing is); the first error moves
+    down a step when the re-check comes before it."""
+    rng = random.Random(f"aside:{style_seed}")
+    stated = [c for c in w.stated if c[2] < len(w.steps) - 1]
+    if not stated:
+        return w
+    lhs, value, at = rng.choice(stated)
+    w.steps.insert(at + 1, _recheck_text(rng, lhs, value))
+    if w.first_error is not None and at + 1 <= w.first_error:
+        w.first_error += 1
+    return w
 
 
 def reference_text(w: Writer) -> str:

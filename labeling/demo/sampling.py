@@ -18,6 +18,10 @@ DIFFICULTY = (0.05, 0.15, 0.35, 0.55, 0.75, 0.9)
 WRONG_SHARE = sum(DIFFICULTY) / len(DIFFICULTY)  # 46% of samples slip; most of those end with a wrong answer
 TRAP_SHARE = 0.6
 RECHECK_SHARE = 0.15  # right samples that re-check a claim (truly), as the false re-checks of SLIP_KINDS do
+# Wrong-answer samples re-check a (true) claim more often than right ones, because a right-answer sample may
+# also carry a false re-check (SLIP_KINDS' "aside": about 11% of them): so that re-checking is as common
+# among wrong answers as among right ones (24%) and says nothing about the outcome (bench/demo_leak.py).
+WRONG_RECHECK_SHARE = 0.25
 
 
 def wrong_share_of(spec: Spec) -> float:
@@ -34,9 +38,17 @@ def sample(family: Family, spec: Spec, seed: str, wrong_share: float | None = No
         trap = rng.random() < TRAP_SHARE
         trap_rng = random.Random(f"trap:{spec.text}")
         kind = demo_problems.slip_kind(trap_rng if trap else rng)
-        w = demo_problems.write_wrong(family, spec, seed, kind, trap=f"trap:{spec.text}" if trap else None)
+        if kind == "aside":
+            # a false re-check keeps the answer right; where there is no claim to re-check the sample stays
+            # right (not some other slip with a wrong answer): otherwise families with few claims would end
+            # wrong more often than their problems' difficulty says, and the wording would tell the outcome
+            w = demo_problems.write_aside(family, spec, seed)
+        else:
+            w = demo_problems.write_wrong(family, spec, seed, kind, trap=f"trap:{spec.text}" if trap else None)
         if w is not None:
-            return w
+            # wrong samples re-check a (true) claim as often as right ones do
+            return demo_problems.add_recheck(w, seed) if w.made != "aside" and rng.random() < WRONG_RECHECK_SHARE \
+                else w
     if rng.random() < RECHECK_SHARE:
         w = demo_problems.write_aside(family, spec, seed, false=False)
         if w is not None:

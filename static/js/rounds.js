@@ -265,7 +265,10 @@
     new window.Chart($("chart-best-of-n"), {
       type: "line",
       data: { labels: bon.ns.map(String),
-        datasets: Object.keys(bon.curves).map((m) => ({ label: m, data: bon.curves[m].map((r) => 100 * r.accuracy) })) },
+        datasets: Object.keys(bon.curves).map((m) => ({ label: m, data: bon.curves[m].map((r) => 100 * r.accuracy) }))
+          // the PRM under each aggregation of its step scores, dashed
+          .concat(Object.keys(bon.prm_by_aggregation || {}).map((a) => ({ label: "prm " + a, borderDash: [4, 4],
+            data: bon.prm_by_aggregation[a].map((r) => 100 * r.accuracy) }))) },
       options: { responsive: true, scales: { x: { title: { display: true, text: "N" } },
         y: { beginAtZero: true, title: { display: true, text: "% solved" } } } },
     });
