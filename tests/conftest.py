@@ -16,6 +16,25 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture
+def recorders():
+    """Loopback OpenAI-compatible servers that record what they were sent (tests/recording_server.py): call it
+    for each one; all are shut down after the test."""
+    from .recording_server import Recorder, serve
+
+    made = []
+
+    def make() -> Recorder:
+        r = Recorder()
+        made.append(serve(r))
+        return r
+
+    yield make
+    for httpd in made:
+        httpd.shutdown()
+        httpd.server_close()
+
+
 def pytest_addoption(parser):
     parser.addoption("--schemathesis-examples", type=int, default=None, metavar="N",
                      help="tests/test_api_schemathesis.py: N examples per API operation and role, random seed "

@@ -16,24 +16,9 @@ from activelearn.policy.connection import Connection, ConnectionConfigError
 from labeling.models import StepLabels
 
 from .api_helpers import queued_solutions
-from .recording_server import Recorder, completion, serve
+from .recording_server import completion
 
 JSON = "application/json"
-
-
-@pytest.fixture
-def recorders():
-    made = []
-
-    def make() -> Recorder:
-        r = Recorder()
-        made.append(serve(r))
-        return r
-
-    yield make
-    for httpd in made:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -9,26 +9,11 @@ from activelearn.models import PolicyConnection
 from labeling.models import AutoLabelRun, Project, ProjectMember
 
 from .api_helpers import queued_solutions, token_client
-from .recording_server import Recorder, serve
+from .recording_server import Recorder
 
 SECRET = "sk-beta-" + "9f3a1c" * 6
 DEFAULT_SECRET = "sk-deploy-" + "77ab" * 8
 JSON = "application/json"
-
-
-@pytest.fixture
-def recorders():
-    made = []
-
-    def make() -> Recorder:
-        r = Recorder()
-        made.append(serve(r))
-        return r
-
-    yield make
-    for httpd in made:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def _member_of(slug: str, username: str):
