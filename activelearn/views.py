@@ -103,7 +103,8 @@ def rounds_page(request, project):
     evaluation = (round_evaluation.of_round(current) if current else None) or policy_evaluation.latest(project.pk)
     best_of_n = evaluation.result | {"created_at": evaluation.created_at.isoformat()} if evaluation else None
     return render(request, "activelearn/rounds.html", {
-        "groups": form_groups(fields), "presets": presets.PRESETS, "current": detail, "can_run": can_run, "page_data": page,
+        "groups": form_groups(fields), "presets": presets.PRESETS, "current": detail, "can_run": can_run,
+        "page_data": page,
         "charts": generation_charts(project.pk), "best_of_n": best_of_n,
         "best_of_n_rows": _best_of_n_rows(best_of_n), "aggregation_rows": _aggregation_rows(best_of_n),
         "validation": validation_rows(current) if current else [], "project": project,
