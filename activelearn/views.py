@@ -12,7 +12,8 @@ from activelearn.options import format_number
 from activelearn.policy import connection
 from activelearn.policy import evaluation as policy_evaluation
 from activelearn.rounds import evaluation as round_evaluation
-from activelearn.rounds.config import CONNECTION_OPTIONS, OPTIONS, with_defaults
+from activelearn.rounds import presets
+from activelearn.rounds.config import CONNECTION_OPTIONS, GROUPS, OPTIONS, with_defaults
 from activelearn.rounds.selectors import current_round, generation_charts, round_detail, validation_rows
 from labeling import projects
 from labeling.models import DEFAULT_PROJECT_ID
@@ -56,6 +57,13 @@ def form_fields(project: int | None = None) -> list[dict]:
     return fields
 
 
+def form_groups(fields: list[dict]) -> list[dict]:
+    """The form's fields by GROUPS: each group's shown fields and its rarely changed ones (folded away)."""
+    by_name = {f["name"]: f for f in fields}
+    return [{"key": key, "title": title, "fields": [by_name[n] for n in shown], "more": [by_name[n] for n in more]}
+            for key, title, shown, more in GROUPS]
+
+
 def _best_of_n_rows(result: dict | None) -> list[dict]:
     """The latest best-of-N as table rows: per N, each method's accuracy in %."""
     if not result:
@@ -90,12 +98,13 @@ def rounds_page(request, project):
             "api": {"rounds": reverse("api-rounds"), "workers": reverse("api-workers"),
                     "round": reverse("api-round", args=[0]), "cancel": reverse("api-round-cancel", args=[0]),
                     "resume": reverse("api-round-resume", args=[0])},
-            "page": reverse("rounds")}
+            "page": reverse("rounds"), "presets": presets.as_page_data()}
     # the best-of-N the round on show recorded at its end, else the newest one of the project
     evaluation = (round_evaluation.of_round(current) if current else None) or policy_evaluation.latest(project.pk)
     best_of_n = evaluation.result | {"created_at": evaluation.created_at.isoformat()} if evaluation else None
     return render(request, "activelearn/rounds.html", {
-        "fields": fields, "current": detail, "can_run": can_run, "page_data": page,
+        "groups": form_groups(fields), "presets": presets.PRESETS, "current": detail, "can_run": can_run,
+        "page_data": page,
         "charts": generation_charts(project.pk), "best_of_n": best_of_n,
         "best_of_n_rows": _best_of_n_rows(best_of_n), "aggregation_rows": _aggregation_rows(best_of_n),
         "validation": validation_rows(current) if current else [], "project": project,

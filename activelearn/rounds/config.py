@@ -121,6 +121,19 @@ OPTIONS = [
 ]
 DEFAULTS = {o.name: o.default for o in OPTIONS}
 
+# The page's form, grouped by what a person decides: (key, title, options shown, options folded away
+# as rarely changed). Every option is in exactly one group (tests/test_round_form.py).
+GROUPS = (
+    ("select", "What to label next", ("strategy", "per_problem", "wrong_fraction", "round_cap"),
+     ("per_problem_cap", "overlap", "qc", "seed")),
+    ("model", "The model", ("retrain", "epochs", "base_model", "train_labels", "aggregation", "orm"),
+     ("max_length", "label_weights", "soft_targets", "best_of_n_trials", "chunk_size")),
+    ("generate", "Fresh candidates", ("generate_with", "samples_per_problem", "problem_cap", "policy_overrides"),
+     ("fewer_than", "subject", "level", "source", "generate_chunk")),
+    ("auto_label", "Automatic labels", ("auto_label_with", "auto_label_connection", "auto_label_threshold"),
+     ("auto_label_k", "auto_label_attempts", "auto_label_cap", "auto_label_chunk")),
+)
+
 
 def default_generation(project: int) -> str:
     """`generate_with` when a round does not name it: the built-in demo policy where the project has demo

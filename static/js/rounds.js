@@ -199,6 +199,27 @@
     }
   }
 
+  // A preset (defined on the server, activelearn/rounds/presets.py): the form's defaults back, then the
+  // preset's values; focus stays on the button, so a keyboard user goes on from there.
+  function applyPreset(preset) {
+    clearErrors();
+    form.reset();
+    for (const [name, value] of Object.entries(preset.values)) {
+      const input = $("opt-" + name);
+      if (!input) continue;
+      if (input.dataset.type === "dict") input.value = JSON.stringify(value);
+      else input.value = value === null ? "" : String(value);
+    }
+    show($("preset-status"), "Filled in: " + preset.title + ".");
+  }
+
+  if (form) {
+    for (const preset of page.presets || []) {
+      const button = $("preset-" + preset.key);
+      if (button) button.addEventListener("click", () => applyPreset(preset));
+    }
+  }
+
   if (form) {
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
