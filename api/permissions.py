@@ -1,4 +1,4 @@
-"""DRF permission classes over the role permissions in labeling.roles (the HTML views check
+"""DRF permission classes over the role permissions in labeling.people.roles (the HTML views check
 the same names with permission_required)."""
 from rest_framework.permissions import BasePermission
 

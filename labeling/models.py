@@ -3,7 +3,7 @@
 A labelled pass is one PRM800K record. Its `label.steps` list is kept as JSON exactly
 as labelled (order, nulls and unknown keys included) because the pass is always read
 and written whole; ratings inside it are still checked by the database on PostgreSQL
-(see migration 0002) and by `labeling.prm800k.validate_record` everywhere.
+(see migration 0002) and by `labeling.formats.prm800k.parse_record` (its `validate_steps`) everywhere.
 """
 import uuid
 
@@ -213,7 +213,7 @@ class Annotator(models.Model):
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(role__in=Role.values), name="annotator_role_valid")]
-        # What each role may do; labeling.roles gives these to the role's group. The API and
+        # What each role may do; labeling.people.roles gives these to the role's group. The API and
         # the HTML views both check them with user.has_perm, so the two cannot disagree.
         permissions = [
             ("label_task", "Can label tasks from the queue"),
@@ -376,7 +376,7 @@ class ExportFormat(models.TextChoices):
 
 
 class Job(models.Model):
-    """A background import or export (labeling.jobs), polled through the API.
+    """A background import or export (labeling.background), polled through the API.
 
     UUID ids so that job URLs cannot be enumerated. `file_path` is the server-side file and
     is never serialised; errors name the file as uploaded instead.

@@ -1,5 +1,5 @@
 """Thin HTML views. The labelling page's JSON calls go to the REST API (api.views.tasks),
-which calls the same labeling.queue / labeling.submission accounts."""
+which calls the same labeling.queue.claims / labeling.queue.submission code."""
 from csp.decorators import csp_update
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required, permission_required

@@ -1,4 +1,4 @@
-"""activelearn.metrics on hand-computed cases and on the shared ProcessBench / PRM800K data."""
+"""activelearn.prm.metrics on hand-computed cases and on the shared ProcessBench / PRM800K data."""
 import itertools
 import json
 import math

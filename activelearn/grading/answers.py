@@ -60,7 +60,7 @@ def extract_final_answer(solution_steps: list[str]) -> str | None:
     """The final answer stated in the last (non-blank) step, or None.
 
     Follows PRM800K's convention (the text after a `# Answer` heading) and `\\boxed{...}`
-    with balanced braces, via `labeling.answers.extract_answer`; also accepts a one-line
+    with balanced braces, via `labeling.formats.solution_text.extract_answer`; also accepts a one-line
     `# Answer: ...` and Minerva's "The final answer is X. I hope it is correct." An answer
     that is itself `\\boxed{...}` or `$...$` is unwrapped.
     """

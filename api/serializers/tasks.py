@@ -1,7 +1,7 @@
 """Request and response shapes of the annotator flow (documented in the OpenAPI schema).
 
 The serializers check only types; every rule about what a pass may contain lives in
-labeling.submission, which the labelling page calls too.
+labeling.queue.submission, which the labelling page calls too.
 """
 from rest_framework import serializers
 

@@ -1,4 +1,4 @@
-"""The annotator flow: the same labeling.queue / labeling.submission calls as the labelling page."""
+"""The annotator flow: the same labeling.queue.claims / labeling.queue.submission calls as the labelling page."""
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response

@@ -206,7 +206,7 @@ def parse_record(rec) -> ImportItem:
 def build_record(p: dict) -> dict:
     """The PRM800K record of a stored pass.
 
-    `p` holds the pass's values as `labeling.selectors.export_rows` yields them; JSON
+    `p` holds the pass's values as `labeling.exports.rows.export_rows` yields them; JSON
     columns arrive as text and are embedded unparsed (orjson.Fragment) to keep export fast.
     """
     extra = p["extra"] or {}
