@@ -78,7 +78,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="stepwise-bench-gen-") as d:
         tmp = Path(d)
         _setup(tmp)
-        from activelearn.policy import connections
+        from activelearn.policy import connection_writes
         from labeling.demo.seed import seed_problems
 
         seed_problems(n_problems=args.problems, n_solutions=2)
@@ -96,7 +96,7 @@ def main(argv=None) -> int:
             server = PolicyServer(model_dir, tmp / "serve.log").start()
             base_url, model = server.base_url, str(model_dir)
         try:
-            connections.create("bench", {"base_url": base_url, "model": model, "endpoint": args.endpoint,
+            connection_writes.create("bench", {"base_url": base_url, "model": model, "endpoint": args.endpoint,
                                          "max_tokens": args.max_tokens, "concurrency": args.concurrency,
                                          "split": "pattern", "split_pattern": r"\s+"})
             result = {"config": {**vars(args), "base_url": base_url},

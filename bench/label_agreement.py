@@ -119,7 +119,7 @@ def main(argv=None) -> int:
 
 
 def _measure(args, tmp: Path) -> dict:
-    from activelearn.policy import connections
+    from activelearn.policy import connection_writes
     from activelearn.prm import registry
     from activelearn.prm.training import TrainConfig
     from labeling import agreement
@@ -157,7 +157,7 @@ def _measure(args, tmp: Path) -> dict:
         server = PolicyServer(model_dir, tmp / "serve.log").start()
         base_url, model = server.base_url, str(model_dir)
     try:
-        connections.create("bench", {"base_url": base_url, "model": model, "max_tokens": 64, "concurrency": 4})
+        connection_writes.create("bench", {"base_url": base_url, "model": model, "max_tokens": 64, "concurrency": 4})
         for name, ids in sets.items():
             few = ids[:args.cap]
             costs[f"judge-{name}"] = _label(f"judge-{name}", "judge", {"attempts": 1, "connection": "bench"}, few)

@@ -24,7 +24,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from activelearn.models import ModelVersion, PolicyConnection, Round
-from activelearn.policy import connections
+from activelearn.policy import connection_writes
 from activelearn.rounds import lifecycle as rounds
 from api.models import ApiToken
 from api.tokens import create_token
@@ -61,7 +61,7 @@ def world(settings):
     # A cancelled round: a new one may start, this one may be resumed (dispatch waits for a commit: never).
     round_ = rounds.cancel_round(rounds.start_round({"strategy": "uniform"}, boss.user))
     token, _ = create_token(boss.user, "to-revoke")
-    connections.create("fz-conn", {"base_url": "http://127.0.0.1:1/v1", "model": "m"}, actor=ml_user.user)
+    connection_writes.create("fz-conn", {"base_url": "http://127.0.0.1:1/v1", "model": "m"}, actor=ml_user.user)
     return {"annotator": ann, "admin": admin, "ml_staff": ml, "lease": lease, "username": "fz-target",
             "version": ready.pk, "round": round_.pk, "token": str(token.pk), "connection": "fz-conn"}
 

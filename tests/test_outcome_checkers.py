@@ -106,7 +106,7 @@ def test_the_judge_checker_asks_a_real_model_server_and_never_guesses(tmp_path_f
     """`transformers serve` on a micro model (tests/policy_server.py): its text is nonsense, so no verdict line
     comes back and every trace stays ungraded; the request, the chat prompt and the accounting are real."""
     from activelearn.labellers.outcome_judge import OutcomeJudge
-    from activelearn.policy import connections
+    from activelearn.policy import connection_writes
     from labeling.demo.problems import generate
 
     from .policy_server import PolicyServer, build_model
@@ -115,8 +115,8 @@ def test_the_judge_checker_asks_a_real_model_server_and_never_guesses(tmp_path_f
     srv = PolicyServer(build_model(tmp_path_factory.mktemp("judge-lm"), corpus),
                        tmp_path_factory.mktemp("judge-log") / "serve.log").start()
     try:
-        connections.create("outcome-judge", {"base_url": srv.base_url, "model": str(srv.model_dir), "max_tokens": 8,
-                                             "endpoint": "chat"})
+        connection_writes.create("outcome-judge", {"base_url": srv.base_url, "model": str(srv.model_dir),
+                                                   "max_tokens": 8, "endpoint": "chat"})
         importers.import_solutions(TRACES)
         judge = OutcomeJudge("outcome-judge", project=1)
         call_command("grade_outcomes", "--checker", '{"kind": "judge", "connection": "outcome-judge"}', "--force")

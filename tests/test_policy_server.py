@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 
 from activelearn.models import GeneratedSample, GenerationRun, Round
-from activelearn.policy import connection, connections, generation
+from activelearn.policy import connection, connection_writes, generation
 from activelearn.policy.client import PolicyUnavailable
 from activelearn.rounds import lifecycle as rounds
 from labeling.demo.seed import seed_problems
@@ -51,7 +51,7 @@ def problems():
 
 
 def _connection(live, name="serve", **settings):
-    return connections.create(name, {"base_url": live.base_url, "model": str(live.model_dir), "max_tokens": 24,
+    return connection_writes.create(name, {"base_url": live.base_url, "model": str(live.model_dir), "max_tokens": 24,
                                      "split": "pattern", "split_pattern": r"\s+", "concurrency": 2, **settings})
 
 
@@ -171,8 +171,8 @@ def test_the_api_key_goes_to_the_server_and_nowhere_else(live, problems, monkeyp
 def test_unreachable_server_is_named_without_the_key(problems, monkeypatch, settings):
     monkeypatch.setenv("POLICY_API_KEY_X", SECRET)
     settings.POLICY_KEY_GRANTS = ["POLICY_API_KEY_X=default/gone@127.0.0.1:9"]
-    connections.create("gone", {"base_url": "http://127.0.0.1:9/v1", "model": "m", "api_key_env": "POLICY_API_KEY_X",
-                                "max_retries": 1, "timeout": 2})
+    connection_writes.create("gone", {"base_url": "http://127.0.0.1:9/v1", "model": "m",
+                                      "api_key_env": "POLICY_API_KEY_X", "max_retries": 1, "timeout": 2})
     conn = connection.resolve("gone")
     run = generation.start_run("gone-run", conn, 1, {"problem_cap": 1})
     start = time.monotonic()

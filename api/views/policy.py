@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from activelearn.models import GenerationRun, PolicyConnection
 from activelearn.options import OptionError
-from activelearn.policy import connection, connections
+from activelearn.policy import connection, connection_writes
 from api import scoping
 from api.serializers import policy as s
 from labeling import projects
@@ -46,8 +46,8 @@ class ConnectionList(_Connections):
         data.is_valid(raise_exception=True)
         project = scoping.target(request, self.perm, data.validated_data.get("project"))
         try:
-            row = connections.create(data.validated_data["name"], data.validated_data["settings"], actor=request.user,
-                                     project=project.pk)
+            row = connection_writes.create(data.validated_data["name"], data.validated_data["settings"],
+                                           actor=request.user, project=project.pk)
         except OptionError as exc:
             raise _refused(exc) from None
         return Response(s.connection_out(row.name, row), status=status.HTTP_201_CREATED)
@@ -57,7 +57,7 @@ class ConnectionDetail(_Connections):
     def _row(self, name) -> PolicyConnection:
         """The caller's connection `name`; with ?project=, that project's (a name is a project's, so someone in
         two projects that both have one names the project)."""
-        if name in connections.RESERVED and self.request.method not in SAFE_METHODS:
+        if name in connection_writes.RESERVED and self.request.method not in SAFE_METHODS:
             raise PermissionDenied(f"{name} is built in: set it with the POLICY_* settings")
         rows = scoping.scoped(PolicyConnection.objects.select_related("project"), self.request, self.perm)
         slug = self.request.query_params.get("project")
@@ -72,7 +72,7 @@ class ConnectionDetail(_Connections):
 
     @extend_schema(responses=s.ConnectionOut, parameters=[scoping.PROJECT_PARAM])
     def get(self, request, name):
-        if name in connection.builtin_names() and name in connections.RESERVED:
+        if name in connection.builtin_names() and name in connection_writes.RESERVED:
             return Response(s.connection_out(name))
         row = self._row(name)
         return Response(s.connection_out(row.name, row))
@@ -84,14 +84,14 @@ class ConnectionDetail(_Connections):
         data = s.ConnectionPatch(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            row = connections.update(row, data.validated_data["settings"], actor=request.user)
+            row = connection_writes.update(row, data.validated_data["settings"], actor=request.user)
         except OptionError as exc:
             raise _refused(exc) from None
         return Response(s.connection_out(row.name, row))
 
     @extend_schema(request=None, responses={204: None}, parameters=[scoping.PROJECT_PARAM])
     def delete(self, request, name):
-        connections.delete(self._row(name), actor=request.user)
+        connection_writes.delete(self._row(name), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

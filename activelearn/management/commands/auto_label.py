@@ -9,8 +9,7 @@ from activelearn.grading import worker_pool
 from activelearn.labellers import runs
 from activelearn.options import OptionError
 from activelearn.policy.client import PolicyError
-from labeling.management.actor import actor_from, add_actor_argument
-from labeling.management.project import add_project_argument, project_from
+from labeling.cli import actor_from, add_actor_argument, add_project_argument, project_from
 from labeling.models import AutoLabelRun
 
 

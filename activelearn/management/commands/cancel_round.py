@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from activelearn.management.commands._round_cli import get_round
 from activelearn.rounds.config import RoundConfigError
 from activelearn.rounds.lifecycle import cancel_round
-from labeling.management.actor import actor_from, add_actor_argument
+from labeling.cli import actor_from, add_actor_argument
 
 
 class Command(BaseCommand):

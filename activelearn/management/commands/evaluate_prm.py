@@ -5,8 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from activelearn.models import GenerationRun, ModelKind, ModelVersion
 from activelearn.policy import evaluation as policy_evaluation
 from activelearn.prm import evaluation, loading, registry
-from labeling.management.actor import actor_from, add_actor_argument
-from labeling.management.project import add_project_argument, project_from
+from labeling.cli import actor_from, add_actor_argument, add_project_argument, project_from
 
 
 def _version(pk, kind, project) -> ModelVersion | None:

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from activelearn.grading import checkers, worker_pool
 from activelearn.grading.outcomes import grade_outcomes
-from labeling.management.project import add_project_argument, project_from
+from labeling.cli import add_project_argument, project_from
 
 
 class Command(BaseCommand):

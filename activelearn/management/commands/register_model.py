@@ -3,8 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from activelearn.management.commands._model_options import add_model_arguments, model_from
 from activelearn.models import ModelKind
 from activelearn.prm.register import VALIDATE_LIMIT, register_checkpoint
-from labeling.management.actor import actor_from, add_actor_argument
-from labeling.management.project import add_project_argument, project_from
+from labeling.cli import actor_from, add_actor_argument, add_project_argument, project_from
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from activelearn.management.commands._round_cli import get_round, wait, warn_if_
 from activelearn.rounds.config import RoundConfigError
 from activelearn.rounds.errors import RoundBusy
 from activelearn.rounds.lifecycle import resume_round
-from labeling.management.actor import actor_from, add_actor_argument
+from labeling.cli import actor_from, add_actor_argument
 
 
 class Command(BaseCommand):

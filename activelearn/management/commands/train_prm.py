@@ -6,9 +6,8 @@ from activelearn.management.commands._model_options import add_model_arguments, 
 from activelearn.models import ModelKind, ModelVersion
 from activelearn.prm import label_mix, registry
 from activelearn.prm.training import TrainConfig
+from labeling.cli import actor_from, add_actor_argument, add_project_argument, project_from
 from labeling.formats.neutral import NEUTRAL_POLICIES
-from labeling.management.actor import actor_from, add_actor_argument
-from labeling.management.project import add_project_argument, project_from
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from api.tokens import create_token
-from labeling.management.actor import actor_from, add_actor_argument
+from labeling.cli import actor_from, add_actor_argument
 
 
 class Command(BaseCommand):
