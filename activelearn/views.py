@@ -14,7 +14,7 @@ from activelearn.policy import evaluation as policy_evaluation
 from activelearn.rounds import evaluation as round_evaluation
 from activelearn.rounds import presets
 from activelearn.rounds.config import CONNECTION_OPTIONS, GROUPS, OPTIONS, with_defaults
-from activelearn.rounds.selectors import current_round, generation_charts, round_detail, validation_rows
+from activelearn.rounds.progress import current_round, generation_charts, round_detail, validation_rows
 from labeling import projects
 from labeling.models import DEFAULT_PROJECT_ID
 from labeling.people import roles

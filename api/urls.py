@@ -3,7 +3,19 @@ endpoint needs a row there."""
 from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from api.views import audit, data, jobs, labels, model_registration, models, people, policy, projects, rounds, tasks
+from api.views import (
+    audit,
+    data,
+    jobs,
+    labels,
+    model_registration,
+    model_versions,
+    people,
+    policy,
+    projects,
+    rounds,
+    tasks,
+)
 
 
 class UsernameConverter:
@@ -62,9 +74,9 @@ urlpatterns = [
     path("tokens/<uuid:pk>/", people.TokenDetail.as_view(), name="api-token"),
     path("stats/annotators/", people.AnnotatorStats.as_view(), name="api-stats-annotators"),
     # models
-    path("models/", models.ModelList.as_view(), name="api-models"),
-    path("models/<int:pk>/", models.ModelDetail.as_view(), name="api-model"),
-    path("models/<int:pk>/activate/", models.ActivateModel.as_view(), name="api-model-activate"),
+    path("models/", model_versions.ModelList.as_view(), name="api-models"),
+    path("models/<int:pk>/", model_versions.ModelDetail.as_view(), name="api-model"),
+    path("models/<int:pk>/activate/", model_versions.ActivateModel.as_view(), name="api-model-activate"),
     path("models/register/", model_registration.RegisterModel.as_view(), name="api-model-register"),
     # active-learning rounds (ML staff) and worker health
     path("rounds/", rounds.RoundList.as_view(), name="api-rounds"),

@@ -40,7 +40,7 @@ def _setup(tmp: Path) -> None:
 def measure(overrides: dict) -> dict:
     from activelearn.rounds import lifecycle
     from activelearn.rounds.config import OPTIONS, from_text, with_defaults
-    from activelearn.rounds.selectors import round_detail
+    from activelearn.rounds.progress import round_detail
     from config.celery import app
     from labeling.demo.seed import seed_problems
     from labeling.models import DEFAULT_PROJECT_ID

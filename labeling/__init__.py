@@ -3,6 +3,6 @@ people and roles (people), record formats (formats), imports and exports (import
 their background jobs), quality figures, the audit trail and the demo data.
 
 Layers, top to bottom (pyproject.toml, checked by lint-imports): entry points (apps, urls, admin,
-management, views, celery_tasks) > quality, selectors > demo > queue, imports, exports >
+management, views, celery_tasks) > quality, reads > demo > queue, imports, exports >
 background > people > audit > formats > models, fields, hashing. See docs/architecture.md.
 """

@@ -15,7 +15,7 @@ from labeling.people import accounts, authority, roles
 from labeling.queue import claims as queue
 from labeling.queue import screening
 from labeling.queue.payloads import task_payload
-from labeling.selectors import dataset_counts
+from labeling.reads import dataset_counts
 from labeling.switcher import project_page
 
 

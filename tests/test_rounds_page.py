@@ -14,7 +14,7 @@ from django.utils import timezone
 from activelearn.models import STAGES, ModelVersion, Round, RoundSelection, WorkerHeartbeat
 from activelearn.rounds import lifecycle as rounds
 from activelearn.rounds.config import DEFAULTS, OPTIONS
-from activelearn.rounds.selectors import generation_charts
+from activelearn.rounds.progress import generation_charts
 from labeling.models import FinishReason, LabeledPass
 from labeling.people.accounts import set_user
 

@@ -7,7 +7,7 @@ from activelearn.models import Round, RoundStatus
 from activelearn.options import Option, describe_default
 from activelearn.prm.public import public_name, scrub
 from activelearn.rounds.config import OPTIONS
-from activelearn.rounds.selectors import round_summary
+from activelearn.rounds.progress import round_summary
 from api.serializers.projects import project_in
 
 

@@ -14,7 +14,7 @@ from activelearn.prm.allowlist import allowed_backbones, is_local
 from activelearn.prm.heads import HEADS
 from api import scoping
 from api.schema import Error
-from api.serializers.models import ModelVersionOut
+from api.serializers.model_versions import ModelVersionOut
 from labeling.people import roles
 
 

@@ -11,7 +11,7 @@ from activelearn.models import Round
 from activelearn.rounds import lifecycle as rounds
 from activelearn.rounds.config import RoundConfigError, from_form
 from activelearn.rounds.errors import RoundBusy
-from activelearn.rounds.selectors import round_detail
+from activelearn.rounds.progress import round_detail
 from api import scoping
 from api.exceptions import Conflict
 from api.schema import Error

@@ -5,7 +5,7 @@ from django.core.management.base import CommandError
 
 from activelearn.heartbeat import worker_status
 from activelearn.models import Round, RoundStatus
-from activelearn.rounds.selectors import round_detail
+from activelearn.rounds.progress import round_detail
 
 
 def get_round(generation: int) -> Round:

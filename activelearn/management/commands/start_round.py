@@ -7,7 +7,7 @@ from activelearn.options import Option, describe_default, format_number
 from activelearn.rounds.config import OPTIONS, RoundConfigError, from_text
 from activelearn.rounds.errors import RoundBusy
 from activelearn.rounds.lifecycle import start_round
-from activelearn.rounds.selectors import round_detail
+from activelearn.rounds.progress import round_detail
 from labeling.cli import actor_from, add_actor_argument, add_project_argument, project_from
 
 UNSET = object()  # the option was not given (None is a value: --round-cap none)

@@ -10,7 +10,7 @@ from activelearn.models import ModelVersion
 from activelearn.prm import registry
 from api import scoping
 from api.schema import Error
-from api.serializers.models import ModelVersionOut
+from api.serializers.model_versions import ModelVersionOut
 from labeling.people import roles
 
 
