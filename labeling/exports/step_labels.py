@@ -22,7 +22,8 @@ _SOLUTION = dict(sol_steps=F("solution__steps"), sol_key=F("solution__content_ha
                  sol_source_id=F("solution__source_id"))
 
 
-def _keyset(qs: QuerySet, fields, chunk: int = CHUNK) -> Iterator[list[dict]]:
+def keyset(qs: QuerySet, fields, chunk: int = CHUNK) -> Iterator[list[dict]]:
+    """`qs`'s rows (`fields`, id among them) a page at a time by id: flat memory and no OFFSET however large."""
     last = 0
     while True:
         rows = list(qs.filter(id__gt=last).order_by("id").values(*fields)[:chunk])
@@ -52,7 +53,7 @@ def _automatic(qs: QuerySet, source: str) -> Iterator[dict]:
     qs = qs.annotate(**{**_SOLUTION, "problem_text": F("solution__problem__text")})
     fields = ("id", "hard", "soft", "first_error", "attempts", "rollouts", "created_at", "run_id", "problem_text",
               *_SOLUTION)
-    for rows in _keyset(qs, fields):
+    for rows in keyset(qs, fields):
         runs = _runs(r["run_id"] for r in rows)
         for r in rows:
             yield {"source": source, "problem": r["problem_text"], "steps": r["sol_steps"], "labels": r["hard"],
@@ -80,7 +81,7 @@ def _human(include_qc: bool, project: int | None) -> Iterator[dict]:
     qs = qs.annotate(**{**_SOLUTION, "problem_text": F("problem__text"), "annotator_uuid": F("annotator__uuid")})
     fields = ("id", "steps", "first_error", "finish_reason", "submitted_at", "generation", "annotator_uuid",
               "problem_text", "step_notes", *_SOLUTION)
-    for rows in _keyset(qs, fields):
+    for rows in keyset(qs, fields):
         for r in rows:
             ratings = path_ratings(r["steps"])
             # over a stored solution: its steps; phase 1 (no solution): the path the labeller took

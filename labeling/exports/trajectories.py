@@ -14,21 +14,12 @@ from collections.abc import Iterator
 
 from django.db.models import F, QuerySet
 
+from labeling.exports.step_labels import keyset
 from labeling.formats import trajectories
 from labeling.models import LabeledPass, StepLabels
 
 SHAPES = ("traces", "labels")
 CHUNK = 500
-
-
-def _keyset(qs: QuerySet, fields, chunk: int = CHUNK) -> Iterator[list[dict]]:
-    last = 0
-    while True:
-        rows = list(qs.filter(id__gt=last).order_by("id").values(*fields)[:chunk])
-        if not rows:
-            return
-        yield rows
-        last = rows[-1]["id"]
 
 
 def step_labels(ratings: list, indexes: list[int]) -> dict[str, int]:
@@ -53,7 +44,7 @@ def _people(qs: QuerySet, shape: str) -> Iterator[dict]:
                      username=F("annotator__user__username"))
     fields = ("id", "steps", "extra", "submitted_at", "sol_source_id", "sol_trace", "sol_indexes", "labeler",
               "username")
-    for rows in _keyset(qs, fields):
+    for rows in keyset(qs, fields, CHUNK):
         for r in rows:
             extra = r["extra"] or {}
             ratings = pass_ratings(r["steps"])
@@ -75,8 +66,8 @@ def _automatic(qs: QuerySet, shape: str) -> Iterator[dict]:
     qs = qs.annotate(sol_source_id=F("solution__source_id"), sol_trace=F("solution__extra__trajectory"),
                      sol_indexes=F("solution__extra__step_messages"), run_model=F("run__model"),
                      run_key=F("run__key"))
-    for rows in _keyset(qs, ("id", "hard", "detail", "sol_source_id", "sol_trace", "sol_indexes", "run_model",
-                             "run_key")):
+    for rows in keyset(qs, ("id", "hard", "detail", "sol_source_id", "sol_trace", "sol_indexes", "run_model",
+                             "run_key"), CHUNK):
         for r in rows:
             detail = r["detail"] or {}
             labels = {"annotator": r["run_model"] or r["run_key"].removeprefix(trajectories.RUN_PREFIX),
