@@ -71,6 +71,11 @@ def load_tokenizer(path: str | Path):
     tok = AutoTokenizer.from_pretrained(str(path))
     if STEP_TOKEN not in tok.get_vocab():
         tok.add_special_tokens({"additional_special_tokens": [STEP_TOKEN]})
+    return with_pad_token(tok)
+
+
+def with_pad_token(tok):
+    """Batches are padded: a tokenizer without a pad token pads with its end token, or a new one."""
     if tok.pad_token is None:
         if tok.eos_token is not None:
             tok.pad_token = tok.eos_token

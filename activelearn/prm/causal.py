@@ -54,12 +54,7 @@ def load_tokenizer(path: str | Path, fmt: StepFormat, *, new: bool, trust_remote
         raise ValueError("a causal-LM reward model needs a fast tokenizer (character offsets find the read points)")
     if new and fmt.tag and len(tok(fmt.tag, add_special_tokens=False)["input_ids"]) != 1:
         tok.add_special_tokens({"additional_special_tokens": [fmt.tag]})
-    if tok.pad_token is None:
-        if tok.eos_token is not None:
-            tok.pad_token = tok.eos_token
-        else:
-            tok.add_special_tokens({"pad_token": "[PAD]"})
-    return tok
+    return backbone.with_pad_token(tok)
 
 
 def load_lm(path: str | Path, tokenizer, *, seed: int | None = None, trust_remote_code: bool = False, dtype=None):
@@ -190,27 +185,19 @@ class CausalRewardModel(RewardModel):
 
     # --- scoring ----------------------------------------------------------------------------------
 
-    def step_probs(self, items, batch_size: int | None = None) -> list[np.ndarray]:
-        """(P(bad), 0, P(good)) at each step's read point, one (n_steps, 3) array per solution."""
+    def batch_step_probs(self, batch: dict, encoded: list[Encoded]) -> list[np.ndarray]:
+        """(P(bad), 0, P(good)) at each step's read point (RewardModel.step_probs batches by length)."""
         import torch
 
-        batch_size = batch_size or self.batch_size
-        encoded = self.encode(items)
-        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].input_ids))
-        out: list[np.ndarray | None] = [None] * len(encoded)
-        with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                idx = order[start:start + batch_size]
-                batch = self.collate([encoded[i] for i in idx])
-                keep = sorted({p for i in idx for p in encoded[i].sep_positions}) or [0]
-                column = {p: c for c, p in enumerate(keep)}
-                two = two_token_logits(self.model, batch["input_ids"].to(self.device),
-                                       batch["attention_mask"].to(self.device),
-                                       torch.tensor(keep, device=self.device), self.bad_id, self.good_id)
-                probs = torch.softmax(two.float(), dim=-1).cpu().numpy()
-                for row, i in enumerate(idx):
-                    p = probs[row, [column[s] for s in encoded[i].sep_positions]]
-                    out[i] = np.stack([p[:, 0], np.zeros(len(p), dtype=p.dtype), p[:, 1]], axis=1)
+        keep = sorted({p for e in encoded for p in e.sep_positions}) or [0]
+        column = {p: c for c, p in enumerate(keep)}
+        two = two_token_logits(self.model, batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device),
+                               torch.tensor(keep, device=self.device), self.bad_id, self.good_id)
+        probs = torch.softmax(two.float(), dim=-1).cpu().numpy()
+        out = []
+        for row, e in enumerate(encoded):
+            p = probs[row, [column[s] for s in e.sep_positions]]
+            out.append(np.stack([p[:, 0], np.zeros(len(p), dtype=p.dtype), p[:, 1]], axis=1))
         return out
 
 

@@ -59,11 +59,17 @@ class RewardModel:
             for start in range(0, len(order), batch_size):
                 idx = order[start:start + batch_size]
                 batch = self.collate([encoded[i] for i in idx])
-                logits = self.model(**{k: v.to(self.device) for k, v in batch.items()}).logits
-                probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-                for row, i in enumerate(idx):
-                    out[i] = probs[row, encoded[i].sep_positions]
+                for i, probs in zip(idx, self.batch_step_probs(batch, [encoded[i] for i in idx]), strict=True):
+                    out[i] = probs
         return out
+
+    def batch_step_probs(self, batch: dict, encoded: list[Encoded]) -> list[np.ndarray]:
+        """One padded batch's (n_steps, 3) arrays, a row each (a head of another shape reads them its way)."""
+        import torch
+
+        logits = self.model(**{k: v.to(self.device) for k, v in batch.items()}).logits
+        probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+        return [probs[row, e.sep_positions] for row, e in enumerate(encoded)]
 
     def score(self, items, batch_size: int | None = None, aggregate: str = "prod", neutral: str = "positive"):
         """(solution score, step scores) per solution; step score = P(+1) + P(0) by default."""
