@@ -12,7 +12,7 @@ from api.models import ApiToken
 from labeling import audit
 from labeling.models import AuditAction
 from labeling.people.rights import user_from_row, user_join, user_select
-from labeling.rows import columns, instance, table, width
+from labeling.storage.rows import columns, instance, table, width
 
 PREFIX = "sw_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # do not write on every request
@@ -59,7 +59,7 @@ def user_for_key(key: str):
 
 @functools.cache
 def _token_sql() -> str:
-    # hand-written (labeling/rows.py): the ORM would spend longer compiling it than PostgreSQL runs it
+    # hand-written (labeling/storage/rows.py): the ORM would spend longer compiling it than PostgreSQL runs it
     return (f"SELECT {columns(ApiToken, 't')}, {user_select()} FROM {user_join()} "
             f"JOIN {table(ApiToken)} t ON t.user_id = u.id WHERE t.key_hash = %s AND t.revoked_at IS NULL")
 

@@ -58,10 +58,10 @@ def setup(var: Path, n_steps: int) -> dict:
     from django.core.management import call_command
     from django.utils import timezone
 
-    from labeling.hashing import problem_hash, solution_hash
     from labeling.models import Problem, Project, ProjectMember, Role, Solution
     from labeling.people.accounts import set_user
     from labeling.queue import claims as queue
+    from labeling.storage.hashing import problem_hash, solution_hash
 
     call_command("migrate", verbosity=0)
     call_command("collectstatic", "--noinput", verbosity=0)

@@ -5,10 +5,10 @@ from django.test import Client
 from django.utils import timezone
 
 from api.tokens import create_token
-from labeling.hashing import problem_hash, solution_hash
 from labeling.models import Problem, Solution
 from labeling.people.accounts import set_user
 from labeling.queue import claims as queue
+from labeling.storage.hashing import problem_hash, solution_hash
 
 
 def token_client(username: str, role: str, *, screened: bool = True) -> tuple[Client, object]:

@@ -8,10 +8,10 @@ from django.utils import timezone
 
 from labeling.exports.rows import passes_for_export
 from labeling.exports.writers import prm800k_lines
-from labeling.hashing import problem_hash, solution_hash
 from labeling.models import LabeledPass, Problem, Solution
 from labeling.people.accounts import set_user
 from labeling.queue import claims as queue
+from labeling.storage.hashing import problem_hash, solution_hash
 from tests.api_helpers import default_project
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]

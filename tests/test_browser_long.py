@@ -4,9 +4,9 @@ first-error mode (one key marks the first wrong step; the steps before it become
 import pytest
 
 from bench.label_page import trace
-from labeling.hashing import problem_hash, solution_hash
 from labeling.models import LabeledPass, Problem, Project, ProjectMember, Solution
 from labeling.queue import claims as queue
+from labeling.storage.hashing import problem_hash, solution_hash
 from tests.test_browser import _annotator, _page, current_static_files  # noqa: F401 (autouse)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]

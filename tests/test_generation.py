@@ -173,8 +173,8 @@ def test_best_of_n_on_a_generated_run(micro_bert, model_dir, tmp_path, demo_prob
 
 
 def test_a_problems_samples_are_stored_in_a_fixed_number_of_queries(demo_problems):
-    """The bulk path (labeling.bulk), not a query per sample: 8 or 48 samples cost the same (48: within one batch
-    of SQLite's bulk insert, which holds at most 999 values a statement; PostgreSQL COPYs any number)."""
+    """The bulk path (labeling.storage.bulk), not a query per sample: 8 or 48 samples cost the same (48: within one
+    batch of SQLite's bulk insert, which holds at most 999 values a statement; PostgreSQL COPYs any number)."""
     from django.db import connection as db
     from django.test.utils import CaptureQueriesContext
 

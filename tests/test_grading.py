@@ -11,8 +11,8 @@ from activelearn.grading import answers as grading
 from activelearn.grading import worker_pool
 from activelearn.grading.answers import answers_match, extract_final_answer
 from activelearn.grading.solutions import grade_solutions
-from labeling.hashing import problem_hash, solution_hash
 from labeling.models import Problem, Solution
+from labeling.storage.hashing import problem_hash, solution_hash
 
 # (predicted, reference, expected): MATH-style answers as they appear in PRM800K (bare LaTeX, no `$`).
 PAIRS = [

@@ -229,7 +229,7 @@ def _fill_previous_schema(apps, shared_data):
     Problem_, Solution_ = apps.get_model("labeling", "Problem"), apps.get_model("labeling", "Solution")
     Annotator_, Pass_ = apps.get_model("labeling", "Annotator"), apps.get_model("labeling", "LabeledPass")
     Lease_ = apps.get_model("labeling", "Lease")
-    from labeling.hashing import problem_hash, solution_hash
+    from labeling.storage.hashing import problem_hash, solution_hash
 
     text = "Compute 2+3."
     p = Problem_.objects.create(text=text, content_hash=problem_hash(text), ground_truth_answer="5")

@@ -7,11 +7,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from labeling.hashing import problem_hash, solution_hash
 from labeling.models import DEFAULT_PROJECT_ID, LabeledPass, Lease, Problem, ProjectMember, QueueEntry, Solution
 from labeling.people.accounts import set_user
 from labeling.queue import claims as queue
 from labeling.queue.submission import SubmissionError, save_draft, submit_pass
+from labeling.storage.hashing import problem_hash, solution_hash
 from tests.api_helpers import default_project
 
 pytestmark = pytest.mark.django_db

@@ -113,8 +113,8 @@ def test_a_source_reopened_by_an_expired_lease_is_not_served_to_a_versions_label
 
 def _same_content_as_a_merge(source, step: int, *, priority: float) -> Solution:
     """A solution already there (imported) whose steps are `source`'s after merging `step` with the next."""
-    from labeling.hashing import solution_hash
     from labeling.queue.claims import enqueue
+    from labeling.storage.hashing import solution_hash
 
     steps = list(source.steps)
     steps[step:step + 2] = [f"{steps[step]}\n{steps[step + 1]}"]

@@ -11,9 +11,9 @@ from django.utils import timezone
 from activelearn.models import ModelVersion, Round, RoundSelection, SolutionScore, WorkerHeartbeat
 from activelearn.rounds import lifecycle as rounds
 from activelearn.rounds.config import DEFAULTS
-from labeling.hashing import problem_hash, solution_hash
 from labeling.models import Problem, Solution
 from labeling.people.accounts import set_user
+from labeling.storage.hashing import problem_hash, solution_hash
 
 from .api_helpers import token_client
 

@@ -15,8 +15,8 @@ from labeling.demo import checker
 from labeling.demo import problems as demo_problems
 from labeling.demo import seed as demo
 from labeling.formats.solution_text import extract_answer
-from labeling.hashing import problem_hash, solution_hash
 from labeling.models import DEFAULT_PROJECT_ID, Annotator, Problem, Role, Solution
+from labeling.storage.hashing import problem_hash, solution_hash
 
 from .helpers import row_counts
 

@@ -108,7 +108,7 @@ def test_configured_processbench_files_stand_in_for_too_few_labels(shared_data, 
     import orjson
 
     from activelearn.prm import training_data
-    from labeling.hashing import problem_hash
+    from labeling.storage.hashing import problem_hash
 
     from .helpers import run
 

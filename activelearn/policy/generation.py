@@ -25,9 +25,9 @@ from activelearn.policy import demo, splitting
 from activelearn.policy.client import PolicyClient
 from activelearn.policy.connection import Connection
 from activelearn.policy.samples import ProblemSamples, Usage
-from labeling.bulk import among, insert_rows
-from labeling.hashing import solution_hash
 from labeling.models import DEFAULT_PROJECT_ID, Problem, Solution
+from labeling.storage.bulk import among, insert_rows
+from labeling.storage.hashing import solution_hash
 
 FILTERS = ("subject", "level", "source", "fewer_than", "problem_cap")
 USAGE_FIELDS = ("requests", "retries", "failed_requests", "prompt_tokens", "completion_tokens", "request_seconds")
@@ -146,7 +146,7 @@ def store(run: GenerationRun, conn: Connection, problem: Problem, got: ProblemSa
 
 def _solutions(run, conn, problem, samples: list) -> dict[int, tuple[int, bool]]:
     """Sample index -> (solution id, whether this sample created it), for (index, split, truth) samples,
-    written through the import's bulk path (labeling.bulk): one lookup, one COPY. An identical text
+    written through the import's bulk path (labeling.storage.bulk): one lookup, one COPY. An identical text
     sampled elsewhere at this moment makes the COPY fail: then one sample at a time."""
     keys = {i: solution_hash(problem.content_hash, r.steps, r.final_answer) for i, r, _ in samples}
     found = dict(Solution.objects.filter(among("content_hash", set(keys.values())), project_id=problem.project_id)

@@ -25,8 +25,8 @@ from activelearn.prm.backbone import CLASSES
 from activelearn.prm.evaluation import read_records
 from labeling.demo import checker
 from labeling.demo import problems as demo_problems
-from labeling.hashing import problem_hash
 from labeling.models import LabeledPass, Problem, Solution
+from labeling.storage.hashing import problem_hash
 
 MIN_SOLUTIONS = 20
 CAP = 256  # solutions scored for validation: enough for its figures, a bounded cost in every training

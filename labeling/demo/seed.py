@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from labeling.demo.problems import GENERATOR, DemoProblem, generate
 from labeling.formats.prm800k import format_timestamp
-from labeling.hashing import pass_identity, problem_hash, solution_hash
 from labeling.models import (
     DEFAULT_PROJECT_ID,
     Annotator,
@@ -28,6 +27,7 @@ from labeling.models import (
 )
 from labeling.people.accounts import set_user
 from labeling.queue import claims as queue
+from labeling.storage.hashing import pass_identity, problem_hash, solution_hash
 
 DEMO_EMAIL_DOMAIN = "demo.stepwise.invalid"  # marks accounts this command owns and may reset
 QUERY_CHUNK = 500  # stay far below SQLite's bound-parameter limit

@@ -8,9 +8,9 @@ The labels were made by rollouts, not by people: they import as automatic labels
 """
 import re
 
-from labeling import hashing
 from labeling.formats.errors import RecordError, json_type
 from labeling.formats.items import AutoLabelsIn, ImportItem, ProblemIn, SolutionIn
+from labeling.storage import hashing
 
 TAG = "ки"
 RUN_KEY = "imported:math-shepherd"

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 import orjson
 
-from labeling import hashing
 from labeling.formats.errors import RecordError, json_type, json_value
 from labeling.formats.items import ImportItem, PassIn, ProblemIn, SolutionIn
+from labeling.storage import hashing
 
 TOP_KEYS = ("labeler", "timestamp", "generation", "is_quality_control_question",
             "is_initial_screening_question", "question", "label")

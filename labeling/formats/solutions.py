@@ -5,13 +5,13 @@ Each parser turns one decoded record into an ImportItem or raises RecordError.
 import uuid
 from datetime import UTC, datetime
 
-from labeling import hashing
 from labeling.formats import math_shepherd, segmentation, trajectories
 from labeling.formats.errors import RecordError, json_type, json_value
 from labeling.formats.items import ImportItem, PassIn, ProblemIn, SolutionIn
 from labeling.formats.prm800k import format_timestamp
 from labeling.formats.segmentation import Segmentation, SegmentationError
 from labeling.formats.solution_text import extract_answer, split_steps
+from labeling.storage import hashing
 
 # ProcessBench labels were written by its authors' annotators; they import as one
 # external annotator with a fixed UUID and, since the data carries no time, a fixed timestamp

@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 
 import orjson
 
-from labeling import hashing
 from labeling.formats.errors import RecordError, json_type, json_value
 from labeling.formats.items import AutoLabelsIn, ImportItem, PassIn, ProblemIn, SolutionIn
 from labeling.formats.prm800k import format_timestamp, parse_timestamp
+from labeling.storage import hashing
 
 FORMAT = "trajectory"
 LABELS_FORMAT = "trajectory-labels"

@@ -7,12 +7,12 @@ and the pass is a phase-1 record again.
 Phase 1's candidates for step k+1 were sampled after the original labeller's choice at step k; served from the
 data, they stay those, whatever the new labeller chooses (a live policy would sample after the new choice).
 """
-from labeling import hashing
 from labeling.formats import prm800k
 from labeling.formats.errors import RecordError
 from labeling.formats.items import ImportItem, SolutionIn
 from labeling.formats.solution_text import extract_answer
 from labeling.imports.detect import open_records
+from labeling.storage import hashing
 
 
 def _texts(step: dict) -> list[str]:

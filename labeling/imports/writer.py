@@ -5,7 +5,6 @@ from dataclasses import dataclass, field
 from django.db.models import Max
 from django.utils import timezone
 
-from labeling.bulk import among, insert_rows
 from labeling.formats import prm800k
 from labeling.formats.items import ImportItem
 from labeling.models import (
@@ -20,6 +19,7 @@ from labeling.models import (
     StepLabels,
 )
 from labeling.queue.claims import enqueue_ids
+from labeling.storage.bulk import among, insert_rows
 
 
 def _kinds() -> dict:

@@ -4,7 +4,7 @@ Django's ModelBackend loads a user's permissions with two more queries (direct a
 groups) on the first `has_perm` of a request; every request of the annotator path checks one.
 On PostgreSQL the names come with the user as an array and prime the same per-user cache
 ModelBackend fills (`_perm_cache`), so the groups stay the one source of truth (roles.py). The query
-is written by hand there (labeling/rows.py), for the session's user here and for a token's user in
+is written by hand there (labeling/storage/rows.py), for the session's user here and for a token's user in
 api/tokens.py; SQLite keeps the ORM and ModelBackend's own permission queries.
 """
 import functools
@@ -14,7 +14,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.db import connection
 
 from labeling.models import Annotator
-from labeling.rows import columns, split, table, width
+from labeling.storage.rows import columns, split, table, width
 
 
 def rights_sql(user_column: str) -> str:

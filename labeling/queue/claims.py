@@ -16,7 +16,6 @@ from django.db.models import Min
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from labeling.bulk import among, insert_rows
 from labeling.models import (
     DEFAULT_PROJECT_ID,
     Annotator,
@@ -31,6 +30,7 @@ from labeling.models import (
 from labeling.people import leases
 from labeling.queue import statements
 from labeling.queue.screening import score_screening
+from labeling.storage.bulk import among, insert_rows
 
 
 @dataclass(frozen=True)

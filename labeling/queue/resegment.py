@@ -14,9 +14,10 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
-from labeling import hashing, limits
+from labeling import limits
 from labeling.models import Lease, LeaseStatus, QueueEntry, SegmentationReport, Solution
 from labeling.queue.submission import MOVED_TO, SubmissionError, _lease_for
+from labeling.storage import hashing
 
 ACTIONS = ("merge", "split")
 

@@ -28,7 +28,7 @@ from labeling.models import (
     Solution,
 )
 from labeling.people.leases import LABELLING_ROLES
-from labeling.rows import columns, split, table
+from labeling.storage.rows import columns, split, table
 
 REGULAR = (ServeReason.PRIORITY, ServeReason.OVERLAP)
 

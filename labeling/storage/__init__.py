@@ -1,0 +1,4 @@
+"""Storage helpers under the services, on no other part of labeling: bulk inserts (bulk: PostgreSQL COPY and
+one-array lookups), model instances from hand-written SQL on the annotator path (rows) and the content hashes that
+identify problems, solutions and passes across imports (hashing). Pure of the models: they take a model or plain
+values, so formats and every service may use them."""
