@@ -122,9 +122,9 @@ def _measure(args, tmp: Path) -> dict:
     from activelearn.policy import connection_writes
     from activelearn.prm import registry
     from activelearn.prm.training import TrainConfig
-    from labeling import agreement
     from labeling.imports import files as importers
     from labeling.models import LabeledPass, Solution
+    from labeling.reports import agreement
 
     importers.import_prm800k(DATA / "prm800k-phase1" / "phase1_train.stepwise-critic.parquet")
     sets = {}

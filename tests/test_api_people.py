@@ -107,7 +107,7 @@ def test_model_versions_for_ml_staff_without_server_paths(tmp_path):
 
 def test_unexpected_errors_are_json_without_a_trace(monkeypatch):
     c, _ = token_client("ann", "annotator")
-    from labeling import quality
+    from labeling.reports import quality
 
     def boom(*a, **k):
         raise RuntimeError("/srv/secret/path exploded")

@@ -13,9 +13,9 @@ from activelearn.labellers.completers import DemoCompleter
 from activelearn.labellers.judges import DemoJudge, parse
 from activelearn.models import RoundSelection
 from activelearn.rounds import lifecycle as rounds
-from labeling import agreement
 from labeling.demo.seed import seed_problems
 from labeling.models import AuditAction, AuditEvent, LabeledPass, Solution, StepLabels
+from labeling.reports import agreement
 
 from .round_fixtures import allow_micro
 

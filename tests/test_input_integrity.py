@@ -168,7 +168,7 @@ def test_import_solutions_errors_use_json_type_names(tmp_path):
 
 
 def test_old_qc_answers_count_from_the_next_day():
-    from labeling import quality
+    from labeling.reports import quality
 
     c, annotator = token_client("ann", "annotator")
     assert quality.annotator_progress(annotator, now=timezone.now() + timedelta(days=1))["qc_answered"] == 0

@@ -8,11 +8,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from labeling import quality
 from labeling.models import Lease
 from labeling.people.accounts import set_user
 from labeling.queue import claims as queue
 from labeling.queue.submission import submit_pass
+from labeling.reports import quality
 from tests.api_helpers import default_project
 
 from .test_queue import _solutions

@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from labeling import quality
 from labeling.models import AutoLabelRun, LabeledPass, Project, ProjectMember, Role, StepLabels
+from labeling.reports import quality
 
 from .api_helpers import queued_solutions, token_client
 

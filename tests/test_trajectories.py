@@ -232,8 +232,8 @@ def test_export_gives_agentprocessbench_shape_and_reimports_as_the_same_passes(t
 
 
 def test_agreement_per_step_people_against_each_model_and_the_page(client):
-    from labeling import trajectory_agreement
     from labeling.people.accounts import set_user
+    from labeling.reports import trajectory_agreement
 
     importers.import_solutions(TRACES)
     import_trajectory_labels(PEOPLE)

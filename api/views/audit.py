@@ -9,7 +9,7 @@ from api import filters, scoping
 from api.serializers.audit import AuditEventOut
 from labeling import projects
 from labeling.people import roles
-from labeling.reads import audit_events
+from labeling.reports.reads import audit_events
 
 
 class AuditList(scoping.ProjectScoped, generics.ListAPIView):

@@ -13,9 +13,9 @@ from activelearn.labellers import runs
 from activelearn.options import OptionError
 from api import scoping
 from api.serializers import labels as s
-from labeling import agreement
 from labeling.models import AutoLabelRun
 from labeling.people import roles
+from labeling.reports import agreement
 
 
 class LabelRunList(scoping.ProjectScoped, generics.ListAPIView):

@@ -17,10 +17,10 @@ from api.models import ApiToken
 from api.permissions import has_perm
 from api.serializers import people as s
 from api.tokens import create_token, revoke_token
-from labeling import quality
 from labeling.models import DEFAULT_PROJECT_ID
 from labeling.people import accounts, authority, roles
 from labeling.queue import screening
+from labeling.reports import quality
 
 User = get_user_model()
 

@@ -1,6 +1,6 @@
 """Agreement on agent traces, step by step (AgentProcessBench's comparison of judges with people).
 
-labeling.agreement reads every label as its first error, PRM800K's shape. Traces are rated on every
+labeling.reports.agreement reads every label as its first error, PRM800K's shape. Traces are rated on every
 assistant turn (+1 / 0 / -1, a -1 does not end the pass) with an outcome rating for the whole trace, so here
 each automatic run is paired with every person's pass on the same trace and compared on:
 
