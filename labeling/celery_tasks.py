@@ -1,11 +1,12 @@
 """Celery entry points of the labelling app (the worker's side; the annotator's tasks are
-labeling.queue). Task names are fixed (`labeling.tasks.*`, see labeling.background): messages
+labeling.queue). Task names are fixed (`labeling.tasks.*`, see labeling.jobs.background): messages
 already in a broker keep their meaning whatever module holds the code."""
 from celery import shared_task
 
-from labeling import background, password_reset
+from labeling import password_reset
 from labeling.exports import downloads
 from labeling.imports import uploads
+from labeling.jobs import background
 from labeling.queue.claims import reap_expired
 
 
@@ -27,7 +28,7 @@ def reap_expired_leases() -> int:
     return reap_expired()
 
 
-# Jobs (labeling.background): safe to deliver twice, as acks_late does after a lost worker.
+# Jobs (labeling.jobs.background): safe to deliver twice, as acks_late does after a lost worker.
 @shared_task(name=background.RUN_IMPORT_JOB)
 def run_import_job(job_id: str) -> str:
     return uploads.run_import_job(job_id)

@@ -376,7 +376,7 @@ class ExportFormat(models.TextChoices):
 
 
 class Job(models.Model):
-    """A background import or export (labeling.background), polled through the API.
+    """A background import or export (labeling.jobs.background), polled through the API.
 
     UUID ids so that job URLs cannot be enumerated. `file_path` is the server-side file and
     is never serialised; errors name the file as uploaded instead.

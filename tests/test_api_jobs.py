@@ -9,9 +9,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError
 
-from labeling import background
 from labeling.exports import downloads
 from labeling.imports import uploads
+from labeling.jobs import background
 from labeling.models import ExportJob, ImportJob, LabeledPass, QueueEntry, Solution
 
 from .api_helpers import token_client

@@ -155,7 +155,7 @@ def uploader(settings):
 @bounded(80)
 @given(data=st.data())
 def test_upload_jobs(corpora, uploader, settings, data):
-    """The API's import path (labeling.background, as the Celery task runs it), every format and auto."""
+    """The API's import path (labeling.jobs.background, as the Celery task runs it), every format and auto."""
     source = data.draw(st.sampled_from(sorted(corpora)))
     content, _, _ = data.draw(file_with_one_bad_record(corpora[source]) | st.tuples(random_files, st.none(),
                                                                                      st.none()))

@@ -7,11 +7,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from labeling import audit
-from labeling.background import RUN_EXPORT_JOB, finish, job_uuid, queue_on_commit, run_job
 from labeling.exports import rows
 from labeling.exports import writers as exporters
 from labeling.exports.step_labels import SOURCES
 from labeling.formats.neutral import EXPORT_POLICIES
+from labeling.jobs.background import RUN_EXPORT_JOB, finish, job_uuid, queue_on_commit, run_job
 from labeling.label_sources import HUMAN
 from labeling.models import AuditAction, ExportFormat, ExportJob, JobStatus
 
