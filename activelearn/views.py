@@ -15,9 +15,8 @@ from activelearn.rounds import evaluation as round_evaluation
 from activelearn.rounds import presets
 from activelearn.rounds.config import CONNECTION_OPTIONS, GROUPS, OPTIONS, with_defaults
 from activelearn.rounds.progress import current_round, generation_charts, round_detail, validation_rows
-from labeling import projects
 from labeling.models import DEFAULT_PROJECT_ID
-from labeling.people import roles
+from labeling.people import projects, roles
 from labeling.switcher import project_page
 
 ROUNDS_LISTED = 100

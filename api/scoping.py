@@ -1,5 +1,5 @@
 """Projects in the API: every object belongs to one, and a caller reaches only those of the projects where their
-role there grants the endpoint's permission (labeling.projects). Anything else answers 404, like an object that
+role there grants the endpoint's permission (labeling.people.projects). Anything else answers 404, like an object that
 does not exist, so ids of other projects cannot be probed.
 
 Lists take `?project=<slug>` to narrow to one of the caller's projects; writes that make an object (imports,
@@ -14,8 +14,8 @@ from rest_framework.filters import BaseFilterBackend
 from rest_framework.permissions import BasePermission
 
 from api.schema import Error
-from labeling import projects
 from labeling.models import Project
+from labeling.people import projects
 
 
 def in_project(perm: str) -> type[BasePermission]:

@@ -9,8 +9,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from api.models import ApiToken
-from labeling import audit
 from labeling.models import AuditAction
+from labeling.people import audit
 from labeling.people.rights import user_from_row, user_join, user_select
 from labeling.storage.rows import columns, instance, table, width
 

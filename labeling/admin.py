@@ -3,7 +3,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db import transaction
 
-from labeling import audit
 from labeling.models import (
     Annotator,
     AuditAction,
@@ -19,7 +18,7 @@ from labeling.models import (
     SegmentationReport,
     Solution,
 )
-from labeling.people import accounts, leases
+from labeling.people import accounts, audit, leases
 
 
 class ProjectMemberInline(admin.TabularInline):
@@ -134,7 +133,7 @@ class ExportJobAdmin(_JobAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    """Read only: the trail is written by labeling.audit.record and never edited."""
+    """Read only: the trail is written by labeling.people.audit.record and never edited."""
 
     list_display = ("created_at", "actor_name", "action", "target_type", "target_label", "source", "request_id")
     list_filter = ("project", "action", "source", "created_at", "actor_name")

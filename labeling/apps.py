@@ -27,7 +27,7 @@ def _default_project(sender, using, **kwargs):
     from django.db import connections
 
     from labeling.models import Project
-    from labeling.projects import ensure_default_project
+    from labeling.people.projects import ensure_default_project
 
     # not after migrating back to before projects existed
     if Project._meta.db_table in connections[using].introspection.table_names():

@@ -3,10 +3,10 @@ labeling.queue). Task names are fixed (`labeling.tasks.*`, see labeling.jobs.bac
 already in a broker keep their meaning whatever module holds the code."""
 from celery import shared_task
 
-from labeling import password_reset
 from labeling.exports import downloads
 from labeling.imports import uploads
 from labeling.jobs import background
+from labeling.people import password_reset
 from labeling.queue.claims import reap_expired
 
 

@@ -2,7 +2,7 @@
 project switcher in base.html (lazy: the query runs when a template shows the menu)."""
 from django.utils.functional import SimpleLazyObject
 
-from labeling import projects
+from labeling.people import projects
 from labeling.switcher import ALL, SESSION_KEY
 
 

@@ -1,9 +1,9 @@
-"""The project settings page's forms (validation only; labeling.projects writes)."""
+"""The project settings page's forms (validation only; labeling.people.projects writes)."""
 from django import forms
 from django.contrib.auth import get_user_model
 
 from labeling.models import Project, Role
-from labeling.projects import SETTINGS
+from labeling.people.projects import SETTINGS
 
 
 class ProjectSettingsForm(forms.ModelForm):

@@ -482,7 +482,7 @@ class AuditEventQuerySet(models.QuerySet):
 
 
 class AuditEvent(models.Model):
-    """Who did what, to what, when and from where (labeling.audit.record writes these, in the
+    """Who did what, to what, when and from where (labeling.people.audit.record writes these, in the
     same transaction as the change they describe)."""
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -4,8 +4,8 @@ import functools
 
 from django.core.exceptions import PermissionDenied
 
-from labeling import projects
 from labeling.models import Project
+from labeling.people import projects
 
 SESSION_KEY = "stepwise_project"
 ALL = "all"  # the labelling page across every project of the caller's, by priority

@@ -8,10 +8,9 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
-from labeling import label_sources, projects
 from labeling.forms import MemberForm, ProjectSettingsForm
 from labeling.models import Annotator, AutoLabelRun, Project
-from labeling.people import accounts, authority, roles
+from labeling.people import accounts, authority, label_sources, projects, roles
 from labeling.queue import claims as queue
 from labeling.queue import screening
 from labeling.queue.payloads import task_payload

@@ -11,9 +11,8 @@ from django.test import Client
 
 from api.models import ApiToken
 from api.tokens import create_token
-from labeling import projects
 from labeling.models import DEFAULT_PROJECT_ID, Annotator, Project, ProjectMember, Role
-from labeling.people import accounts, authority
+from labeling.people import accounts, authority, projects
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()

@@ -20,10 +20,9 @@ from activelearn.models import ModelVersion, Round
 from activelearn.rounds import lifecycle as rounds
 from activelearn.rounds.config import RoundConfigError
 from api.models import ApiToken
-from labeling import audit
 from labeling.imports import uploads
 from labeling.models import AuditEvent, ExportJob, ImportJob, JobStatus, Role
-from labeling.people import accounts
+from labeling.people import accounts, audit
 
 from .api_helpers import token_client
 from .helpers import write_jsonl

@@ -1,6 +1,6 @@
 """Issue 25, defect 12: password reset by mail is off unless an operator configures mail; when on, the page
 answers alike for an address with an account and one without (nobody is looked up in the request: the worker
-does it) and requests are limited per address and per client IP (labeling/password_reset.py)."""
+does it) and requests are limited per address and per client IP (labeling/people/password_reset.py)."""
 import pytest
 from celery import current_app
 from django.contrib.auth import get_user_model
@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from labeling import password_reset
+from labeling.people import password_reset
 
 pytestmark = pytest.mark.django_db
 RESET_PAGES = ("/accounts/password_reset/", "/accounts/password_reset/done/", "/accounts/reset/MQ/set-password/",

@@ -23,7 +23,6 @@ from rest_framework.test import APIRequestFactory
 
 from activelearn.models import GenerationRun, ModelVersion, PolicyConnection, Round
 from api.tokens import create_token
-from labeling import audit
 from labeling.models import (
     AuditAction,
     AutoLabelRun,
@@ -37,7 +36,7 @@ from labeling.models import (
     Role,
     Solution,
 )
-from labeling.people import accounts
+from labeling.people import accounts, audit
 from labeling.queue import claims as queue
 from tests.test_permission_matrix import PATTERNS, class_methods, is_api, view_class
 

@@ -11,9 +11,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from api.tokens import create_token
-from labeling import projects
 from labeling.models import LabeledPass, Lease, LeaseStatus, Project, ProjectMember, QueueEntry, Role
-from labeling.people import accounts
+from labeling.people import accounts, projects
 from tests.api_helpers import queued_solutions
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -9,8 +9,8 @@ from django.core.management import CommandError, call_command
 from activelearn.labellers import runs
 from labeling.demo.seed import seed_problems
 from labeling.formats.solutions import parse_processbench
-from labeling.label_sources import consensus
 from labeling.models import AuditAction, AuditEvent, LabeledPass, Solution, StepLabels
+from labeling.people.label_sources import consensus
 
 pytestmark = pytest.mark.django_db
 

@@ -18,8 +18,8 @@ from activelearn.labellers.judges import PROMPT_VERSION, DemoJudge, PolicyJudge
 from activelearn.policy import connection
 from activelearn.policy.client import PolicyError, PolicyUnavailable
 from activelearn.policy.samples import Usage
-from labeling import audit
 from labeling.models import DEFAULT_PROJECT_ID, AuditAction, AutoLabelRun, LabeledPass, Solution, StepLabels
+from labeling.people import audit
 
 SOURCES = ("rollout", "first_error", "judge", "prm")
 RUN_JOB = "activelearn.tasks.auto_label_job"  # the task a run started through the API is sent as

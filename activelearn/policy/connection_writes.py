@@ -5,8 +5,8 @@ from django.db import IntegrityError, transaction
 
 from activelearn.models import PolicyConnection
 from activelearn.policy import connection
-from labeling import audit
 from labeling.models import DEFAULT_PROJECT_ID, AuditAction, Project
+from labeling.people import audit
 
 RESERVED = (connection.DEMO, connection.DEFAULT)
 

@@ -3,7 +3,7 @@ plus consensus automatic labels (a rollout-family source and a judge name the sa
 Qwen2.5-Math-PRM filters them), or chosen sources with weights. Soft targets: where a source gives
 a step's share of rollouts that reached the right answer, train towards it instead of 0/1.
 
-An automatic label of a solution is its newest readable one per source (labeling.label_sources). As
+An automatic label of a solution is its newest readable one per source (labeling.people.label_sources). As
 with human passes, nothing after a step's first -1 is supervised.
 """
 from collections import Counter
@@ -15,9 +15,9 @@ from django.db.models import QuerySet
 from activelearn.prm.backbone import CLASS_OF_RATING
 from activelearn.prm.training_data import CHUNK, Item
 from activelearn.prm.trajectory_text import with_context
-from labeling import label_sources
-from labeling.label_sources import CONSENSUS, HUMAN
 from labeling.models import LabelSource
+from labeling.people import label_sources
+from labeling.people.label_sources import CONSENSUS, HUMAN
 
 MIXES = ("human", "human+consensus", "sources")
 SOURCES = (HUMAN, *LabelSource.values)

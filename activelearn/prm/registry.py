@@ -19,8 +19,8 @@ from activelearn.prm.metrics import json_safe
 from activelearn.prm.remote_code import remote_code_allowed
 from activelearn.prm.reward_model import RewardModel
 from activelearn.prm.training import TrainConfig, train
-from labeling import audit
 from labeling.models import DEFAULT_PROJECT_ID, AuditAction, LabeledPass, Solution
+from labeling.people import audit
 
 log = logging.getLogger(__name__)
 

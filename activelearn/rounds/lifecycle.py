@@ -20,8 +20,8 @@ from activelearn.prm.registry import active_version
 from activelearn.rounds import stages
 from activelearn.rounds.config import RoundConfigError, parse_config, with_defaults
 from activelearn.rounds.errors import RoundBusy
-from labeling import audit
 from labeling.models import DEFAULT_PROJECT_ID, AuditAction, LabeledPass, Solution
+from labeling.people import audit
 
 log = logging.getLogger(__name__)
 # The tasks a round sends, by name: the contract with the workers (activelearn.celery_tasks

@@ -7,8 +7,7 @@ from rest_framework import generics
 
 from api import filters, scoping
 from api.serializers.audit import AuditEventOut
-from labeling import projects
-from labeling.people import roles
+from labeling.people import projects, roles
 from labeling.reports.reads import audit_events
 
 

@@ -32,7 +32,7 @@ def _covered(actor, user) -> None:
 
 
 def _may_grant(actor, role: str) -> None:
-    # an account's role is its role in the default project too (labeling.projects.join_default)
+    # an account's role is its role in the default project too (labeling.people.projects.join_default)
     if not authority.may_grant(actor, role, DEFAULT_PROJECT_ID):
         raise PermissionDenied("an account's role is also its role in the default project, which only that "
                                "project's admins (and superusers) give")

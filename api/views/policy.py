@@ -12,8 +12,7 @@ from activelearn.options import OptionError
 from activelearn.policy import connection, connection_writes
 from api import scoping
 from api.serializers import policy as s
-from labeling import projects
-from labeling.people import roles
+from labeling.people import projects, roles
 
 
 def _refused(exc: OptionError) -> ValidationError:

@@ -13,9 +13,8 @@ from rest_framework.views import APIView
 
 from api.schema import Error
 from api.serializers import projects as s
-from labeling import projects
 from labeling.models import Project, ProjectMember
-from labeling.people import roles
+from labeling.people import projects, roles
 
 User = get_user_model()
 ADMINS_ONLY = "Only the project's admins (and superusers) may do this."

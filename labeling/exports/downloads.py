@@ -6,14 +6,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from labeling import audit
 from labeling.exports import rows
 from labeling.exports import writers as exporters
 from labeling.exports.step_labels import SOURCES
 from labeling.formats.neutral import EXPORT_POLICIES
 from labeling.jobs.background import RUN_EXPORT_JOB, finish, job_uuid, queue_on_commit, run_job
-from labeling.label_sources import HUMAN
 from labeling.models import AuditAction, ExportFormat, ExportJob, JobStatus
+from labeling.people import audit
+from labeling.people.label_sources import HUMAN
 
 BY_SOURCE = {ExportFormat.STEP_LABELS: "steps", ExportFormat.PROCESSBENCH: "processbench", ExportFormat.TRL: "trl"}
 

@@ -1,6 +1,6 @@
 """Step labels by source, for export: people's (a pass's path), each automatic source's (a solution's
 newest readable labels of that source, or one run's), and the consensus of a rollout source and a
-judge (labeling.label_sources). Every row carries its provenance, so a training set made from them
+judge (labeling.people.label_sources). Every row carries its provenance, so a training set made from them
 says where each label came from; run parameters never hold a key (policy connections keep theirs
 apart), and the solution-id list of a run is left out.
 
@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 from django.db.models import F, QuerySet
 
-from labeling import label_sources
 from labeling.formats.prm800k import path_ratings
-from labeling.label_sources import CONSENSUS, HUMAN
 from labeling.models import AutoLabelRun, LabeledPass, LabelSource
+from labeling.people import label_sources
+from labeling.people.label_sources import CONSENSUS, HUMAN
 
 SOURCES = (HUMAN, *LabelSource.values, CONSENSUS)
 CHUNK = 2000

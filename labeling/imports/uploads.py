@@ -11,7 +11,6 @@ from django.core.exceptions import SuspiciousFileOperation
 from django.db import IntegrityError, transaction
 from django.utils.text import get_valid_filename
 
-from labeling import audit
 from labeling.formats import prm800k, segmentation
 from labeling.formats import solutions as solution_formats
 from labeling.formats.errors import ImportFileError, RecordError
@@ -19,6 +18,7 @@ from labeling.imports import files as importers
 from labeling.imports.detect import open_records
 from labeling.jobs.background import RUN_IMPORT_JOB, finish, job_uuid, queue_on_commit, run_job
 from labeling.models import AuditAction, ImportFormat, ImportJob, JobStatus
+from labeling.people import audit
 
 log = logging.getLogger(__name__)
 CONFLICT_RETRIES = 1

@@ -1,13 +1,12 @@
 """Write-side services for people: users with a role and their annotator profile.
 
-Each change an admin makes is recorded in the audit trail (labeling.audit) in its own transaction.
+Each change an admin makes is recorded in the audit trail (labeling.people.audit) in its own transaction.
 """
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from labeling import audit, projects
 from labeling.models import Annotator, AuditAction, Role
-from labeling.people import leases, roles
+from labeling.people import audit, leases, projects, roles
 
 
 @transaction.atomic

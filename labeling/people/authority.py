@@ -15,8 +15,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db.models import Exists, OuterRef, Q
 
-from labeling import projects
 from labeling.models import ProjectMember, Role
+from labeling.people import projects
 from labeling.people.roles import MANAGE_USERS, ROLE_PERMISSIONS
 
 RANK = {Role.ANNOTATOR: 0, Role.ML_STAFF: 1, Role.ADMIN: 2}

@@ -5,9 +5,9 @@ on the membership); an admin's approval of the annotator opens every project's."
 from django.db import transaction
 from django.utils import timezone
 
-from labeling import audit
 from labeling.formats.prm800k import first_error
 from labeling.models import Annotator, AuditAction, Lease, LeaseStatus, Project, ProjectMember, ServeReason
+from labeling.people import audit
 
 
 @transaction.atomic

@@ -12,7 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import BooleanField, Case, ExpressionWrapper, F, IntegerField, Q, Subquery, Value, When
 from django.utils import timezone
 
-from labeling import label_sources, limits
+from labeling import limits
 from labeling.formats.prm800k import PHASE1_QUESTION, format_timestamp, pass_first_error
 from labeling.models import (
     Annotator,
@@ -24,6 +24,7 @@ from labeling.models import (
     QueueEntry,
     ServeReason,
 )
+from labeling.people import label_sources
 from labeling.people.leases import labelling_projects
 from labeling.queue import statements
 from labeling.storage import hashing

@@ -4,11 +4,11 @@ from django.core.management.base import BaseCommand, CommandError
 
 from activelearn.prm import openrlhf
 from activelearn.prm.step_format import step_format_of
-from labeling import audit
 from labeling.cli import actor_from, add_actor_argument, add_project_argument, project_from
 from labeling.exports import rows
 from labeling.exports.writers import write_export
 from labeling.models import AuditAction
+from labeling.people import audit
 
 
 class Command(BaseCommand):

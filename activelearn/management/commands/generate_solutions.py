@@ -12,9 +12,9 @@ from activelearn.models import GenerationRun
 from activelearn.options import OptionError, describe_default, from_text
 from activelearn.policy import connection, generation
 from activelearn.policy.client import PolicyError
-from labeling import audit
 from labeling.cli import actor_from, add_actor_argument, add_project_argument, project_from
 from labeling.models import DEFAULT_PROJECT_ID, AuditAction
+from labeling.people import audit
 
 
 class Command(BaseCommand):

@@ -24,9 +24,9 @@ class ImportCommand:
         from django.core.management.base import CommandError
         from django.db import transaction
 
-        from labeling import audit
         from labeling.formats.errors import ImportFileError
         from labeling.models import AuditAction
+        from labeling.people import audit
 
         for path in files:
             bar = Progress(f"import {path}", disable=no_progress)

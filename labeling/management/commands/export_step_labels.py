@@ -2,7 +2,6 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from labeling import audit
 from labeling.cli import actor_from, add_actor_argument, add_project_argument, project_from
 from labeling.exports import writers as exporters
 from labeling.exports.step_labels import SOURCES
@@ -10,6 +9,7 @@ from labeling.formats.neutral import EXPORT_POLICIES
 from labeling.formats.step_rows import SHAPES
 from labeling.management.commands._progress import Progress
 from labeling.models import AuditAction, AutoLabelRun
+from labeling.people import audit
 
 
 class Command(BaseCommand):

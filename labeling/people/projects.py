@@ -9,9 +9,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import CharField, OuterRef, Subquery, Value
 
-from labeling import audit
 from labeling.models import DEFAULT_PROJECT_ID, AuditAction, Project, ProjectMember, Role
-from labeling.people import leases
+from labeling.people import audit, leases
 
 
 def ensure_default_project() -> Project:
