@@ -197,7 +197,7 @@ IMPORT_MAX_SECONDS = env.int("IMPORT_MAX_SECONDS", default=3600)
 IMPORT_MAX_RECORDS = env.int("IMPORT_MAX_RECORDS", default=5_000_000)
 IMPORT_MAX_ALTERNATIVES = env.int("IMPORT_MAX_ALTERNATIVES", default=100)  # other candidates of one step
 # The most steps in a solution: the submit takes at most this many ratings, so imports, generation and
-# resegmentation refuse longer solutions (labeling/limits.py).
+# resegmentation refuse longer solutions (labeling/formats/limits.py).
 MAX_SOLUTION_STEPS = env.int("MAX_SOLUTION_STEPS", default=1000)
 
 # --- Mail and password reset (docs/security.md, "Accounts, sessions and mail") -------------------------

@@ -10,8 +10,7 @@ import re
 from dataclasses import dataclass
 
 from activelearn.grading.answers import extract_final_answer
-from labeling import limits
-from labeling.formats import segmentation
+from labeling.formats import limits, segmentation
 
 RULES = ("newline", "blank_line", "pattern", "numbered", "markers", "sentences")
 _SEGMENTED = ("numbered", "markers", "sentences")

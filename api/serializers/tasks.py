@@ -5,7 +5,7 @@ labeling.queue.submission, which the labelling page calls too.
 """
 from rest_framework import serializers
 
-from labeling.limits import check_ratings
+from labeling.formats.limits import check_ratings
 from labeling.models import FinishReason
 
 

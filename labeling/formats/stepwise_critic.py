@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from labeling import limits
+from labeling.formats import limits
 from labeling.formats.errors import LocatedError, RecordError, json_type
 
 LABELLER = uuid.uuid5(uuid.NAMESPACE_URL, "stepwise:prm800k-phase1-stepwise-critic")

@@ -3,7 +3,7 @@ pass of more steps than the submit takes (MAX_SOLUTION_STEPS) could never be lab
 more candidates than IMPORT_MAX_ALTERNATIVES could not be shown or rated; both are refused naming the field."""
 from django.conf import settings
 
-from labeling import limits
+from labeling.formats import limits
 from labeling.formats.errors import RecordError
 from labeling.formats.items import ImportItem
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
-from labeling import limits
+from labeling.formats import limits
 from labeling.formats.errors import LocatedError, RecordError
 from labeling.imports.bounds import (
     Budget,

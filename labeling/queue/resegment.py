@@ -14,7 +14,7 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
-from labeling import limits
+from labeling.formats import limits
 from labeling.models import Lease, LeaseStatus, QueueEntry, SegmentationReport, Solution
 from labeling.queue.submission import MOVED_TO, SubmissionError, _lease_for
 from labeling.storage import hashing

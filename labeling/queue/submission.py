@@ -12,7 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import BooleanField, Case, ExpressionWrapper, F, IntegerField, Q, Subquery, Value, When
 from django.utils import timezone
 
-from labeling import limits
+from labeling.formats import limits
 from labeling.formats.prm800k import PHASE1_QUESTION, format_timestamp, pass_first_error
 from labeling.models import (
     Annotator,
