@@ -175,3 +175,9 @@ def test_a_real_model_server_is_asked_the_trajectory_prompt_and_its_nonsense_is_
             assert all(e for e in lab.detail["errors"])
     finally:
         srv.kill()
+
+
+def test_the_prompt_in_the_docs_is_the_prompt_asked():
+    doc = (Path(__file__).parent.parent / "docs" / "agent-trajectories.md").read_text()
+    assert f"```text\n{trajectory_judge.INSTRUCTION}\n```" in doc and f"```text\n{trajectory_judge.ASK}\n```" in doc
+    assert f"`{trajectory_judge.PROMPT_VERSION}`" in doc
