@@ -42,6 +42,7 @@ def test_a_well_formed_reply_reads_as_verdicts_first_error_outcome_and_rationale
     v = parse(ALL_RIGHT, 2)
     assert v.ratings == [1, 1] and v.first_error == -1 and v.outcome == 1
     assert parse(ALL_RIGHT.replace("-1\nOutcome", "none\nOutcome"), 2).first_error == -1
+    assert parse(GOOD.replace("**First wrong step:** 3", "First wrong step: Step 3"), 4).first_error == 3
 
 
 @pytest.mark.parametrize(("reply", "n", "error"), [

@@ -139,7 +139,7 @@ def parse(text: str, n_steps: int) -> Verdict:
     firsts, outcomes = _FIRST.findall(judged), _OUTCOME.findall(judged)
     if len(firsts) != 1:
         return _fail(text, "no `First wrong step:` line" if not firsts else "more than one `First wrong step:` line")
-    said = firsts[0].strip().strip("*").strip()
+    said = re.sub(r"^step\s+", "", firsts[0].strip().strip("*").strip(), flags=re.I)  # `Step 3` names step 3 too
     first = -1 if said.lower() in ("none", "-1", "\u22121") else int(said) if re.fullmatch(r"\d+", said) else None
     ordered = [ratings[k] for k in range(n_steps)]
     implied = next((k for k, r in enumerate(ordered) if r == -1), -1)
