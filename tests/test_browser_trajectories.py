@@ -118,4 +118,4 @@ def test_a_models_imported_labels_are_suggested_step_by_step_and_for_the_outcome
     (p,) = LabeledPass.objects.all()
     assert [s["completions"][0]["rating"] for s in p.steps] == [1, 1, 1, -1] and p.extra["final_label"] == -1
     assert p.suggestions["labels"] == [1, 0, 1, -1] and p.suggestions["kept"] == [True, False, True, True]
-    assert p.suggestions["final_label"] == -1
+    assert p.suggestions["final_label"] == -1 and p.suggestions["outcome_kept"] is True

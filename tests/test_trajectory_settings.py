@@ -17,6 +17,7 @@ from labeling.models import (
     AuditAction,
     AuditEvent,
     AutoLabelRun,
+    LabeledPass,
     Lease,
     Project,
     ProjectMember,
@@ -154,3 +155,27 @@ def test_the_label_page_of_a_trace_carries_the_chosen_sources_suggestion_and_out
     assert suggestion["labels"] == lab.hard and len(suggestion["labels"]) == len(Solution.objects.get(pk=sid).steps)
     if lab.detail.get("final_label") is not None:
         assert suggestion["final_label"] == lab.detail["final_label"]
+
+
+def test_a_pass_of_a_trace_records_the_suggested_labels_and_outcome_and_what_it_kept(agents):
+    """Through the API (the page's calls): the server reads the suggestion again on submit."""
+    key = f"{RUN_PREFIX}gpt-5.2-chat"  # on every trace here: its labels, and the outcome
+    agents.suggestion_source = key
+    agents.full_clean()
+    agents.save()
+    client, annotator = token_client("api-labeller", Role.ANNOTATOR)
+    ProjectMember.objects.filter(user=annotator.user).update(project=agents)
+    lease = client.post("/api/tasks/next/", "{}", content_type="application/json").json()["lease"]
+    sid = Lease.objects.get(pk=lease["id"]).solution_id
+    model = StepLabels.objects.get(run__key=key, solution_id=sid)
+    ratings = [1] * model.n_steps
+    outcome = 1 if model.detail["final_label"] != 1 else -1  # the person disagrees on the outcome
+    r = client.post(f"/api/tasks/{lease['id']}/submit/", json.dumps({
+        "client_id": "00000000-0000-4000-8000-0000000000aa", "ratings": [{"rating": v} for v in ratings],
+        "finish_reason": "solution", "total_time": 10, "outcome": outcome}), content_type="application/json")
+    assert r.status_code == 200, r.content
+    p = LabeledPass.objects.get(client_id=r.json()["receipt"])
+    assert p.suggestions["run"] == key and p.suggestions["labels"] == model.hard
+    assert p.suggestions["kept"] == [v == 1 for v in model.hard]
+    assert p.suggestions["final_label"] == model.detail["final_label"] and p.suggestions["outcome_kept"] is False
+    assert p.extra["final_label"] == outcome
