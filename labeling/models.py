@@ -13,6 +13,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from labeling import checker_config
 from labeling.fields import JSONTextField
 
 
@@ -43,8 +44,10 @@ class Protocol(models.TextChoices):
     EVERY_STEP = "every_step", "Rate every step without stopping"
 
 
-# automatic label sources the labelling page can suggest from (labeling.models.LabelSource's names)
-SUGGESTION_SOURCES = [("", "No suggestions"), ("prm", "The active PRM"), ("judge", "A judge model"),
+# automatic label sources the labelling page can suggest from (labeling.models.LabelSource's names); besides
+# these, the key of one of the project's imported runs (a labeller's file: `imported:agentprocessbench:<model>`)
+SUGGESTION_SOURCES = [("", "No suggestions"), ("prm", "The active PRM"),
+                      ("judge", "A judge model (on traces: the trajectory prompt)"),
                       ("rollout", "Monte-Carlo rollouts"), ("first_error", "First-error search")]
 
 
@@ -73,9 +76,10 @@ class Project(models.Model):
     allow_neutral = models.BooleanField(default=True, help_text="Whether 0 (neutral) is a rating here.")
     first_error_mode = models.BooleanField(default=False, help_text="The labelling page shows every step at once "
                                            "and one key marks the first wrong one (earlier steps +1).")
-    suggestion_source = models.CharField(max_length=16, blank=True, default="", choices=SUGGESTION_SOURCES, help_text=(
-        "Show each step's automatic label from this source (prm, judge, rollout, first_error) as a suggestion the "
-        "labeller must confirm or change; empty: no suggestions."))
+    suggestion_source = models.CharField(max_length=100, blank=True, default="", help_text=(
+        "Show each step's automatic label from this source (prm, judge, rollout, first_error, or the key of one of "
+        "the project's imported runs, e.g. imported:agentprocessbench:<model>) as a suggestion the labeller must "
+        "confirm or change; empty: no suggestions."))
     outcome_checker = models.JSONField(default=dict, blank=True, help_text=(
         "How a final answer (an agent trace's outcome) is graded: {} for math; {\"kind\": exact, normalised, numeric, "
         "regex, file, unit_tests or judge, and its options} (activelearn.grading.checkers)."))
@@ -105,6 +109,25 @@ class Project(models.Model):
 
     def __str__(self):
         return self.slug
+
+    def clean(self):
+        """The settings one field cannot check alone: the outcome checker's options (labeling.checker_config, as
+        grading reads them), and a suggestion source that is a source's name or an imported run of this project."""
+        from django.core.exceptions import ValidationError
+
+        errors = {}
+        try:
+            checker_config.validate(self.outcome_checker)
+        except checker_config.CheckerError as exc:
+            errors["outcome_checker"] = str(exc)
+        source = self.suggestion_source
+        if source and source not in dict(SUGGESTION_SOURCES) and not (
+                self.pk is not None and AutoLabelRun.objects.filter(project_id=self.pk, key=source,
+                                                                    source=LabelSource.IMPORTED).exists()):
+            errors["suggestion_source"] = (f"must be one of {', '.join(k for k, _ in SUGGESTION_SOURCES if k)} or the "
+                                           "key of an imported run of this project (imported:...)")
+        if errors:
+            raise ValidationError(errors)
 
 
 class ProjectMember(models.Model):

@@ -19,6 +19,7 @@ def completion(text: str) -> dict:
 class Recorder:
     port: int = 0
     seen: list = field(default_factory=list)  # (method, path, Authorization header or "")
+    bodies: list = field(default_factory=list)  # each request's JSON body (what a prompt test reads)
     reply: tuple | None = None  # (status, headers, body) instead of a completion; body may hold {auth}
     text: str = "Step 0: correct\n\\boxed{-1}"
 
@@ -34,7 +35,11 @@ def serve(recorder: Recorder) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def _answer(self):
             length = int(self.headers.get("Content-Length") or 0)
-            self.rfile.read(length)
+            raw = self.rfile.read(length)
+            try:
+                recorder.bodies.append(json.loads(raw) if raw else None)
+            except ValueError:
+                recorder.bodies.append(raw)
             auth = self.headers.get("Authorization", "")
             recorder.seen.append((self.command, self.path, auth))
             if recorder.reply is None:

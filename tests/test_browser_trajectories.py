@@ -77,3 +77,45 @@ def test_a_trace_labelled_by_keyboard_exports_as_agentprocessbench_and_reimports
     assert copy.steps == [{**s, "completions": [{**s["completions"][0], "flagged": None}]} for s in p.steps]
     assert copy.extra["final_label"] == -1 and trajectories.step_ratings(line["step_labels"], [2, 4, 6, 8],
                                                                          complete=True) == [1, 1, -1, -1]
+
+
+def test_a_models_imported_labels_are_suggested_step_by_step_and_for_the_outcome(browser, live_server):
+    """The project suggests from one model's AgentProcessBench labels (an imported run): each turn's label and
+    the outcome are shown, none a rating until taken (c) or changed; the pass records what it kept."""
+    from labeling.imports.trajectory_labels import import_trajectory_labels
+    from tests.test_trajectories import MODELS
+
+    agents = Project.objects.create(slug="agents", name="Agents", protocol=Protocol.EVERY_STEP)
+    importers.import_solutions(TRACES, project=agents.pk, enqueue=True)
+    claude = next(p for p in MODELS if "claude" in p.name)  # on trace 0:0: 1, 0, 1, -1 and the outcome -1
+    import_trajectory_labels(claude, project=agents.pk)
+    agents.suggestion_source = "imported:agentprocessbench:claude-sonnet-4-5-20250929"
+    agents.full_clean()
+    agents.save()
+    a = _annotator()
+    ProjectMember.objects.filter(user=a.user).update(project=agents)
+    page = _page(browser, live_server, a, width=1280)
+    page.wait_for_selector("#step-0 .suggestion")
+    assert "press c" in page.locator("#step-0 .suggestion").inner_text()
+    page.keyboard.press("c")
+    page.wait_for_selector("#step-1 .suggestion")
+    assert page.locator("#step-1 .suggestion").inner_text().startswith(
+        "Suggested (imported:agentprocessbench:claude-sonnet-4-5-20250929): Okay")
+    page.keyboard.press("1")  # the model says 0: changed
+    page.keyboard.press("c")
+    page.keyboard.press("c")  # the last turn: then the outcome, with the model's outcome suggested
+    page.wait_for_selector("#outcome.selected .suggestion")
+    assert "Bad: press c" in page.locator("#outcome .suggestion").inner_text()
+    assert page.locator("#submit-btn").is_disabled()
+    page.keyboard.press("c")
+    page.wait_for_selector("#outcome.r-1")
+    assert "taken" in page.locator("#outcome .suggestion").inner_text()
+    assert "changed" in page.locator("#step-1 .suggestion").inner_text()
+    page.wait_for_selector("#submit-btn:not([disabled])")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelectorAll('#rail .rail-step').length === 4")
+    assert not page.errors, page.errors
+    (p,) = LabeledPass.objects.all()
+    assert [s["completions"][0]["rating"] for s in p.steps] == [1, 1, 1, -1] and p.extra["final_label"] == -1
+    assert p.suggestions["labels"] == [1, 0, 1, -1] and p.suggestions["kept"] == [True, False, True, True]
+    assert p.suggestions["final_label"] == -1 and p.suggestions["outcome_kept"] is True

@@ -1,15 +1,18 @@
 """Judges: a model asked for the earliest wrong step of a solution (ProcessBench's critic shape:
 the index in \\boxed{}, -1 when every step is right), optionally with a verdict per step and its
-reasoning. An answer that cannot be read is recorded as malformed, never as a label.
+reasoning. An answer that cannot be read is recorded as malformed (with why), never as a label.
+A solution that is an agent trace is asked the trajectory prompt instead
+(activelearn.labellers.trajectory_judge: a verdict per step, the first wrong step, the outcome).
 
 The prompt is versioned like the policy's (PROMPT_VERSION): labels record the version they were
 asked with.
 """
 import random
 import re
-from dataclasses import dataclass, field
 
+from activelearn.labellers import trajectory_judge
 from activelearn.labellers.completers import demo_truth
+from activelearn.labellers.verdicts import Verdict
 from activelearn.policy.client import PolicyClient
 from activelearn.policy.connection import Connection
 from activelearn.policy.samples import Usage
@@ -34,16 +37,6 @@ def messages(problem: str, steps: list[str], verdicts: bool = False) -> list[dic
             {"role": "user", "content": f"# Problem\n\n{problem}\n\n# Solution\n\n{body}\n\n{ask}"}]
 
 
-@dataclass
-class Verdict:
-    """One judge answer: the earliest wrong step (-1: none), or malformed; per-step verdicts if given."""
-
-    first_error: int | None
-    malformed: bool
-    steps: dict[int, bool] = field(default_factory=dict)
-    rationale: str = ""
-
-
 def parse(text: str, n_steps: int) -> Verdict:
     inside = boxed_contents(text or "")
     try:
@@ -52,9 +45,12 @@ def parse(text: str, n_steps: int) -> Verdict:
         k = None
     steps = {int(i): v.lower() == "correct" for i, v in _VERDICT.findall(text or "") if int(i) < n_steps}
     rationale = (text or "")[:2000]
-    if k is None or not -1 <= k < n_steps:
-        return Verdict(None, True, steps, rationale)
-    return Verdict(k, False, steps, rationale)
+    if k is None:
+        return Verdict(None, True, steps, rationale, error="no step index in \\boxed{}", prompt=PROMPT_VERSION)
+    if not -1 <= k < n_steps:
+        return Verdict(None, True, steps, rationale, error=f"step {k} is not -1 or a step from 0 to {n_steps - 1}",
+                       prompt=PROMPT_VERSION)
+    return Verdict(k, False, steps, rationale, prompt=PROMPT_VERSION)
 
 
 class DemoJudge:
@@ -68,6 +64,9 @@ class DemoJudge:
         self.seed = seed
 
     def judge(self, solution: Solution, attempts: int, verdicts: bool = False) -> tuple[list[Verdict], Usage]:
+        if trajectory_judge.is_trace(solution):
+            return [trajectory_judge.demo_answer(solution, self.seed, a, self.RIGHT, self.MALFORMED)
+                    for a in range(attempts)], Usage()
         known, truth = demo_truth(solution)
         n = len(solution.steps)
         out = []
@@ -94,7 +93,10 @@ class PolicyJudge:
 
     def judge(self, solution: Solution, attempts: int, verdicts: bool = False) -> tuple[list[Verdict], Usage]:
         usage = Usage()
-        prompt = messages(solution.problem.text, solution.steps, verdicts)
+        trace = trajectory_judge.is_trace(solution)  # a trace gets the trajectory prompt, always with verdicts
+        read = trajectory_judge.parse if trace else parse
+        prompt = trajectory_judge.messages(solution) if trace else messages(solution.problem.text, solution.steps,
+                                                                             verdicts)
         if self.conn.endpoint != "chat":  # a completions server: the same words as one text
             prompt = "\n\n".join(m["content"] for m in prompt) + "\n\n"
         got = []
@@ -102,5 +104,7 @@ class PolicyJudge:
             seed = self.conn.seed + len(got) if self.conn.seed is not None else None
             got += self.client.request(prompt, attempts - len(got), seed, usage)[:attempts - len(got)]
         n = len(solution.steps)
-        return [parse(s.text, n) if s.finish_reason != "length" else Verdict(None, True, {}, s.text[:2000])
+        version = trajectory_judge.PROMPT_VERSION if trace else PROMPT_VERSION
+        return [read(s.text, n) if s.finish_reason != "length" else
+                Verdict(None, True, {}, s.text[:2000], error="the answer was cut at max_tokens", prompt=version)
                 for s in got], usage

@@ -8,7 +8,9 @@ FIELD.md describe them; the choices here are written down where they are made).
   from which no continuation reaches the right answer, asking k continuations per probe:
   O(log n) probes instead of n. Steps before it +1, it -1, after it unlabelled.
 - **judge**: the earliest wrong step from a judge model, by majority over attempts; malformed
-  answers are counted and never labels; per-step verdicts and the reasoning are kept.
+  answers are counted and never labels (why, in `errors`); per-step verdicts and the reasoning are
+  kept. On a trace (the trajectory prompt) the labels are the judge's +1 / 0 / -1 per step of an
+  answer of the majority, and its outcome is `final_label`, as a person's pass of a trace has.
 - **prm**: a trained PRM's step scores at a threshold (the first step below it is the error).
 """
 from collections import Counter
@@ -126,10 +128,19 @@ def judge(solution: Solution, judge_model, attempts: int, verdicts: bool = False
               "rationale": next((a.rationale for a in answers if not a.malformed), answers[0].rationale if answers
                                 else "")[:2000],
               "verdicts": next(({str(i): v for i, v in a.steps.items()} for a in answers if a.steps), {})}
+    if answers and answers[0].prompt:
+        detail["prompt"] = answers[0].prompt
+    if malformed:  # why each unreadable answer was (a refusal, another form, a contradiction)
+        detail["errors"] = [a.error for a in answers if a.malformed][:8]
     if not votes:
         return Labelled(None, None, None, malformed=True, attempts=len(answers), detail=detail, usage=usage)
     # majority; a tie goes to the earliest wrong step (an error found beats none)
     fe = max(sorted(votes, key=lambda k: (k < 0, k)), key=lambda k: votes[k])
+    chosen = next(a for a in answers if not a.malformed and a.first_error == fe)
+    if chosen.ratings is not None:  # the trajectory prompt: +1 / 0 / -1 per step and the outcome, as people give
+        detail.update(rationale=chosen.rationale, verdicts={str(i): r for i, r in enumerate(chosen.ratings)},
+                      final_label=chosen.outcome)
+        return Labelled(list(chosen.ratings), None, fe, attempts=len(answers), detail=detail, usage=usage)
     return Labelled(from_first_error(n, fe), None, fe, attempts=len(answers), detail=detail, usage=usage)
 
 

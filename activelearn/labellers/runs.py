@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from activelearn.labellers import methods
+from activelearn.labellers import methods, trajectory_judge
 from activelearn.labellers.completers import DemoCompleter, PolicyCompleter
 from activelearn.labellers.judges import PROMPT_VERSION, DemoJudge, PolicyJudge
 from activelearn.policy import connection
@@ -87,7 +87,8 @@ def start_run(key: str, source: str, params: dict, filters: dict, *, generation=
         model = {"judge": DemoJudge.name, **dict.fromkeys(("rollout", "first_error"), DemoCompleter.name)}[source] \
             if conn.is_demo else conn.model
     if source == "judge":
-        params["prompt"] = PROMPT_VERSION
+        params["prompt"] = PROMPT_VERSION  # a trace is asked with the trajectory prompt (each label says which)
+        params["trace_prompt"] = trajectory_judge.PROMPT_VERSION
     if source == "prm":
         from activelearn.prm.registry import active_version
 

@@ -10,8 +10,8 @@ class ProjectOut(serializers.ModelSerializer):
     class Meta:
         model = Project
         fields = ["slug", "name", "guidelines", "protocol", "allow_neutral", "first_error_mode", "suggestion_source",
-                  "error_taxonomy", "default_overlap", "qc_every", "screening_threshold", "lease_seconds", "role",
-                  "created_at"]
+                  "outcome_checker", "error_taxonomy", "default_overlap", "qc_every", "screening_threshold",
+                  "lease_seconds", "role", "created_at"]
         read_only_fields = fields
 
 
@@ -21,7 +21,8 @@ class ProjectPatch(serializers.ModelSerializer):
     class Meta:
         model = Project
         fields = ["name", "guidelines", "protocol", "allow_neutral", "first_error_mode", "suggestion_source",
-                  "error_taxonomy", "default_overlap", "qc_every", "screening_threshold", "lease_seconds"]
+                  "outcome_checker", "error_taxonomy", "default_overlap", "qc_every", "screening_threshold",
+                  "lease_seconds"]
 
 
 class ProjectIn(ProjectPatch):

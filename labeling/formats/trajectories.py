@@ -127,6 +127,22 @@ def _tool_calls(calls, field: str) -> list[tuple[str, str]]:
     return out
 
 
+def message_text(m: dict) -> str:
+    """A message's content as text; "" when it cannot be read (a trace already imported was checked)."""
+    try:
+        return _text_parts(m.get("content"), "")
+    except RecordError:
+        return ""
+
+
+def message_calls(m: dict) -> list[tuple[str, str]]:
+    """An assistant message's tool calls as (name, arguments as text); [] when none can be read."""
+    try:
+        return _tool_calls(m.get("tool_calls"), "")
+    except RecordError:
+        return []
+
+
 def pretty_arguments(args: str) -> str:
     """A tool call's arguments as a person reads them: indented JSON, or the text as written."""
     try:

@@ -90,7 +90,7 @@ def scope(qs, user, perm: str, field: str = "project_id"):
 
 
 SETTINGS = ("name", "guidelines", "protocol", "allow_neutral", "first_error_mode", "suggestion_source",
-            "error_taxonomy", "default_overlap", "qc_every", "screening_threshold", "lease_seconds")
+            "outcome_checker", "error_taxonomy", "default_overlap", "qc_every", "screening_threshold", "lease_seconds")
 
 
 @transaction.atomic

@@ -183,9 +183,10 @@ def _check_protocol(project, ratings: list[StepRating]) -> None:
                                                               "rate the step -1 or +1")
 
 
-def _suggestions(solution, ratings: list[StepRating]) -> dict:
+def _suggestions(solution, ratings: list[StepRating], outcome=None) -> dict:
     """What the page suggested for this solution (the project's suggestion source; read again here, not taken
-    from the client) and, per rated step, whether the rating kept it."""
+    from the client) and, per rated step, whether the rating kept it (on a trace, whether the outcome kept the
+    suggested one, `outcome_kept`)."""
     project = solution.project
     source = getattr(project, "suggestion_source", "") if project is not None else ""
     found = label_sources.suggestion_for(solution.pk, source) if source else None
@@ -194,7 +195,9 @@ def _suggestions(solution, ratings: list[StepRating]) -> dict:
     suggested = list(found["labels"])[:len(ratings)]
     return {**found, "labels": suggested,
             "kept": [None if k >= len(suggested) or suggested[k] is None else r.rating == suggested[k]
-                     for k, r in enumerate(ratings)]}
+                     for k, r in enumerate(ratings)],
+            **({"outcome_kept": outcome == found["final_label"]} if "final_label" in found and outcome is not None
+               else {})}
 
 
 def _every_step(project) -> bool:
@@ -377,7 +380,7 @@ def submit(annotator: Annotator, lease_id, client_id, ratings: list[dict], finis
                 is_screening=lease.reason == ServeReason.SCREENING, verifier_score=solution.verifier_score,
                 steps=steps, total_time=total_time, finish_reason=finish_reason, reason_text=reason_text,
                 first_error=pass_first_error(steps, finish_reason), step_notes=_notes(checked),
-                suggestions=_suggestions(solution, checked),
+                suggestions=_suggestions(solution, checked, outcome),
                 # a phase-1 pass is a phase-1 record (no pre-generated solution): keyed as its import will key it
                 natural_key=hashing.pass_identity(str(annotator.uuid), format_timestamp(now),
                                                   solution.problem.content_hash,

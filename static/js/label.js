@@ -18,6 +18,9 @@
   const suggestionEl = document.getElementById("suggestion-data");
   const suggestion = (suggestionEl && JSON.parse(suggestionEl.textContent)) || null;
   const suggested = (i) => (suggestion && Array.isArray(suggestion.labels) ? suggestion.labels[i] : null);
+  // a trace's source may suggest the outcome too (a model's final_label, the trajectory judge's outcome)
+  const suggestedOutcome = () => (suggestion && [1, 0, -1].includes(suggestion.final_label) ? suggestion.final_label
+    : null);
   const expanded = new Set();
   const lease = task.lease;
   const steps = lease.steps;
@@ -531,6 +534,14 @@
       bar.append(b);
     }
     parts.push(h, hint, bar);
+    if (suggestedOutcome() !== null) {
+      const chip = document.createElement("p");
+      const kept = outcome === suggestedOutcome();
+      chip.className = "suggestion" + (outcome !== null ? (kept ? " kept" : " changed") : "");
+      chip.textContent = "Suggested (" + suggestion.source + "): " + LABELS[suggestedOutcome()] +
+        (outcome !== null ? (kept ? ", taken" : ", changed") : ": press c to take it, or rate");
+      parts.push(chip);
+    }
     box.replaceChildren(...parts);
   }
 
@@ -813,6 +824,7 @@
     else if (k === "x" && firstErrorMode) rate(-1);
     else if (k === "a" && firstErrorMode) noError();
     else if (k === "t") focusErrorType();
+    else if (k === "c" && onOutcome) { if (suggestedOutcome() !== null) rate(suggestedOutcome()); }
     else if (k === "c" && suggested(selected) !== null && suggested(selected) !== undefined) rate(suggested(selected));
     else if (k === "m") mergeNext();
     else if (k === "s") openSplit();

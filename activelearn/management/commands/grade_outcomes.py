@@ -1,10 +1,12 @@
 import json
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from activelearn.grading import checkers, worker_pool
 from activelearn.grading.outcomes import grade_outcomes
 from labeling.cli import add_project_argument, project_from
+from labeling.people import projects
 
 
 class Command(BaseCommand):
@@ -21,16 +23,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, checker, force, **opts):
         project = project_from(opts)
-        if checker is not None:
+        if checker is not None:  # a project setting: checked and audit-logged as the settings page changes it
             try:
-                config = json.loads(checker)
-                checkers.validate(config)
+                project = projects.update_settings(project, {"outcome_checker": json.loads(checker)})
             except json.JSONDecodeError as exc:
                 raise CommandError(f"--checker: not JSON: {exc}") from None
-            except checkers.CheckerError as exc:
-                raise CommandError(f"--checker: {exc}") from None
-            project.outcome_checker = config
-            project.save(update_fields=["outcome_checker"])
+            except ValidationError as exc:
+                raise CommandError(f"--checker: {' '.join(exc.message_dict.get('outcome_checker', exc.messages))}") \
+                    from None
         config = checkers.validate(project.outcome_checker or {})
         judge = None
         if config["kind"] == "judge":
