@@ -13,7 +13,7 @@ from activelearn.policy import connection
 from activelearn.policy import evaluation as policy_evaluation
 from activelearn.rounds import evaluation as round_evaluation
 from activelearn.rounds import presets
-from activelearn.rounds.config import CONNECTION_OPTIONS, GROUPS, OPTIONS, with_defaults
+from activelearn.rounds.config import CONNECTION_OPTIONS, GROUPS, OPTIONS, config_of, with_defaults
 from activelearn.rounds.progress import current_round, generation_charts, round_detail, validation_rows
 from labeling import projects
 from labeling.models import DEFAULT_PROJECT_ID
@@ -108,4 +108,5 @@ def rounds_page(request, project):
         "charts": generation_charts(project.pk), "best_of_n": best_of_n,
         "best_of_n_rows": _best_of_n_rows(best_of_n), "aggregation_rows": _aggregation_rows(best_of_n),
         "validation": validation_rows(current) if current else [], "project": project,
-        "rounds": mine.order_by("-generation")[:ROUNDS_LISTED]})
+        "aggregation_named": bool(current and config_of(current).aggregation),
+        "rounds": [(r, config_of(r)) for r in mine.order_by("-generation")[:ROUNDS_LISTED]]})

@@ -32,16 +32,6 @@ def fresh_solution_ids(r: Round) -> list[int]:
                 .values_list("solution_id", flat=True).distinct())
 
 
-def aggregation_of(r: Round, version: ModelVersion | None = None) -> str:
-    """The round's aggregation: the one it names, else the best its version found on validation, else prod."""
-    named = r.config.get("aggregation") or ""
-    if named:
-        return named
-    version = version or r.model_version
-    found = ((version.metrics or {}).get("validation") or {}).get("aggregation") if version else None
-    return found if found in AGGREGATIONS else "prod"
-
-
 def ns_for(samples: int) -> list[int]:
     ns, n = [], 1
     while n < samples:

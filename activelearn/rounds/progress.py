@@ -20,6 +20,7 @@ from activelearn.models import (
 )
 from activelearn.policy import generation
 from activelearn.rounds import evaluation
+from activelearn.rounds.config import aggregation_of
 from activelearn.rounds.pool import pool
 from labeling.models import DEFAULT_PROJECT_ID, FinishReason, LabeledPass, StepLabels
 
@@ -135,7 +136,7 @@ def round_detail(r: Round) -> dict:
     return {**round_summary(r), "stages": stages, "stages_done": done, "stages_total": len(stages),
             "seconds": round(((r.finished_at or now) - r.started_at).total_seconds(), 3) if r.started_at else None,
             "metrics": r.metrics, "comparison": r.comparison, "selection": selection_summary(r),
-            "aggregation": evaluation.aggregation_of(r) if r.model_version_id else None,
+            "aggregation": aggregation_of(r) if r.model_version_id else None,
             "best_of_n": ev.result if (ev := evaluation.of_round(r)) else None,
             "generation_run": generation.summary(run) if run else None}
 
