@@ -7,8 +7,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from activelearn.models import BestOfNEvaluation, GeneratedSample, ModelVersion, RoundSelection, SolutionScore
-from activelearn.prm import metrics
 from activelearn.prm.aggregation import AGGREGATIONS, aggregate
+from activelearn.prm.best_of_n import best_of_n_curve
 from activelearn.rounds import lifecycle as rounds
 from activelearn.rounds.config import OPTIONS, aggregation_of, config_of, from_form, parse_config, with_defaults
 from activelearn.views import form_fields
@@ -44,7 +44,7 @@ def expected_curves(r, result) -> dict:
 
     def curve(score, method):
         samples = [[(score(sid), key, ok) for sid, key, ok in g] for g in groups.values()]
-        return metrics.best_of_n_curve(samples, result["ns"], result["trials"], result["seed"], method)
+        return best_of_n_curve(samples, result["ns"], result["trials"], result["seed"], method)
 
     def prm_score(h):
         return lambda sid: aggregate(steps[prm.pk].get(sid, []), h)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from activelearn.grading.solutions import grade_solutions
 from activelearn.labellers import runs as label_runs
 from activelearn.models import GenerationRun, ModelKind, Round, RoundSelection, RoundStatus, SolutionScore
-from activelearn.policy import connection, generation
+from activelearn.policy import best_of_n_runs, connection, generation
 from activelearn.policy.connection import Connection
 from activelearn.prm import loading, registry
 from activelearn.prm.aggregation import aggregate
@@ -21,10 +21,9 @@ from activelearn.prm.allowlist import resolve_backbone
 from activelearn.prm.reward_model import RewardModel
 from activelearn.prm.scoring import score_solutions
 from activelearn.prm.training import TrainConfig
-from activelearn.rounds import evaluation
 from activelearn.rounds.attempts import alive, save_stages
 from activelearn.rounds.config import aggregation_of, config_of
-from activelearn.rounds.pool import pool
+from activelearn.rounds.pool import fresh_solution_ids, pool
 from activelearn.selection import strategies as selection
 from labeling.models import AutoLabelRun, FinishReason, LabeledPass, Solution, StepLabels
 from labeling.queue import claims as queue
@@ -123,7 +122,7 @@ def train(r: Round) -> dict:
     # checked again here, not only when the round started: PRM_ALLOWED_BACKBONES may have changed since
     # (or the worker's differs), and a path or unlisted hub id must never reach a loader
     base = resolve_backbone(cfg.base_model) if init_from is None else None
-    fresh = evaluation.fresh_solution_ids(r)  # validation prefers them where people's labels are too few
+    fresh = fresh_solution_ids(r)  # validation prefers them where people's labels are too few
     train_cfg = TrainConfig(epochs=cfg.epochs, seed=cfg.seed, max_length=cfg.max_length)
     version = registry.train_version(
         ModelKind.PRM, base=base, init_from=init_from, progress=progress, on_created=created, cfg=train_cfg,
@@ -320,7 +319,7 @@ def enqueue(r: Round) -> dict:
 
 
 def best_of_n(r: Round) -> None:
-    """Best-of-N over the round's fresh samples (activelearn/rounds/evaluation.py), recorded and linked from the
+    """Best-of-N over the round's fresh samples (activelearn/policy/best_of_n_runs.py), recorded and linked from the
     round's metrics; nothing when the round generated fewer than 2 samples per problem."""
     run = GenerationRun.objects.filter(round=r).first()
     if run is None or r.model_version is None or "evaluation" in (r.metrics or {}).get("best_of_n", {}):
@@ -328,12 +327,12 @@ def best_of_n(r: Round) -> None:
     cfg = config_of(r)
     orm = registry.active_version(ModelKind.ORM, r.project_id) if cfg.orm != "none" else None
     how = aggregation_of(r)
-    result = evaluation.best_of_n(run, r.model_version, orm, how, cfg.best_of_n_trials, cfg.seed,
-                                  rm=_model(r.model_version.path))
+    result = best_of_n_runs.of_run_by_aggregation(run, r.model_version, orm, how, cfg.best_of_n_trials, cfg.seed,
+                                                  rm=_model(r.model_version.path))
     if result is None:
         return
-    ev = evaluation.record(run, r.model_version, orm, result, r.created_by)
-    r.metrics = {**(r.metrics or {}), "best_of_n": {"evaluation": ev.pk, **evaluation.summary(result)}}
+    ev = best_of_n_runs.replace(run, r.model_version, orm, result, r.created_by)
+    r.metrics = {**(r.metrics or {}), "best_of_n": {"evaluation": ev.pk, **best_of_n_runs.summary(result)}}
     Round.objects.filter(pk=r.pk).update(metrics=r.metrics)
 
 
