@@ -262,7 +262,7 @@ class GeneratedSample(models.Model):
 
 class BestOfNEvaluation(models.Model):
     """Best-of-N on the samples of a generation run: accuracy of the PRM's pick, the ORM's pick,
-    majority vote and a random pick at N = 1, 2, 4, ... (activelearn.policy.evaluation)."""
+    majority vote and a random pick at N = 1, 2, 4, ... (activelearn.policy.best_of_n_runs)."""
 
     run = models.ForeignKey(GenerationRun, on_delete=models.CASCADE, related_name="evaluations")
     prm_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")

@@ -9,12 +9,10 @@ from django.views.decorators.http import require_safe
 
 from activelearn.models import Round
 from activelearn.options import format_number
-from activelearn.policy import connection
-from activelearn.policy import evaluation as policy_evaluation
-from activelearn.rounds import evaluation as round_evaluation
+from activelearn.policy import best_of_n_runs, connection
 from activelearn.rounds import presets
-from activelearn.rounds.config import CONNECTION_OPTIONS, GROUPS, OPTIONS, with_defaults
-from activelearn.rounds.progress import current_round, generation_charts, round_detail, validation_rows
+from activelearn.rounds.config import CONNECTION_OPTIONS, GROUPS, OPTIONS, config_of, with_defaults
+from activelearn.rounds.progress import best_of_n_of, current_round, generation_charts, round_detail, validation_rows
 from labeling.models import DEFAULT_PROJECT_ID
 from labeling.people import projects, roles
 from labeling.switcher import project_page
@@ -99,7 +97,7 @@ def rounds_page(request, project):
                     "resume": reverse("api-round-resume", args=[0])},
             "page": reverse("rounds"), "presets": presets.as_page_data()}
     # the best-of-N the round on show recorded at its end, else the newest one of the project
-    evaluation = (round_evaluation.of_round(current) if current else None) or policy_evaluation.latest(project.pk)
+    evaluation = (best_of_n_of(current) if current else None) or best_of_n_runs.latest(project.pk)
     best_of_n = evaluation.result | {"created_at": evaluation.created_at.isoformat()} if evaluation else None
     return render(request, "activelearn/rounds.html", {
         "groups": form_groups(fields), "presets": presets.PRESETS, "current": detail, "can_run": can_run,
@@ -107,4 +105,5 @@ def rounds_page(request, project):
         "charts": generation_charts(project.pk), "best_of_n": best_of_n,
         "best_of_n_rows": _best_of_n_rows(best_of_n), "aggregation_rows": _aggregation_rows(best_of_n),
         "validation": validation_rows(current) if current else [], "project": project,
-        "rounds": mine.order_by("-generation")[:ROUNDS_LISTED]})
+        "aggregation_named": bool(current and config_of(current).aggregation),
+        "rounds": [(r, config_of(r)) for r in mine.order_by("-generation")[:ROUNDS_LISTED]]})

@@ -79,7 +79,7 @@ def _head_of(path: Path) -> str:
 def _one(backbone: Path, head: str, mode: str, device: str, train_items, pool, args, work: Path) -> dict:
     import torch
 
-    from activelearn.prm import evaluation, fit, heads, training
+    from activelearn.prm import best_of_n, fit, heads, training
     from activelearn.prm.training import TrainConfig
 
     model = {"head": head, "gradient_checkpointing": args.gradient_checkpointing}
@@ -115,7 +115,7 @@ def _one(backbone: Path, head: str, mode: str, device: str, train_items, pool, a
             torch.cuda.synchronize()
         seconds = time.perf_counter() - start
         out["score_steps_per_s"] = sum(len(r["steps"]) for r in solutions) / seconds
-        bon = evaluation.best_of_n(rm, None, str(path), [1, 2, 4], trials=100, seed=0)
+        bon = best_of_n.of_file(rm, None, str(path), [1, 2, 4], trials=100, seed=0)
         out["best_of_n"] = {m: [round(row["accuracy"], 3) for row in curve] for m, curve in bon["curves"].items()}
         if device == "cuda":
             out["peak_gpu_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)

@@ -57,6 +57,7 @@ def _split(records: list[dict], fraction: float = 0.2):
 
 def best_of_n(args) -> dict:
     from activelearn.prm import metrics
+    from activelearn.prm.best_of_n import best_of_n_curve
     from activelearn.prm.training import TrainConfig
     from activelearn.selection import simulation
     from labeling.demo import sampling
@@ -108,7 +109,7 @@ def best_of_n(args) -> dict:
     for method, sc in scores.items():
         samples = [[(sc[i], test[i]["answer"], test[i]["final_answer_correct"]) for i in idx]
                    for idx in groups.values()]
-        out["curves"][method] = metrics.best_of_n_curve(samples, ns, args.trials, args.seed, method)
+        out["curves"][method] = best_of_n_curve(samples, ns, args.trials, args.seed, method)
     out["seconds"]["generate"] = round(gen_s, 1)
     out["seconds"]["total"] = round(time.perf_counter() - t0, 1)
     return out

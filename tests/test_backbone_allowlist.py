@@ -14,7 +14,7 @@ from activelearn import celery_tasks
 from activelearn.models import ModelVersion, Round
 from activelearn.prm import allowlist, backbone, public
 from activelearn.rounds import lifecycle as rounds
-from activelearn.rounds.config import DEFAULTS
+from activelearn.rounds.config import DEFAULTS, config_of
 from labeling.people.accounts import set_user
 
 from .api_helpers import token_client
@@ -104,7 +104,7 @@ def test_with_nothing_configured_only_the_default_is_allowed(settings, ml, dispa
 def test_an_allowed_name_or_empty_starts_a_round_that_stores_the_name(allowed, ml, dispatched, name):
     r = post(ml, {"base_model": name})
     assert r.status_code == 201, r.content
-    assert Round.objects.get().config["base_model"] == name == r.json()["config"]["base_model"]
+    assert config_of(Round.objects.get()).base_model == name == r.json()["config"]["base_model"]
 
 
 def test_start_round_command_takes_names_only(allowed, dispatched, micro_bert):
@@ -112,7 +112,7 @@ def test_start_round_command_takes_names_only(allowed, dispatched, micro_bert):
         call_command("start_round", "--base-model", str(micro_bert), stdout=io.StringIO(), stderr=io.StringIO())
     assert not Round.objects.exists()
     call_command("start_round", "--base-model", "micro", stdout=io.StringIO(), stderr=io.StringIO())
-    assert Round.objects.get().config["base_model"] == "micro"
+    assert config_of(Round.objects.get()).base_model == "micro"
 
 
 def test_the_page_offers_the_allowed_names(allowed):

@@ -6,12 +6,11 @@ import math
 import numpy as np
 import pytest
 
+from activelearn.prm.best_of_n import best_of_n, best_of_n_curve
 from activelearn.prm.metrics import (
     all_correct_baseline,
     always_error_baseline,
     auroc,
-    best_of_n,
-    best_of_n_curve,
     choose_threshold,
     class_probs,
     evaluate_processbench,

@@ -7,11 +7,10 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from activelearn.models import BestOfNEvaluation, GeneratedSample, ModelVersion, RoundSelection, SolutionScore
-from activelearn.prm import metrics
 from activelearn.prm.aggregation import AGGREGATIONS, aggregate
-from activelearn.rounds import evaluation
+from activelearn.prm.best_of_n import best_of_n_curve
 from activelearn.rounds import lifecycle as rounds
-from activelearn.rounds.config import OPTIONS, from_form, parse_config, with_defaults
+from activelearn.rounds.config import OPTIONS, aggregation_of, config_of, from_form, parse_config, with_defaults
 from activelearn.views import form_fields
 from labeling.models import DEFAULT_PROJECT_ID
 from labeling.people.accounts import set_user
@@ -45,7 +44,7 @@ def expected_curves(r, result) -> dict:
 
     def curve(score, method):
         samples = [[(score(sid), key, ok) for sid, key, ok in g] for g in groups.values()]
-        return metrics.best_of_n_curve(samples, result["ns"], result["trials"], result["seed"], method)
+        return best_of_n_curve(samples, result["ns"], result["trials"], result["seed"], method)
 
     def prm_score(h):
         return lambda sid: aggregate(steps[prm.pk].get(sid, []), h)
@@ -65,7 +64,7 @@ def test_a_generating_round_validates_trains_an_orm_and_records_best_of_n(eager,
                             "orm": "train", "best_of_n_trials": 20})
     r.refresh_from_db()
     assert r.status == "succeeded", r.error
-    assert r.config["generate_with"] == "demo"  # the project's default: it has demo problems
+    assert config_of(r).generate_with == "demo"  # the project's default: it has demo problems
     val = r.model_version.metrics["validation"]
     assert val["source"] == "checker" and val["solutions"] > 0 and "too few" in val["note"]
     for key in ("step_auroc", "n_steps", "f1", "threshold", "n_error", "n_correct", "final_answer_auroc",
@@ -78,7 +77,7 @@ def test_a_generating_round_validates_trains_an_orm_and_records_best_of_n(eager,
     assert r.stages["train"]["orm_version"] == orm.pk
 
     # selection by the chosen aggregation of the stored step scores
-    how = evaluation.aggregation_of(r)
+    how = aggregation_of(r)
     assert how == val["aggregation"]
     stored = dict(SolutionScore.objects.filter(model_version=r.model_version).values_list("solution_id", "step_scores"))
     picks = list(RoundSelection.objects.filter(round=r))
@@ -124,4 +123,4 @@ def test_the_page_default_round_is_the_commands(micro_bert):
     nullable = {o.name for o in OPTIONS if o.nullable}
     form.update({k: None for k, v in fields.items() if v == "" and k in nullable})
     assert parse_config(form) == parse_config(with_defaults({}, DEFAULT_PROJECT_ID))
-    assert parse_config(with_defaults({}, DEFAULT_PROJECT_ID))["generate_with"] == "demo"
+    assert parse_config(with_defaults({}, DEFAULT_PROJECT_ID)).generate_with == "demo"

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from activelearn.models import Round
-from activelearn.rounds.config import GROUPS, OPTIONS, parse_config
+from activelearn.rounds.config import GROUPS, OPTIONS, config_of, parse_config
 from activelearn.rounds.presets import PRESETS
 from labeling.models import DEFAULT_PROJECT_ID
 from labeling.people.accounts import set_user
@@ -26,7 +26,7 @@ def test_every_option_is_in_exactly_one_group():
 def test_every_preset_parses(preset):
     assert set(preset.values) <= {o.name for o in OPTIONS}
     config = parse_config(dict(preset.values), DEFAULT_PROJECT_ID)
-    assert {k: config[k] for k in preset.values} == preset.values
+    assert {k: getattr(config, k) for k in preset.values} == preset.values
 
 
 def test_presets_are_named_as_the_issue_asks():
@@ -95,6 +95,7 @@ def test_start_a_round_from_a_preset_by_keyboard(browser, live_server, settings,
     page.keyboard.press("Enter")
     page.wait_for_url("**/rounds/?generation=1")
     r = Round.objects.get(generation=1)
-    assert {k: r.config[k] for k in preset.values} == preset.values
-    assert r.config["per_problem"] == 4 and dispatched == [r.pk]
+    config = config_of(r)
+    assert {k: getattr(config, k) for k in preset.values} == preset.values
+    assert config.per_problem == 4 and dispatched == [r.pk]
     assert not errors, errors

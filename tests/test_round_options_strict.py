@@ -92,7 +92,7 @@ def test_one_parser_refuses_strings_wherever_it_is_called():
     with pytest.raises(RoundConfigError) as exc:
         rounds.start_round({"round_cap": "10"})
     assert exc.value.message == "must be an integer, or null, got a string"
-    assert parse_config({"per_problem": 4, "epochs": 1})["per_problem"] == 4
+    assert parse_config({"per_problem": 4, "epochs": 1}).per_problem == 4
 
 
 def test_a_form_body_is_text_read_like_the_command_line(ml, dispatched):

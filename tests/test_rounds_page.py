@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from activelearn.models import STAGES, ModelVersion, Round, RoundSelection, WorkerHeartbeat
 from activelearn.rounds import lifecycle as rounds
-from activelearn.rounds.config import DEFAULTS, OPTIONS
+from activelearn.rounds.config import DEFAULTS, OPTIONS, config_of
 from activelearn.rounds.progress import generation_charts
 from labeling.models import FinishReason, LabeledPass
 from labeling.people.accounts import set_user
@@ -329,8 +329,9 @@ def test_start_follow_and_cancel_a_round_in_the_browser(browser, live_server, se
     page.click("#start-round")
     page.wait_for_url("**/rounds/?generation=3")
     r = Round.objects.get(generation=3)
-    assert r.config["per_problem"] == 3 and r.config["strategy"] == "uniform" and dispatched == [r.pk]
-    assert r.config["base_model"] == "org/tiny" and r.config["epochs"] == 1.5
+    config = config_of(r)
+    assert config.per_problem == 3 and config.strategy == "uniform" and dispatched == [r.pk]
+    assert config.base_model == "org/tiny" and config.epochs == 1.5
     sent = posted[-1]
     assert sent["per_problem"] == 3 and sent["epochs"] == 1.5 and sent["round_cap"] == 500 and sent["seed"] == 0
     assert all(type(sent[o.name]) in (int, float) for o in OPTIONS if o.type in (int, float) and not o.nullable)

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from labeling.formats.neutral import SCORING_POLICIES
 
 AGGREGATES = ("prod", "min")
-BEST_OF_N_METHODS = ("prm", "orm", "majority", "random")
 
 
 # ---------------------------------------------------------------- step / solution scores
@@ -249,102 +248,6 @@ def token_accuracy(pred_classes: Sequence, true_classes: Sequence, ignore: Any =
     if not pairs:
         return math.nan
     return sum(p == t for p, t in pairs) / len(pairs)
-
-
-# ---------------------------------------------------------------- best-of-N
-
-
-class Sample(NamedTuple):
-    score: float
-    answer_key: Any  # normalised final answer; None = no answer extracted
-    is_correct: bool
-
-
-def _as_sample(x: Any) -> Sample:
-    if isinstance(x, Mapping):
-        return Sample(float(x["score"]), x["answer_key"], bool(x["is_correct"]))
-    score, answer_key, is_correct = x
-    return Sample(float(score), answer_key, bool(is_correct))
-
-
-class _Problem:
-    """One problem's samples as arrays; samples without an answer are dropped (as eval.py does)."""
-
-    def __init__(self, samples: Iterable, n_slots: int | None):
-        samples = [_as_sample(x) for x in samples]
-        self.n_total = len(samples)
-        self.n_slots = max(n_slots or 0, self.n_total)  # eval.py pads each problem to 1860 slots
-        keep = [i for i, s in enumerate(samples) if s.answer_key is not None]
-        self.keep = np.zeros(self.n_total, dtype=bool)
-        self.keep[keep] = True
-        self.scores = np.array([s.score for s in samples], dtype=float)
-        self.correct = np.array([s.is_correct for s in samples], dtype=bool)
-        keys: dict[Any, int] = {}
-        self.answer = np.array([keys.setdefault(s.answer_key, len(keys)) if s.answer_key is not None else -1
-                                for s in samples], dtype=int)
-        self.n_answers = len(keys)
-
-    def draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """Indices of a random subset of n slots (in drawn order); all samples, in order, if n covers them."""
-        if n >= self.n_slots:
-            idx = np.arange(self.n_total)
-        else:
-            idx = rng.choice(self.n_slots, size=n, replace=False)
-            idx = idx[idx < self.n_total]  # padding slots are empty
-        return idx[self.keep[idx]]
-
-    def pick_correct(self, idx: np.ndarray, method: str) -> float:
-        if idx.size == 0:
-            return False
-        if method == "random":  # a uniformly random pick: its expected accuracy, exactly
-            return float(self.correct[idx].mean())
-        if method != "majority":
-            return bool(self.correct[idx[np.argmax(self.scores[idx])]])  # first maximum in drawn order
-        counts = np.bincount(self.answer[idx], minlength=self.n_answers)
-        tied = idx[counts[self.answer[idx]] == counts.max()]  # samples carrying a most-voted answer
-        return bool(self.correct[tied[np.argmax(self.scores[tied])]])
-
-
-def best_of_n(samples_per_problem: Sequence[Iterable], n: int, trials: int = 400, seed: int = 0,
-              method: str = "prm", pad_to: int | None = None) -> dict:
-    """Best-of-N accuracy, following the released PRM800K eval.py.
-
-    samples_per_problem: per problem, samples as (score, answer_key, is_correct) tuples,
-    Sample, or mappings with those keys. score is the PRM score for "prm", the ORM score
-    for "orm"; "majority" votes on answer_key.
-
-    Each trial draws, per problem, n samples without replacement (all of them, in input
-    order, if there are no more than n); samples whose answer_key is None are then
-    dropped, and a problem left with none counts as wrong. "prm"/"orm" pick the highest
-    score. "majority" picks the most common answer_key; a tie between answers goes to
-    the answer of the highest-scoring sample among them (deterministic given scores).
-    Score ties go to the first sample in drawn order (random when subsampled).
-    pad_to mimics eval.py exactly: each problem is padded with empty slots to pad_to
-    (1860 there) before drawing, so problems with fewer samples get fewer than n.
-
-    Returns {"n", "accuracy": mean over trials of the fraction of problems right,
-    "std": population std of that fraction across trials, "trials"}. One numpy rng
-    (seed) is consumed trial by trial, problem by problem.
-    """
-    if method not in BEST_OF_N_METHODS:
-        raise ValueError(f"method must be one of {BEST_OF_N_METHODS}, got {method!r}")
-    if n < 1 or trials < 1:
-        raise ValueError("n and trials must be at least 1")
-    problems = [_Problem(s, pad_to) for s in samples_per_problem]
-    if not problems:
-        raise ValueError("no problems")
-    rng = np.random.default_rng(seed)
-    rates = np.empty(trials)
-    for t in range(trials):
-        rates[t] = np.mean([p.pick_correct(p.draw(n, rng), method) for p in problems])
-    return {"n": n, "accuracy": float(rates.mean()), "std": float(rates.std()), "trials": trials}
-
-
-def best_of_n_curve(samples_per_problem: Sequence[Iterable], ns: Iterable[int], trials: int = 400, seed: int = 0,
-                    method: str = "prm", pad_to: int | None = None) -> list[dict]:
-    """best_of_n for each n in ns (each with the same seed)."""
-    samples_per_problem = [list(s) for s in samples_per_problem]
-    return [best_of_n(samples_per_problem, n, trials, seed, method, pad_to) for n in ns]
 
 
 def json_safe(value):

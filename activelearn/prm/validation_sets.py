@@ -22,7 +22,7 @@ from django.db.models import Exists, OuterRef
 
 from activelearn.prm import metrics, validation
 from activelearn.prm.backbone import CLASSES
-from activelearn.prm.evaluation import read_records
+from activelearn.prm.records import read_records
 from labeling.demo import checker
 from labeling.demo import problems as demo_problems
 from labeling.models import LabeledPass, Problem, Solution

@@ -1,16 +1,22 @@
-"""A round's configuration: defaults, types, bounds. One parser for the page, the API and
-`start_round`, so every entry point accepts exactly the same options.
+"""A round's configuration: defaults, types, bounds (OPTIONS, the one place they are written). One
+parser for the page, the API and `start_round`, so every entry point accepts exactly the same
+options; what it returns, and what every reader of a round gets (`config_of`), is one typed
+`RoundConfig`. The round stores it as JSON (`Round.config`, `RoundConfig.as_dict`).
 
 Values are JSON values and their types are checked, not converted: "4" is not an integer (the
 page sends numbers; `start_round` turns its command-line text into typed values with
 `from_text` first)."""
+import copy
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 
 from activelearn import options
+from activelearn.models import ModelVersion, Round
 from activelearn.options import Option, OptionError
 from activelearn.policy import connection
 from activelearn.prm import allowlist, label_mix
 from activelearn.prm.aggregation import AGGREGATIONS
+from activelearn.prm.label_mix import LabelMix
 from activelearn.selection.strategies import STRATEGIES, SelectionConfig
 from labeling.models import DEFAULT_PROJECT_ID, Problem
 
@@ -161,52 +167,118 @@ def from_form(data: dict) -> dict:
     return {k: from_text(known[k], v) if k in known and isinstance(v, str) else v for k, v in data.items()}
 
 
-def parse_config(data: dict | None, project: int = DEFAULT_PROJECT_ID) -> dict:
+@dataclass(frozen=True)
+class RoundConfig:
+    """A round's options, typed: one attribute per option of OPTIONS, in its order (tests/test_round_config.py).
+    No defaults here: OPTIONS holds them, and `parse_config` or `stored` fills them in."""
+
+    strategy: str
+    per_problem: int
+    wrong_fraction: float
+    per_problem_cap: int | None
+    round_cap: int | None
+    overlap: int
+    qc: int
+    retrain: str
+    epochs: float
+    max_length: int
+    base_model: str
+    train_labels: str
+    label_weights: dict
+    soft_targets: str
+    aggregation: str
+    orm: str
+    best_of_n_trials: int
+    chunk_size: int
+    seed: int
+    generate_with: str
+    samples_per_problem: int
+    fewer_than: int | None
+    subject: str
+    level: int | None
+    source: str
+    problem_cap: int | None
+    generate_chunk: int
+    policy_overrides: dict
+    auto_label_with: str
+    auto_label_connection: str
+    auto_label_k: int
+    auto_label_attempts: int
+    auto_label_threshold: float
+    auto_label_cap: int | None
+    auto_label_chunk: int
+
+    @classmethod
+    def stored(cls, data: dict) -> "RoundConfig":
+        """A round's options as it stored them (checked by parse_config when it started, so not checked again:
+        the settings a check reads may have changed since). An option added after the round started takes its
+        default; a key no option has any more is left out."""
+        return cls(**{o.name: copy.deepcopy(data.get(o.name, o.default)) for o in OPTIONS})
+
+    def as_dict(self) -> dict:
+        """The JSON a round stores and the API shows: every option by name, in OPTIONS' order."""
+        return asdict(self)
+
+    def selection(self) -> SelectionConfig:
+        return SelectionConfig(strategy=self.strategy, per_problem=self.per_problem,
+                               wrong_fraction=self.wrong_fraction, per_problem_cap=self.per_problem_cap,
+                               round_cap=self.round_cap, seed=self.seed)
+
+    def label_mix(self) -> LabelMix:
+        """What the round's PRM trains on."""
+        return LabelMix(self.train_labels, self.label_weights or {}, self.soft_targets == "soft")
+
+    def generation_filters(self) -> dict:
+        """The problem filter of a round's generate stage."""
+        return {"subject": self.subject, "level": self.level, "source": self.source, "fewer_than": self.fewer_than,
+                "problem_cap": self.problem_cap}
+
+
+def config_of(r: Round) -> RoundConfig:
+    """The options round `r` runs with: every reader of a round's options reads them here, never Round.config
+    by key (tests/test_round_config.py walks the code for such reads)."""
+    return RoundConfig.stored(r.config)
+
+
+def aggregation_of(r: Round, version: ModelVersion | None = None) -> str:
+    """The round's aggregation: the one it names, else the best its version found on validation, else prod."""
+    if named := config_of(r).aggregation:
+        return named
+    version = version or r.model_version
+    found = ((version.metrics or {}).get("validation") or {}).get("aggregation") if version else None
+    return found if found in AGGREGATIONS else "prod"
+
+
+def parse_config(data: dict | None, project: int = DEFAULT_PROJECT_ID) -> RoundConfig:
     """Defaults filled in and every value checked for a round of `project` (the connections it may
     name are its own and the built-in ones); unknown keys are refused by name."""
-    config = options.parse_options(data, OPTIONS, RoundConfigError)
+    config = RoundConfig(**options.parse_options(data, OPTIONS, RoundConfigError))
     for name in CONNECTION_OPTIONS:
         try:
-            connection.check_in_project(config[name], project)
+            connection.check_in_project(getattr(config, name), project)
         except ValueError as exc:
             raise RoundConfigError(name, str(exc)) from None
     try:
-        selection_config(config)
+        config.selection()
     except ValueError as exc:
         raise RoundConfigError("strategy", str(exc)) from None
     try:
-        label_mix_of(config)
+        config.label_mix()
     except ValueError as exc:
-        raise RoundConfigError("label_weights" if config["train_labels"] == "sources" else "train_labels",
+        raise RoundConfigError("label_weights" if config.train_labels == "sources" else "train_labels",
                                str(exc)) from None
-    if config["strategy"] == "disagreement" and not config["auto_label_with"]:
+    if config.strategy == "disagreement" and not config.auto_label_with:
         raise RoundConfigError("auto_label_with", "the disagreement strategy needs automatic labels: name a source")
-    if config["generate_with"]:  # a connection that cannot work is refused before the round starts
-        overrides = config["policy_overrides"]
+    if config.generate_with:  # a connection that cannot work is refused before the round starts
+        overrides = config.policy_overrides
         try:
-            connection.resolve(config["generate_with"], overrides, project=project)
+            connection.resolve(config.generate_with, overrides, project=project)
         except OptionError as exc:
             field = f"policy_overrides.{exc.field}" if exc.field in overrides else "generate_with"
             raise RoundConfigError(field, exc.message) from None
-    if config["auto_label_with"] in ("rollout", "first_error", "judge"):  # its key and host, checked now too
+    if config.auto_label_with in ("rollout", "first_error", "judge"):  # its key and host, checked now too
         try:
-            connection.resolve(config["auto_label_connection"], None, project=project)
+            connection.resolve(config.auto_label_connection, None, project=project)
         except OptionError as exc:
             raise RoundConfigError("auto_label_connection", f"{exc.field}: {exc.message}") from None
     return config
-
-
-def selection_config(config: dict) -> SelectionConfig:
-    return SelectionConfig(strategy=config["strategy"], per_problem=config["per_problem"],
-                           wrong_fraction=config["wrong_fraction"], per_problem_cap=config["per_problem_cap"],
-                           round_cap=config["round_cap"], seed=config["seed"])
-
-
-def label_mix_of(config: dict) -> label_mix.LabelMix:
-    return label_mix.LabelMix(config.get("train_labels", "human"), config.get("label_weights") or {},
-                              config.get("soft_targets") == "soft")
-
-
-def generation_filters(config: dict) -> dict:
-    """The problem filter of a round's generate stage."""
-    return {k: config.get(k) for k in ("subject", "level", "source", "fewer_than", "problem_cap")}

@@ -66,8 +66,8 @@ def start_round(config: dict | None = None, user=None, project=None) -> Round:
     project. Raises RoundBusy or RoundConfigError."""
     project_id = project.pk if project is not None else DEFAULT_PROJECT_ID
     cfg = parse_config(with_defaults(config, project_id) if isinstance(config, dict | None) else config, project_id)
-    if cfg["retrain"] in ("none", "finetune") and active_version(project=project_id) is None:
-        raise RoundConfigError("retrain", f"'{cfg['retrain']}' needs an active PRM and there is none: "
+    if cfg.retrain in ("none", "finetune") and active_version(project=project_id) is None:
+        raise RoundConfigError("retrain", f"'{cfg.retrain}' needs an active PRM and there is none: "
                                           "use retrain=scratch or train one (manage.py train_prm)")
     active = Round.objects.filter(status__in=ACTIVE_ROUND_STATUSES, project_id=project_id)
     with transaction.atomic():
@@ -75,13 +75,14 @@ def start_round(config: dict | None = None, user=None, project=None) -> Round:
             raise RoundBusy(_busy_message(busy))
         try:
             with transaction.atomic():
-                r = Round.objects.create(generation=next_generation(), slot="active", config=cfg, created_by=user,
+                r = Round.objects.create(generation=next_generation(), slot="active", config=cfg.as_dict(),
+                                         created_by=user,
                                          stages={s: {"status": "pending"} for s in STAGES}, attempt=1,
                                          project_id=project_id)
         except IntegrityError:  # the slot's unique index: someone started one at the same moment
             busy = active.first()
             raise RoundBusy(_busy_message(busy) if busy else "another round was just started") from None
-        audit.record(user, AuditAction.ROUND_START, r, config=cfg)
+        audit.record(user, AuditAction.ROUND_START, r, config=cfg.as_dict())
         transaction.on_commit(lambda: dispatch(r.pk))
     return r
 

@@ -1,8 +1,8 @@
-"""What a round selects from."""
+"""What a round selects from, and the fresh solutions its generate stage added (they validate its PRM)."""
 
 from django.db.models import Exists, OuterRef, Q
 
-from activelearn.models import Round, RoundSelection
+from activelearn.models import GeneratedSample, Round, RoundSelection
 from labeling.models import LabeledPass, Solution
 
 
@@ -14,3 +14,9 @@ def pool(r: Round | None = None):
     free = Q(queue_entry__isnull=True) | Exists(mine) if mine is not None else Q(queue_entry__isnull=True)
     qs = Solution.objects.filter(free, is_screening=False, is_quality_control=False).exclude(Exists(labelled))
     return qs.filter(project_id=r.project_id) if r is not None else qs
+
+
+def fresh_solution_ids(r: Round) -> list[int]:
+    """The solutions the round's generate stage produced (new or duplicates), for validation."""
+    return list(GeneratedSample.objects.filter(run__round=r, solution__isnull=False).order_by("id")
+                .values_list("solution_id", flat=True).distinct())

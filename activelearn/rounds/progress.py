@@ -10,6 +10,7 @@ from django.utils import timezone
 from activelearn.models import (
     ACTIVE_ROUND_STATUSES,
     STAGES,
+    BestOfNEvaluation,
     GeneratedSample,
     GenerationRun,
     Round,
@@ -19,7 +20,7 @@ from activelearn.models import (
     Stage,
 )
 from activelearn.policy import generation
-from activelearn.rounds import evaluation
+from activelearn.rounds.config import aggregation_of
 from activelearn.rounds.pool import pool
 from labeling.models import DEFAULT_PROJECT_ID, FinishReason, LabeledPass, StepLabels
 
@@ -135,9 +136,15 @@ def round_detail(r: Round) -> dict:
     return {**round_summary(r), "stages": stages, "stages_done": done, "stages_total": len(stages),
             "seconds": round(((r.finished_at or now) - r.started_at).total_seconds(), 3) if r.started_at else None,
             "metrics": r.metrics, "comparison": r.comparison, "selection": selection_summary(r),
-            "aggregation": evaluation.aggregation_of(r) if r.model_version_id else None,
-            "best_of_n": ev.result if (ev := evaluation.of_round(r)) else None,
+            "aggregation": aggregation_of(r) if r.model_version_id else None,
+            "best_of_n": ev.result if (ev := best_of_n_of(r)) else None,
             "generation_run": generation.summary(run) if run else None}
+
+
+def best_of_n_of(r: Round) -> BestOfNEvaluation | None:
+    """The best-of-N the round recorded at its end (activelearn.rounds.stages.best_of_n), if any."""
+    ev_id = (r.metrics or {}).get("best_of_n", {}).get("evaluation")
+    return BestOfNEvaluation.objects.filter(pk=ev_id).first() if ev_id else None
 
 
 def current_round(project: int = DEFAULT_PROJECT_ID) -> Round | None:

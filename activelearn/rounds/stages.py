@@ -13,7 +13,7 @@ from django.utils import timezone
 from activelearn.grading.solutions import grade_solutions
 from activelearn.labellers import runs as label_runs
 from activelearn.models import GenerationRun, ModelKind, Round, RoundSelection, RoundStatus, SolutionScore
-from activelearn.policy import connection, generation
+from activelearn.policy import best_of_n_runs, connection, generation
 from activelearn.policy.connection import Connection
 from activelearn.prm import loading, registry
 from activelearn.prm.aggregation import aggregate
@@ -21,10 +21,9 @@ from activelearn.prm.allowlist import resolve_backbone
 from activelearn.prm.reward_model import RewardModel
 from activelearn.prm.scoring import score_solutions
 from activelearn.prm.training import TrainConfig
-from activelearn.rounds import evaluation
 from activelearn.rounds.attempts import alive, save_stages
-from activelearn.rounds.config import generation_filters, label_mix_of, selection_config
-from activelearn.rounds.pool import pool
+from activelearn.rounds.config import aggregation_of, config_of
+from activelearn.rounds.pool import fresh_solution_ids, pool
 from activelearn.selection import strategies as selection
 from labeling.models import AutoLabelRun, FinishReason, LabeledPass, Solution, StepLabels
 from labeling.queue import claims as queue
@@ -32,18 +31,20 @@ from labeling.queue import claims as queue
 # --- generate ------------------------------------------------------------------------------------
 
 def generation_enabled(r: Round) -> bool:
-    return bool(r.config.get("generate_with"))
+    return bool(config_of(r).generate_with)
 
 
 def policy(r: Round) -> Connection:
     """The round's connection, resolved again on the worker (its key from the worker's environment)."""
-    return connection.resolve(r.config["generate_with"], r.config.get("policy_overrides"), project=r.project_id)
+    cfg = config_of(r)
+    return connection.resolve(cfg.generate_with, cfg.policy_overrides, project=r.project_id)
 
 
 def generation_run(r: Round) -> GenerationRun:
     """The round's run (one per round, whatever the attempt: its samples are the round's)."""
-    return generation.start_run(f"round-{r.generation}", policy(r), r.config["samples_per_problem"],
-                                generation_filters(r.config), round=r, user=r.created_by, project=r.project_id)
+    cfg = config_of(r)
+    return generation.start_run(f"round-{r.generation}", policy(r), cfg.samples_per_problem,
+                                cfg.generation_filters(), round=r, user=r.created_by, project=r.project_id)
 
 
 def skip_generation(r: Round) -> dict:
@@ -54,7 +55,7 @@ def begin_generation(r: Round) -> list[list[int]]:
     """Mark generation running and cut what is left to sample into chunks of problems."""
     run = generation_run(r)
     _open_stage(r, "generate", total=run.samples_wanted, run=run.key)
-    return generation.chunks(run, r.config["generate_chunk"])
+    return generation.chunks(run, config_of(r).generate_chunk)
 
 
 def _open_stage(r: Round, name: str, **figures) -> None:
@@ -100,8 +101,8 @@ def _close_stage(r: Round, info: dict, **figures) -> None:
 # --- train ---------------------------------------------------------------------------------------
 
 def train(r: Round) -> dict:
-    cfg = r.config
-    if cfg["retrain"] == "none":
+    cfg = config_of(r)
+    if cfg.retrain == "none":
         version = registry.active_version(project=r.project_id)
         if version is None:
             raise ValueError("retrain=none needs an active PRM and there is none")
@@ -117,20 +118,20 @@ def train(r: Round) -> dict:
         r.stages["train"].update(done=p.get("step"), total=p.get("max_steps"))
         alive(r, with_stages=True)
 
-    init_from = registry.active_version(project=r.project_id) if cfg["retrain"] == "finetune" else None
+    init_from = registry.active_version(project=r.project_id) if cfg.retrain == "finetune" else None
     # checked again here, not only when the round started: PRM_ALLOWED_BACKBONES may have changed since
     # (or the worker's differs), and a path or unlisted hub id must never reach a loader
-    base = resolve_backbone(cfg.get("base_model", "")) if init_from is None else None
-    fresh = evaluation.fresh_solution_ids(r)  # validation prefers them where people's labels are too few
-    train_cfg = TrainConfig(epochs=cfg["epochs"], seed=cfg["seed"], max_length=cfg["max_length"])
+    base = resolve_backbone(cfg.base_model) if init_from is None else None
+    fresh = fresh_solution_ids(r)  # validation prefers them where people's labels are too few
+    train_cfg = TrainConfig(epochs=cfg.epochs, seed=cfg.seed, max_length=cfg.max_length)
     version = registry.train_version(
         ModelKind.PRM, base=base, init_from=init_from, progress=progress, on_created=created, cfg=train_cfg,
-        activate=False, labels=label_mix_of(cfg), project=r.project_id, validation_solutions=fresh)
+        activate=False, labels=cfg.label_mix(), project=r.project_id, validation_solutions=fresh)
     alive(r, force=True)  # cancelled while the last steps ran: the new version stays inactive
     registry.activate_version(version, actor=r.created_by, round=r.generation)
     metrics = dict(version.metrics)
     out = {"model_version": version.pk, "trained": True}
-    if cfg.get("orm") == "train":
+    if cfg.orm == "train":
         orm = train_orm(r, train_cfg, fresh)
         metrics["orm"] = {"model_version": orm.pk, **orm.metrics}
         out["orm_version"] = orm.pk
@@ -143,7 +144,7 @@ def train_orm(r: Round, train_cfg: TrainConfig, fresh: list[int]):
     """An ORM beside the PRM, on the same solutions (those people labelled), from their final answers."""
     labelled = Solution.objects.filter(Exists(LabeledPass.objects.filter(solution=OuterRef("pk"))),
                                        project_id=r.project_id)  # no DISTINCT: steps is JSON (PostgreSQL)
-    orm = registry.train_version(ModelKind.ORM, base=resolve_backbone(r.config.get("base_model", "")),
+    orm = registry.train_version(ModelKind.ORM, base=resolve_backbone(config_of(r).base_model),
                                  cfg=train_cfg, activate=False, solutions=labelled, project=r.project_id,
                                  validation_solutions=fresh)
     alive(r, force=True)
@@ -173,7 +174,7 @@ def begin_scoring(r: Round) -> list[list[int]]:
                 total=len(ids) + already)
     r.stage = "score"
     save_stages(r)
-    size = r.config["chunk_size"]
+    size = config_of(r).chunk_size
     return [ids[i:i + size] for i in range(0, len(ids), size)]
 
 
@@ -220,8 +221,8 @@ def candidates(r: Round) -> list[selection.Candidate]:
     auto = StepLabels.objects.filter(run__generation=r.generation, malformed=False, first_error__isnull=False)
     for sid, fe, soft in auto.values_list("solution_id", "first_error", "soft"):
         labels.setdefault(sid, []).append((fe, soft))
-    threshold = r.config.get("auto_label_threshold", 0.5)
-    how = evaluation.aggregation_of(r)
+    threshold = config_of(r).auto_label_threshold
+    how = aggregation_of(r)
     out = []
     for sid, pid, ok in pool(r).values_list("id", "problem_id", "answer_is_correct").order_by("id"):
         score, steps = scores.get(sid, (None, None))
@@ -235,7 +236,7 @@ def candidates(r: Round) -> list[selection.Candidate]:
 # --- auto-label ----------------------------------------------------------------------------------
 
 def auto_label_enabled(r: Round) -> bool:
-    return bool(r.config.get("auto_label_with"))
+    return bool(config_of(r).auto_label_with)
 
 
 def skip_auto_label(r: Round) -> dict:
@@ -244,20 +245,20 @@ def skip_auto_label(r: Round) -> dict:
 
 def auto_label_run(r: Round) -> AutoLabelRun:
     """The round's labelling run: its pool's candidates, the highest scored first, up to the cap."""
-    c = r.config
+    c = config_of(r)
     scored = SolutionScore.objects.filter(model_version_id=r.model_version_id, solution__in=pool(r)) \
         .order_by("-score", "solution_id").values_list("solution_id", flat=True)
-    ids = list(scored[:c["auto_label_cap"]] if c.get("auto_label_cap") else scored)
-    params = {"connection": c["auto_label_connection"], "k": c["auto_label_k"], "attempts": c["auto_label_attempts"],
-              "threshold": c["auto_label_threshold"]}
-    return label_runs.start_run(f"round-{r.generation}-{c['auto_label_with']}", c["auto_label_with"], params,
+    ids = list(scored[:c.auto_label_cap] if c.auto_label_cap else scored)
+    params = {"connection": c.auto_label_connection, "k": c.auto_label_k, "attempts": c.auto_label_attempts,
+              "threshold": c.auto_label_threshold}
+    return label_runs.start_run(f"round-{r.generation}-{c.auto_label_with}", c.auto_label_with, params,
                                 {"ids": ids}, generation=r.generation, user=r.created_by, project=r.project_id)
 
 
 def begin_auto_label(r: Round) -> list[list[int]]:
     run = auto_label_run(r)
     _open_stage(r, "auto_label", total=run.solutions, run=run.key)
-    return label_runs.chunks(run, r.config["auto_label_chunk"])
+    return label_runs.chunks(run, config_of(r).auto_label_chunk)
 
 
 def auto_label_chunk(r: Round, solution_ids: list[int]) -> int:
@@ -288,7 +289,7 @@ def end_auto_label(r: Round) -> None:
 
 def select(r: Round) -> dict:
     cands = candidates(r)
-    picks = selection.select(cands, selection_config(r.config))
+    picks = selection.select(cands, config_of(r).selection())
     with transaction.atomic():
         RoundSelection.objects.filter(round=r).delete()
         RoundSelection.objects.bulk_create([
@@ -302,35 +303,36 @@ def select(r: Round) -> dict:
 
 @transaction.atomic
 def enqueue(r: Round) -> dict:
+    cfg = config_of(r)
     rows = list(RoundSelection.objects.filter(round=r).select_related("solution"))
     for row in rows:
         row.solution.generation, row.solution.verifier_score = r.generation, row.score
     Solution.objects.bulk_update([row.solution for row in rows], ["generation", "verifier_score"], batch_size=1000)
     # priority by the selecting model's score: the most convincing first
     created = queue.enqueue_ids([(row.solution_id, row.score if row.score is not None else 0.0) for row in rows],
-                                overlap=r.config["overlap"], generation=r.generation)
+                                overlap=cfg.overlap, generation=r.generation)
     qc = list(Solution.objects.filter(is_quality_control=True, gold_first_error__isnull=False, generation__isnull=True,
                                       project_id=r.project_id)
-              .order_by("id").values_list("id", flat=True)[:r.config["qc"]])
+              .order_by("id").values_list("id", flat=True)[:cfg.qc])
     Solution.objects.filter(id__in=qc).update(generation=r.generation)
     return {"queued": created, "requeued": len(rows) - created, "qc": len(qc)}
 
 
 def best_of_n(r: Round) -> None:
-    """Best-of-N over the round's fresh samples (activelearn/rounds/evaluation.py), recorded and linked from the
+    """Best-of-N over the round's fresh samples (activelearn/policy/best_of_n_runs.py), recorded and linked from the
     round's metrics; nothing when the round generated fewer than 2 samples per problem."""
     run = GenerationRun.objects.filter(round=r).first()
     if run is None or r.model_version is None or "evaluation" in (r.metrics or {}).get("best_of_n", {}):
         return
-    cfg = r.config
-    orm = registry.active_version(ModelKind.ORM, r.project_id) if cfg.get("orm", "active") != "none" else None
-    how = evaluation.aggregation_of(r)
-    result = evaluation.best_of_n(run, r.model_version, orm, how, cfg.get("best_of_n_trials", 100), cfg["seed"],
-                                  rm=_model(r.model_version.path))
+    cfg = config_of(r)
+    orm = registry.active_version(ModelKind.ORM, r.project_id) if cfg.orm != "none" else None
+    how = aggregation_of(r)
+    result = best_of_n_runs.of_run_by_aggregation(run, r.model_version, orm, how, cfg.best_of_n_trials, cfg.seed,
+                                                  rm=_model(r.model_version.path))
     if result is None:
         return
-    ev = evaluation.record(run, r.model_version, orm, result, r.created_by)
-    r.metrics = {**(r.metrics or {}), "best_of_n": {"evaluation": ev.pk, **evaluation.summary(result)}}
+    ev = best_of_n_runs.replace(run, r.model_version, orm, result, r.created_by)
+    r.metrics = {**(r.metrics or {}), "best_of_n": {"evaluation": ev.pk, **best_of_n_runs.summary(result)}}
     Round.objects.filter(pk=r.pk).update(metrics=r.metrics)
 
 

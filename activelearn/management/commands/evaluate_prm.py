@@ -3,8 +3,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from activelearn.models import GenerationRun, ModelKind, ModelVersion
-from activelearn.policy import evaluation as policy_evaluation
-from activelearn.prm import evaluation, loading, registry
+from activelearn.policy import best_of_n_files, best_of_n_runs
+from activelearn.prm import best_of_n, loading, processbench, registry
 from labeling.cli import actor_from, add_actor_argument, add_project_argument, project_from
 
 
@@ -54,13 +54,13 @@ class Command(BaseCommand):
         rm = loading.load(version.path)
         out = {"version": version.pk}
         if o["processbench"]:
-            out["processbench"] = evaluation.evaluate_processbench(rm, o["processbench"], o["threshold_file"],
-                                                                   o["batch_size"], o["seed"])
+            out["processbench"] = processbench.evaluate_processbench(rm, o["processbench"], o["threshold_file"],
+                                                                     o["batch_size"], o["seed"])
         if o["best_of_n"]:
             orm_version = _version(o["orm_version"], ModelKind.ORM, project_from(o))
             orm = loading.load(orm_version.path) if orm_version else None
-            out["best_of_n"] = evaluation.best_of_n(rm, orm, o["best_of_n"], o["n"] or [1, 2, 4, 8, 16],
-                                                    o["trials"], o["seed"], o["batch_size"])
+            out["best_of_n"] = best_of_n.of_file(rm, orm, o["best_of_n"], o["n"] or [1, 2, 4, 8, 16],
+                                                 o["trials"], o["seed"], o["batch_size"])
             out["best_of_n"]["orm_version"] = orm_version.pk if orm_version else None
         if o["best_of_n_run"]:
             out["best_of_n"] = self._run_best_of_n(version, o)
@@ -74,11 +74,11 @@ class Command(BaseCommand):
         if run is None:
             raise CommandError(f"there is no generation run {o['best_of_n_run']!r} (see /api/generations/)")
         orm_version = _version(o["orm_version"], ModelKind.ORM, project_from(o))
-        ns = o["n"] or list(policy_evaluation.DEFAULT_NS)
-        result = policy_evaluation.best_of_n(run, version, orm_version, ns, o["trials"], o["seed"])
-        policy_evaluation.record(run, version, orm_version, result, actor_from(o))
+        ns = o["n"] or list(best_of_n_runs.DEFAULT_NS)
+        result = best_of_n_runs.of_run(run, version, orm_version, ns, o["trials"], o["seed"])
+        best_of_n_runs.record(run, version, orm_version, result, actor_from(o))
         if o["out"]:
-            for path in policy_evaluation.write(result, o["out"]):
+            for path in best_of_n_files.write(result, o["out"]):
                 self.stderr.write(f"wrote {path}")
         return result
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from activelearn.prm.evaluation import read_records
+from activelearn.prm.records import read_records
 from activelearn.prm.training import TrainConfig
 from activelearn.selection import simulation
 

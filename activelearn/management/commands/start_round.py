@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from activelearn.management.commands._round_cli import stage_line, wait, warn_if_no_worker
 from activelearn.options import Option, describe_default, format_number
-from activelearn.rounds.config import OPTIONS, RoundConfigError, from_text
+from activelearn.rounds.config import OPTIONS, RoundConfigError, config_of, from_text
 from activelearn.rounds.errors import RoundBusy
 from activelearn.rounds.lifecycle import start_round
 from activelearn.rounds.progress import round_detail
@@ -65,7 +65,7 @@ class Command(BaseCommand):
             raise CommandError(f"{field}: {exc.message}") from None
         except RoundBusy as exc:
             raise CommandError(f"cannot start a round: {exc.message}") from None
-        settings = " ".join(f"{k}={v}" for k, v in r.config.items())
+        settings = " ".join(f"{k}={v}" for k, v in config_of(r).as_dict().items())
         self.stdout.write(f"Started round {r.generation} in {r.project.slug} ({settings}).")
         warn_if_no_worker(self)
         if opts["wait"]:
