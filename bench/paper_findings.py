@@ -128,28 +128,48 @@ def learnability(args) -> dict:
 
     torch.set_num_threads(args.threads)
     train, test = _split(list(sampling.records(args.problems, args.samples, args.seed)))
+    if args.alone:
+        train, test = _steps_alone(train), _steps_alone(test)
     cfg = simulation.SimConfig(base=args.base, layers=args.layers or None, threads=args.threads,
                                train=TrainConfig(epochs=1000, max_steps=args.steps, learning_rate=args.lr,
-                                                 max_length=384, batch_size=args.batch_size, seed=args.seed))
+                                                 max_length=args.max_length, batch_size=args.batch_size,
+                                                 seed=args.seed))
     with tempfile.TemporaryDirectory(prefix="stepwise-learn-") as tmp, simulation.quiet_transformers():
         if args.base == "micro":
             corpus = [t for r in train for t in (r["problem"], *r["steps"])]
             base = str(build_micro_backbone(Path(tmp) / "micro", corpus, "bert", vocab_size=args.vocab,
                                             hidden=args.hidden, layers=args.layers or 4, heads=args.heads,
-                                            digits=args.digits, seed=args.seed))
+                                            digits=args.digits, numbers=args.numbers, seed=args.seed))
         else:
             base = simulation.build_backbone(cfg, [], Path(tmp))
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         model, history = simulation.train_fresh(base, train, cfg, Path(tmp) / "prm")
-        seconds = time.perf_counter() - t
+        seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
         steps = [s for _, s in model.score([(r["problem"], r["steps"]) for r in test])]
     labels = [r["label"] for r in test]
     out = {"config": vars(args), "solutions": {"train": len(train), "test": len(test)},
-           "train_seconds": round(seconds, 1), "train_loss": history["train_loss"],
+           "train_seconds": round(seconds, 1), "steps_per_second": round(history["global_step"] / seconds, 2),
+           # the machine is shared: the training's own CPU time over its threads is about what it takes alone
+           "train_cpu_seconds": round(cpu, 1), "idle_estimate_seconds": round(cpu / args.threads, 1),
+           "load_average": os.getloadavg(), "train_loss": history["train_loss"],
            "step_auroc": metrics.step_auroc(steps, labels), "by_kind": {}}
     for kind in sorted({r["kind"] for r in test if r["kind"]}):
         idx = [i for i, r in enumerate(test) if r["kind"] in (kind, None)]
         out["by_kind"][kind] = metrics.step_auroc([steps[i] for i in idx], [labels[i] for i in idx])
+    return out
+
+
+def _steps_alone(records: list[dict]) -> list[dict]:
+    """Every labelled step as a record of its own, without the problem or the steps before it (the probe
+    `--alone`): what a model can tell from one step's text, e.g. a false equation, and what it cannot (a
+    misread number or a wrong operation, which only the problem shows)."""
+    out = []
+    for r in records:
+        upto = len(r["steps"]) if r["label"] == -1 else r["label"] + 1
+        for k in range(upto):
+            bad = r["ratings"][k] == -1
+            out.append({**r, "problem": "", "steps": [r["steps"][k]], "ratings": [r["ratings"][k]],
+                        "label": 0 if bad else -1, "kind": r["kind"] if bad else None})
     return out
 
 
@@ -307,6 +327,12 @@ def main(argv=None) -> int:
     lr.add_argument("--heads", type=int, default=4)
     lr.add_argument("--vocab", type=int, default=600)
     lr.add_argument("--digits", action="store_true", help="micro: every number read digit by digit")
+    lr.add_argument("--numbers", default="as_written", choices=["as_written", "digits", "reversed"],
+                    help="micro: numbers written as they are, digit by digit, or digit by digit last digit first")
+    lr.add_argument("--name", default="learnability", help="the figures go to docs/findings/NAME.json")
+    lr.add_argument("--max-length", type=int, default=384)
+    lr.add_argument("--alone", action="store_true",
+                    help="a probe: every step read alone (no problem, no earlier steps), scored and held out as such")
     lr.add_argument("--problems", type=int, default=300)
     lr.add_argument("--samples", type=int, default=24)
     lr.add_argument("--steps", type=int, default=1500, help="optimiser steps")
@@ -337,7 +363,7 @@ def main(argv=None) -> int:
     if args.what == "learnability":
         result = learnability(args)
         OUT.mkdir(parents=True, exist_ok=True)
-        (OUT / "learnability.json").write_text(json.dumps(_safe(result), indent=1) + "\n")
+        (OUT / f"{args.name}.json").write_text(json.dumps(_safe(result), indent=1) + "\n")
         kinds = ", ".join(f"{k} {v:.2f}" for k, v in result["by_kind"].items())
         print(f"trained {result['train_seconds']} s on {result['solutions']['train']} solutions; held-out step AUROC "
               f"{result['step_auroc']:.3f} ({result['solutions']['test']} solutions); by kind: {kinds}")
