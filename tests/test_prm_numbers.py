@@ -47,3 +47,14 @@ def test_a_version_may_read_any_backbone_digit_by_digit(micro_bert, tmp_path):
     assert backbone.load_tokenizer(tmp_path / "v").stepwise_numbers == "digits"
     with pytest.raises(ValueError, match="model.numbers"):
         heads.model_options_of({"numbers": "roman"})
+
+
+def test_train_prm_passes_numbers_on():
+    import argparse
+
+    from activelearn.management.commands._model_options import add_model_arguments, model_from
+
+    parser = argparse.ArgumentParser()
+    add_model_arguments(parser, training=True)
+    assert model_from(vars(parser.parse_args(["--numbers", "reversed"]))) == {"numbers": "reversed"}
+    assert model_from(vars(parser.parse_args([]))) is None
