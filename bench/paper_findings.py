@@ -3,6 +3,9 @@
     .venv/bin/python bench/paper_findings.py best-of-n     # process vs outcome supervision (Figure 3's shape)
     .venv/bin/python bench/paper_findings.py replay        # convincing wrong answers vs uniform (section 4.2)
     .venv/bin/python bench/paper_findings.py learnability --digits   # a micro model reading digits
+    .venv/bin/python bench/paper_findings.py learnability --numbers reversed   # digits, last digit first
+    .venv/bin/python bench/paper_findings.py learnability --alone --numbers reversed --max-length 96  # steps alone
+    .venv/bin/python bench/paper_findings.py ceiling --seed 0   # what one exact skill would score, no training
     .venv/bin/python bench/paper_findings.py replay --strategy convincing --strategy uniform --strategy uncertainty \\
         --strategy disagreement
 
@@ -129,28 +132,110 @@ def learnability(args) -> dict:
 
     torch.set_num_threads(args.threads)
     train, test = _split(list(sampling.records(args.problems, args.samples, args.seed)))
+    if args.alone:
+        train, test = _steps_alone(train), _steps_alone(test)
     cfg = simulation.SimConfig(base=args.base, layers=args.layers or None, threads=args.threads,
                                train=TrainConfig(epochs=1000, max_steps=args.steps, learning_rate=args.lr,
-                                                 max_length=384, batch_size=args.batch_size, seed=args.seed))
+                                                 max_length=args.max_length, batch_size=args.batch_size,
+                                                 seed=args.seed))
     with tempfile.TemporaryDirectory(prefix="stepwise-learn-") as tmp, simulation.quiet_transformers():
         if args.base == "micro":
             corpus = [t for r in train for t in (r["problem"], *r["steps"])]
             base = str(build_micro_backbone(Path(tmp) / "micro", corpus, "bert", vocab_size=args.vocab,
                                             hidden=args.hidden, layers=args.layers or 4, heads=args.heads,
-                                            digits=args.digits, seed=args.seed))
+                                            digits=args.digits, numbers=args.numbers, seed=args.seed))
         else:
             base = simulation.build_backbone(cfg, [], Path(tmp))
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         model, history = simulation.train_fresh(base, train, cfg, Path(tmp) / "prm")
-        seconds = time.perf_counter() - t
+        seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
         steps = [s for _, s in model.score([(r["problem"], r["steps"]) for r in test])]
     labels = [r["label"] for r in test]
     out = {"config": vars(args), "solutions": {"train": len(train), "test": len(test)},
-           "train_seconds": round(seconds, 1), "train_loss": history["train_loss"],
+           "train_seconds": round(seconds, 1), "steps_per_second": round(history["global_step"] / seconds, 2),
+           # the machine is shared: the training's own CPU time over its threads is about what it takes alone
+           "train_cpu_seconds": round(cpu, 1), "idle_estimate_seconds": round(cpu / args.threads, 1),
+           "load_average": os.getloadavg(), "train_loss": history["train_loss"],
            "step_auroc": metrics.step_auroc(steps, labels), "by_kind": {}}
     for kind in sorted({r["kind"] for r in test if r["kind"]}):
         idx = [i for i, r in enumerate(test) if r["kind"] in (kind, None)]
         out["by_kind"][kind] = metrics.step_auroc([steps[i] for i in idx], [labels[i] for i in idx])
+    return out
+
+
+def _false_equation(step: str, modulus: int | None = None) -> bool:
+    """The step states an equation whose sides differ (`modulus`: differ in their last digits, as a check
+    of the units, or units and tens, would see; a fraction counts as seen)."""
+    from labeling.demo import checker
+
+    for seg in checker._MATH.findall(step.split("# Answer")[0]):
+        values = {v for v in map(checker.evaluate, seg.split("=")) if v is not None}
+        if len(values) > 1 and (modulus is None or any(v.denominator != 1 for v in values)
+                                or len({int(v) % modulus for v in values}) > 1):
+            return True
+    return False
+
+
+def _new_operand(before: str, step: str) -> bool:
+    """A number on the left of an equation that neither the problem nor an earlier step wrote (what a misread
+    looks like; 0, 1, 2 and 100 any solution may bring in)."""
+    import re
+
+    from labeling.demo import checker
+
+    seen = set(re.findall(r"\d+", before)) | {"0", "1", "2", "100"}
+    for seg in checker._MATH.findall(step.split("# Answer")[0]):
+        sides = seg.split("=")
+        if len(sides) > 1 and any(n not in seen for side in sides[:-1] for n in re.findall(r"\d+", side)):
+            return True
+    return False
+
+
+def ceiling(args) -> dict:
+    """What a PRM would score on the demo's steps if it had one skill exactly and guessed elsewhere (no
+    training): the shares of first errors by kind and by what shows them, and the step AUROC of each skill."""
+    import random
+    from collections import Counter
+
+    from activelearn.prm import metrics
+    from labeling.demo import sampling
+
+    records = list(sampling.records(args.problems, args.samples, args.seed))
+    firsts = [(r, r["steps"][r["label"]]) for r in records if r["label"] >= 0]
+    shown = Counter()
+    for r, step in firsts:
+        shown[r["kind"], "false equation" if _false_equation(step) else "a number no correct solution has",
+              "units digit differs" if _false_equation(step, 10) else "units digit agrees"] += 1
+    skills = {
+        "checks every equation": lambda r, k: _false_equation(r["steps"][k]),
+        "checks the units digit": lambda r, k: _false_equation(r["steps"][k], 10),
+        "checks the units and tens digits": lambda r, k: _false_equation(r["steps"][k], 100),
+        "spots a new operand": lambda r, k: _new_operand(" ".join([r["problem"], *r["steps"][:k]]), r["steps"][k]),
+    }
+    skills["checks every equation and spots a new operand"] = lambda r, k: (
+        skills["checks every equation"](r, k) or skills["spots a new operand"](r, k))
+    rng = random.Random(args.seed)
+    out = {"records": len(records), "first_errors": len(firsts),
+           "first_errors_by_kind": Counter(r["kind"] for r, _ in firsts),
+           "shown_by": [{"kind": k, "shown_by": s, "units": u, "n": n} for (k, s, u), n in shown.most_common()],
+           "step_auroc_with_one_skill": {}}
+    for name, has in skills.items():
+        scores = [[0.0 if has(r, k) else 1.0 + rng.random() for k in range(len(r["steps"]))] for r in records]
+        out["step_auroc_with_one_skill"][name] = metrics.step_auroc(scores, [r["label"] for r in records])
+    return out
+
+
+def _steps_alone(records: list[dict]) -> list[dict]:
+    """Every labelled step as a record of its own, without the problem or the steps before it (the probe
+    `--alone`): what a model can tell from one step's text, e.g. a false equation, and what it cannot (a
+    misread number or a wrong operation, which only the problem shows)."""
+    out = []
+    for r in records:
+        upto = len(r["steps"]) if r["label"] == -1 else r["label"] + 1
+        for k in range(upto):
+            bad = r["ratings"][k] == -1
+            out.append({**r, "problem": "", "steps": [r["steps"][k]], "ratings": [r["ratings"][k]],
+                        "label": 0 if bad else -1, "kind": r["kind"] if bad else None})
     return out
 
 
@@ -308,6 +393,12 @@ def main(argv=None) -> int:
     lr.add_argument("--heads", type=int, default=4)
     lr.add_argument("--vocab", type=int, default=600)
     lr.add_argument("--digits", action="store_true", help="micro: every number read digit by digit")
+    lr.add_argument("--numbers", default="as_written", choices=["as_written", "digits", "reversed"],
+                    help="micro: numbers written as they are, digit by digit, or digit by digit last digit first")
+    lr.add_argument("--name", default="learnability", help="the figures go to docs/findings/NAME.json")
+    lr.add_argument("--max-length", type=int, default=384)
+    lr.add_argument("--alone", action="store_true",
+                    help="a probe: every step read alone (no problem, no earlier steps), scored and held out as such")
     lr.add_argument("--problems", type=int, default=300)
     lr.add_argument("--samples", type=int, default=24)
     lr.add_argument("--steps", type=int, default=1500, help="optimiser steps")
@@ -315,6 +406,10 @@ def main(argv=None) -> int:
     lr.add_argument("--lr", type=float, default=1e-3)
     lr.add_argument("--threads", type=int, default=2)
     lr.add_argument("--seed", type=int, default=0)
+    ce = sub.add_parser("ceiling", help="the step AUROC a PRM with one exact skill would reach (no training)")
+    ce.add_argument("--problems", type=int, default=300)
+    ce.add_argument("--samples", type=int, default=24)
+    ce.add_argument("--seed", type=int, default=0)
     sm = sub.add_parser("summary", help="the ratios over seeds again, from docs/findings/NAME-seedS.json")
     sm.add_argument("--name", default="replay")
     sm.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -338,10 +433,21 @@ def main(argv=None) -> int:
     if args.what == "learnability":
         result = learnability(args)
         OUT.mkdir(parents=True, exist_ok=True)
-        (OUT / "learnability.json").write_text(json.dumps(_safe(result), indent=1) + "\n")
+        (OUT / f"{args.name}.json").write_text(json.dumps(_safe(result), indent=1) + "\n")
         kinds = ", ".join(f"{k} {v:.2f}" for k, v in result["by_kind"].items())
         print(f"trained {result['train_seconds']} s on {result['solutions']['train']} solutions; held-out step AUROC "
               f"{result['step_auroc']:.3f} ({result['solutions']['test']} solutions); by kind: {kinds}")
+        return 0
+    if args.what == "ceiling":
+        result = ceiling(args)
+        OUT.mkdir(parents=True, exist_ok=True)
+        (OUT / f"learnability-ceiling-seed{args.seed}.json").write_text(json.dumps(_safe(result), indent=1) + "\n")
+        print(f"{result['first_errors']} first errors of {result['records']} samples: "
+              f"{dict(result['first_errors_by_kind'])}")
+        for row in result["shown_by"]:
+            print(f"  {row['n']:5d} {row['kind']}: {row['shown_by']}, {row['units']}")
+        for name, v in result["step_auroc_with_one_skill"].items():
+            print(f"step AUROC of a PRM that {name} and guesses elsewhere: {v:.3f}")
         return 0
     if args.what == "summary":
         runs = {seed: json.loads((OUT / f"{args.name}-seed{seed}.json").read_text()) for seed in args.seeds}

@@ -67,10 +67,13 @@ def make_causal(config) -> None:
 def load_tokenizer(path: str | Path):
     from transformers import AutoTokenizer
 
+    from activelearn.prm.text import numbers_of
+
     configure_hub()
     tok = AutoTokenizer.from_pretrained(str(path))
     if STEP_TOKEN not in tok.get_vocab():
         tok.add_special_tokens({"additional_special_tokens": [STEP_TOKEN]})
+    tok.stepwise_numbers = numbers_of(path)  # how encoding.py writes numbers for it (text.py)
     return with_pad_token(tok)
 
 

@@ -19,7 +19,7 @@ from activelearn.prm.encoding import IGNORE, Encoded, _cap
 from activelearn.prm.remote_code import remote_code_allowed
 from activelearn.prm.reward_model import RewardModel
 from activelearn.prm.step_format import StepFormat, step_format_of
-from activelearn.prm.text import normalize
+from activelearn.prm.text import normalize, numbers_of
 
 HEAD = "causal_lm"
 MAX_SHORTEN_TRIES = 6
@@ -54,6 +54,7 @@ def load_tokenizer(path: str | Path, fmt: StepFormat, *, new: bool, trust_remote
         raise ValueError("a causal-LM reward model needs a fast tokenizer (character offsets find the read points)")
     if new and fmt.tag and len(tok(fmt.tag, add_special_tokens=False)["input_ids"]) != 1:
         tok.add_special_tokens({"additional_special_tokens": [fmt.tag]})
+    tok.stepwise_numbers = numbers_of(path)  # text.py: how numbers are written for it
     return backbone.with_pad_token(tok)
 
 
@@ -131,8 +132,9 @@ class CausalRewardModel(RewardModel):
     # --- encoding ---------------------------------------------------------------------------------
 
     def encode(self, items, step_labels=None, step_soft=None, weights=None) -> list[Encoded]:
-        problems = [normalize(p) for p, _ in items]
-        steps = [[normalize(s) for s in st] for _, st in items]
+        numbers = getattr(self.tokenizer, "stepwise_numbers", None)
+        problems = [normalize(p, numbers) for p, _ in items]
+        steps = [[normalize(s, numbers) for s in st] for _, st in items]
         rendered = [self.step_format.render(p, s) for p, s in zip(problems, steps, strict=True)]
         enc = self.tokenizer([t for t, _ in rendered], add_special_tokens=True, return_offsets_mapping=True,
                              verbose=False) if rendered else {"input_ids": [], "offset_mapping": []}

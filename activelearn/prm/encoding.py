@@ -42,7 +42,8 @@ def encode(tokenizer, items: list[tuple[str, list[str]]], max_length: int,
     step_id = tokenizer.convert_tokens_to_ids(STEP_TOKEN)
     prefix = [tokenizer.cls_token_id] if tokenizer.cls_token_id is not None else (
         [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else [])
-    flat = [normalize(t) for problem, steps in items for t in (problem, *steps)]
+    numbers = getattr(tokenizer, "stepwise_numbers", None)
+    flat = [normalize(t, numbers) for problem, steps in items for t in (problem, *steps)]
     pieces = tokenizer(flat, add_special_tokens=False, verbose=False)["input_ids"] if flat else []
     out, k = [], 0
     for i, (_, steps) in enumerate(items):

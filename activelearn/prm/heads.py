@@ -11,6 +11,7 @@ from pathlib import Path
 
 from activelearn.prm import backbone
 from activelearn.prm.reward_model import META_FILE, RewardModel
+from activelearn.prm.text import NUMBERS
 
 TOKEN_CLASSIFICATION = "token_classification"
 CAUSAL_LM = "causal_lm"
@@ -27,6 +28,7 @@ class ModelOptions:
     gradient_checkpointing: bool = False
     bf16: str = "auto"  # "auto": bf16 where the GPU has it (a LoRA backbone's frozen weights in bf16 too)
     trust_remote_code: bool = False  # set by the caller from PRM_TRUST_REMOTE_CODE, never from input
+    numbers: str | None = None  # how numbers are written before tokenising (text.py's NUMBERS); None: the backbone's
 
     def as_dict(self) -> dict:
         out = asdict(self)
@@ -50,6 +52,8 @@ def model_options_of(value) -> ModelOptions:
     opts = ModelOptions(**value)
     if opts.head not in HEADS:
         raise ValueError(f"model.head must be one of {HEADS}, got {opts.head!r}")
+    if opts.numbers is not None and opts.numbers not in NUMBERS:
+        raise ValueError(f"model.numbers must be one of {NUMBERS}, got {opts.numbers!r}")
     if opts.bf16 not in BF16:
         raise ValueError(f"model.bf16 must be one of {BF16}")
     if opts.head == CAUSAL_LM:
@@ -99,6 +103,8 @@ def build(base: str, opts: ModelOptions, *, new_head: bool, max_length: int, see
         from activelearn.prm.lora import attach
 
         attach(rm, opts, base)
+    if opts.numbers is not None:  # a backbone read another way than it was built for: a pretrained one, digit by digit
+        rm.tokenizer.stepwise_numbers = opts.numbers
     rm.training_overrides = training_overrides(opts)
     return rm
 

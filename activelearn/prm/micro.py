@@ -13,7 +13,9 @@ from pathlib import Path
 
 def build_micro_backbone(out_dir: str | Path, corpus: Iterable[str], arch: str = "bert", *, vocab_size: int = 800,
                          hidden: int = 64, layers: int = 2, heads: int = 2, max_positions: int = 512,
-                         seed: int = 0, digits: bool = False) -> Path:
+                         seed: int = 0, digits: bool = False, numbers: str = "as_written") -> Path:
+    """`numbers`: how the backbone reads numbers (text.py's NUMBERS; saved beside it, and every version
+    trained from it reads them the same way); "digits" or "reversed" imply `digits`."""
     import torch
     from tokenizers import ByteLevelBPETokenizer, normalizers
     from tokenizers.implementations import BertWordPieceTokenizer
@@ -29,7 +31,9 @@ def build_micro_backbone(out_dir: str | Path, corpus: Iterable[str], arch: str =
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    texts = list(corpus)
+    from activelearn.prm.text import normalize, save_numbers
+
+    texts = [normalize(t, numbers) for t in corpus]
     torch.manual_seed(seed)
     if arch == "bert":
         # A vocabulary made here, not by the WordPiece trainer, whose ties fall differently from run to
@@ -71,4 +75,5 @@ def build_micro_backbone(out_dir: str | Path, corpus: Iterable[str], arch: str =
         raise ValueError(f"arch must be 'bert', 'gpt2' or 'gpt2-lm', got {arch!r}")
     model.save_pretrained(out)
     tok.save_pretrained(out)
+    save_numbers(out, numbers)
     return out

@@ -7,6 +7,7 @@ import numpy as np
 
 from activelearn.prm import backbone
 from activelearn.prm.encoding import Collator, Encoded, encode
+from activelearn.prm.text import save_numbers
 
 META_FILE = "stepwise.json"
 
@@ -38,6 +39,7 @@ class RewardModel:
         path = Path(path)
         self.model.save_pretrained(path)
         self.tokenizer.save_pretrained(path)
+        save_numbers(path, getattr(self.tokenizer, "stepwise_numbers", None))
         (path / META_FILE).write_text(json.dumps({"max_length": self.max_length, **meta}, indent=1))
 
     def encode(self, items, step_labels=None, step_soft=None, weights=None) -> list[Encoded]:

@@ -5,6 +5,7 @@ import json
 from django.core.management.base import CommandError
 
 from activelearn.prm.heads import HEADS
+from activelearn.prm.text import NUMBERS
 
 
 def add_model_arguments(parser, *, training: bool) -> None:
@@ -20,6 +21,8 @@ def add_model_arguments(parser, *, training: bool) -> None:
         parser.add_argument("--save-adapters", action="store_true", help="LoRA: save the adapters alone, not merged.")
         parser.add_argument("--gradient-checkpointing", action="store_true")
         parser.add_argument("--no-bf16", action="store_true", help="fp32 even where the GPU has bf16.")
+        parser.add_argument("--numbers", choices=NUMBERS, help="how numbers are written before tokenising: as "
+                            "written, digit by digit, or digit by digit last digit first (default: the backbone's).")
 
 
 def model_from(o: dict) -> dict | None:
@@ -41,6 +44,8 @@ def model_from(o: dict) -> dict | None:
     for flag in ("save_adapters", "gradient_checkpointing"):
         if o.get(flag):
             out[flag] = True
+    if o.get("numbers"):
+        out["numbers"] = o["numbers"]
     if o.get("no_bf16"):
         out["bf16"] = "off"
     return out or None
