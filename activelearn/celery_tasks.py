@@ -9,10 +9,11 @@ from celery.signals import task_failure
 from kombu.exceptions import OperationalError
 
 from activelearn.labellers import runs as label_runs
-from activelearn.models import Round, RoundStatus
+from activelearn.models import Round
 from activelearn.rounds import attempts, stages
 from activelearn.rounds import lifecycle as rounds
 from activelearn.rounds.errors import RoundStopped
+from labeling.models import RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,39 @@ def _fan_out(r, what: str, tasks, callback) -> None:
         log.warning("round %s: %s not sent (%r); it will be re-sent", r.generation, what, exc)
 
 
+def _carry_out(r, round_id: int, attempt: int, stage: stages.RunStage, chunk_task, done_task) -> bool:
+    """A stage that carries out a run (generate, auto-label): skipped when the round does not ask for it; else
+    what is left of its run sent as chunks whose callback `done_task` ends it and goes on (True), or, with
+    nothing left, ended here."""
+    if not stage.enabled(r):
+        attempts.run_stage(r, stage.name, stages.skip)
+    elif r.stages.get(stage.name, {}).get("status") != "done":
+        chunks = stage.begin(r)
+        if chunks:
+            _fan_out(r, stage.what, (chunk_task.si(round_id, attempt, c) for c in chunks),
+                     done_task.si(round_id, attempt))
+            return True
+        stage.end(r)
+    return False
+
+
+def _chunk_of(round_id: int, attempt: int, stage: stages.RunStage, ids: list[int], stopped):
+    """One chunk of a run stage, if this attempt still runs the round (else `stopped`)."""
+    r = Round.objects.filter(pk=round_id, attempt=attempt, status=RunStatus.RUNNING).first()
+    if r is None:
+        return stopped
+    return _failing_the_round(round_id, attempt, lambda: stage.name, lambda: stage.chunk(r, ids), stopped=stopped)
+
+
+def _ended(stage: stages.RunStage, then):
+    """The body of a run stage's callback: end the stage (its run complete), then go on."""
+    def body(r):
+        stage.end(r)
+        then(r)
+
+    return body
+
+
 def _after_generation(r, round_id: int, attempt: int) -> None:
     attempts.run_stage(r, "train", stages.train)
     if r.stages.get("score", {}).get("status") == "done":
@@ -60,15 +94,8 @@ def _after_generation(r, round_id: int, attempt: int) -> None:
 @shared_task(name=rounds.RUN_ROUND, acks_late=True, reject_on_worker_lost=False)
 def run_round(round_id: int, attempt: int) -> None:
     def body(r):
-        if not stages.generation_enabled(r):
-            attempts.run_stage(r, "generate", stages.skip_generation)
-        elif r.stages.get("generate", {}).get("status") != "done":
-            chunks = stages.begin_generation(r)
-            if chunks:
-                return _fan_out(r, "generation", (generate_chunk.si(round_id, attempt, c) for c in chunks),
-                                generation_done.si(round_id, attempt))
-            stages.end_generation(r)
-        _after_generation(r, round_id, attempt)
+        if not _carry_out(r, round_id, attempt, stages.GENERATE, generate_chunk, generation_done):
+            _after_generation(r, round_id, attempt)
 
     _guarded(round_id, attempt, body)
 
@@ -77,26 +104,18 @@ def run_round(round_id: int, attempt: int) -> None:
 def generate_chunk(round_id: int, attempt: int, problem_ids: list[int]) -> dict:
     """Idempotent (a sample is stored once by its identity), so a redelivered chunk asks only for
     what is missing. A cancel stops it at the next problem."""
-    r = Round.objects.filter(pk=round_id, attempt=attempt, status=RoundStatus.RUNNING).first()
-    if r is None:
-        return {}
-    return _failing_the_round(round_id, attempt, lambda: "generate", lambda: stages.generate_chunk(r, problem_ids),
-                              stopped={})
+    return _chunk_of(round_id, attempt, stages.GENERATE, problem_ids, stopped={})
 
 
 @shared_task(name=rounds.GENERATION_DONE, acks_late=True, reject_on_worker_lost=False)
 def generation_done(round_id: int, attempt: int) -> None:
-    def body(r):
-        stages.end_generation(r)
-        _after_generation(r, round_id, attempt)
-
-    _guarded(round_id, attempt, body)
+    _guarded(round_id, attempt, _ended(stages.GENERATE, lambda r: _after_generation(r, round_id, attempt)))
 
 
 @shared_task(name=rounds.SCORE_CHUNK, acks_late=True)
 def score_chunk(round_id: int, attempt: int, ids: list[int]) -> int:
     """Idempotent (scores are upserted), so a redelivered chunk is harmless."""
-    r = Round.objects.filter(pk=round_id, attempt=attempt, status=RoundStatus.RUNNING).select_related(
+    r = Round.objects.filter(pk=round_id, attempt=attempt, status=RunStatus.RUNNING).select_related(
         "model_version").first()
     if r is None:
         return 0
@@ -114,15 +133,8 @@ def finish_round(round_id: int, attempt: int) -> None:
     def body(r):
         stages.end_scoring(r)
         attempts.run_stage(r, "grade", stages.grade)
-        if not stages.auto_label_enabled(r):
-            attempts.run_stage(r, "auto_label", stages.skip_auto_label)
-        elif r.stages.get("auto_label", {}).get("status") != "done":
-            chunks = stages.begin_auto_label(r)
-            if chunks:
-                return _fan_out(r, "automatic labelling", (auto_label_chunk.si(round_id, attempt, c) for c in chunks),
-                                auto_label_done.si(round_id, attempt))
-            stages.end_auto_label(r)
-        _select_and_queue(r)
+        if not _carry_out(r, round_id, attempt, stages.AUTO_LABEL, auto_label_chunk, auto_label_done):
+            _select_and_queue(r)
 
     _guarded(round_id, attempt, body)
 
@@ -137,20 +149,12 @@ def _select_and_queue(r) -> None:
 @shared_task(name=rounds.AUTO_LABEL_CHUNK, acks_late=True)
 def auto_label_chunk(round_id: int, attempt: int, solution_ids: list[int]) -> int:
     """Idempotent (one label per run and solution), so a redelivered chunk labels only what is missing."""
-    r = Round.objects.filter(pk=round_id, attempt=attempt, status=RoundStatus.RUNNING).first()
-    if r is None:
-        return 0
-    return _failing_the_round(round_id, attempt, lambda: "auto_label",
-                              lambda: stages.auto_label_chunk(r, solution_ids), stopped=0)
+    return _chunk_of(round_id, attempt, stages.AUTO_LABEL, solution_ids, stopped=0)
 
 
 @shared_task(name=rounds.AUTO_LABEL_DONE, acks_late=True, reject_on_worker_lost=False)
 def auto_label_done(round_id: int, attempt: int) -> None:
-    def body(r):
-        stages.end_auto_label(r)
-        _select_and_queue(r)
-
-    _guarded(round_id, attempt, body)
+    _guarded(round_id, attempt, _ended(stages.AUTO_LABEL, _select_and_queue))
 
 
 @shared_task(name="activelearn.tasks.watch_rounds")
@@ -174,17 +178,12 @@ def auto_label_job(run_id: int) -> dict:
     redelivery goes on where the lost one stopped)."""
     from labeling.models import AutoLabelRun
 
-    run = AutoLabelRun.objects.filter(pk=run_id, status=AutoLabelRun.Status.RUNNING).first()
+    run = AutoLabelRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).first()
     if run is None:
         return {}
-    try:
-        for chunk in label_runs.chunks(run, 16):
-            label_runs.run_chunk(run, chunk)
-    except Exception as exc:
-        label_runs.finish(run, AutoLabelRun.Status.FAILED, f"{type(exc).__name__}: {exc}")
-        raise
-    label_runs.finish(run)
-    return label_runs.summary(run)
+    label_runs.RUNS.run_all(run, 16, lambda chunk: label_runs.run_chunk(run, chunk),
+                            reason=lambda exc: f"{type(exc).__name__}: {exc}")
+    return label_runs.RUNS.summary(run)
 
 
 @shared_task(name="activelearn.tasks.register_model", acks_late=True, reject_on_worker_lost=False)

@@ -2,7 +2,7 @@
 from django.db import models
 from django.db.models import Q
 
-from labeling.models import project_field
+from labeling.models import RUN_STATUSES, RunStatus, project_field
 
 
 class ModelKind(models.TextChoices):
@@ -61,14 +61,6 @@ class SolutionScore(models.Model):
         constraints = [models.UniqueConstraint(fields=["model_version", "solution"], name="one_score_per_model")]
 
 
-class RoundStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-
-
 class Stage(models.TextChoices):
     GENERATE = "generate", "Sample candidates from the policy"
     TRAIN = "train", "Retrain the PRM"
@@ -81,7 +73,7 @@ class Stage(models.TextChoices):
 
 STAGES = [s.value for s in Stage]
 # A round holding the one active slot: queued for a worker, or running.
-ACTIVE_ROUND_STATUSES = (RoundStatus.QUEUED, RoundStatus.RUNNING)
+ACTIVE_ROUND_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
 
 
 class Round(models.Model):
@@ -95,7 +87,7 @@ class Round(models.Model):
 
     project = project_field("rounds")
     generation = models.IntegerField(unique=True)
-    status = models.CharField(max_length=16, choices=RoundStatus.choices, default=RoundStatus.QUEUED)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
     # "active" while queued or running, NULL after: the unique index lets one round run at a time in a project.
     slot = models.CharField(max_length=8, null=True, blank=True, editable=False)
     stage = models.CharField(max_length=16, choices=Stage.choices, blank=True, default="")
@@ -121,7 +113,7 @@ class Round(models.Model):
     class Meta:
         ordering = ["-generation"]
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=RoundStatus.values), name="round_status_valid"),
+            models.CheckConstraint(condition=Q(status__in=RunStatus.values), name="round_status_valid"),
             models.CheckConstraint(condition=Q(slot__isnull=True) | Q(status__in=["queued", "running"]),
                                    name="round_slot_only_while_active"),
             models.UniqueConstraint(fields=["project", "slot"], name="one_active_round_per_project"),
@@ -194,18 +186,13 @@ class GenerationRun(models.Model):
 
     The request counters move with F() updates as each chunk finishes: the cost of the run."""
 
-    class Status(models.TextChoices):
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-
     project = project_field("generation_runs")
     key = models.CharField(max_length=100, unique=True, help_text="round-<generation>, or the command's run name.")
     round = models.OneToOneField(Round, null=True, blank=True, on_delete=models.SET_NULL, related_name="generation_run")
     connection = models.CharField(max_length=64)
     config = models.JSONField(default=dict, help_text="The resolved connection (never a key), the samples per "
                               "problem and the problem filter.")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    status = models.CharField(max_length=16, choices=RUN_STATUSES, default=RunStatus.RUNNING)
     problems = models.PositiveIntegerField(default=0)
     samples_wanted = models.PositiveIntegerField(default=0)
     requests = models.PositiveBigIntegerField(default=0)
@@ -221,7 +208,7 @@ class GenerationRun(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        constraints = [models.CheckConstraint(condition=Q(status__in=["running", "succeeded", "failed"]),
+        constraints = [models.CheckConstraint(condition=Q(status__in=[v for v, _ in RUN_STATUSES]),
                                               name="generation_run_status_valid")]
 
     def __str__(self):

@@ -49,11 +49,11 @@ def _run(key, conn_name, samples, problems) -> dict:
     conn = connection.resolve(conn_name)
     run = generation.start_run(key, conn, samples, {"problem_cap": problems})
     cpu, wall = time.process_time(), time.monotonic()
-    for chunk in generation.chunks(run, 8):
+    for chunk in generation.RUNS.chunks(run, 8):
         generation.run_chunk(run, conn, chunk)
     wall, cpu = time.monotonic() - wall, time.process_time() - cpu
     run = GenerationRun.objects.get(pk=run.pk)
-    n = generation.summary(run)["samples"]
+    n = generation.RUNS.summary(run)["samples"]
     out = {"samples": n, "wall_s": round(wall, 3), "samples_per_s": round(n / wall, 2),
            "client_cpu_ms_per_sample": round(1000 * cpu / n, 3), "requests": run.requests}
     if run.requests:

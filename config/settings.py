@@ -328,10 +328,10 @@ SPECTACULAR_SETTINGS = {
     # No validator badge: it would send the schema URL to validator.swagger.io (and break the CSP).
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # Choice sets shared by several components need a name of their own (else a warning).
-    "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "labeling.models.JobStatus",
+    "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "labeling.models.JOB_STATUSES",
                             "ImportFormatEnum": "labeling.models.ImportFormat",
                             "ExportFormatEnum": "labeling.models.ExportFormat",
-                            "RoundStatusEnum": "activelearn.models.RoundStatus",
+                            "RoundStatusEnum": "labeling.models.RunStatus",
                             # the automatic labellers' names: a run's source and a round's auto_label_with
                             "LabellerEnum": "activelearn.labellers.runs.SOURCES"},
 }

@@ -374,11 +374,25 @@ class Lease(models.Model):
                    models.Index(fields=["annotator", "status", "created_at"], name="lease_annotator_status_created")]
 
 
-class JobStatus(models.TextChoices):
+class RunStatus(models.TextChoices):
+    """The one status vocabulary of work done in the background: rounds (all of it), import and export jobs
+    (JOB_STATUSES), generation and automatic-label runs (RUN_STATUSES)."""
+
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+def status_choices(*statuses: RunStatus) -> list[tuple[str, str]]:
+    """A status field's choices: the part of RunStatus a model uses."""
+    return [(s.value, s.label) for s in statuses]
+
+
+# a job waits for a worker and is never cancelled; a run starts running (a command or a worker is on it)
+JOB_STATUSES = status_choices(RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.SUCCEEDED, RunStatus.FAILED)
+RUN_STATUSES = status_choices(RunStatus.RUNNING, RunStatus.SUCCEEDED, RunStatus.FAILED)
 
 
 class ImportFormat(models.TextChoices):
@@ -408,7 +422,7 @@ class Job(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     project = project_field()
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    status = models.CharField(max_length=16, choices=JOB_STATUSES, default=RunStatus.QUEUED)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -434,7 +448,8 @@ class ImportJob(Job):
 
     class Meta(Job.Meta):
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=JobStatus.values), name="importjob_status_valid"),
+            models.CheckConstraint(condition=Q(status__in=[v for v, _ in JOB_STATUSES]),
+                                   name="importjob_status_valid"),
             models.CheckConstraint(condition=Q(format__in=ImportFormat.values), name="importjob_format_valid"),
         ]
 
@@ -452,7 +467,8 @@ class ExportJob(Job):
 
     class Meta(Job.Meta):
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=JobStatus.values), name="exportjob_status_valid"),
+            models.CheckConstraint(condition=Q(status__in=[v for v, _ in JOB_STATUSES]),
+                                   name="exportjob_status_valid"),
             models.CheckConstraint(condition=Q(format__in=ExportFormat.values), name="exportjob_format_valid"),
         ]
 
@@ -566,11 +582,6 @@ class AutoLabelRun(models.Model):
     never a key); `labeller_version` changes when a labeller's method changes, so labels of two
     versions are never mistaken for each other."""
 
-    class Status(models.TextChoices):
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-
     project = project_field("label_runs")
     key = models.CharField(max_length=100, unique=True)
     source = models.CharField(max_length=16, choices=LabelSource.choices)
@@ -578,7 +589,7 @@ class AutoLabelRun(models.Model):
     model = models.CharField(max_length=255, blank=True, default="", help_text="The model that labelled, by name.")
     params = models.JSONField(default=dict)
     generation = models.IntegerField(null=True, blank=True, help_text="The round whose auto-label stage ran it.")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    status = models.CharField(max_length=16, choices=RUN_STATUSES, default=RunStatus.RUNNING)
     solutions = models.PositiveIntegerField(default=0, help_text="Solutions the run was asked to label.")
     requests = models.PositiveBigIntegerField(default=0)
     retries = models.PositiveBigIntegerField(default=0)
@@ -597,7 +608,7 @@ class AutoLabelRun(models.Model):
         ordering = ["-id"]
         constraints = [
             models.CheckConstraint(condition=Q(source__in=LabelSource.values), name="autolabel_source_valid"),
-            models.CheckConstraint(condition=Q(status__in=["running", "succeeded", "failed"]),
+            models.CheckConstraint(condition=Q(status__in=[v for v, _ in RUN_STATUSES]),
                                    name="autolabel_status_valid"),
         ]
 

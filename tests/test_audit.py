@@ -21,7 +21,7 @@ from activelearn.rounds import lifecycle as rounds
 from activelearn.rounds.config import RoundConfigError
 from api.models import ApiToken
 from labeling.imports import uploads
-from labeling.models import AuditEvent, ExportJob, ImportJob, JobStatus, Role
+from labeling.models import AuditEvent, ExportJob, ImportJob, Role, RunStatus
 from labeling.people import accounts, audit
 
 from .api_helpers import token_client
@@ -102,7 +102,7 @@ def test_import_job_records_the_uploader_once_and_a_failed_one_nothing(admin, ea
         r = client.post("/api/imports/", {"file": SimpleUploadedFile("mine.jsonl", body)})
     assert r.status_code == 202, r.content
     job = ImportJob.objects.get(pk=r.json()["id"])
-    assert job.status == JobStatus.SUCCEEDED
+    assert job.status == RunStatus.SUCCEEDED
     event = only_event(action="data.import")
     assert (event.actor, event.target_type, event.target_id) == (boss, "labeling.importjob", str(job.pk))
     assert event.details["file"] == "mine.jsonl" and event.details["records"] == 2
@@ -112,7 +112,7 @@ def test_import_job_records_the_uploader_once_and_a_failed_one_nothing(admin, ea
     bad = b"".join(orjson.dumps(r) + b"\n" for r in BAD)
     with django_capture_on_commit_callbacks(execute=True):
         r = client.post("/api/imports/", {"file": SimpleUploadedFile("bad.jsonl", bad)})
-    assert ImportJob.objects.get(pk=r.json()["id"]).status == JobStatus.FAILED
+    assert ImportJob.objects.get(pk=r.json()["id"]).status == RunStatus.FAILED
     assert AuditEvent.objects.filter(action="data.import").count() == 1
 
 
@@ -122,7 +122,7 @@ def test_export_job_and_command_record_who_exported_what(tmp_path, ml, eager, dj
         r = client.post("/api/exports/", {"format": "trl", "generations": [3], "neutral": "drop"},
                         content_type="application/json")
     job = ExportJob.objects.get(pk=r.json()["id"])
-    assert job.status == JobStatus.SUCCEEDED
+    assert job.status == RunStatus.SUCCEEDED
     event = only_event(action="data.export")
     assert (event.actor, event.target_id) == (staff, str(job.pk))
     assert event.details == {"format": "trl", "gzip": False, "lines": 0, "generations": [3], "include_qc": False,

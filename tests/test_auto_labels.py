@@ -79,7 +79,7 @@ def test_runs_label_each_solution_once_and_agreement_is_an_aggregate(demo):
     assert run.solutions == len(demo) and run.model == "stepwise-demo-completer"
     assert runs.run_chunk(run, run.params["solution_ids"][:5]) == 5
     assert runs.run_chunk(run, run.params["solution_ids"]) == len(demo) - 5
-    assert runs.run_chunk(run, run.params["solution_ids"]) == 0 and runs.complete(run)
+    assert runs.run_chunk(run, run.params["solution_ids"]) == 0 and runs.RUNS.complete(run)
     run.refresh_from_db()
     assert StepLabels.objects.filter(run=run).count() == len(demo) and run.rollouts > 0
     judged = runs.start_run("j1", "judge", {"attempts": 3, "verdicts": True}, {"labelled": True})

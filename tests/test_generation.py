@@ -31,7 +31,7 @@ def test_a_run_stores_each_sample_once_with_provenance_and_grades(demo_problems)
     before = Solution.objects.count()
     counts = generation.run_chunk(run, conn, demo_problems[:6])
     assert counts["samples"] == 6 * 32
-    summary = generation.summary(run)
+    summary = generation.RUNS.summary(run)
     out = summary["outcomes"]
     assert sum(out.values()) == 6 * 32 and out["kept"] > 0 and out["duplicate"] > 0
     assert Solution.objects.count() - before == out["kept"]
@@ -49,7 +49,7 @@ def test_a_run_stores_each_sample_once_with_provenance_and_grades(demo_problems)
     generation.run_chunk(run, conn, demo_problems[:6])
     generation.run_chunk(run, conn, run.config["problem_ids"])
     assert GeneratedSample.objects.filter(run=run).count() == 12 * 32 == run.samples_wanted
-    assert generation.complete(run) and generation.missing(run) == {}
+    assert generation.RUNS.complete(run) and generation.RUNS.missing(run) == {}
     # duplicates point at the solution they repeat
     dup = GeneratedSample.objects.filter(run=run, outcome="duplicate").first()
     assert dup.solution_id is not None

@@ -75,7 +75,7 @@ def test_protocol_n_top_up_splitting_provenance_and_accounting(live, problems, e
         assert prov["prompt"] == ("prm800k-steps@1" if endpoint == "completions" else "chat-steps@1")
         assert prov["seed"] == 11 + prov["sample"] and prov["run"] == run.key
         assert s.final_answer is None and s.answer_is_correct is None  # nonsense states no answer to grade
-    outcomes = generation.summary(run)["outcomes"]
+    outcomes = generation.RUNS.summary(run)["outcomes"]
     assert outcomes["kept"] + outcomes["duplicate"] + outcomes["empty"] + outcomes["truncated"] == 12
 
 
@@ -106,7 +106,7 @@ def test_the_client_retries_while_the_server_restarts(live, problems):
     generation.run_chunk(run, conn, rest)
     run.refresh_from_db()
     assert run.retries > 0 and run.failed_requests > 0
-    assert GeneratedSample.objects.filter(run=run).count() == 8 and generation.complete(run)
+    assert GeneratedSample.objects.filter(run=run).count() == 8 and generation.RUNS.complete(run)
 
 
 def test_a_round_fails_while_the_server_is_away_and_resumes_without_duplicates(live, problems, eager, micro_bert,

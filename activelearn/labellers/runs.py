@@ -3,33 +3,37 @@
 A run fixes its plan when it starts (the solution ids), so a resumed run or a redelivered chunk
 labels only what is missing; a row is written once (unique), so nothing is labelled twice. The
 cost (requests, rollouts, tokens, seconds) is added to the run as each chunk finishes.
+
+The run itself (made once, what is missing, chunks, cost, finish, summary) is activelearn/runs.py's;
+`LabelRuns` says what differs: a unit of work is a solution, and a run whose every request failed
+did not succeed.
 """
 import hashlib
 import json
+from collections.abc import Iterable
 
 from celery import current_app
-from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q
-from django.utils import timezone
+from django.db import transaction
+from django.db.models import Count, Q
 
+from activelearn import runs
 from activelearn.labellers import methods, trajectory_judge
 from activelearn.labellers.completers import DemoCompleter, PolicyCompleter
 from activelearn.labellers.judges import PROMPT_VERSION, DemoJudge, PolicyJudge
 from activelearn.policy import connection
 from activelearn.policy.client import PolicyError, PolicyUnavailable
 from activelearn.policy.samples import Usage
-from labeling.models import DEFAULT_PROJECT_ID, AuditAction, AutoLabelRun, LabeledPass, Solution, StepLabels
+from labeling.models import DEFAULT_PROJECT_ID, AuditAction, AutoLabelRun, LabeledPass, RunStatus, Solution, StepLabels
 from labeling.people import audit
 
 SOURCES = ("rollout", "first_error", "judge", "prm")
 RUN_JOB = "activelearn.tasks.auto_label_job"  # the task a run started through the API is sent as
-COST_FIELDS = ("requests", "retries", "failed_requests", "prompt_tokens", "completion_tokens", "request_seconds")
+DEFAULTS = {"connection": "demo", "k": 8, "attempts": 1, "verdicts": False, "threshold": 0.5}
 
 
 def send(run: AutoLabelRun) -> None:
     """Queue the run on the workers once its row is committed (by name: activelearn.celery_tasks)."""
     transaction.on_commit(lambda: current_app.tasks[RUN_JOB].delay(run.pk))
-DEFAULTS = {"connection": "demo", "k": 8, "attempts": 1, "verdicts": False, "threshold": 0.5}
 
 
 def plan(filters: dict, project: int = DEFAULT_PROJECT_ID) -> list[int]:
@@ -76,10 +80,25 @@ def labeller_params(source: str, params: dict) -> dict:
 def start_run(key: str, source: str, params: dict, filters: dict, *, generation=None, user=None,
               project: int = DEFAULT_PROJECT_ID) -> AutoLabelRun:
     """The run `key` (made if new): labels of the solutions of `project` that `filters` plan."""
-    run = AutoLabelRun.objects.filter(key=key).first()
-    if run is not None:
+    def make() -> AutoLabelRun:
+        p = labeller_params(source, params)
+        model = _model_of(source, p, project)
+        ids = plan(filters, project)
+        run = AutoLabelRun.objects.create(
+            key=key, source=source, labeller_version=methods.VERSIONS[source], model=model[:255],
+            params={**p, "filters": filters, "solution_ids": ids}, solutions=len(ids), generation=generation,
+            created_by=user, project_id=project)
+        # the connection's public part only (never a key: there is none stored), and not the id list
+        audit.record(user, AuditAction.LABELS_RUN, run, source=source, labeller_version=run.labeller_version,
+                     model=run.model, solutions=len(ids), generation=generation,
+                     params=p, filters={k: (len(v) if k == "ids" else v) for k, v in filters.items()})
         return run
-    params = labeller_params(source, params)
+
+    return RUNS.start(key, make)
+
+
+def _model_of(source: str, params: dict, project: int) -> str:
+    """The model that labels, by name; the connection's public part or the PRM version go into `params`."""
     model = ""
     if source in ("rollout", "first_error", "judge"):
         conn = connection.resolve(params["connection"], params.get("overrides"), project=project)
@@ -98,35 +117,42 @@ def start_run(key: str, source: str, params: dict, filters: dict, *, generation=
                                                              "train one first")
         params["model_version"] = version.pk
         model = f"prm-v{version.pk}"
-    ids = plan(filters, project)
-    try:
-        with transaction.atomic():
-            run = AutoLabelRun.objects.create(
-                key=key, source=source, labeller_version=methods.VERSIONS[source], model=model[:255],
-                params={**params, "filters": filters, "solution_ids": ids}, solutions=len(ids), generation=generation,
-                created_by=user, project_id=project)
-            # the connection's public part only (never a key: there is none stored), and not the id list
-            audit.record(user, AuditAction.LABELS_RUN, run, source=source, labeller_version=run.labeller_version,
-                         model=run.model, solutions=len(ids), generation=generation,
-                         params=params, filters={k: (len(v) if k == "ids" else v) for k, v in filters.items()})
-            return run
-    except IntegrityError:
-        return AutoLabelRun.objects.get(key=key)
+    return model
 
 
-def missing(run: AutoLabelRun, ids: list[int] | None = None) -> list[int]:
-    ids = ids if ids is not None else run.params["solution_ids"]
-    done = set(StepLabels.objects.filter(run=run, solution_id__in=ids).values_list("solution_id", flat=True))
-    return [i for i in ids if i not in done]
+class LabelRuns(runs.Runs):
+    """A unit of work is a solution of the plan: one StepLabels row each."""
+
+    model = AutoLabelRun
+    cost_fields = ("rollouts", *runs.COST_FIELDS)
+
+    def missing(self, run: AutoLabelRun, ids: Iterable[int] | None = None) -> list[int]:
+        ids = list(ids if ids is not None else run.params["solution_ids"])
+        done = set(StepLabels.objects.filter(run=run, solution_id__in=ids).values_list("solution_id", flat=True))
+        return [i for i in ids if i not in done]
+
+    def total(self, run: AutoLabelRun) -> int:
+        return run.solutions
+
+    def figures(self, run: AutoLabelRun) -> dict:
+        agg = StepLabels.objects.filter(run=run).aggregate(
+            labelled=Count("id"), malformed=Count("id", filter=Q(malformed=True)),
+            with_error=Count("id", filter=Q(first_error__gte=0)))
+        return {"source": run.source, "labeller_version": run.labeller_version, "model": run.model,
+                "solutions": run.solutions, **agg}
+
+    def settle(self, run: AutoLabelRun, status: str, error: str) -> tuple[str, str]:
+        """A run whose every request failed did not succeed, whatever its caller thought (each solution has a
+        `refused` reason in its labels)."""
+        if status == RunStatus.SUCCEEDED:
+            requests, failed = AutoLabelRun.objects.filter(pk=run.pk).values_list("requests", "failed_requests").get()
+            if requests and failed >= requests:
+                return RunStatus.FAILED, (f"every request to the policy server failed ({failed} of {requests}): the "
+                                          "labels' details say why (refused)")
+        return status, error
 
 
-def chunks(run: AutoLabelRun, size: int) -> list[list[int]]:
-    todo = missing(run)
-    return [todo[i:i + size] for i in range(0, len(todo), size)]
-
-
-def complete(run: AutoLabelRun) -> bool:
-    return not missing(run)
+RUNS = LabelRuns()
 
 
 def _labeller(run: AutoLabelRun):
@@ -169,7 +195,7 @@ def _refusable(method, solution, *args) -> methods.Labelled:
 
 def run_chunk(run: AutoLabelRun, solution_ids: list[int], *, alive=None) -> int:
     """Label the solutions of `solution_ids` that have no label of this run yet; returns how many."""
-    todo = missing(run, solution_ids)
+    todo = RUNS.missing(run, solution_ids)
     solutions = list(Solution.objects.filter(id__in=todo).select_related("problem").order_by("id"))
     (label_all, meter), written = _labeller(run), 0
     for i in range(0, len(solutions), 8):
@@ -177,44 +203,15 @@ def run_chunk(run: AutoLabelRun, solution_ids: list[int], *, alive=None) -> int:
         try:
             labelled = label_all(batch)
         except BaseException:  # the server went away: what was asked of it still counts
-            _add_cost(run, meter(), 0)
+            RUNS.add_cost(run, meter())
             raise
         rows = [StepLabels(run=run, solution=s, n_steps=len(s.steps), hard=lab.hard, soft=lab.soft,
                            first_error=lab.first_error, malformed=lab.malformed, attempts=lab.attempts,
                            rollouts=lab.rollouts, detail=lab.detail) for s, lab in zip(batch, labelled, strict=True)]
         with transaction.atomic():
             made = StepLabels.objects.bulk_create(rows, ignore_conflicts=True)
-            _add_cost(run, meter(), sum(r.rollouts for r in rows))
+            RUNS.add_cost(run, meter(), rollouts=sum(r.rollouts for r in rows))
         written += len(made)
         if alive:
             alive()
     return written
-
-
-def _add_cost(run: AutoLabelRun, usage: Usage, rollouts: int) -> None:
-    AutoLabelRun.objects.filter(pk=run.pk).update(
-        rollouts=F("rollouts") + rollouts, **{f: F(f) + getattr(usage, f) for f in COST_FIELDS})
-
-
-def finish(run: AutoLabelRun, status: str = AutoLabelRun.Status.SUCCEEDED, error: str = "") -> str:
-    """Record how the run ended; returns the status. A run whose every request failed did not succeed,
-    whatever its caller thought (each solution has a `refused` reason in its labels)."""
-    if status == AutoLabelRun.Status.SUCCEEDED:
-        requests, failed = AutoLabelRun.objects.filter(pk=run.pk).values_list("requests", "failed_requests").get()
-        if requests and failed >= requests:
-            status = AutoLabelRun.Status.FAILED
-            error = (f"every request to the policy server failed ({failed} of {requests}): the labels' details "
-                     "say why (refused)")
-    AutoLabelRun.objects.filter(pk=run.pk).update(status=status, error=error[:4000], finished_at=timezone.now())
-    return status
-
-
-def summary(run: AutoLabelRun) -> dict:
-    run.refresh_from_db()
-    agg = StepLabels.objects.filter(run=run).aggregate(
-        labelled=Count("id"), malformed=Count("id", filter=Q(malformed=True)),
-        with_error=Count("id", filter=Q(first_error__gte=0)))
-    return {"run": run.key, "source": run.source, "labeller_version": run.labeller_version, "model": run.model,
-            "status": run.status, "solutions": run.solutions, **agg,
-            "cost": {"rollouts": run.rollouts, **{f: getattr(run, f) for f in COST_FIELDS}}}
-

@@ -10,27 +10,29 @@ Each sample is split into steps by the connection's rule; an empty, truncated or
 dropped with its reason; the rest is a Solution, deduplicated by content (an identical sample is
 the same Solution), with its provenance (connection, model, sampling, prompt version, run, round,
 sample index) in `Solution.extra["provenance"]`, and graded by the grader.
+
+The run itself (made once, what is missing, chunks, cost, finish, summary) is activelearn/runs.py's;
+`GenerationRuns` says what differs: a unit of work is a problem, holding its missing samples.
 """
 from collections import Counter
 from collections.abc import Callable, Iterable
 
 from django.db import IntegrityError, transaction
 from django.db import connection as db
-from django.db.models import Count, F, Q
-from django.utils import timezone
+from django.db.models import Count, Q
 
+from activelearn import runs
 from activelearn.grading.solutions import grade_solutions
 from activelearn.models import GeneratedSample, GenerationRun
 from activelearn.policy import demo, splitting
 from activelearn.policy.client import PolicyClient
 from activelearn.policy.connection import Connection
-from activelearn.policy.samples import ProblemSamples, Usage
+from activelearn.policy.samples import ProblemSamples
 from labeling.models import DEFAULT_PROJECT_ID, Problem, Solution
 from labeling.storage.bulk import among, insert_rows
 from labeling.storage.hashing import solution_hash
 
 FILTERS = ("subject", "level", "source", "fewer_than", "problem_cap")
-USAGE_FIELDS = ("requests", "retries", "failed_requests", "prompt_tokens", "completion_tokens", "request_seconds")
 
 
 def plan(filters: dict, project: int = DEFAULT_PROJECT_ID) -> list[int]:
@@ -52,49 +54,56 @@ def plan(filters: dict, project: int = DEFAULT_PROJECT_ID) -> list[int]:
     return list(ids[:cap] if cap else ids)
 
 
+class GenerationRuns(runs.Runs):
+    """A unit of work is a problem of the plan; it holds `samples_per_problem` samples."""
+
+    model = GenerationRun
+
+    def missing(self, run: GenerationRun, problem_ids: Iterable[int] | None = None) -> dict[int, list[int]]:
+        """Per problem of the plan (or of `problem_ids`), the sample indices not yet stored."""
+        wanted = run.config["samples_per_problem"]
+        ids = list(problem_ids if problem_ids is not None else run.config["problem_ids"])
+        have: dict[int, set[int]] = {}
+        stored = GeneratedSample.objects.filter(run=run, problem_id__in=ids)
+        for pid, index in stored.values_list("problem_id", "index"):
+            have.setdefault(pid, set()).add(index)
+        out = {}
+        for pid in ids:
+            todo = [k for k in range(wanted) if k not in have.get(pid, ())]
+            if todo:
+                out[pid] = todo
+        return out
+
+    def total(self, run: GenerationRun) -> int:
+        return run.samples_wanted
+
+    def left(self, todo: dict[int, list[int]]) -> int:
+        return sum(map(len, todo.values()))
+
+    def figures(self, run: GenerationRun) -> dict:
+        outcomes = dict(GeneratedSample.objects.filter(run=run).values_list("outcome").annotate(n=Count("id")))
+        return {"connection": run.connection, "problems": run.problems, "samples_wanted": run.samples_wanted,
+                "samples": sum(outcomes.values()),
+                "outcomes": {o: outcomes.get(o, 0) for o in GeneratedSample.Outcome.values}}
+
+
+RUNS = GenerationRuns()
+
+
 def start_run(key: str, conn: Connection, samples_per_problem: int, filters: dict, *, round=None,
               user=None, project: int = DEFAULT_PROJECT_ID) -> GenerationRun:
     """The run called `key`, made with its frozen plan the first time (later: as it was made), for the problems
     of `project`; what it samples goes into that project."""
-    run = GenerationRun.objects.filter(key=key).first()
-    if run is not None:
-        return run
-    problem_ids = plan(filters, project)
-    config = {"connection": conn.public(), "samples_per_problem": samples_per_problem,
-              "filters": {k: filters.get(k) for k in FILTERS}, "problem_ids": problem_ids}
-    try:
-        with transaction.atomic():
-            return GenerationRun.objects.create(key=key, round=round, connection=conn.name, config=config,
-                                                problems=len(problem_ids),
-                                                samples_wanted=len(problem_ids) * samples_per_problem,
-                                                created_by=user, project_id=project)
-    except IntegrityError:  # started at the same moment elsewhere
-        return GenerationRun.objects.get(key=key)
+    def make() -> GenerationRun:
+        problem_ids = plan(filters, project)
+        config = {"connection": conn.public(), "samples_per_problem": samples_per_problem,
+                  "filters": {k: filters.get(k) for k in FILTERS}, "problem_ids": problem_ids}
+        return GenerationRun.objects.create(key=key, round=round, connection=conn.name, config=config,
+                                            problems=len(problem_ids),
+                                            samples_wanted=len(problem_ids) * samples_per_problem,
+                                            created_by=user, project_id=project)
 
-
-def missing(run: GenerationRun, problem_ids: Iterable[int] | None = None) -> dict[int, list[int]]:
-    """Per problem of the plan (or of `problem_ids`), the sample indices not yet stored."""
-    wanted = run.config["samples_per_problem"]
-    ids = list(problem_ids if problem_ids is not None else run.config["problem_ids"])
-    have: dict[int, set[int]] = {}
-    for pid, index in GeneratedSample.objects.filter(run=run, problem_id__in=ids).values_list("problem_id", "index"):
-        have.setdefault(pid, set()).add(index)
-    out = {}
-    for pid in ids:
-        todo = [k for k in range(wanted) if k not in have.get(pid, ())]
-        if todo:
-            out[pid] = todo
-    return out
-
-
-def chunks(run: GenerationRun, size: int) -> list[list[int]]:
-    """What is left to sample, cut into chunks of `size` problems (one task each)."""
-    todo = list(missing(run))
-    return [todo[i:i + size] for i in range(0, len(todo), size)]
-
-
-def complete(run: GenerationRun) -> bool:
-    return not missing(run)
+    return RUNS.start(key, make)
 
 
 def _provenance(run: GenerationRun, conn: Connection, index: int) -> dict:
@@ -192,10 +201,6 @@ def _one_solution(run, conn, problem, index, result: splitting.Split, truth: dic
         return mine.get().pk, False
 
 
-def add_usage(run: GenerationRun, usage: Usage) -> None:
-    GenerationRun.objects.filter(pk=run.pk).update(**{f: F(f) + getattr(usage, f) for f in USAGE_FIELDS})
-
-
 def sample_problems(run: GenerationRun, conn: Connection, todo: dict[int, list[int]],
                     client: PolicyClient | None = None):
     """Yields (problem, its samples) for the missing samples `todo`, from the demo policy or the server."""
@@ -217,7 +222,7 @@ def run_chunk(run: GenerationRun, conn: Connection, problem_ids: list[int], *,
     """Sample, store and grade what is missing for these problems. `alive()` is called between
     problems (a round's cancel stops the chunk there). Usage is added to the run as it comes."""
     outcomes, new_ids = Counter(), []
-    todo = missing(run, problem_ids)
+    todo = RUNS.missing(run, problem_ids)
     # the client's own count: a request that failed with its problem is counted all the same
     client = PolicyClient(conn) if todo and not conn.is_demo else None
     try:
@@ -225,27 +230,12 @@ def run_chunk(run: GenerationRun, conn: Connection, problem_ids: list[int], *,
             counted, made = store(run, conn, problem, got)
             outcomes += counted
             new_ids += made
-            add_usage(run, got.usage if client is None else client.take())
+            RUNS.add_cost(run, got.usage if client is None else client.take())
             if alive:
                 alive()
     finally:
         if client is not None:
-            add_usage(run, client.take())
+            RUNS.add_cost(run, client.take())
         if grade and new_ids:
             grade_solutions(Solution.objects.filter(id__in=new_ids))
     return {"samples": sum(outcomes.values()), **outcomes}
-
-
-def summary(run: GenerationRun) -> dict:
-    """The run's outcome counts and its cost, for the round page, the API and the command."""
-    run.refresh_from_db()
-    outcomes = dict(GeneratedSample.objects.filter(run=run).values_list("outcome").annotate(n=Count("id")))
-    stored = sum(outcomes.values())
-    return {"run": run.key, "connection": run.connection, "status": run.status, "problems": run.problems,
-            "samples_wanted": run.samples_wanted, "samples": stored,
-            "outcomes": {o: outcomes.get(o, 0) for o in GeneratedSample.Outcome.values},
-            "cost": {f: getattr(run, f) for f in USAGE_FIELDS}}
-
-
-def finish(run: GenerationRun, status: str = GenerationRun.Status.SUCCEEDED, error: str = "") -> None:
-    GenerationRun.objects.filter(pk=run.pk).update(status=status, error=error[:4000], finished_at=timezone.now())

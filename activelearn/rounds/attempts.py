@@ -8,8 +8,9 @@ from collections.abc import Callable
 from django.db import transaction
 from django.utils import timezone
 
-from activelearn.models import Round, RoundStatus
+from activelearn.models import Round
 from activelearn.rounds.errors import RoundStopped
+from labeling.models import RunStatus
 
 HEARTBEAT_EVERY_S = 5
 
@@ -18,10 +19,10 @@ def claim(round_id: int, attempt: int) -> Round | None:
     """The round, now running, if this task's attempt still owns it; else None (do nothing)."""
     with transaction.atomic():
         r = Round.objects.select_for_update().filter(pk=round_id).first()
-        if r is None or r.attempt != attempt or r.status not in (RoundStatus.QUEUED, RoundStatus.RUNNING):
+        if r is None or r.attempt != attempt or r.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
             return None
         now = timezone.now()
-        r.status, r.heartbeat_at, r.started_at = RoundStatus.RUNNING, now, r.started_at or now
+        r.status, r.heartbeat_at, r.started_at = RunStatus.RUNNING, now, r.started_at or now
         r.save(update_fields=["status", "heartbeat_at", "started_at"])
         return r
 
@@ -33,13 +34,13 @@ def alive(r: Round, force: bool = False, with_stages: bool = False) -> None:
     if not force and r.heartbeat_at and (now - r.heartbeat_at).total_seconds() < HEARTBEAT_EVERY_S:
         return
     fields = {"heartbeat_at": now, **({"stages": r.stages} if with_stages else {})}
-    if not Round.objects.filter(pk=r.pk, attempt=r.attempt, status=RoundStatus.RUNNING).update(**fields):
+    if not Round.objects.filter(pk=r.pk, attempt=r.attempt, status=RunStatus.RUNNING).update(**fields):
         raise RoundStopped(f"round {r.generation} is no longer running this attempt")
     r.heartbeat_at = now
 
 
 def save_stages(r: Round, **fields) -> None:
-    updated = Round.objects.filter(pk=r.pk, attempt=r.attempt, status=RoundStatus.RUNNING).update(
+    updated = Round.objects.filter(pk=r.pk, attempt=r.attempt, status=RunStatus.RUNNING).update(
         stages=r.stages, stage=r.stage, heartbeat_at=timezone.now(), **fields)
     if not updated:
         raise RoundStopped(f"round {r.generation} is no longer running this attempt")

@@ -15,12 +15,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from activelearn.models import ACTIVE_ROUND_STATUSES, STAGES, ModelVersion, Round, RoundStatus
+from activelearn.models import ACTIVE_ROUND_STATUSES, STAGES, ModelVersion, Round
 from activelearn.prm.registry import active_version
 from activelearn.rounds import stages
 from activelearn.rounds.config import RoundConfigError, parse_config, with_defaults
 from activelearn.rounds.errors import RoundBusy
-from labeling.models import DEFAULT_PROJECT_ID, AuditAction, LabeledPass, Solution
+from labeling.models import DEFAULT_PROJECT_ID, AuditAction, LabeledPass, RunStatus, Solution
 from labeling.people import audit
 
 log = logging.getLogger(__name__)
@@ -36,8 +36,8 @@ AUTO_LABEL_DONE = "activelearn.tasks.auto_label_done"
 # The stages that fan out over the workers: when their messages were lost (a broker outage, a dead
 # worker), `watch` either sends their callback (all chunks done) or the round again (it re-sends the
 # chunks still missing; both stages are idempotent).
-FAN_OUT = {"generate": (stages.generation_complete, GENERATION_DONE), "score": (stages.scoring_complete, FINISH_ROUND),
-           "auto_label": (stages.auto_label_complete, AUTO_LABEL_DONE)}
+FAN_OUT = {"generate": (stages.GENERATE.complete, GENERATION_DONE), "score": (stages.scoring_complete, FINISH_ROUND),
+           "auto_label": (stages.AUTO_LABEL.complete, AUTO_LABEL_DONE)}
 
 
 def send(task_name: str, r: Round) -> None:
@@ -107,7 +107,7 @@ def cancel_round(r: Round, *, actor=None) -> Round:
     if r.status not in ACTIVE_ROUND_STATUSES:
         raise RoundConfigError("status", f"round {r.generation} is {r.status}, not queued or running")
     audit.record(actor, AuditAction.ROUND_CANCEL, r, status=r.status, stage=r.stage)
-    r.status, r.slot, r.cancel_requested, r.finished_at = RoundStatus.CANCELLED, None, True, timezone.now()
+    r.status, r.slot, r.cancel_requested, r.finished_at = RunStatus.CANCELLED, None, True, timezone.now()
     r.save(update_fields=["status", "slot", "cancel_requested", "finished_at"])
     _fail_training_version(r, f"round {r.generation} cancelled")
     return r
@@ -117,13 +117,13 @@ def resume_round(r: Round, *, actor=None) -> Round:
     """Run a failed or cancelled round again from its first unfinished stage."""
     with transaction.atomic():
         r = Round.objects.select_for_update().get(pk=r.pk)
-        if r.status not in (RoundStatus.FAILED, RoundStatus.CANCELLED):
+        if r.status not in (RunStatus.FAILED, RunStatus.CANCELLED):
             raise RoundConfigError("status", f"only a failed or cancelled round can be resumed; round {r.generation} "
                                              f"is {r.status}")
         if busy := Round.objects.filter(status__in=ACTIVE_ROUND_STATUSES, project_id=r.project_id
                                         ).exclude(pk=r.pk).first():
             raise RoundBusy(_busy_message(busy))
-        r.status, r.slot, r.cancel_requested, r.error = RoundStatus.QUEUED, "active", False, ""
+        r.status, r.slot, r.cancel_requested, r.error = RunStatus.QUEUED, "active", False, ""
         r.attempt += 1
         # stages a previous attempt finished are kept (and skipped); the others start over
         r.stages = {s: info if info.get("status") == "done" else {"status": "pending"}
@@ -148,7 +148,7 @@ def fail(round_id: int, attempt: int | None, reason: str) -> None:
         r = Round.objects.select_for_update().filter(pk=round_id).first()
         if r is None or r.status not in ACTIVE_ROUND_STATUSES or (attempt is not None and r.attempt != attempt):
             return
-        r.status, r.slot, r.error, r.finished_at = RoundStatus.FAILED, None, reason[:4000], timezone.now()
+        r.status, r.slot, r.error, r.finished_at = RunStatus.FAILED, None, reason[:4000], timezone.now()
         stage = r.stages.get(r.stage)
         if stage and stage.get("status") == "running":
             stage["status"] = "failed"
@@ -171,9 +171,9 @@ def watch(now=None) -> dict:
     fail rounds whose worker went silent in any other stage."""
     now = now or timezone.now()
     out = {"dispatched": 0, "failed": 0, "finished": 0, "rescored": 0}
-    for r in Round.objects.filter(status=RoundStatus.QUEUED, dispatched_at__isnull=True):
+    for r in Round.objects.filter(status=RunStatus.QUEUED, dispatched_at__isnull=True):
         out["dispatched"] += dispatch(r.pk)
-    running = Round.objects.filter(status=RoundStatus.RUNNING)
+    running = Round.objects.filter(status=RunStatus.RUNNING)
     for r in running.filter(stage__in=list(FAN_OUT), heartbeat_at__lt=now - timedelta(seconds=60)):
         complete, callback = FAN_OUT[r.stage]
         if complete(r):

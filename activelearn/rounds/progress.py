@@ -15,14 +15,13 @@ from activelearn.models import (
     GenerationRun,
     Round,
     RoundSelection,
-    RoundStatus,
     SolutionScore,
     Stage,
 )
 from activelearn.policy import generation
 from activelearn.rounds.config import aggregation_of
 from activelearn.rounds.pool import pool
-from labeling.models import DEFAULT_PROJECT_ID, FinishReason, LabeledPass, StepLabels
+from labeling.models import DEFAULT_PROJECT_ID, FinishReason, LabeledPass, RunStatus, StepLabels
 
 STAGE_LABELS = dict(Stage.choices)
 # what run_stage/begin_scoring write for every stage; anything else a stage wrote is its result
@@ -63,7 +62,7 @@ def stage_progress(r: Round, now: datetime | None = None) -> list[dict]:
             until = now if r.status in ACTIVE_ROUND_STATUSES else (r.finished_at or now)
             seconds = round((until - started).total_seconds(), 3) if started else None
             if r.status not in ACTIVE_ROUND_STATUSES:  # the round was cancelled (or failed) under it
-                status = "failed" if r.status == RoundStatus.FAILED else "cancelled"
+                status = "failed" if r.status == RunStatus.FAILED else "cancelled"
         if name == Stage.SCORE and info.get("status") in ("running", "failed"):
             done = _live_score_done(r)  # chunks run on many workers: count what they stored
         if name == Stage.GENERATE and info.get("status") in ("running", "failed"):
@@ -138,7 +137,7 @@ def round_detail(r: Round) -> dict:
             "metrics": r.metrics, "comparison": r.comparison, "selection": selection_summary(r),
             "aggregation": aggregation_of(r) if r.model_version_id else None,
             "best_of_n": ev.result if (ev := best_of_n_of(r)) else None,
-            "generation_run": generation.summary(run) if run else None}
+            "generation_run": generation.RUNS.summary(run) if run else None}
 
 
 def best_of_n_of(r: Round) -> BestOfNEvaluation | None:

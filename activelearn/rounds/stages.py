@@ -4,15 +4,17 @@ in one transaction, and queueing is get-or-create."""
 import functools
 import statistics
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, Model, OuterRef
 from django.utils import timezone
 
 from activelearn.grading.solutions import grade_solutions
 from activelearn.labellers import runs as label_runs
-from activelearn.models import GenerationRun, ModelKind, Round, RoundSelection, RoundStatus, SolutionScore
+from activelearn.models import GenerationRun, ModelKind, Round, RoundSelection, SolutionScore
 from activelearn.policy import best_of_n_runs, connection, generation
 from activelearn.policy.connection import Connection
 from activelearn.prm import loading, registry
@@ -24,8 +26,9 @@ from activelearn.prm.training import TrainConfig
 from activelearn.rounds.attempts import alive, save_stages
 from activelearn.rounds.config import aggregation_of, config_of
 from activelearn.rounds.pool import fresh_solution_ids, pool
+from activelearn.runs import Runs
 from activelearn.selection import strategies as selection
-from labeling.models import AutoLabelRun, FinishReason, LabeledPass, Solution, StepLabels
+from labeling.models import AutoLabelRun, FinishReason, LabeledPass, RunStatus, Solution, StepLabels
 from labeling.queue import claims as queue
 
 # --- generate ------------------------------------------------------------------------------------
@@ -47,15 +50,8 @@ def generation_run(r: Round) -> GenerationRun:
                                 cfg.generation_filters(), round=r, user=r.created_by, project=r.project_id)
 
 
-def skip_generation(r: Round) -> dict:
+def skip(r: Round) -> dict:
     return {"skipped": True}
-
-
-def begin_generation(r: Round) -> list[list[int]]:
-    """Mark generation running and cut what is left to sample into chunks of problems."""
-    run = generation_run(r)
-    _open_stage(r, "generate", total=run.samples_wanted, run=run.key)
-    return generation.chunks(run, config_of(r).generate_chunk)
 
 
 def _open_stage(r: Round, name: str, **figures) -> None:
@@ -64,29 +60,6 @@ def _open_stage(r: Round, name: str, **figures) -> None:
     info.update(status="running", started_at=info.get("started_at") or timezone.now().isoformat(), **figures)
     r.stage = name
     save_stages(r)
-
-
-def generate_chunk(r: Round, problem_ids: list[int]) -> dict:
-    run = GenerationRun.objects.get(round=r)
-    return generation.run_chunk(run, policy(r), problem_ids, alive=lambda: alive(r, force=True))
-
-
-def generation_complete(r: Round) -> bool:
-    run = GenerationRun.objects.filter(round=r).first()
-    return run is not None and generation.complete(run)
-
-
-def end_generation(r: Round) -> None:
-    info = r.stages.setdefault("generate", {})
-    if info.get("status") == "done":
-        return
-    run = GenerationRun.objects.get(round=r)
-    if not generation.complete(run):
-        raise RuntimeError("generation is incomplete: some chunks failed; resume the round to sample the rest")
-    generation.finish(run)
-    result = generation.summary(run)
-    _close_stage(r, info, done=result["samples"], outcomes=result["outcomes"], cost=result["cost"],
-                 problems=result["problems"])
 
 
 def _close_stage(r: Round, info: dict, **figures) -> None:
@@ -239,10 +212,6 @@ def auto_label_enabled(r: Round) -> bool:
     return bool(config_of(r).auto_label_with)
 
 
-def skip_auto_label(r: Round) -> dict:
-    return {"skipped": True}
-
-
 def auto_label_run(r: Round) -> AutoLabelRun:
     """The round's labelling run: its pool's candidates, the highest scored first, up to the cap."""
     c = config_of(r)
@@ -255,36 +224,65 @@ def auto_label_run(r: Round) -> AutoLabelRun:
                                 {"ids": ids}, generation=r.generation, user=r.created_by, project=r.project_id)
 
 
-def begin_auto_label(r: Round) -> list[list[int]]:
-    run = auto_label_run(r)
-    _open_stage(r, "auto_label", total=run.solutions, run=run.key)
-    return label_runs.chunks(run, config_of(r).auto_label_chunk)
+# --- the stages that carry out a run (activelearn/runs.py): generate, auto-label ------------------
+
+@dataclass(frozen=True)
+class RunStage:
+    """A stage that carries out the round's run in chunks over the workers: the run made once, named in the
+    stage's record; its chunks; then the run finished and its figures in the stage's record."""
+
+    name: str
+    what: str  # the work, in messages
+    verb: str  # what a resume does to the rest
+    runs: Runs
+    enabled: Callable[[Round], bool]
+    start: Callable[[Round], Model]  # the round's run (made the first time)
+    chunk_size: Callable[[Round], int]
+    work: Callable[[Round, Model, list[int], Callable[[], None]], object]  # one chunk, with the round's heartbeat
+    figures: Callable[[dict], dict]  # the stage's figures from the run's summary
+
+    def begin(self, r: Round) -> list[list[int]]:
+        """Mark the stage running and cut what is left of the run into chunks."""
+        run = self.start(r)
+        _open_stage(r, self.name, total=self.runs.total(run), run=run.key)
+        return self.runs.chunks(run, self.chunk_size(r))
+
+    def _run(self, r: Round):
+        return self.runs.model.objects.get(key=r.stages[self.name]["run"])
+
+    def chunk(self, r: Round, ids: list[int]):
+        return self.work(r, self._run(r), ids, lambda: alive(r, force=True))
+
+    def complete(self, r: Round) -> bool:
+        key = r.stages.get(self.name, {}).get("run")
+        run = self.runs.model.objects.filter(key=key).first() if key else None
+        return run is not None and self.runs.complete(run)
+
+    def end(self, r: Round) -> None:
+        info = r.stages.setdefault(self.name, {})
+        if info.get("status") == "done":
+            return
+        run = self._run(r)
+        if not self.runs.complete(run):
+            raise RuntimeError(f"{self.what} is incomplete: some chunks failed; resume the round to {self.verb} "
+                               "the rest")
+        if self.runs.finish(run) == RunStatus.FAILED:
+            run.refresh_from_db()
+            raise RuntimeError(f"{self.what} failed: {run.error}")
+        _close_stage(r, info, **self.figures(self.runs.summary(run)))
 
 
-def auto_label_chunk(r: Round, solution_ids: list[int]) -> int:
-    run = AutoLabelRun.objects.get(key=r.stages["auto_label"]["run"])
-    return label_runs.run_chunk(run, solution_ids, alive=lambda: alive(r, force=True))
-
-
-def auto_label_complete(r: Round) -> bool:
-    key = r.stages.get("auto_label", {}).get("run")
-    run = AutoLabelRun.objects.filter(key=key).first() if key else None
-    return run is not None and label_runs.complete(run)
-
-
-def end_auto_label(r: Round) -> None:
-    info = r.stages.setdefault("auto_label", {})
-    if info.get("status") == "done":
-        return
-    run = AutoLabelRun.objects.get(key=info["run"])
-    if not label_runs.complete(run):
-        raise RuntimeError("automatic labelling is incomplete: some chunks failed; resume the round to label the rest")
-    if label_runs.finish(run) == AutoLabelRun.Status.FAILED:
-        run.refresh_from_db()
-        raise RuntimeError(f"automatic labelling failed: {run.error}")
-    result = label_runs.summary(run)
-    _close_stage(r, info, done=result["labelled"], with_error=result["with_error"], malformed=result["malformed"],
-                 cost=result["cost"])
+GENERATE = RunStage(
+    "generate", "generation", "sample", generation.RUNS, generation_enabled, generation_run,
+    chunk_size=lambda r: config_of(r).generate_chunk,
+    work=lambda r, run, ids, beat: generation.run_chunk(run, policy(r), ids, alive=beat),
+    figures=lambda s: {"done": s["samples"], "outcomes": s["outcomes"], "cost": s["cost"], "problems": s["problems"]})
+AUTO_LABEL = RunStage(
+    "auto_label", "automatic labelling", "label", label_runs.RUNS, auto_label_enabled, auto_label_run,
+    chunk_size=lambda r: config_of(r).auto_label_chunk,
+    work=lambda r, run, ids, beat: label_runs.run_chunk(run, ids, alive=beat),
+    figures=lambda s: {"done": s["labelled"], "with_error": s["with_error"], "malformed": s["malformed"],
+                       "cost": s["cost"]})
 
 
 def select(r: Round) -> dict:
@@ -340,7 +338,7 @@ def summarise(r: Round) -> None:
     """Counts, metrics and the comparison with the previous finished round; then done."""
     sel = list(RoundSelection.objects.filter(round=r).values_list("score", "answer_is_correct", "solution_id"))
     scores = [s for s, _, _ in sel if s is not None]
-    prev = Round.objects.filter(status=RoundStatus.SUCCEEDED, generation__lt=r.generation, project_id=r.project_id
+    prev = Round.objects.filter(status=RunStatus.SUCCEEDED, generation__lt=r.generation, project_id=r.project_id
                                 ).order_by("-generation").first()
     passes_here = LabeledPass.objects.filter(project_id=r.project_id)
     r.counts = {**r.counts, "selected": len(sel), "wrong_selected": sum(ok is False for _, ok, _ in sel),
@@ -357,6 +355,6 @@ def summarise(r: Round) -> None:
                       "previous_labelled": passes.count(),
                       "previous_found_error_share": found / passes.count() if passes.count() else None,
                       "overlap_with_previous": len(prev_sel & {sid for _, _, sid in sel})}
-    Round.objects.filter(pk=r.pk, attempt=r.attempt, status=RoundStatus.RUNNING).update(
-        counts=r.counts, comparison=comparison, status=RoundStatus.SUCCEEDED, slot=None, stage="",
+    Round.objects.filter(pk=r.pk, attempt=r.attempt, status=RunStatus.RUNNING).update(
+        counts=r.counts, comparison=comparison, status=RunStatus.SUCCEEDED, slot=None, stage="",
         finished_at=timezone.now())

@@ -45,7 +45,7 @@ class LabelRunOut(serializers.Serializer):
 
 
 def run_out(run) -> dict:
-    s = runs.summary(run)
+    s = runs.RUNS.summary(run)
     params = {k: v for k, v in run.params.items() if k != "solution_ids"}
     return {"id": run.pk, "project": run.project.slug, **s, "params": params, "error": run.error,
             "created_at": run.created_at,

@@ -62,7 +62,7 @@ class GenerationRunOut(serializers.ModelSerializer):
                   "created_at", "finished_at", "summary"]
 
     def get_summary(self, obj) -> dict:
-        return generation.summary(obj)
+        return generation.RUNS.summary(obj)
 
     def to_representation(self, obj):
         data = super().to_representation(obj)

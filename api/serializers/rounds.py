@@ -3,12 +3,13 @@ activelearn.rounds.config.OPTIONS, so the schema documents exactly the options t
 `parse_config` (the one parser of the page, the API and `start_round`) accepts."""
 from rest_framework import serializers
 
-from activelearn.models import Round, RoundStatus
+from activelearn.models import Round
 from activelearn.options import Option, describe_default
 from activelearn.prm.public import public_name, scrub
 from activelearn.rounds.config import OPTIONS
 from activelearn.rounds.progress import round_summary
 from api.serializers.projects import project_in
+from labeling.models import RunStatus
 
 
 def _help(o: Option) -> str:
@@ -72,7 +73,7 @@ class RoundOut(serializers.Serializer):
     id = serializers.IntegerField()
     project = serializers.CharField(help_text="The project's slug.")
     generation = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=RoundStatus.choices)
+    status = serializers.ChoiceField(choices=RunStatus.choices)
     stage = serializers.CharField(allow_null=True, help_text="The stage running (or that failed), if any.")
     active = serializers.BooleanField(help_text="Queued or running.")
     config = serializers.DictField(help_text="The options it runs with (all of them, defaults filled in).")

@@ -22,7 +22,7 @@ from labeling.exports import downloads
 from labeling.formats import segmentation
 from labeling.formats.segmentation import SegmentationError
 from labeling.imports import uploads
-from labeling.models import ExportJob, ImportJob, JobStatus
+from labeling.models import ExportJob, ImportJob, RunStatus
 from labeling.people import roles
 
 MULTIPART_SLACK = 1024 * 1024  # form fields and boundaries around the file
@@ -133,8 +133,8 @@ class ExportDownload(APIView):
                    summary="The exported file, once the job has succeeded")
     def get(self, request, pk):
         job = scoping.get_scoped(ExportJob.objects.all(), request, roles.EXPORT, pk=pk)
-        if job.status != JobStatus.SUCCEEDED:
-            why = f": {job.error_message}" if job.status == JobStatus.FAILED else "; poll the job and try again"
+        if job.status != RunStatus.SUCCEEDED:
+            why = f": {job.error_message}" if job.status == RunStatus.FAILED else "; poll the job and try again"
             raise Conflict({"status": f"the export is {job.status}, there is nothing to download{why}"})
         try:
             f = open(job.file_path, "rb")  # FileResponse closes it

@@ -13,7 +13,7 @@ from activelearn.labellers import runs
 from activelearn.options import OptionError
 from api import scoping
 from api.serializers import labels as s
-from labeling.models import AutoLabelRun
+from labeling.models import AutoLabelRun, RunStatus
 from labeling.people import roles
 from labeling.reports import agreement
 
@@ -47,10 +47,10 @@ class LabelRunList(scoping.ProjectScoped, generics.ListAPIView):
                 run = runs.start_run(key, d["source"], params, filters, user=request.user, project=project.pk)
             except OptionError as exc:
                 raise ValidationError({exc.field: exc.message}) from None
-            if run.status == AutoLabelRun.Status.FAILED:  # asked again: go on with what is missing
-                AutoLabelRun.objects.filter(pk=run.pk).update(status=AutoLabelRun.Status.RUNNING, error="")
+            if run.status == RunStatus.FAILED:  # asked again: go on with what is missing
+                AutoLabelRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, error="")
                 run.refresh_from_db()
-            if run.status == AutoLabelRun.Status.RUNNING:
+            if run.status == RunStatus.RUNNING:
                 runs.send(run)
         return Response(s.run_out(run), status=status.HTTP_202_ACCEPTED,
                         headers={"Location": f"/api/labels/runs/{run.pk}/"})

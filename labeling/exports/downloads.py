@@ -11,7 +11,7 @@ from labeling.exports import writers as exporters
 from labeling.exports.step_labels import SOURCES
 from labeling.formats.neutral import EXPORT_POLICIES
 from labeling.jobs.background import RUN_EXPORT_JOB, finish, job_uuid, queue_on_commit, run_job
-from labeling.models import AuditAction, ExportFormat, ExportJob, JobStatus
+from labeling.models import AuditAction, ExportFormat, ExportJob, RunStatus
 from labeling.people import audit
 from labeling.people.label_sources import HUMAN
 
@@ -65,7 +65,7 @@ def _export(job: ExportJob) -> None:
         lines = exporters.prm800k_lines(qs, with_notes=bool(o.get("error_types")))
     n = exporters.write_export(str(path), lines)  # written beside and renamed: never half a file
     with transaction.atomic():
-        if finish(job, JobStatus.SUCCEEDED, file_path=str(path), lines=n, size=path.stat().st_size):
+        if finish(job, RunStatus.SUCCEEDED, file_path=str(path), lines=n, size=path.stat().st_size):
             audit.record(job.created_by, AuditAction.EXPORT, job, format=job.format, gzip=job.gzip, lines=n, **o)
 
 
@@ -74,7 +74,7 @@ def expire_exports(now=None) -> int:
     the job rows stay as the record of what was exported, by whom and when."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.EXPORT_KEEP_DAYS)
     removed = 0
-    for job in ExportJob.objects.filter(status=JobStatus.SUCCEEDED, finished_at__lt=cutoff).exclude(file_path=""):
+    for job in ExportJob.objects.filter(status=RunStatus.SUCCEEDED, finished_at__lt=cutoff).exclude(file_path=""):
         Path(job.file_path).unlink(missing_ok=True)
         ExportJob.objects.filter(pk=job.pk).update(file_path="")
         removed += 1

@@ -17,7 +17,7 @@ from labeling.formats.errors import ImportFileError, RecordError
 from labeling.imports import files as importers
 from labeling.imports.detect import open_records
 from labeling.jobs.background import RUN_IMPORT_JOB, finish, job_uuid, queue_on_commit, run_job
-from labeling.models import AuditAction, ImportFormat, ImportJob, JobStatus
+from labeling.models import AuditAction, ImportFormat, ImportJob, RunStatus
 from labeling.people import audit
 
 log = logging.getLogger(__name__)
@@ -91,10 +91,10 @@ def _import(job: ImportJob) -> None:
             done = _import_once(job)
             break
         except ImportFileError as exc:
-            finish(job, JobStatus.FAILED, **_located(job, exc))
+            finish(job, RunStatus.FAILED, **_located(job, exc))
             return
         except (EOFError, zlib.error) as exc:  # a truncated or corrupt .gz
-            finish(job, JobStatus.FAILED, error_file=job.original_filename,
+            finish(job, RunStatus.FAILED, error_file=job.original_filename,
                     error_message=f"{job.original_filename}: not a readable gzip file ({exc}); nothing was imported")
             return
         except IntegrityError:
@@ -119,7 +119,7 @@ def _import_once(job: ImportJob) -> bool:
                "repeated": stats.repeated}
         if enqueue:
             out["enqueued"] = stats.enqueued
-        done = finish(job, JobStatus.SUCCEEDED, stats=out)
+        done = finish(job, RunStatus.SUCCEEDED, stats=out)
         if done:  # a failed import changed nothing: its job row says why, the audit trail stays silent
             audit.record(job.created_by, AuditAction.IMPORT, job, file=job.original_filename, **out)
         return done

@@ -15,6 +15,7 @@ from labeling.models import (
     LabelSource,
     Problem,
     Project,
+    RunStatus,
     Solution,
     StepLabels,
 )
@@ -194,7 +195,7 @@ class BatchWriter:
             first = next(a for (k, _), a in wanted.items() if k == key)
             runs[key], _ = AutoLabelRun.objects.get_or_create(key=key, defaults=dict(project_id=self.project,
                 source=LabelSource.IMPORTED, labeller_version=first.labeller_version,
-                status=AutoLabelRun.Status.SUCCEEDED, params={"imported": True}, finished_at=timezone.now()))
+                status=RunStatus.SUCCEEDED, params={"imported": True}, finished_at=timezone.now()))
         have = {(k, s): i for i, k, s in StepLabels.objects.filter(
             run__in=runs.values(), solution_id__in={solutions[s] for _, s in wanted}).values_list(
             "id", "run__key", "solution_id")}

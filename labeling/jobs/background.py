@@ -16,14 +16,14 @@ from celery import current_app
 from django.db import connection, transaction
 from django.utils import timezone
 
-from labeling.models import ImportJob, Job, JobStatus
+from labeling.models import ImportJob, Job, RunStatus
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 RUN_IMPORT_JOB = "labeling.tasks.run_import_job"
 RUN_EXPORT_JOB = "labeling.tasks.run_export_job"
-_DONE = (JobStatus.SUCCEEDED, JobStatus.FAILED)
+_DONE = (RunStatus.SUCCEEDED, RunStatus.FAILED)
 
 
 def queue_on_commit(task_name: str, job: Job) -> None:
@@ -35,8 +35,8 @@ def queue_on_commit(task_name: str, job: Job) -> None:
             current_app.tasks[task_name].delay(str(job.id))
         except Exception:  # the broker is down: say so on the job rather than leave it queued forever
             log.exception("could not queue %s %s", task_name, job.id)
-            type(job).objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
-                status=JobStatus.FAILED, finished_at=timezone.now(),
+            type(job).objects.filter(pk=job.pk, status=RunStatus.QUEUED).update(
+                status=RunStatus.FAILED, finished_at=timezone.now(),
                 error_message="could not queue the job (the task broker is unavailable); try again later")
 
     transaction.on_commit(send)
@@ -73,19 +73,19 @@ def _claim(model: type[Job], job_id) -> Job | None:
         if job is None or job.status in _DONE:
             return None
         if job.attempts >= MAX_ATTEMPTS:
-            job.status, job.finished_at = JobStatus.FAILED, timezone.now()
+            job.status, job.finished_at = RunStatus.FAILED, timezone.now()
             job.error_message = (f"the worker stopped {job.attempts} times while running this job "
                                  "(out of memory or killed?); it was not tried again")
             job.save()
             return None
-        job.status, job.attempts, job.started_at = JobStatus.RUNNING, job.attempts + 1, timezone.now()
+        job.status, job.attempts, job.started_at = RunStatus.RUNNING, job.attempts + 1, timezone.now()
         job.save()
         return job
 
 
 def finish(job: Job, status: str, **fields) -> bool:
     """Record the outcome, unless a later attempt has taken the job over."""
-    return bool(type(job).objects.filter(pk=job.pk, attempts=job.attempts, status=JobStatus.RUNNING)
+    return bool(type(job).objects.filter(pk=job.pk, attempts=job.attempts, status=RunStatus.RUNNING)
                 .update(status=status, finished_at=timezone.now(), **fields))
 
 
@@ -96,10 +96,10 @@ def _outcome(job: Job, what: str):
         yield
     except Exception as exc:
         log.exception("%s job %s failed", what, job.pk)
-        finish(job, JobStatus.FAILED, error_message=f"the {what} stopped on an unexpected error "
+        finish(job, RunStatus.FAILED, error_message=f"the {what} stopped on an unexpected error "
                                                      f"({type(exc).__name__}); it has been logged")
     finally:  # still running here = interrupted (e.g. worker shutdown)
-        finish(job, JobStatus.FAILED, error_message=f"the {what} was interrupted; nothing was kept")
+        finish(job, RunStatus.FAILED, error_message=f"the {what} was interrupted; nothing was kept")
 
 
 def run_job(model: type[Job], job_id, body) -> str:

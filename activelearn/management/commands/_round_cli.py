@@ -4,8 +4,9 @@ import time
 from django.core.management.base import CommandError
 
 from activelearn.heartbeat import worker_status
-from activelearn.models import Round, RoundStatus
+from activelearn.models import Round
 from activelearn.rounds.progress import round_detail
+from labeling.models import RunStatus
 
 
 def get_round(generation: int) -> Round:
@@ -53,7 +54,7 @@ def wait(cmd, r: Round, interval: float = 2.0) -> None:
         if not d["active"]:
             break
         time.sleep(interval)
-    if r.status == RoundStatus.SUCCEEDED:
+    if r.status == RunStatus.SUCCEEDED:
         sel = d["selection"]
         cmd.stdout.write(cmd.style.SUCCESS(
             f"round {r.generation} succeeded: {sel['selected']} solutions selected ({sel['wrong_answer']} with a wrong "

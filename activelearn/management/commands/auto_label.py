@@ -1,16 +1,13 @@
 """Automatic step labels for a set of solutions, in this process: the same labellers and runs as the
 API and a round's auto-label stage."""
-import sys
 
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
-from activelearn.grading import worker_pool
 from activelearn.labellers import runs
+from activelearn.management.commands._run_cli import carry_out
 from activelearn.options import OptionError
-from activelearn.policy.client import PolicyError
 from labeling.cli import actor_from, add_actor_argument, add_project_argument, project_from
-from labeling.models import AutoLabelRun
+from labeling.models import RunStatus
 
 
 class Command(BaseCommand):
@@ -47,20 +44,10 @@ class Command(BaseCommand):
             run = runs.start_run(key, o["source"], params, filters, user=actor_from(o), project=project.pk)
         except OptionError as exc:
             raise CommandError(f"--{exc.field.replace('_', '-')}: {exc.message}") from None
-        bar = tqdm(total=run.solutions, initial=run.solutions - len(runs.missing(run)), desc=f"label {key}",
-                   unit="solution", file=sys.stderr, disable=o["no_progress"])
-        try:
-            for chunk in runs.chunks(run, 16):
-                runs.run_chunk(run, chunk)
-                bar.update(len(chunk))
-            failed = runs.finish(run) == AutoLabelRun.Status.FAILED
-        except PolicyError as exc:
-            runs.finish(run, AutoLabelRun.Status.FAILED, str(exc))
-            raise CommandError(f"{exc} (run {key} keeps what it labelled: run the command again to go on)") from None
-        finally:
-            bar.close()
-            worker_pool.shutdown_workers()
-        s = runs.summary(run)
+        failed = carry_out(runs.RUNS, run, 16, lambda chunk: runs.run_chunk(run, chunk), desc=f"label {key}",
+                           unit="solution", advance=lambda chunk, _: len(chunk), kept="labelled",
+                           no_progress=o["no_progress"]) == RunStatus.FAILED
+        s = runs.RUNS.summary(run)
         c = s["cost"]
         if failed:
             run.refresh_from_db()

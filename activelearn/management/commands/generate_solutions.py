@@ -2,16 +2,12 @@
 as a round's generate stage, run in this process."""
 import hashlib
 import json
-import sys
 
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
-from activelearn.grading import worker_pool
-from activelearn.models import GenerationRun
+from activelearn.management.commands._run_cli import carry_out
 from activelearn.options import OptionError, describe_default, from_text
 from activelearn.policy import connection, generation
-from activelearn.policy.client import PolicyError
 from labeling.cli import actor_from, add_actor_argument, add_project_argument, project_from
 from labeling.models import DEFAULT_PROJECT_ID, AuditAction
 from labeling.people import audit
@@ -61,21 +57,10 @@ class Command(BaseCommand):
         if run.connection != conn.name or run.config["samples_per_problem"] != o["samples"]:
             raise CommandError(f"run {key} was made with connection {run.connection} and "
                                f"{run.config['samples_per_problem']} samples per problem: name another run")
-        todo = generation.missing(run)
-        bar = tqdm(total=run.samples_wanted, initial=run.samples_wanted - sum(map(len, todo.values())),
-                   desc=f"generate {key}", unit="sample", file=sys.stderr, disable=o["no_progress"])
-        try:
-            for chunk in generation.chunks(run, 8):
-                counts = generation.run_chunk(run, conn, chunk)
-                bar.update(counts["samples"])
-            generation.finish(run)
-        except PolicyError as exc:
-            generation.finish(run, GenerationRun.Status.FAILED, str(exc))
-            raise CommandError(f"{exc} (run {key} keeps what it stored: run the command again to go on)") from None
-        finally:
-            bar.close()
-            worker_pool.shutdown_workers()
-        s = generation.summary(run)
+        carry_out(generation.RUNS, run, 8, lambda chunk: generation.run_chunk(run, conn, chunk),
+                  desc=f"generate {key}", unit="sample", advance=lambda chunk, counts: counts["samples"],
+                  kept="stored", no_progress=o["no_progress"])
+        s = generation.RUNS.summary(run)
         audit.record(actor_from(o), AuditAction.GENERATION_RUN, run, connection=run.connection,
                      samples=s["samples"], outcomes=s["outcomes"], cost=s["cost"])
         out, cost = s["outcomes"], s["cost"]
