@@ -12,8 +12,17 @@ from django.utils import timezone
 
 from activelearn.grading.solutions import grade_solutions
 from activelearn.labellers import runs as label_runs
-from activelearn.models import GenerationRun, ModelKind, Round, RoundSelection, RoundStatus, SolutionScore
+from activelearn.models import (
+    GeneratedSample,
+    GenerationRun,
+    ModelKind,
+    Round,
+    RoundSelection,
+    RoundStatus,
+    SolutionScore,
+)
 from activelearn.policy import connection, generation
+from activelearn.policy import demo as demo_policy
 from activelearn.policy.connection import Connection
 from activelearn.prm import loading, registry
 from activelearn.prm.aggregation import aggregate
@@ -26,6 +35,7 @@ from activelearn.rounds.attempts import alive, save_stages
 from activelearn.rounds.config import generation_filters, label_mix_of, selection_config
 from activelearn.rounds.pool import pool
 from activelearn.selection import strategies as selection
+from labeling.demo import agent_labels
 from labeling.models import AutoLabelRun, FinishReason, LabeledPass, Solution, StepLabels
 from labeling.queue import claims as queue
 
@@ -84,8 +94,20 @@ def end_generation(r: Round) -> None:
         raise RuntimeError("generation is incomplete: some chunks failed; resume the round to sample the rest")
     generation.finish(run)
     result = generation.summary(run)
+    labels = label_fresh_traces(r, run)
     _close_stage(r, info, done=result["samples"], outcomes=result["outcomes"], cost=result["cost"],
-                 problems=result["problems"])
+                 problems=result["problems"], **({"auto_labels": labels} if labels else {}))
+
+
+def label_fresh_traces(r: Round, run: GenerationRun) -> dict | None:
+    """In a project of the demo agent's traces, the checker labels every turn of the round's fresh traces (the
+    automatic labels its round trains on, with the seed's: source `imported`); elsewhere nothing."""
+    if not demo_policy.writes_traces(r.project_id):
+        return None
+    kept = GeneratedSample.objects.filter(run=run, outcome=GeneratedSample.Outcome.KEPT)  # what it made, once
+    fresh = Solution.objects.filter(id__in=kept.values("solution_id"))
+    return agent_labels.label_traces(f"{run.key}-agent-checker", fresh, project=r.project_id,
+                                     generation=r.generation)
 
 
 def _close_stage(r: Round, info: dict, **figures) -> None:
