@@ -14,6 +14,12 @@ traces, training, scoring, grading, selection, queueing and best-of-N, each stag
 
     .venv/bin/python bench/demo_agent.py --round [--set base_model=...]
 
+`--diagnose`: no training; what a PRM is given of the traces: the checker's labels over every turn and up to
+each trace's first -1, and with the default backbone's tokenizer each trace's length and, at `--max-length`,
+how many traces are cut and how much of the wrong turns' own text the cut leaves.
+
+    .venv/bin/python bench/demo_agent.py --diagnose --max-length 384
+
 Prints figures; it is not a test. Runs in a throw-away SQLite database (a temporary file); nothing is
 contacted. Validation by hand: per held-out turn the PRM's P(-1) against the checker's -1 (step AUROC, over
 every turn and over the turns up to the first -1), and the step score (P(+1) + P(0)) below 0.5 read as a -1:
@@ -92,6 +98,52 @@ def run_round(args) -> None:
     print(f"load average at the end: {os.getloadavg()}")
 
 
+def diagnose(args) -> None:
+    """Labels and truncation of the demo agent's traces as the PRM reads them (issue 28's PRM-on-traces check)."""
+    from collections import Counter
+
+    from activelearn.prm import encoding
+    from activelearn.prm.backbone import STEP_TOKEN, default_base_model, load_tokenizer
+    from activelearn.prm.text import normalize
+    from activelearn.prm.trajectory_text import with_context
+    from labeling.demo import agent
+    from labeling.formats import trajectories
+
+    pairs = agent.traces(args.problems, args.samples, args.seed)
+    every, path = Counter(), Counter()
+    items, turns = [], []
+    for rec, labels in pairs:
+        every.update(labels)
+        path.update(labels[:labels.index(-1) + 1] if -1 in labels else labels)
+        sol = trajectories.parse_trace(rec).solution
+        items.append((rec["question"], with_context(sol.steps, sol.extra["step_context"])))
+        turns.append((sol.steps, labels))
+    print(f"{len(pairs)} traces; the checker's labels over every turn {dict(every)}, up to each trace's first -1 "
+          f"{dict(path)}")
+    tok = load_tokenizer(default_base_model())
+    tok.add_special_tokens({"additional_special_tokens": [STEP_TOKEN]})
+
+    def n(text: str) -> int:
+        return len(tok(normalize(text), add_special_tokens=False)["input_ids"])
+
+    lengths = sorted(1 + sum(n(t) + 1 for t in steps) + n(problem) for problem, steps in items)
+    print(f"tokens per trace (all-MiniLM-L6-v2's tokenizer, step tokens included): median "
+          f"{lengths[len(lengths) // 2]}, max {lengths[-1]}")
+    cut = Counter()
+    for (problem, steps), (own, labels) in zip(items, turns, strict=True):
+        pieces = [n(problem)] + [n(t) for t in steps]
+        budget = args.max_length - 1 - len(steps)  # less the first token and a step token each (encoding.encode)
+        cap = encoding._cap(pieces, budget) if sum(pieces) > budget else max(pieces)
+        for k, t in enumerate(own):
+            # a piece keeps its start: the turn's context, then the turn's own text
+            left = max(0, min(n(t), cap - (pieces[k + 1] - n(t))))
+            if labels[k] == -1:
+                cut["whole" if left >= n(t) else "part" if left else "none"] += 1
+    over = sum(x > args.max_length for x in lengths)
+    print(f"at max_length {args.max_length}: {over} traces cut; the wrong turns' own text kept {dict(cut)} "
+          "(the encoder keeps each piece's start: a turn's context, then the turn)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--problems", type=int, default=None, help="60 by hand, 20 (seed_demo's) with --round")
@@ -103,9 +155,16 @@ def main() -> None:
     ap.add_argument("--base", help="a backbone directory (default: a micro BERT built from the demo's text)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--round", action="store_true", help="one round with the project's defaults")
+    ap.add_argument("--diagnose", action="store_true", help="labels and truncation only, no training")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a round option (--round)")
     args = ap.parse_args()
     args.problems = args.problems or (20 if args.round else 60)
+    if args.diagnose:
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+        import django
+
+        django.setup()
+        return diagnose(args)
     tmp = Path(tempfile.mkdtemp(prefix="stepwise-bench-agent-"))
     _setup(tmp)
     if args.round:
