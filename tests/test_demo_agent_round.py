@@ -25,13 +25,13 @@ def test_a_round_on_the_demo_agent_generates_labels_trains_selects_and_queues_tr
     seeded = set(Solution.objects.filter(project=project).values_list("id", flat=True))
     defaults = with_defaults({}, project.pk)
     assert defaults["generate_with"] == "demo" and defaults["train_labels"] == "sources"
-    assert defaults["label_weights"] == {"imported": 1.0} and defaults["samples_per_problem"] == 4
+    assert defaults["label_weights"] == {"imported": 1.0} and defaults["samples_per_problem"] == 8
 
-    r = rounds.start_round({"base_model": "micro", "max_length": 256, "per_problem": 2, "chunk_size": 9},
+    r = rounds.start_round({"base_model": "micro", "max_length": 256, "samples_per_problem": 4, "chunk_size": 9},
                            project=project)
     r.refresh_from_db()
     assert r.status == "succeeded", r.error
-    assert r.config["train_labels"] == "sources" and r.config["epochs"] == 1.0
+    assert r.config["train_labels"] == "sources" and r.config["epochs"] == 1.0 and r.config["per_problem"] == 2
 
     # generated: the agent's traces, stored as an import stores them, graded by the project's numeric checker
     gen = r.stages["generate"]

@@ -148,15 +148,15 @@ def project_defaults(project: int) -> dict:
     """A project's own defaults: default_generation; where nobody has labelled yet but automatic labels are
     there (the demo agent's checker labels), training on those sources, each weighing 1 (on people's labels
     alone there would be nothing to train on); and in a project of traces the demo policy samples from (the
-    demo agent), 4 samples per problem and one epoch: a trace costs several times a math solution to train on
-    and to score, and the round stays a few minutes long on a CPU."""
+    demo agent), 8 samples per problem of which 2 are selected, and one epoch: a trace costs several times a
+    math solution to train on and to score, and the round stays minutes long on a CPU."""
     out = {"generate_with": default_generation(project)}
     if not LabeledPass.objects.filter(project_id=project).exists():
         sources = sorted(set(AutoLabelRun.objects.filter(project_id=project).values_list("source", flat=True)))
         if sources:
             out.update(train_labels="sources", label_weights=dict.fromkeys(sources, 1.0))
     if out["generate_with"] == connection.DEMO and demo_policy.writes_traces(project):
-        out.update(samples_per_problem=4, epochs=1.0)
+        out.update(samples_per_problem=8, per_problem=2, epochs=1.0)
     return out
 
 
