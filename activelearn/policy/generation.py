@@ -6,10 +6,11 @@ changes how many candidates each has) and how many samples per problem. Sample k
 in run r is one row (unique), written with the solution it made in one transaction, so a crash,
 a redelivered chunk or a resume asks only for what is missing and never stores a sample twice.
 
-Each sample is split into steps by the connection's rule; an empty, truncated or over-long one is
+Each sample is split into steps by the connection's rule (an agent's trace, which the demo policy writes in a
+project of traces, is kept as an import keeps it: splitting.split_trace); an empty, truncated or over-long one is
 dropped with its reason; the rest is a Solution, deduplicated by content (an identical sample is
 the same Solution), with its provenance (connection, model, sampling, prompt version, run, round,
-sample index) in `Solution.extra["provenance"]`, and graded by the grader.
+sample index) in `Solution.extra["provenance"]`, and graded by the project's outcome checker.
 """
 from collections import Counter
 from collections.abc import Callable, Iterable
