@@ -39,12 +39,12 @@ def form_fields(project: int | None = None) -> list[dict]:
             widget, step = "number", "1" if o.type is int else "any"
         else:
             widget, step = "text", None
-        if o.name in defaults:  # the project's own defaults (the quickstart's demo generation), as start_round's
-            default = defaults[o.name]
-        elif o.type is dict:
-            default = json.dumps(o.default)
+        # the project's own defaults (the quickstart's demo generation), as start_round's, else the option's
+        value = defaults.get(o.name, o.default)
+        if o.type is dict:
+            default = json.dumps(value)
         else:
-            default = "" if o.default is None else (format_number(o.default) if o.type is float else str(o.default))
+            default = "" if value is None else (format_number(value) if o.type is float else str(value))
         fields.append({"name": o.name, "label": o.name.replace("_", " "), "widget": widget, "step": step,
                        "empty_label": EMPTY_CHOICE.get(o.name, "default"),
                        "min": None if o.min is None else format_number(o.min),

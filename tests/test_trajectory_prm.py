@@ -60,3 +60,21 @@ def test_the_demo_agent_project_trains_on_its_checker_and_scores_its_traces(micr
     assert version.data_snapshot["automatic_items"] == {"imported": n}
     assert score_solutions(version, Solution.objects.filter(project=project)) == n
     assert Project.objects.get(slug="demo-agent").outcome_checker == {"kind": "numeric"}
+
+
+def test_automatic_labels_of_a_trace_train_every_turn_the_ones_after_a_wrong_one_too():
+    from collections import Counter
+
+    from activelearn.prm.label_mix import automatic_items
+    from labeling.models import StepLabels
+
+    project, _ = seed_agent_project(12, 4, seed=0, logins=[])
+    items = list(automatic_items(LabelMix("sources", {"imported": 1}), Counter(), project.pk))
+    after = 0
+    for lab in StepLabels.objects.filter(solution__project=project).select_related("solution"):
+        steps = with_context(lab.solution.steps, lab.solution.extra["step_context"])
+        (item, *_) = [i for i in items if i.steps == steps]
+        assert len(item.labels) == lab.n_steps  # every turn, the ones after a -1 too
+        if lab.first_error >= 0:
+            after += sum(v == -1 for v in lab.hard[lab.first_error + 1:])
+    assert after > 0  # the checker's -1s after the first wrong turn (a wrong value carried forward) are trained on

@@ -6,10 +6,11 @@ changes how many candidates each has) and how many samples per problem. Sample k
 in run r is one row (unique), written with the solution it made in one transaction, so a crash,
 a redelivered chunk or a resume asks only for what is missing and never stores a sample twice.
 
-Each sample is split into steps by the connection's rule; an empty, truncated or over-long one is
+Each sample is split into steps by the connection's rule (an agent's trace, which the demo policy writes in a
+project of traces, is kept as an import keeps it: splitting.split_trace); an empty, truncated or over-long one is
 dropped with its reason; the rest is a Solution, deduplicated by content (an identical sample is
 the same Solution), with its provenance (connection, model, sampling, prompt version, run, round,
-sample index) in `Solution.extra["provenance"]`, and graded by the grader.
+sample index) in `Solution.extra["provenance"]`, and graded by the project's outcome checker.
 
 The run itself (made once, what is missing, chunks, cost, finish, summary) is activelearn/runs.py's;
 `GenerationRuns` says what differs: a unit of work is a problem, holding its missing samples.
@@ -22,13 +23,14 @@ from django.db import connection as db
 from django.db.models import Count, Q
 
 from activelearn import runs
+from activelearn.grading.outcomes import checker_of, grade_outcomes
 from activelearn.grading.solutions import grade_solutions
 from activelearn.models import GeneratedSample, GenerationRun
 from activelearn.policy import demo, splitting
 from activelearn.policy.client import PolicyClient
 from activelearn.policy.connection import Connection
 from activelearn.policy.samples import ProblemSamples
-from labeling.models import DEFAULT_PROJECT_ID, Problem, Solution
+from labeling.models import DEFAULT_PROJECT_ID, Problem, Project, Solution
 from labeling.storage.bulk import among, insert_rows
 from labeling.storage.hashing import solution_hash
 
@@ -132,9 +134,10 @@ def store(run: GenerationRun, conn: Connection, problem: Problem, got: ProblemSa
         todo = []
         for index, sampled in sorted(got.samples.items()):
             if index not in stored:
-                todo.append((index, sampled, splitting.split(
-                    sampled.text, conn.split, conn.split_pattern, max_steps=conn.max_steps,
-                    max_step_chars=conn.max_step_chars, finish_reason=sampled.finish_reason)))
+                todo.append((index, sampled, splitting.split_trace(sampled.trace) if sampled.trace is not None
+                              else splitting.split(sampled.text, conn.split, conn.split_pattern,
+                                                   max_steps=conn.max_steps, max_step_chars=conn.max_step_chars,
+                                                   finish_reason=sampled.finish_reason)))
         made = _solutions(run, conn, problem, [(i, r, s.truth) for i, s, r in todo
                                                if not isinstance(r, splitting.Dropped)])
         rows = []
@@ -157,7 +160,7 @@ def _solutions(run, conn, problem, samples: list) -> dict[int, tuple[int, bool]]
     """Sample index -> (solution id, whether this sample created it), for (index, split, truth) samples,
     written through the import's bulk path (labeling.storage.bulk): one lookup, one COPY. An identical text
     sampled elsewhere at this moment makes the COPY fail: then one sample at a time."""
-    keys = {i: solution_hash(problem.content_hash, r.steps, r.final_answer) for i, r, _ in samples}
+    keys = {i: _key(problem, r) for i, r, _ in samples}
     found = dict(Solution.objects.filter(among("content_hash", set(keys.values())), project_id=problem.project_id)
                  .values_list("content_hash", "id"))
     new, first = [], {}
@@ -180,16 +183,21 @@ def _solutions(run, conn, problem, samples: list) -> dict[int, tuple[int, bool]]
     return out
 
 
+def _key(problem, result: splitting.Split) -> str:
+    return result.key or solution_hash(problem.content_hash, result.steps, result.final_answer)
+
+
 def _row(run, conn, problem, index, result: splitting.Split, truth: dict | None, key: str) -> dict:
     provenance = _provenance(run, conn, index)
     return dict(project_id=problem.project_id, problem_id=problem.pk, steps=result.steps,
                 final_answer=result.final_answer,
                 generator=provenance["model"][:255], content_hash=key,
-                source_id=f"{run.key}/{problem.pk}/{index}"[:255], extra={"provenance": provenance, **(truth or {})})
+                source_id=f"{run.key}/{problem.pk}/{index}"[:255],
+                extra={**(result.extra or {}), "provenance": provenance, **(truth or {})})
 
 
 def _one_solution(run, conn, problem, index, result: splitting.Split, truth: dict | None) -> tuple[int, bool]:
-    key = solution_hash(problem.content_hash, result.steps, result.final_answer)
+    key = _key(problem, result)
     mine = Solution.objects.filter(content_hash=key, project_id=problem.project_id)
     existing = mine.values_list("id", flat=True).first()
     if existing is not None:
@@ -206,9 +214,10 @@ def sample_problems(run: GenerationRun, conn: Connection, todo: dict[int, list[i
     """Yields (problem, its samples) for the missing samples `todo`, from the demo policy or the server."""
     problems = Problem.objects.in_bulk(list(todo))
     if conn.is_demo:
+        traces = demo.writes_traces(run.project_id)  # a project of agent traces gets the demo agent's traces
         for pid, indices in todo.items():
             p = problems[pid]
-            yield p, (demo.sample(p, indices, run.key, conn.temperature) if demo.can_sample(p)
+            yield p, (demo.sample(p, indices, run.key, conn.temperature, traces=traces) if demo.can_sample(p)
                       else ProblemSamples(pid))
         return
     client = client or PolicyClient(conn)
@@ -237,5 +246,16 @@ def run_chunk(run: GenerationRun, conn: Connection, problem_ids: list[int], *,
         if client is not None:
             RUNS.add_cost(run, client.take())
         if grade and new_ids:
-            grade_solutions(Solution.objects.filter(id__in=new_ids))
+            _grade(run.project_id, new_ids)
     return {"samples": sum(outcomes.values()), **outcomes}
+
+
+def _grade(project_id: int, ids: list[int]) -> None:
+    """New samples graded by the project's outcome checker (a judge's verdicts wait for the round's grade stage)."""
+    project = Project.objects.get(pk=project_id)
+    kind = checker_of(project)["kind"]
+    if kind == "math":
+        grade_solutions(Solution.objects.filter(id__in=ids))
+    elif kind != "judge":
+        grade_outcomes(project, Solution.objects.filter(id__in=ids))
+

@@ -10,6 +10,7 @@ class Sampled:
     finish_reason: str
     completion_tokens: int | None = None
     truth: dict | None = None  # what the demo policy knows of it (its first error): kept on the solution
+    trace: dict | None = None  # an agent's trace (the chat shape of labeling.formats.trajectories), not a text
 
 
 @dataclass

@@ -5,12 +5,17 @@ Rules: `newline` (one step per line, as PRM800K's generator wrote them), `blank_
 `pattern` (a regular expression that separates steps), or the import's strategies for long chains of thought
 (`numbered`, `markers`, `sentences`: labeling.formats.segmentation). Whatever the rule, a `# Answer` heading
 and the answer after it stay in the last step, as in PRM800K's pre-generated solutions.
+
+A sample that is an agent's trace (`split_trace`) is not split by a rule: its steps are its assistant turns, and
+it is kept as an imported trace is (labeling.formats.trajectories: the record, the turns' message indexes and
+contexts in the solution's `extra`, its conversation as its identity).
 """
 import re
 from dataclasses import dataclass
 
 from activelearn.grading.answers import extract_final_answer
-from labeling.formats import limits, segmentation
+from labeling.formats import limits, segmentation, trajectories
+from labeling.formats.errors import RecordError
 
 RULES = ("newline", "blank_line", "pattern", "numbered", "markers", "sentences")
 _SEGMENTED = ("numbered", "markers", "sentences")
@@ -30,6 +35,8 @@ EMPTY, TRUNCATED, TOO_LONG = Dropped("empty"), Dropped("truncated"), Dropped("to
 class Split:
     steps: list[str]
     final_answer: str | None
+    extra: dict | None = None  # a trace's record and step positions, kept on the solution
+    key: str | None = None  # a trace's identity (its conversation); None: the steps' and answer's
 
 
 def check_pattern(pattern: str) -> str:
@@ -81,3 +88,14 @@ def split(text: str, rule: str = "newline", pattern: str = "", *, max_steps: int
     if len(steps) > max_steps or max(len(s) for s in steps) > max_step_chars:
         return TOO_LONG
     return Split(steps, extract_final_answer(steps))
+
+
+def split_trace(rec: dict) -> Split | Dropped:
+    """An agent's trace as an import stores it; one the import would refuse (too many turns...) is too long."""
+    try:
+        solution = trajectories.parse_trace(rec).solution
+    except RecordError:
+        return TOO_LONG
+    if len(solution.steps) > limits.max_steps():
+        return TOO_LONG
+    return Split(solution.steps, solution.final_answer, solution.extra, solution.key)

@@ -4,7 +4,10 @@ Qwen2.5-Math-PRM filters them), or chosen sources with weights. Soft targets: wh
 a step's share of rollouts that reached the right answer, train towards it instead of 0/1.
 
 An automatic label of a solution is its newest readable one per source (labeling.people.label_sources). As
-with human passes, nothing after a step's first -1 is supervised.
+with human passes, nothing after a step's first -1 is supervised, except on an agent's trace: there the
+automatic labels rate every assistant turn (docs/agent-trajectories.md), and a turn after a wrong one is
+trained on as labelled (the demo agent's checker gives -1 to the turns that carry a wrong value forward:
+without them the PRM saw 89 of the checker's 213 wrong turns, bench/demo_agent.py).
 """
 from collections import Counter
 from collections.abc import Iterator
@@ -59,7 +62,7 @@ def check_weights(value) -> dict:
     return out
 
 
-def _classes(hard: list, soft: list | None, use_soft: bool) -> tuple[list, list | None]:
+def _classes(hard: list, soft: list | None, use_soft: bool, every: bool = False) -> tuple[list, list | None]:
     labels, probs = [], [] if use_soft and soft else None
     for i, r in enumerate(hard):
         labels.append(None if r is None else CLASS_OF_RATING[int(r)])
@@ -67,7 +70,7 @@ def _classes(hard: list, soft: list | None, use_soft: bool) -> tuple[list, list 
             p = soft[i] if i < len(soft) else None
             # the share of right continuations: P(+1) = p, P(-1) = 1 - p; no soft value: the hard one
             probs.append(None if r is None else [1.0 - p, 0.0, p] if p is not None else None)
-        if r == -1:
+        if r == -1 and not every:
             break
     return labels, probs
 
@@ -82,7 +85,7 @@ def _items(qs: QuerySet, source: str, weight: float, use_soft: bool, counts: Cou
             return
         for _, hard, soft, steps, text, group, contexts in rows:
             steps = with_context(steps, contexts)
-            labels, probs = _classes(hard, soft, use_soft)
+            labels, probs = _classes(hard, soft, use_soft, every=bool(contexts))  # a trace: every turn
             if all(c is None for c in labels):
                 continue
             counts[source] += 1

@@ -8,7 +8,9 @@ Split by problem: nothing of a problem the version trained on is used. In order 
 2. otherwise, said so in `note`, the deployment's ProcessBench-shaped files (PRM_VALIDATION_FILES:
    `{problem, steps, label[, final_answer_correct]}`, `label` the first wrong step, -1 for none);
 3. otherwise, on demo problems, the demo checker's labels (labeling/demo/checker.py, which labels every
-   step from the text alone) of solutions of problems not trained on, the round's fresh samples first;
+   step from the text alone; for the demo agent's traces labeling/demo/agent.py, every assistant turn, read
+   with its context as the PRM reads it) of solutions of problems not trained on, the round's fresh samples
+   first;
 4. otherwise the few people's labels there are (the note says they are too few), or nothing, and the note
    says why.
 
@@ -23,7 +25,8 @@ from django.db.models import Exists, OuterRef
 from activelearn.prm import metrics, validation
 from activelearn.prm.backbone import CLASSES
 from activelearn.prm.records import read_records
-from labeling.demo import checker
+from activelearn.prm.trajectory_text import with_context
+from labeling.demo import agent, checker
 from labeling.demo import problems as demo_problems
 from labeling.models import LabeledPass, Problem, Solution
 from labeling.storage.hashing import problem_hash
@@ -110,25 +113,27 @@ def _checker(train_groups: set, project: int, prefer: list[int] | None, cap: int
         return None
     qs = Solution.objects.filter(problem_id__in=list(problems))
     preferred = set(prefer or [])
-    rows = list(qs.filter(id__in=preferred).order_by("id").values_list("id", "problem_id", "steps",
-                                                                      "answer_is_correct")) if preferred else []
+    fields = ("id", "problem_id", "steps", "answer_is_correct", "extra__trajectory", "extra__step_context")
+    rows = list(qs.filter(id__in=preferred).order_by("id").values_list(*fields)) if preferred else []
     if len(rows) < cap:
-        rows += list(qs.exclude(id__in=preferred).order_by("id").values_list(
-            "id", "problem_id", "steps", "answer_is_correct")[:cap * 4])
+        rows += list(qs.exclude(id__in=preferred).order_by("id").values_list(*fields)[:cap * 4])
     by_problem = defaultdict(list)
     for row in rows:
         by_problem[row[1]].append(row)
     held = HeldOut("checker")
     known = {}
-    for _, pid, steps, ok in _round_robin(by_problem, cap):
+    for _, pid, steps, ok, trace, contexts in _round_robin(by_problem, cap):
         p = problems[pid]
         if pid not in known:
             family, spec = demo_problems.spec_of(p.extra["demo"])
             known[pid] = demo_problems.known_values(family, spec)
+        # a trace: the agent checker's label of every turn, the turns read with their context
+        ratings = agent.label_turns(trace, known[pid]) if trace else checker.check(list(steps), known[pid])
+        steps = with_context(list(steps), contexts)
         held.problems.add(p.content_hash)
-        held.steps.append((p.text, list(steps), checker.check(list(steps), known[pid])))
+        held.steps.append((p.text, steps, ratings))
         if ok is not None:
-            held.finals.append((p.text, list(steps), ok))
+            held.finals.append((p.text, steps, ok))
     return held if held.steps else None
 
 

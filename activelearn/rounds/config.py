@@ -14,11 +14,12 @@ from activelearn import options
 from activelearn.models import ModelVersion, Round
 from activelearn.options import Option, OptionError
 from activelearn.policy import connection
+from activelearn.policy import demo as demo_policy
 from activelearn.prm import allowlist, label_mix
 from activelearn.prm.aggregation import AGGREGATIONS
 from activelearn.prm.label_mix import LabelMix
 from activelearn.selection.strategies import STRATEGIES, SelectionConfig
-from labeling.models import DEFAULT_PROJECT_ID, Problem
+from labeling.models import DEFAULT_PROJECT_ID, AutoLabelRun, LabeledPass, Problem
 
 
 class RoundConfigError(OptionError):
@@ -149,10 +150,27 @@ def default_generation(project: int) -> str:
     return connection.DEMO if Problem.objects.filter(project_id=project, extra__has_key="demo").exists() else ""
 
 
+def project_defaults(project: int) -> dict:
+    """A project's own defaults: default_generation; where nobody has labelled yet but automatic labels are
+    there (the demo agent's checker labels), training on those sources, each weighing 1 (on people's labels
+    alone there would be nothing to train on); and in a project of traces the demo policy samples from (the
+    demo agent), 8 samples per problem of which 2 are selected, and one epoch: a trace costs several times a
+    math solution to train on and to score, and the round stays minutes long on a CPU."""
+    out = {"generate_with": default_generation(project)}
+    if not LabeledPass.objects.filter(project_id=project).exists():
+        sources = sorted(set(AutoLabelRun.objects.filter(project_id=project).values_list("source", flat=True)))
+        if sources:
+            out.update(train_labels="sources", label_weights=dict.fromkeys(sources, 1.0))
+    if out["generate_with"] == connection.DEMO and demo_policy.writes_traces(project):
+        out.update(samples_per_problem=8, per_problem=2, epochs=1.0)
+    return out
+
+
 def with_defaults(data: dict | None, project: int) -> dict:
-    """The options as given, with the project's own defaults (default_generation) where they were left out."""
+    """The options as given, with the project's own defaults (project_defaults) where they were left out."""
     data = dict(data or {})
-    data.setdefault("generate_with", default_generation(project))
+    for name, value in project_defaults(project).items():
+        data.setdefault(name, value)
     return data
 
 

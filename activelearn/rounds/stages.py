@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from activelearn.grading.solutions import grade_solutions
 from activelearn.labellers import runs as label_runs
-from activelearn.models import GenerationRun, ModelKind, Round, RoundSelection, SolutionScore
+from activelearn.models import GeneratedSample, GenerationRun, ModelKind, Round, RoundSelection, SolutionScore
 from activelearn.policy import best_of_n_runs, connection, generation
+from activelearn.policy import demo as demo_policy
 from activelearn.policy.connection import Connection
 from activelearn.prm import loading, registry
 from activelearn.prm.aggregation import aggregate
@@ -28,6 +29,7 @@ from activelearn.rounds.config import aggregation_of, config_of
 from activelearn.rounds.pool import fresh_solution_ids, pool
 from activelearn.runs import Runs
 from activelearn.selection import strategies as selection
+from labeling.demo import agent_labels
 from labeling.models import AutoLabelRun, FinishReason, LabeledPass, RunStatus, Solution, StepLabels
 from labeling.queue import claims as queue
 
@@ -60,6 +62,17 @@ def _open_stage(r: Round, name: str, **figures) -> None:
     info.update(status="running", started_at=info.get("started_at") or timezone.now().isoformat(), **figures)
     r.stage = name
     save_stages(r)
+
+
+def label_fresh_traces(r: Round, run: GenerationRun) -> dict | None:
+    """In a project of the demo agent's traces, the checker labels every turn of the round's fresh traces (the
+    automatic labels its round trains on, with the seed's: source `imported`); elsewhere nothing."""
+    if not demo_policy.writes_traces(r.project_id):
+        return None
+    kept = GeneratedSample.objects.filter(run=run, outcome=GeneratedSample.Outcome.KEPT)  # what it made, once
+    fresh = Solution.objects.filter(id__in=kept.values("solution_id"))
+    return agent_labels.label_traces(f"{run.key}-agent-checker", fresh, project=r.project_id,
+                                     generation=r.generation)
 
 
 def _close_stage(r: Round, info: dict, **figures) -> None:
@@ -240,6 +253,7 @@ class RunStage:
     chunk_size: Callable[[Round], int]
     work: Callable[[Round, Model, list[int], Callable[[], None]], object]  # one chunk, with the round's heartbeat
     figures: Callable[[dict], dict]  # the stage's figures from the run's summary
+    then: Callable[[Round, Model], dict] = lambda r, run: {}  # what follows a finished run, as more figures
 
     def begin(self, r: Round) -> list[list[int]]:
         """Mark the stage running and cut what is left of the run into chunks."""
@@ -269,14 +283,15 @@ class RunStage:
         if self.runs.finish(run) == RunStatus.FAILED:
             run.refresh_from_db()
             raise RuntimeError(f"{self.what} failed: {run.error}")
-        _close_stage(r, info, **self.figures(self.runs.summary(run)))
+        _close_stage(r, info, **self.figures(self.runs.summary(run)), **self.then(r, run))
 
 
 GENERATE = RunStage(
     "generate", "generation", "sample", generation.RUNS, generation_enabled, generation_run,
     chunk_size=lambda r: config_of(r).generate_chunk,
     work=lambda r, run, ids, beat: generation.run_chunk(run, policy(r), ids, alive=beat),
-    figures=lambda s: {"done": s["samples"], "outcomes": s["outcomes"], "cost": s["cost"], "problems": s["problems"]})
+    figures=lambda s: {"done": s["samples"], "outcomes": s["outcomes"], "cost": s["cost"], "problems": s["problems"]},
+    then=lambda r, run: {"auto_labels": labels} if (labels := label_fresh_traces(r, run)) else {})
 AUTO_LABEL = RunStage(
     "auto_label", "automatic labelling", "label", label_runs.RUNS, auto_label_enabled, auto_label_run,
     chunk_size=lambda r: config_of(r).auto_label_chunk,

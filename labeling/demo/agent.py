@@ -25,7 +25,19 @@ import re
 from fractions import Fraction
 
 from labeling.demo import checker
-from labeling.demo.problems import DemoProblem, DemoSolution, generate, known_values, spec_of
+from labeling.demo import sampling as demo_sampling
+from labeling.demo.problems import (
+    SLIP_KINDS,
+    DemoProblem,
+    DemoSolution,
+    as_num,
+    generate,
+    known_values,
+    spec_of,
+    tex,
+    write_correct,
+    write_wrong,
+)
 
 DATA_SOURCE = "stepwise_demo_agent"
 MODEL = "stepwise-demo-agent"
@@ -176,3 +188,29 @@ def traces(n_problems: int = 12, n_solutions: int = 4, seed: int = 0) -> list[tu
     return out
 
 
+
+
+AGENT_SLIPS = ("arithmetic", "misread")  # the demo's slips an agent makes with a tool (trace: as which error)
+
+
+def sample_trace(origin: dict, text: str, seed: str, *, query=0, sample=0, greedy: bool = False) -> dict:
+    """Sample `seed` of the stored demo problem `origin` (whose text is `text`) as the agent writes it: the built-in
+    policy's traces (activelearn/policy/demo.py). As often as the problem's own difficulty says
+    (labeling.demo.sampling.wrong_share_of) it makes one of the slips an agent makes with a tool; else, and at
+    `greedy`, it is right. The same seed gives the same trace. No `reward_info`: the project's outcome checker
+    grades it, as it would a real agent's."""
+    family, spec = spec_of(origin)
+    rng = random.Random(f"agent-sample:{seed}")
+    w = None
+    if not greedy and rng.random() < demo_sampling.wrong_share_of(spec):
+        kind = rng.choices(AGENT_SLIPS, weights=[SLIP_KINDS[k] for k in AGENT_SLIPS])[0]
+        w = write_wrong(family, spec, seed, kind)
+        w = w if w is not None and w.made in AGENT_SLIPS else None
+    if w is None:
+        w = write_correct(family, spec, seed)
+    problem = DemoProblem(text, tex(spec.answer), "", family.subject, spec.level, "", origin=origin)
+    solution = DemoSolution(w.steps, w.answer, w.answer_value == as_num(spec.answer), w.first_error, "", w.made)
+    rec = trace(problem, solution, query, sample, rng)
+    del rec["reward_info"]
+    rec["meta"] = {k: v for k, v in rec["meta"].items() if v != ""}  # no demo source ids: a fresh sample
+    return rec

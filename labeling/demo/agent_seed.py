@@ -1,14 +1,17 @@
 """The third demo project: the calculator agent's traces (labeling.demo.agent), imported as any trace file is
 (labeling.formats.trajectories, through the import machinery), queued, with the checker's label of every
-assistant turn as the automatic labels of the run `demo:agent-checker`."""
+assistant turn as the automatic labels of the run `demo:agent-checker`. Its problems keep their demo origin
+(`Problem.extra["demo"]`, as the first project's), so the built-in demo policy samples new traces of them."""
 from django.contrib.auth import get_user_model
 
 from labeling.demo import agent
+from labeling.demo.problems import generate
 from labeling.formats import trajectories
 from labeling.formats.items import AutoLabelsIn, ImportItem
 from labeling.imports.files import run_import
 from labeling.imports.writer import ImportStats
-from labeling.models import Project, ProjectMember, Protocol
+from labeling.models import Problem, Project, ProjectMember, Protocol
+from labeling.storage import hashing
 
 RUN_KEY = "demo:agent-checker"
 VERSION = "demo-agent-checker@1"
@@ -40,4 +43,15 @@ def seed_agent_project(n_problems: int, n_solutions: int, seed: int, logins: lis
     pairs = agent.traces(n_problems, n_solutions, seed)
     stats = run_import("demo-agent", ((f"trace {i + 1}", p) for i, p in enumerate(pairs)), _parse, enqueue=True,
                        project=project.pk)
+    _keep_origins(project, n_problems, seed)
     return project, stats
+
+
+def _keep_origins(project: Project, n_problems: int, seed: int) -> None:
+    """Each problem's demo origin, for the demo policy (also on problems seeded before they kept it)."""
+    origins = {hashing.problem_hash(p.text): p.origin for p in generate(n_problems, 0, seed)}
+    rows = [p for p in Problem.objects.filter(project=project, content_hash__in=list(origins))
+            if (p.extra or {}).get("demo") != origins[p.content_hash]]
+    for p in rows:
+        p.extra = {**(p.extra or {}), "demo": origins[p.content_hash]}
+    Problem.objects.bulk_update(rows, ["extra"])
