@@ -52,7 +52,7 @@ def test_a_version_may_read_any_backbone_digit_by_digit(micro_bert, tmp_path):
 def test_train_prm_passes_numbers_on():
     import argparse
 
-    from activelearn.management.commands._model_options import add_model_arguments, model_from
+    from activelearn.cli.model_options import add_model_arguments, model_from
 
     parser = argparse.ArgumentParser()
     add_model_arguments(parser, training=True)

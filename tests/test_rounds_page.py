@@ -234,7 +234,7 @@ def test_start_round_command_errors(dispatched):
 
 
 def test_start_round_wait_reports_failure(dispatched, monkeypatch):
-    from activelearn.management.commands import _round_cli
+    from activelearn.cli import round_watch as _round_cli
 
     def worker_fails(seconds):
         r = Round.objects.get()
@@ -248,7 +248,7 @@ def test_start_round_wait_reports_failure(dispatched, monkeypatch):
 
 
 def test_start_round_wait_until_success(dispatched, monkeypatch):
-    from activelearn.management.commands import _round_cli
+    from activelearn.cli import round_watch as _round_cli
 
     def worker_succeeds(seconds):
         Round.objects.update(status="succeeded", slot=None, counts={"selected": 0},
@@ -280,7 +280,7 @@ def test_cancel_and_resume_commands(dispatched):
 
 
 def test_resume_round_wait_reports_cancellation(dispatched, monkeypatch):
-    from activelearn.management.commands import _round_cli
+    from activelearn.cli import round_watch as _round_cli
 
     command("start_round")
     command("cancel_round", "1")

@@ -3,8 +3,8 @@ API and a round's auto-label stage."""
 
 from django.core.management.base import BaseCommand, CommandError
 
+from activelearn.cli.run_progress import carry_out
 from activelearn.labellers import runs
-from activelearn.management.commands._run_cli import carry_out
 from activelearn.options import OptionError
 from labeling.cli import actor_from, add_actor_argument, add_project_argument, project_from
 from labeling.models import RunStatus

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from activelearn.management.commands._round_cli import get_round
+from activelearn.cli.round_watch import get_round
 from activelearn.rounds.config import RoundConfigError
 from activelearn.rounds.lifecycle import cancel_round
 from labeling.cli import actor_from, add_actor_argument

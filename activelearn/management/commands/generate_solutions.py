@@ -5,7 +5,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from activelearn.management.commands._run_cli import carry_out
+from activelearn.cli.run_progress import carry_out
 from activelearn.options import OptionError, describe_default, from_text
 from activelearn.policy import connection, generation
 from labeling.cli import actor_from, add_actor_argument, add_project_argument, project_from

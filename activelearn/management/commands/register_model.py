@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from activelearn.management.commands._model_options import add_model_arguments, model_from
+from activelearn.cli.model_options import add_model_arguments, model_from
 from activelearn.models import ModelKind
 from activelearn.prm.register import VALIDATE_LIMIT, register_checkpoint
 from labeling.cli import actor_from, add_actor_argument, add_project_argument, project_from

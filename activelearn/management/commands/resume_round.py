@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from activelearn.management.commands._round_cli import get_round, wait, warn_if_no_worker
+from activelearn.cli.round_watch import get_round, wait, warn_if_no_worker
 from activelearn.rounds.config import RoundConfigError
 from activelearn.rounds.errors import RoundBusy
 from activelearn.rounds.lifecycle import resume_round

@@ -2,7 +2,7 @@ import argparse
 
 from django.core.management.base import BaseCommand, CommandError
 
-from activelearn.management.commands._round_cli import stage_line, wait, warn_if_no_worker
+from activelearn.cli.round_watch import stage_line, wait, warn_if_no_worker
 from activelearn.options import Option, describe_default, format_number
 from activelearn.rounds.config import OPTIONS, RoundConfigError, config_of, from_text
 from activelearn.rounds.errors import RoundBusy

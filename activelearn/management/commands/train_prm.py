@@ -2,7 +2,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from activelearn.management.commands._model_options import add_model_arguments, model_from
+from activelearn.cli.model_options import add_model_arguments, model_from
 from activelearn.models import ModelKind, ModelVersion
 from activelearn.prm import label_mix, registry
 from activelearn.prm.training import TrainConfig

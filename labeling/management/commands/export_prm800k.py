@@ -3,10 +3,10 @@ from pathlib import Path
 from django.core.management.base import BaseCommand
 
 from labeling.cli import actor_from, add_actor_argument, add_project_argument, project_from
+from labeling.cli.progress import Progress
 from labeling.exports import rows
 from labeling.exports import writers as exporters
 from labeling.formats.neutral import EXPORT_POLICIES
-from labeling.management.commands._progress import Progress
 from labeling.models import AuditAction
 from labeling.people import audit
 

@@ -3,11 +3,11 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from labeling.cli import actor_from, add_actor_argument, add_project_argument, project_from
+from labeling.cli.progress import Progress
 from labeling.exports import writers as exporters
 from labeling.exports.step_labels import SOURCES
 from labeling.formats.neutral import EXPORT_POLICIES
 from labeling.formats.step_rows import SHAPES
-from labeling.management.commands._progress import Progress
 from labeling.models import AuditAction, AutoLabelRun
 from labeling.people import audit
 

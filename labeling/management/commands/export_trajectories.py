@@ -1,9 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from labeling.cli import actor_from, add_actor_argument, add_project_argument, project_from
+from labeling.cli.progress import Progress
 from labeling.exports import trajectories
 from labeling.exports.writers import write_export
-from labeling.management.commands._progress import Progress
 from labeling.models import AuditAction, AutoLabelRun
 from labeling.people import audit
 

@@ -1,10 +1,10 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from labeling.cli import actor_from, add_actor_argument, add_project_argument, project_from
+from labeling.cli.progress import ImportCommand
 from labeling.formats import solutions as solution_formats
 from labeling.formats.segmentation import STRATEGIES, SegmentationError, from_options
 from labeling.imports import files as importers
-from labeling.management.commands._progress import ImportCommand
 
 
 class Command(ImportCommand, BaseCommand):

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand
 
 from labeling.cli import actor_from, add_actor_argument, add_project_argument, project_from
+from labeling.cli.progress import ImportCommand
 from labeling.imports.trajectory_labels import KINDS, import_trajectory_labels
-from labeling.management.commands._progress import ImportCommand
 
 
 class Command(ImportCommand, BaseCommand):

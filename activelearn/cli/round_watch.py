@@ -1,4 +1,4 @@
-"""Shared by start_round, resume_round and cancel_round (a leading underscore: not a command)."""
+"""Shared by start_round, resume_round and cancel_round: waiting on a round and printing its progress."""
 import time
 
 from django.core.management.base import CommandError

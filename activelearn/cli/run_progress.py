@@ -1,4 +1,4 @@
-"""Shared by generate_solutions and auto_label (a leading underscore: not a command): a run
+"""Shared by generate_solutions and auto_label: a run
 (activelearn/runs.py) carried out in this process, chunk by chunk, with a progress bar."""
 import sys
 from collections.abc import Callable

@@ -1,4 +1,4 @@
-"""A tqdm progress bar for commands, on stderr so stdout stays clean for data."""
+"""A tqdm progress bar for the import and export commands, on stderr so stdout stays clean for data."""
 import sys
 from pathlib import Path
 

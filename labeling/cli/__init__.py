@@ -1,6 +1,7 @@
 """Options every app's management commands share: `--actor USERNAME` (who runs it, for the audit trail; without it the
 event names the OS user, `os:NAME`) and `--project SLUG` (whose data it reads or writes; without it the default
-project). Kept out of `management/` so that other apps' commands import a module, not a commands folder."""
+project). Kept out of `management/` so that other apps' commands import a module, not a commands folder;
+`progress` is the import and export commands' progress bar."""
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
