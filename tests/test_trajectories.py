@@ -352,3 +352,25 @@ def test_a_trace_is_the_same_trace_whatever_the_order_of_its_keys():
     rec = _records()[0]
     shuffled = {**rec, "messages": [dict(reversed(list(m.items()))) for m in rec["messages"]]}
     assert trajectories.parse_trace(shuffled).solution.key == trajectories.parse_trace(rec).solution.key
+
+
+def test_labelled_traces_export_in_a_training_format_with_each_turns_context(tmp_path):
+    """The training format of traces is OpenRLHF's PRM rows (export_openrlhf): one placeholder after each rated
+    assistant turn, the context since the turn before (tool results) in between, as the PRM trains here."""
+    from activelearn.prm.text import normalize
+
+    call_command("import_solutions", str(TRACES), "--no-progress")
+    call_command("import_trajectory_labels", str(PEOPLE), "--no-progress")
+    out = tmp_path / "openrlhf.jsonl"
+    call_command("export_openrlhf", str(out))
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    passes = LabeledPass.objects.select_related("solution__problem")
+    assert rows and len(rows) == passes.count()
+    tag = "ки"  # the math-shepherd preset's placeholder
+    for row in rows:
+        sol = next(p.solution for p in passes if row["input"].startswith(normalize(p.solution.problem.text)))
+        assert row["input"].count(tag) == len(row["value"]) <= len(sol.steps)
+        contexts = [c for c in sol.extra["step_context"][1:len(row["value"])] if c]
+        assert contexts, "a trace's later turns follow tool results"
+        for c in contexts:  # each context (its most recent characters) sits before its turn, not dropped
+            assert normalize(c).strip()[-60:] in row["input"]
