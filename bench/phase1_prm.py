@@ -9,7 +9,8 @@ Split: by problem, training_data.is_validation(problem, --test-fraction, seed), 
 Training: the project's PRM path: each pass's rated sequences as training_data.prm_items makes them
 (labeling.formats.trl.rated_paths; ratings -1/0/+1 kept as three classes, neutral="keep", the training default;
 nothing after a -1 supervised; a step the labeller wrote counts +1), a new head on all-MiniLM-L6-v2 cut to
---layers layers (heads.build, fit.encode, training.train), --max-steps optimiser steps of --batch-size.
+--layers layers (heads.build, fit.encode, training.train), --max-steps optimiser steps of --batch-size
+(on as many of the sequences, drawn at random).
 Evaluation: every rated step candidate of the held-out passes (steps the labeller wrote carry no rating and are
 left out), scored on the problem and the chosen steps before it, as the labeller saw it. The step score is the
 project's (P(+1) + P(0)); AUROC of "+1 vs the rest" and "not -1 vs the rest", beside the rule "longer steps are
@@ -21,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import statistics
 import sys
 import tempfile
@@ -97,19 +99,22 @@ def run_seed(passes: list[dict], seed: int, args) -> dict:
     train_p = [p for p in passes if not is_validation(p["question"]["problem"], args.test_fraction, seed)]
     test_p = [p for p in passes if is_validation(p["question"]["problem"], args.test_fraction, seed)]
     items = training_items(train_p, args.neutral)
+    # The optimiser sees max_steps x batch_size sequences: those, drawn at random, are all that is encoded
+    # (encoding all ~33,000, each repeating its pass's earlier steps, takes minutes and GBs for nothing).
+    seen = random.Random(seed).sample(items, min(len(items), args.max_steps * args.batch_size))
     points = eval_points(test_p)
     cfg = TrainConfig(epochs=1000, max_steps=args.max_steps, batch_size=args.batch_size, learning_rate=args.lr,
                       max_length=args.max_length, seed=seed)
     out = {"seed": seed, "problems": {"train": len({p["question"]["problem"] for p in train_p}),
                                       "test": len({p["question"]["problem"] for p in test_p})},
            "passes": {"train": len(train_p), "test": len(test_p)}, "train_sequences": len(items),
-           "sequences_seen": args.max_steps * args.batch_size,
+           "sequences_seen": len(seen),
            "train_step_labels": sum(c is not None for it in items for c in it.labels), "seconds": {}}
     with tempfile.TemporaryDirectory(prefix="stepwise-phase1-") as tmp, simulation.quiet_transformers():
         base = simulation.build_backbone(simulation.SimConfig(layers=args.layers, train=cfg), [], Path(tmp))
         rm = heads.build(base, heads.model_options_of(None), new_head=True, max_length=cfg.max_length, seed=seed)
         t = time.perf_counter()
-        history = train(rm, fit.encode(rm, items), [], Path(tmp) / "work", cfg)
+        history = train(rm, fit.encode(rm, seen), [], Path(tmp) / "work", cfg)
         out["seconds"]["train"] = round(time.perf_counter() - t, 1)
         out["train_loss"] = history["train_loss"]
         t = time.perf_counter()
