@@ -136,7 +136,10 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     extra = dict(s.split("=", 1) for s in args.set)
     if args.one is not None:
-        print(json.dumps(one_seed(args.one, args.problems, args.samples, args.trials, extra), default=str))
+        run = json.dumps(one_seed(args.one, args.problems, args.samples, args.trials, extra), default=str)
+        OUT.mkdir(parents=True, exist_ok=True)
+        (OUT / f"paper-order-seed{args.one}.json").write_text(run + "\n")  # kept if the table's code fails
+        print(run)
         return 0
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     runs = []
