@@ -77,8 +77,7 @@ def table(runs: list[dict]) -> tuple[str, dict]:
         acc = {m: at_largest(run, m) for m in METHODS}
         bon = run.get("best_of_n") or {}
         n = bon.get("ns", [None])[-1]
-        order = " > ".join(m.upper() if m in ("prm", "orm") else m
-                           for m in sorted((m for m in METHODS if acc[m] is not None), key=lambda m: -acc[m]))
+        order = _order(acc)
         auroc = run["prm_validation"].get("step_auroc")
         rows.append(f"| {run['seed']} | {n} | {bon.get('problems')} | " + " | ".join(f(acc[m]) for m in METHODS)
                     + f" | {order} | {'n/a' if auroc is None else f'{auroc:.3f}'} | {run['seconds']:.0f} s |")
@@ -86,11 +85,21 @@ def table(runs: list[dict]) -> tuple[str, dict]:
     for m in METHODS:
         vals = [at_largest(r, m) for r in done if at_largest(r, m) is not None]
         mean[m] = statistics.fmean(vals) if vals else None
-    order = " > ".join(m.upper() if m in ("prm", "orm") else m
-                       for m in sorted((m for m in METHODS if mean[m] is not None), key=lambda m: -mean[m]))
+    order = _order(mean)
     rows.append(f"| mean of {len(done)} | | | " + " | ".join(f"**{f(mean[m])}**" for m in METHODS)
                 + f" | **{order}** | | |")
     return "\n".join(rows) + "\n", {"accuracy": mean, "order": order}
+
+
+def _order(acc: dict) -> str:
+    """Best first; equal accuracies (a tie, common with few problems) joined by '='."""
+    ranked = sorted((m for m in METHODS if acc[m] is not None), key=lambda m: -acc[m])
+    out = ""
+    for i, m in enumerate(ranked):
+        if i:
+            out += " = " if abs(acc[m] - acc[ranked[i - 1]]) < 1e-9 else " > "
+        out += m.upper() if m in ("prm", "orm") else m
+    return out
 
 
 def chart(runs: list[dict], path: Path) -> None:
