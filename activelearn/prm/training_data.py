@@ -77,20 +77,27 @@ def prm_items(passes: QuerySet | None = None, neutral: str = "keep",
         for _, steps, text, group, contexts in rows:
             if snapshot is not None:
                 snapshot.passes += 1
-            kept: list[tuple[list, list]] = []
-            for texts, ratings in rated_paths(steps):
-                labels = _classes(ratings, neutral)
-                texts = texts[:len(labels)]
-                # The chosen path of a found_error pass is a prefix of its erroneous row: the same
-                # labels again would double the weight of those steps.
-                if all(c is None for c in labels) or any(_starts_with(t, lab, texts, labels) for t, lab in kept):
-                    continue
-                kept.append((texts, labels))
+            for texts, labels, ratings in pass_sequences(steps, neutral):
                 if snapshot is not None:
                     snapshot.items += 1
                     snapshot.ratings.update(r for r in ratings[:len(labels)] if r is not None)
                 yield Item(text, with_context(texts, contexts), labels, group)
         last = rows[-1][0]
+
+
+def pass_sequences(steps: list, neutral: str = "keep") -> Iterator[tuple[list, list, list]]:
+    """(texts, class per step, ratings) of each sequence one pass's `label.steps` trains on (prm_items;
+    bench/phase1_prm.py reads a file's passes through it without a database)."""
+    kept: list[tuple[list, list]] = []
+    for texts, ratings in rated_paths(steps):
+        labels = _classes(ratings, neutral)
+        texts = texts[:len(labels)]
+        # The chosen path of a found_error pass is a prefix of its erroneous row: the same
+        # labels again would double the weight of those steps.
+        if all(c is None for c in labels) or any(_starts_with(t, lab, texts, labels) for t, lab in kept):
+            continue
+        kept.append((texts, labels))
+        yield texts, labels, ratings
 
 
 def orm_items(solutions: QuerySet | None = None, snapshot: Snapshot | None = None) -> Iterator[Item]:
