@@ -7,8 +7,9 @@ Each seed runs in a process of its own, in a temporary SQLite database (as bench
 the demo problems as `seed_demo` stores them, then one round through the app's own path
 (activelearn.rounds.lifecycle.start_round, Celery eager) with the project's defaults and: samples_per_problem=64,
 problem_cap=--problems (the demo policy samples 64 per problem), orm=train (an ORM trained beside the PRM on the
-same labelled solutions), seed=the seed. The round ends with its best-of-N (activelearn/policy/best_of_n_runs.py, recorded by the round's best_of_n stage):
-PRM, ORM, majority vote and random pick at N = 1, 2, 4 ... 64. This script reads what the round recorded.
+same labelled solutions), seed=the seed. The round ends with its best-of-N (its best_of_n stage, computed by
+activelearn/policy/best_of_n_runs.py): PRM, ORM, majority vote and random pick at N = 1, 2, 4 ... 64. This
+script reads what the round recorded.
 
 Writes docs/findings/paper-order.json, paper-order.md (the table) and paper-order.png (the chart), and prints.
 """
