@@ -65,7 +65,7 @@ def pretrain(micro_dir: str, records: list[dict], out_dir: Path, *, steps: int, 
         "steps": steps, "sequences": len(rows), "seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1),
         "steps_per_second": round(steps / seconds, 2), "first_loss": round(losses[0], 3),
         "final_loss": round(sum(tail) / len(tail), 3), "perplexity": round(math.exp(sum(tail) / len(tail)), 3),
-        "heldout_result_digits": _result_digit_accuracy(model, tok, probe, max_length)}
+        "heldout_result_digits": _result_digit_accuracy(model, tok, probe, max_length, rows)}
 
 
 def _pad(batch: list[list[int]], pad_id: int):
@@ -79,9 +79,26 @@ def _pad(batch: list[list[int]], pad_id: int):
     return ids, mask
 
 
-def _result_digit_accuracy(model, tok, records: list[dict], max_length: int) -> dict:
-    """How often the LM's top next token is right on the digits of a result (the digits after `=`, up to the
-    next non-digit), with the right text before them: per digit, and per whole result (every digit right)."""
+def _results(row: list[int], digit: set, equals: int):
+    """Each result of a row: the positions of the digit tokens right after an `=`."""
+    j = 0
+    while j < len(row):
+        j += 1
+        if row[j - 1] != equals:
+            continue
+        start = j
+        while j < len(row) and row[j] in digit:
+            j += 1
+        if j > start:
+            yield list(range(start, j))
+
+
+def _result_digit_accuracy(model, tok, records: list[dict], max_length: int, train_rows: list[list[int]]) -> dict:
+    """How often the LM's top next token is right on the digits of a result (the digits after `=`), with the
+    right text before them: per digit, and per whole result (every digit right); beside it, a guess of each
+    digit position's most frequent digit in the training text (no arithmetic)."""
+    from collections import Counter
+
     import torch
 
     from activelearn.prm.encoding import encode
@@ -90,26 +107,25 @@ def _result_digit_accuracy(model, tok, records: list[dict], max_length: int) -> 
         return {}
     digit = {i for t, i in tok.get_vocab().items() if t.isdigit() and len(t) == 1}
     equals = tok.convert_tokens_to_ids("=")
+    counts: dict[int, Counter] = {}
+    for row in train_rows:
+        for res in _results(row, digit, equals):
+            for k, j in enumerate(res):
+                counts.setdefault(k, Counter())[row[j]] += 1
+    guess = {k: c.most_common(1)[0][0] for k, c in counts.items()}
     rows = [e.input_ids for e in encode(tok, [(r["problem"], r["steps"]) for r in records], max_length)]
-    hit = total = whole_hit = whole = 0
+    hit = total = whole_hit = whole = base_hit = base_whole = 0
     with torch.no_grad():
         for k in range(0, len(rows), 32):
             ids, mask = _pad(rows[k:k + 32], tok.pad_token_id)
             pred = model(input_ids=ids, attention_mask=mask).logits.argmax(-1)
             for b, row in enumerate(rows[k:k + 32]):
-                j = 0
-                while j < len(row):
-                    if row[j] != equals:
-                        j += 1
-                        continue
-                    j += 1
-                    right = True
-                    n = 0
-                    while j < len(row) and row[j] in digit:
-                        ok = int(pred[b, j - 1]) == row[j]  # the prediction made at the token before
-                        hit, total, right, n = hit + ok, total + 1, right and ok, n + 1
-                        j += 1
-                    if n:
-                        whole_hit, whole = whole_hit + right, whole + 1
+                for res in _results(row, digit, equals):
+                    ok = [int(pred[b, j - 1]) == row[j] for j in res]  # predicted at the token before
+                    base = [guess.get(n) == row[j] for n, j in enumerate(res)]
+                    hit, total, whole_hit, whole = hit + sum(ok), total + len(ok), whole_hit + all(ok), whole + 1
+                    base_hit, base_whole = base_hit + sum(base), base_whole + all(base)
     return {"digits": total, "digit_accuracy": round(hit / max(1, total), 4),
-            "results": whole, "result_accuracy": round(whole_hit / max(1, whole), 4)}
+            "results": whole, "result_accuracy": round(whole_hit / max(1, whole), 4),
+            "most_frequent_digit_guess": {"digit_accuracy": round(base_hit / max(1, total), 4),
+                                          "result_accuracy": round(base_whole / max(1, whole), 4)}}
