@@ -5,6 +5,7 @@
     .venv/bin/python bench/paper_findings.py learnability --digits   # a micro model reading digits
     .venv/bin/python bench/paper_findings.py learnability --numbers reversed   # digits, last digit first
     .venv/bin/python bench/paper_findings.py learnability --alone --numbers reversed --max-length 96  # steps alone
+    .venv/bin/python bench/paper_findings.py learnability --numbers reversed --pretrain-steps 1000  # LM first
     .venv/bin/python bench/paper_findings.py ceiling --seed 0   # what one exact skill would score, no training
     .venv/bin/python bench/paper_findings.py replay --strategy convincing --strategy uniform --strategy uncertainty \\
         --strategy disagreement
@@ -146,6 +147,15 @@ def learnability(args) -> dict:
                                             digits=args.digits, numbers=args.numbers, seed=args.seed))
         else:
             base = simulation.build_backbone(cfg, [], Path(tmp))
+        pretrained = None
+        if args.pretrain_steps:  # a dense signal first: the backbone as a causal LM on the right solutions' text
+            from bench.lm_pretrain import pretrain
+
+            right = [r for r in train if r["label"] == -1]
+            base, pretrained = pretrain(base, right, Path(tmp) / "lm", steps=args.pretrain_steps,
+                                        batch_size=args.batch_size, lr=args.pretrain_lr or args.lr,
+                                        max_length=args.max_length, seed=args.seed,
+                                        probe=[r for r in test if r["label"] == -1][:300])
         t, cpu = time.perf_counter(), time.process_time()
         model, history = simulation.train_fresh(base, train, cfg, Path(tmp) / "prm")
         seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
@@ -157,6 +167,9 @@ def learnability(args) -> dict:
            "train_cpu_seconds": round(cpu, 1), "idle_estimate_seconds": round(cpu / args.threads, 1),
            "load_average": os.getloadavg(), "train_loss": history["train_loss"],
            "step_auroc": metrics.step_auroc(steps, labels), "by_kind": {}}
+    if pretrained:
+        out["pretrain"] = pretrained
+        out["total_cpu_seconds"] = round(cpu + pretrained["cpu_seconds"], 1)
     for kind in sorted({r["kind"] for r in test if r["kind"]}):
         idx = [i for i, r in enumerate(test) if r["kind"] in (kind, None)]
         out["by_kind"][kind] = metrics.step_auroc([steps[i] for i in idx], [labels[i] for i in idx])
@@ -406,6 +419,9 @@ def main(argv=None) -> int:
     lr.add_argument("--lr", type=float, default=1e-3)
     lr.add_argument("--threads", type=int, default=2)
     lr.add_argument("--seed", type=int, default=0)
+    lr.add_argument("--pretrain-steps", type=int, default=0,
+                    help="micro: first train the backbone this many steps as a causal LM on the right solutions' text")
+    lr.add_argument("--pretrain-lr", type=float, default=0.0, help="the LM's learning rate (0: --lr)")
     ce = sub.add_parser("ceiling", help="the step AUROC a PRM with one exact skill would reach (no training)")
     ce.add_argument("--problems", type=int, default=300)
     ce.add_argument("--samples", type=int, default=24)
@@ -435,6 +451,10 @@ def main(argv=None) -> int:
         OUT.mkdir(parents=True, exist_ok=True)
         (OUT / f"{args.name}.json").write_text(json.dumps(_safe(result), indent=1) + "\n")
         kinds = ", ".join(f"{k} {v:.2f}" for k, v in result["by_kind"].items())
+        if "pretrain" in result:
+            pre = result["pretrain"]
+            print(f"pretrained {pre['steps']} steps as an LM in {pre['seconds']} s (CPU {pre['cpu_seconds']} s), "
+                  f"final loss {pre['final_loss']}; held-out result digits {pre['heldout_result_digits']}")
         print(f"trained {result['train_seconds']} s on {result['solutions']['train']} solutions; held-out step AUROC "
               f"{result['step_auroc']:.3f} ({result['solutions']['test']} solutions); by kind: {kinds}")
         return 0
