@@ -12,11 +12,11 @@ adds; how a chunk is done is each kind's own function (its arguments differ).
 """
 from collections.abc import Callable, Collection, Iterable
 
-from django.db import IntegrityError, transaction
 from django.db.models import F, Model
 from django.utils import timezone
 
 from labeling.models import RunStatus
+from labeling.storage import keyed
 
 # what a policy client's usage adds to a run (activelearn.policy.samples.Usage has them all)
 COST_FIELDS = ("requests", "retries", "failed_requests", "prompt_tokens", "completion_tokens", "request_seconds")
@@ -54,14 +54,7 @@ class Runs:
 
     def start(self, key: str, make: Callable[[], Model]):
         """The run `key`: the one made earlier, else `make()` (its plan frozen then)."""
-        run = self.model.objects.filter(key=key).first()
-        if run is not None:
-            return run
-        try:
-            with transaction.atomic():
-                return make()
-        except IntegrityError:  # started at the same moment elsewhere
-            return self.model.objects.get(key=key)
+        return keyed.once(self.model, key, make)
 
     def chunks(self, run, size: int) -> list[list[int]]:
         """What is left, cut into chunks of `size` units (one task each)."""

@@ -3,28 +3,19 @@ labelled from the trace's text alone (labeling.demo.agent.label_turns), as autom
 `imported`, the source of the seed's checker labels (labeling.demo.agent_seed), so that a PRM trained on that
 source learns from both. Only traces of demo problems (`Problem.extra["demo"]`: the checker needs the
 problem's known numbers); one row per (run, trace), so labelling again adds nothing."""
-from django.db import IntegrityError, transaction
-
 from labeling.demo import agent
 from labeling.demo.agent_seed import VERSION
 from labeling.demo.problems import known_values, spec_of
 from labeling.models import AutoLabelRun, LabelSource, RunStatus, StepLabels
+from labeling.storage import keyed
 
 MODEL = "labeling.demo.agent.label_turns"
 
 
 def _run(key: str, project: int, generation: int | None, n: int) -> AutoLabelRun:
-    run = AutoLabelRun.objects.filter(key=key).first()
-    if run is not None:
-        return run
-    try:
-        with transaction.atomic():
-            return AutoLabelRun.objects.create(
-                key=key, source=LabelSource.IMPORTED, labeller_version=VERSION, model=MODEL, project_id=project,
-                generation=generation, solutions=n, status=RunStatus.SUCCEEDED,
-                params={"checker": MODEL})
-    except IntegrityError:  # made at the same moment elsewhere
-        return AutoLabelRun.objects.get(key=key)
+    return keyed.once(AutoLabelRun, key, lambda: AutoLabelRun.objects.create(
+        key=key, source=LabelSource.IMPORTED, labeller_version=VERSION, model=MODEL, project_id=project,
+        generation=generation, solutions=n, status=RunStatus.SUCCEEDED, params={"checker": MODEL}))
 
 
 def label_traces(key: str, solutions, *, project: int, generation: int | None = None) -> dict:
