@@ -20,7 +20,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,29 +31,16 @@ METHODS = ("prm", "orm", "majority", "random")
 
 
 def one_seed(seed: int, problems: int, samples: int, trials: int, extra: dict) -> dict:
-    from quickstart_round import _setup
+    from quickstart_round import _setup, demo_round, typed
 
     with tempfile.TemporaryDirectory(prefix="stepwise-paper-order-") as tmp:
         _setup(Path(tmp))
-        from activelearn.rounds import lifecycle
-        from activelearn.rounds.config import OPTIONS, from_text, with_defaults
-        from activelearn.rounds.progress import best_of_n_of, round_detail
-        from config.celery import app
-        from labeling.demo.seed import seed_problems
-        from labeling.models import DEFAULT_PROJECT_ID
+        from activelearn.rounds.progress import best_of_n_of
 
-        seed_problems()
-        known = {o.name: o for o in OPTIONS}
         given = {"samples_per_problem": samples, "problem_cap": problems, "orm": "train", "seed": seed,
-                 "best_of_n_trials": trials, **{k: from_text(known[k], v) for k, v in extra.items()}}
-        config = with_defaults(given, DEFAULT_PROJECT_ID)
-        app.conf.task_always_eager = True
-        t0 = time.monotonic()
-        r = lifecycle.start_round(config)
-        r.refresh_from_db()
-        seconds = time.monotonic() - t0
+                 "best_of_n_trials": trials, **typed(extra)}
+        r, seconds, d = demo_round(given)
         ev = best_of_n_of(r)
-        d = round_detail(r)
         val = (r.model_version.metrics or {}).get("validation", {}) if r.model_version else {}
         return {"seed": seed, "status": r.status, "error": r.error, "seconds": round(seconds, 1),
                 "stages": {s["name"]: s["seconds"] for s in d["stages"]}, "config": r.config,

@@ -37,23 +37,36 @@ def _setup(tmp: Path) -> None:
     call_command("migrate", "--no-input", verbosity=0)
 
 
-def measure(overrides: dict) -> dict:
+def typed(overrides: dict) -> dict:
+    """Round options given as text (`--set KEY=VALUE`), typed as `start_round` types them."""
+    from activelearn.rounds.config import OPTIONS, from_text
+
+    known = {o.name: o for o in OPTIONS}
+    return {k: from_text(known[k], v) for k, v in overrides.items()}
+
+
+def demo_round(given: dict):
+    """The demo project as seed_demo stores it, then one round of the page's defaults plus `given` (typed
+    values), run in this process through the app's own path (Celery eager). Returns the round, its seconds
+    and its detail as the page shows it."""
     from activelearn.rounds import lifecycle
-    from activelearn.rounds.config import OPTIONS, from_text, with_defaults
+    from activelearn.rounds.config import with_defaults
     from activelearn.rounds.progress import round_detail
     from config.celery import app
     from labeling.demo.seed import seed_problems
     from labeling.models import DEFAULT_PROJECT_ID
 
     seed_problems()
-    known = {o.name: o for o in OPTIONS}
-    config = with_defaults({k: from_text(known[k], v) for k, v in overrides.items()}, DEFAULT_PROJECT_ID)
+    config = with_defaults(given, DEFAULT_PROJECT_ID)
     app.conf.task_always_eager = True
     t0 = time.monotonic()
     r = lifecycle.start_round(config)
     r.refresh_from_db()
-    seconds = time.monotonic() - t0
-    d = round_detail(r)
+    return r, time.monotonic() - t0, round_detail(r)
+
+
+def measure(overrides: dict) -> dict:
+    r, seconds, d = demo_round(typed(overrides))
     sel = d["selection"]
     pool = d["stages"][5]["result"].get("candidates")
     val = r.model_version.metrics.get("validation", {}) if r.model_version else {}
