@@ -157,7 +157,15 @@ def learnability(args) -> dict:
                                         max_length=args.max_length, seed=args.seed,
                                         probe=[r for r in test if r["label"] == -1][:300])
         t, cpu = time.perf_counter(), time.process_time()
-        model, history = simulation.train_fresh(base, train, cfg, Path(tmp) / "prm")
+        if args.drill_steps:  # equations alone first (bench/arithmetic_drills.py), from the training problems
+            import random
+
+            from bench.arithmetic_drills import domain_drills, train_after_drills
+
+            drills = domain_drills(train, random.Random(args.seed))
+            model, history = train_after_drills(base, train, drills, args.drill_steps, cfg, Path(tmp))
+        else:
+            model, history = simulation.train_fresh(base, train, cfg, Path(tmp) / "prm")
         seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
         steps = [s for _, s in model.score([(r["problem"], r["steps"]) for r in test])]
     labels = [r["label"] for r in test]
@@ -167,6 +175,8 @@ def learnability(args) -> dict:
            "train_cpu_seconds": round(cpu, 1), "idle_estimate_seconds": round(cpu / args.threads, 1),
            "load_average": os.getloadavg(), "train_loss": history["train_loss"],
            "step_auroc": metrics.step_auroc(steps, labels), "by_kind": {}}
+    if args.drill_steps:
+        out["drills"] = {"n": len(drills), "loss": history["drill_loss"]}
     if pretrained:
         out["pretrain"] = pretrained
         out["total_cpu_seconds"] = round(cpu + pretrained["cpu_seconds"], 1)
@@ -421,6 +431,8 @@ def main(argv=None) -> int:
     lr.add_argument("--seed", type=int, default=0)
     lr.add_argument("--pretrain-steps", type=int, default=0,
                     help="micro: first train the backbone this many steps as a causal LM on the right solutions' text")
+    lr.add_argument("--drill-steps", type=int, default=0,
+                    help="first train on equations alone (bench/arithmetic_drills.py), this many steps of 64")
     lr.add_argument("--pretrain-lr", type=float, default=0.0, help="the LM's learning rate (0: --lr)")
     ce = sub.add_parser("ceiling", help="the step AUROC a PRM with one exact skill would reach (no training)")
     ce.add_argument("--problems", type=int, default=300)
