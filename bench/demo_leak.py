@@ -38,7 +38,7 @@ def strip_numbers(text: str) -> str:
     return re.sub(r"\d+", " ", text)
 
 
-def run(problems: int, samples: int, seed: int) -> dict:
+def run(problems: int, samples: int, seed: int, domain: str = "full") -> dict:
     import django
 
     django.setup()
@@ -50,11 +50,11 @@ def run(problems: int, samples: int, seed: int) -> dict:
     from labeling.demo import sampling
 
     t0 = time.perf_counter()
-    records = list(sampling.records(problems, samples, seed))
+    records = list(sampling.records(problems, samples, seed, domain=domain))
     train = [r for r in records if not is_validation(r["problem"], 0.2, seed)]
     test = [r for r in records if is_validation(r["problem"], 0.2, seed)]
     right = [r["is_correct"] for r in test]
-    out = {"problems": problems, "samples": samples, "seed": seed, "test_samples": len(test),
+    out = {"problems": problems, "samples": samples, "seed": seed, "domain": domain, "test_samples": len(test),
            "right_share": sum(r["is_correct"] for r in records) / len(records), "bag_of_words": {}}
     for name, ngrams in (("words", (1, 1)), ("word pairs", (1, 2))):
         vec = CountVectorizer(ngram_range=ngrams, token_pattern=r"[^\s]+", min_df=2)
@@ -83,10 +83,11 @@ def main() -> None:
     ap.add_argument("--problems", type=int, default=300)
     ap.add_argument("--samples", type=int, default=16)
     ap.add_argument("--seed", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--domain", choices=["full", "small"], default="full", help="small: the small-operand variant")
     a = ap.parse_args()
     worst = 0.0
     for seed in a.seed:
-        r = run(a.problems, a.samples, seed)
+        r = run(a.problems, a.samples, seed, a.domain)
         bow = r["bag_of_words"]
         worst = max(worst, *(b["auroc"] for b in bow.values()))
         print(f"seed {seed}: {r['problems']} problems x {r['samples']} samples, {r['test_samples']} held out, "

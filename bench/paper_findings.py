@@ -132,7 +132,7 @@ def learnability(args) -> dict:
     from labeling.demo import sampling
 
     torch.set_num_threads(args.threads)
-    train, test = _split(list(sampling.records(args.problems, args.samples, args.seed)))
+    train, test = _split(list(sampling.records(args.problems, args.samples, args.seed, domain=args.domain)))
     if args.alone:
         train, test = _steps_alone(train), _steps_alone(test)
     cfg = simulation.SimConfig(base=args.base, layers=args.layers or None, threads=args.threads,
@@ -223,7 +223,7 @@ def ceiling(args) -> dict:
     from activelearn.prm import metrics
     from labeling.demo import sampling
 
-    records = list(sampling.records(args.problems, args.samples, args.seed))
+    records = list(sampling.records(args.problems, args.samples, args.seed, domain=args.domain))
     firsts = [(r, r["steps"][r["label"]]) for r in records if r["label"] >= 0]
     shown = Counter()
     for r, step in firsts:
@@ -429,6 +429,7 @@ def main(argv=None) -> int:
     lr.add_argument("--lr", type=float, default=1e-3)
     lr.add_argument("--threads", type=int, default=2)
     lr.add_argument("--seed", type=int, default=0)
+    lr.add_argument("--domain", choices=["full", "small"], default="full", help="small: the small-operand variant")
     lr.add_argument("--pretrain-steps", type=int, default=0,
                     help="micro: first train the backbone this many steps as a causal LM on the right solutions' text")
     lr.add_argument("--drill-steps", type=int, default=0,
@@ -438,6 +439,7 @@ def main(argv=None) -> int:
     ce.add_argument("--problems", type=int, default=300)
     ce.add_argument("--samples", type=int, default=24)
     ce.add_argument("--seed", type=int, default=0)
+    ce.add_argument("--domain", choices=["full", "small"], default="full", help="small: the small-operand variant")
     sm = sub.add_parser("summary", help="the ratios over seeds again, from docs/findings/NAME-seedS.json")
     sm.add_argument("--name", default="replay")
     sm.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -473,7 +475,8 @@ def main(argv=None) -> int:
     if args.what == "ceiling":
         result = ceiling(args)
         OUT.mkdir(parents=True, exist_ok=True)
-        (OUT / f"learnability-ceiling-seed{args.seed}.json").write_text(json.dumps(_safe(result), indent=1) + "\n")
+        name = f"learnability-ceiling{'-small' if args.domain == 'small' else ''}-seed{args.seed}.json"
+        (OUT / name).write_text(json.dumps(_safe(result), indent=1) + "\n")
         print(f"{result['first_errors']} first errors of {result['records']} samples: "
               f"{dict(result['first_errors_by_kind'])}")
         for row in result["shown_by"]:

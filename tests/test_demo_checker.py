@@ -57,6 +57,25 @@ def test_checker_finds_every_injected_error_and_flags_no_correct_step():
     assert ratings_seen[0] > 100 and ratings_seen[-1] > 400 and wrong_answer_after_error > 300, ratings_seen
 
 
+def test_the_small_operand_domain_keeps_the_checker_exact_and_its_products_in_the_times_table():
+    """The benchmarks' small-operand variant (issue 26, item 4): the same slips, the checker finds each one,
+    and nearly every product is of one-digit factors (the rest one-digit times two-digit)."""
+    import re
+
+    records = list(demo_sampling.records(40, 12, 0, domain="small"))
+    assert {r["unique_id"].split("/")[1] for r in records} == {f.name for f in demo_problems.SMALL_FAMILIES}
+    kinds = Counter(r["kind"] for r in records)
+    assert kinds[None] > 0.4 * len(records) and kinds["arithmetic"] > 50 and kinds["misread"] > 5, kinds
+    for r in records:
+        assert r["label"] == (-1 if r["generator_first_error"] is None else r["generator_first_error"])
+    products = [tuple(map(int, m)) for r in records for s in r["steps"]
+                for m in re.findall(r"(\d+) \\(?:times|cdot) \(?(\d+)", s)]
+    assert len(products) > 200
+    one_digit = sum(a < 10 and b < 10 for a, b in products) / len(products)
+    assert one_digit > 0.8 and all(min(a, b) < 10 for a, b in products), one_digit
+    assert demo_problems.spec_of({"family": "arith", "seed": 0, "index": 0, "attempt": 0})  # stored ones: full
+
+
 def test_demo_records_command_writes_processbench_records_with_the_checkers_labels(tmp_path):
     out = tmp_path / "records.jsonl"
     with open(tmp_path / "log", "w") as log:

@@ -13,6 +13,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import partial
 
 from labeling.demo import checker
 
@@ -249,16 +250,16 @@ GOODS = [("notebooks", 3, 9), ("pens", 1, 4), ("folders", 2, 6), ("erasers", 1, 
          ("sketchbooks", 6, 15), ("rulers", 2, 4)]
 
 
-def make_arith(rng: random.Random) -> Spec:
-    return make_stock(rng) if rng.random() < 0.5 else make_shopping(rng)
+def make_arith(rng: random.Random, small: bool = False) -> Spec:
+    return make_stock(rng, small) if rng.random() < 0.5 else make_shopping(rng, small)
 
 
-def make_stock(rng: random.Random) -> Spec:
+def make_stock(rng: random.Random, small: bool = False) -> Spec:
     s = rng.choice(STOCK)
-    a, b = rng.randint(12, 48), rng.randint(6, 24)
+    a, b = (rng.randint(3, 9), rng.randint(3, 9)) if small else (rng.randint(12, 48), rng.randint(6, 24))
     total = a * b
     n_out = rng.choice([2, 2, 3])
-    outs = [rng.randint(total // 10, total // (n_out + 1)) for _ in range(n_out)]
+    outs = [rng.randint(max(1, total // 10), max(1, total // (n_out + 1))) for _ in range(n_out)]
     when = sorted(rng.sample(range(len(TIMES_OF_DAY)), n_out))
     whens = [TIMES_OF_DAY[t] for t in when]
     parts = [f"{o} {t}" for o, t in zip(outs, whens, strict=True)]
@@ -271,12 +272,13 @@ def make_stock(rng: random.Random) -> Spec:
     return Spec(text, total - sum(outs), 1 if n_out == 2 else 2, params)
 
 
-def make_shopping(rng: random.Random) -> Spec:
+def make_shopping(rng: random.Random, small: bool = False) -> Spec:
     name, pron = rng.choice(NAMES)
     goods = rng.sample(GOODS, rng.choice([2, 2, 3]))
-    lines = [(rng.randint(2, 9), item, rng.randint(lo, hi)) for item, lo, hi in goods]
+    lines = [(rng.randint(2, 9), item, rng.randint(min(lo, 9), min(hi, 9) if small else hi)) for item, lo, hi in goods]
     cost = sum(n * p for n, _, p in lines)
-    paid = (cost // 50 + 1) * 50
+    step = 10 if small else 50
+    paid = (cost // step + 1) * step
     bought = ", ".join(f"{n} {item} at {p} dollars each" for n, item, p in lines[:-1])
     n, item, p = lines[-1]
     text = (f"{name} buys {bought} and {n} {item} at {p} dollars each. {pron.capitalize()} pays with "
@@ -345,9 +347,9 @@ def divisible_by(k: int) -> Callable[[Num], bool]:
     return lambda v: v != 0 and v % k == 0
 
 
-def make_linear(rng: random.Random) -> Spec:
-    x = rng.choice([v for v in range(-9, 16) if v])
-    a, b = rng.randint(2, 9), rng.randint(1, 30)
+def make_linear(rng: random.Random, small: bool = False) -> Spec:
+    x = rng.choice([v for v in range(1 if small else -9, 10 if small else 16) if v])
+    a, b = rng.randint(2, 9), rng.randint(1, 9 if small else 30)
     form = rng.choice(["plus", "minus", "bracket", "both"])
     params = dict(form=form, a=a, b=b)
     if form == "both":
@@ -540,11 +542,11 @@ def solve_series(p: dict, w: Writer) -> None:
 
 # Fractions: a sum or difference with unlike denominators, or a fraction of a quantity.
 
-def make_fractions(rng: random.Random) -> Spec:
+def make_fractions(rng: random.Random, small: bool = False) -> Spec:
     if rng.random() < 0.3:
         den = rng.choice([3, 4, 5, 6, 8])
         num = rng.choice([v for v in range(1, den) if math.gcd(v, den) == 1])
-        total = den * rng.randint(4, 15)
+        total = den * rng.randint(2 if small else 4, 9 if small else 15)
         name, pron = rng.choice(NAMES)
         text = (f"{name} has {total} stickers and gives away ${frac(num, den)}$ of them. How many stickers does "
                 f"{pron} have left?")
@@ -603,9 +605,10 @@ def solve_fractions(p: dict, w: Writer) -> None:
 
 # Geometry: rectangles and triangles.
 
-def make_geometry(rng: random.Random) -> Spec:
-    shape = rng.choice(["carpet", "fence", "cutout", "triangle"])
-    L, W = rng.randint(6, 30), rng.randint(4, 20)
+def make_geometry(rng: random.Random, small: bool = False) -> Spec:
+    # small: no carpet or fence (a perimeter or an area times a price is no times-table fact)
+    shape = rng.choice(["cutout", "triangle"] if small else ["carpet", "fence", "cutout", "triangle"])
+    L, W = (rng.randint(4, 9), rng.randint(4, 9)) if small else (rng.randint(6, 30), rng.randint(4, 20))
     if shape == "carpet":
         price = rng.randint(2, 9)
         text = (f"A rectangular room is {L} feet long and {W} feet wide. Carpet costs {price} dollars per square "
@@ -621,7 +624,7 @@ def make_geometry(rng: random.Random) -> Spec:
         text = (f"A {L} cm by {W} cm rectangle of cardboard has a {s} cm by {s} cm square cut out of it. "
                 f"What is the area of the cardboard that is left, in square centimeters?")
         return Spec(text, L * W - s * s, 1, dict(shape=shape, L=L, W=W, s=s))
-    base, h = rng.randint(3, 30), rng.randint(2, 20) * 2
+    base, h = rng.randint(3, 9 if small else 30), rng.randint(1 if small else 2, 4 if small else 20) * 2
     text = f"A triangle has a base of {base} units and a height of {h} units. What is its area in square units?"
     return Spec(text, base * h // 2, 1, dict(shape=shape, base=base, h=h))
 
@@ -666,6 +669,14 @@ FAMILIES = [
     Family("fractions", "Prealgebra", make_fractions, solve_fractions),
     Family("geometry", "Geometry", make_geometry, solve_geometry),
 ]
+
+# The small-operand domain (issue 26, item 4; benchmarks only, never stored): the same solvers, slips and checker
+# on numbers small enough that nearly every product is a times-table fact (one-digit factors; now and then a
+# one-digit number times a two-digit one). Can a small model learn to check this arithmetic, where it could not
+# check the full domain's? Percentages and series are left out: their products are large by nature.
+SMALL_FAMILIES = [Family(f"{f.name}-small", f.subject, partial(f.make, small=True), f.solve)
+                  for f in FAMILIES if f.name in ("arith", "linear", "fractions", "geometry")]
+DOMAINS = {"full": FAMILIES, "small": SMALL_FAMILIES}
 
 
 # --- Generating problems with candidate solutions ---------------------------------
@@ -819,11 +830,13 @@ def generate(n_problems: int = 60, n_solutions: int = 4, seed: int = 0) -> list[
     return problems
 
 
-def problem_specs(n_problems: int, seed: int = 0):
-    """(index, family, spec, attempt) of the first n_problems distinct problems of a seed, families in turn."""
+def problem_specs(n_problems: int, seed: int = 0, domain: str = "full"):
+    """(index, family, spec, attempt) of the first n_problems distinct problems of a seed, families in turn
+    (`domain`: DOMAINS' families)."""
+    families = DOMAINS[domain]
     seen = set()
     for i in range(n_problems):
-        family = FAMILIES[i % len(FAMILIES)]
+        family = families[i % len(families)]
         for attempt in range(100):
             spec = family.make(random.Random(f"{seed}:{i}:{attempt}"))
             if spec.text not in seen:

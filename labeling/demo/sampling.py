@@ -56,9 +56,10 @@ def sample(family: Family, spec: Spec, seed: str, wrong_share: float | None = No
     return demo_problems.write_correct(family, spec, seed)  # (or no slip changes the answer: right after all)
 
 
-def records(n_problems: int, samples: int, seed: int = 0, wrong_share: float | None = None):
-    """ProcessBench-shaped records of `samples` samples of each of the first `n_problems` demo problems."""
-    for i, family, spec, _ in demo_problems.problem_specs(n_problems, seed):
+def records(n_problems: int, samples: int, seed: int = 0, wrong_share: float | None = None, domain: str = "full"):
+    """ProcessBench-shaped records of `samples` samples of each of the first `n_problems` demo problems
+    (`domain`: problems.DOMAINS, "small" for the small-operand variant)."""
+    for i, family, spec, _ in demo_problems.problem_specs(n_problems, seed, domain):
         known = demo_problems.known_values(family, spec)
         answer = demo_problems.as_num(spec.answer)
         for k in range(samples):
