@@ -39,8 +39,9 @@ def _spec(base, max_steps=60, **cfg):
 def test_accelerates_cpu_flag_alone_starts_one_process(tmp_path):
     """Why launch.py uses the torchrun launcher on CPU: `--cpu --num_processes 2` (accelerate 1.15) runs one."""
     script = tmp_path / "ranks.py"
-    script.write_text("from accelerate import PartialState\ns = PartialState(cpu=True)\n"
-                      "print('RANK', s.process_index, s.num_processes, flush=True)\n")
+    # one write(2) per line: two processes share the pipe, and print() may write a line in pieces that interleave
+    script.write_text("import os\nfrom accelerate import PartialState\ns = PartialState(cpu=True)\n"
+                      "os.write(1, f'RANK {s.process_index} {s.num_processes}\\n'.encode())\n")
     base = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "2", "--num_machines", "1",
             "--mixed_precision", "no", "--dynamo_backend", "no"]
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
