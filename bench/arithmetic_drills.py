@@ -98,16 +98,11 @@ def train_after_drills(base: str, records: list[dict], drills: list[dict], drill
     head and classes: a drill is a one-step solution), then on `records` exactly as `train_fresh` trains."""
     from dataclasses import replace
 
-    from activelearn.prm import backbone
-    from activelearn.prm.reward_model import RewardModel
     from activelearn.prm.training import train
-    from activelearn.selection.simulation import oracle_classes
+    from activelearn.selection.simulation import oracle_classes, train_fresh
 
-    tok = backbone.load_tokenizer(base)
-    rm = RewardModel(backbone.load_model(base, tok, new_head=True, seed=cfg.seed), tok, 48)
-    rows = rm.encode([(r["problem"], r["steps"]) for r in drills], [oracle_classes(r) for r in drills])
-    first = train(rm, rows, [], work_dir / "drills", replace(cfg.train, max_steps=drill_steps, max_length=48,
-                                                              batch_size=64), progress=lambda logs: None)
+    drill_cfg = replace(cfg, train=replace(cfg.train, max_steps=drill_steps, max_length=48, batch_size=64))
+    rm, first = train_fresh(base, drills, drill_cfg, work_dir / "drills")
     rm.max_length = cfg.train.max_length
     rows = rm.encode([(r["problem"], r["steps"]) for r in records], [oracle_classes(r) for r in records])
     history = train(rm, rows, [], work_dir / "prm", cfg.train, progress=lambda logs: None)
