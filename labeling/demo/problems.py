@@ -592,15 +592,14 @@ def solve_fractions(p: dict, w: Writer) -> None:
     top = w.calc(n0 + n1 if op == "+" else n0 - n1, terms=tuple(nums))
     w.step(w.pick(f"Then ${frac(n0, den)} {op} {frac(n1, den)} = {frac(f'{n0} {op} {n1}', den)} = {frac(top, den)}$.",
                   f"Combining the numerators, ${n0} {op} {n1} = {top}$, so the result is ${frac(top, den)}$."))
+    # One wording whether or not the fraction reduces: a carried wrong numerator changes the divisor, and
+    # "already in lowest terms" against "Simplify" told wrong samples from right ones with every number
+    # removed (bench/demo_leak.py, seed 1: bag of words 0.656 before, above the 0.60 a fair domain allows).
     g = math.gcd(top, den)
-    if g == 1:
-        w.finish(f"${frac(top, den)}$ is already in lowest terms.", Fraction(top, den))
-        return
-    small = w.calc(top // g, ok=lambda v: math.gcd(v, den // g) == 1)
-    result = Fraction(small, den // g)
-    w.finish(w.pick(f"Dividing top and bottom by {g}: ${frac(top, den)} = {tex(result)}$.",
-                    f"Simplify: ${frac(top, den)} = {frac(f'{top} {DIV} {g}', f'{den} {DIV} {g}')} = {tex(result)}$."),
-             result)
+    result = Fraction(top, den) if g == 1 else Fraction(w.calc(top // g, ok=lambda v: math.gcd(v, den // g) == 1),
+                                                          den // g)
+    w.finish(w.pick(f"The greatest common divisor of {top} and {den} is {g}, so ${frac(top, den)} = {tex(result)}$.",
+                    f"In lowest terms: ${frac(top, den)} = {tex(result)}$."), result)
 
 
 # Geometry: rectangles and triangles.
