@@ -13,8 +13,9 @@
 best-of-n: problems are split 80/20 by problem. A PRM (the checker's step labels up to the first error)
 and an ORM (the same backbone and solutions, only the final answer's right or wrong on the last
 step) are trained on the training problems' samples; on the held-out problems' samples the PRM's
-pick, the ORM's pick, majority vote and a random pick are compared at N = 1 ... --test-samples, and
-the PRM's held-out step AUROC is reported (the learnability goal: at least 0.9).
+pick (its steps' product, the paper's; under min, last and mean_log too, printed and in the JSON), the
+ORM's pick, majority vote and a random pick are compared at N = 1 ... --test-samples, and the PRM's
+held-out step AUROC is reported (the learnability goal: at least 0.9).
 
 replay: `simulate_active_learning`'s loop on the domain with the paper's protocol: per problem the top
 --per-problem of its samples, 80% the most convincing wrong answers and 20% the most convincing of
@@ -61,6 +62,7 @@ def _split(records: list[dict], fraction: float = 0.2):
 
 def best_of_n(args) -> dict:
     from activelearn.prm import metrics
+    from activelearn.prm.aggregation import AGGREGATIONS, aggregate
     from activelearn.prm.best_of_n import best_of_n_curve
     from activelearn.prm.training import TrainConfig
     from activelearn.selection import simulation
@@ -103,6 +105,8 @@ def best_of_n(args) -> dict:
     out["orm_heldout_auroc"] = metrics.auroc(orm_scores, [r["final_answer_correct"] for r in test])
     right = [r["final_answer_correct"] for r in test]
     out["prm_heldout_auroc_final_answer"] = metrics.auroc([s for s, _ in prm], right)
+    by_agg = {how: [aggregate(steps, how) for _, steps in prm] for how in AGGREGATIONS}  # "prm" below is prod
+    out["prm_final_answer_auroc_by_aggregation"] = {how: metrics.auroc(sc, right) for how, sc in by_agg.items()}
     groups: dict[str, list[int]] = {}
     for i, r in enumerate(test):
         groups.setdefault(r["unique_id"], []).append(i)
@@ -114,6 +118,10 @@ def best_of_n(args) -> dict:
         samples = [[(sc[i], test[i]["answer"], test[i]["final_answer_correct"]) for i in idx]
                    for idx in groups.values()]
         out["curves"][method] = best_of_n_curve(samples, ns, args.trials, args.seed, method)
+    out["prm_by_aggregation"] = {
+        how: best_of_n_curve([[(sc[i], test[i]["answer"], test[i]["final_answer_correct"]) for i in idx]
+                              for idx in groups.values()], ns, args.trials, args.seed, "prm")
+        for how, sc in by_agg.items()}
     out["seconds"]["generate"] = round(gen_s, 1)
     out["seconds"]["total"] = round(time.perf_counter() - t0, 1)
     return out
@@ -458,6 +466,9 @@ def main(argv=None) -> int:
         for k, point in enumerate(result["curves"]["prm"]):
             accs = (result["curves"][m][k]["accuracy"] for m in result["curves"])
             print(f"{point['n']:<6} " + "  ".join(f"{a:8.3f}" for a in accs))
+        for how, curve in result["prm_by_aggregation"].items():
+            print(f"PRM by {how}: final-answer AUROC {result['prm_final_answer_auroc_by_aggregation'][how]:.3f}, "
+                  f"best-of-{curve[-1]['n']} {curve[-1]['accuracy']:.3f}")
         print(f"wrote {OUT}/best-of-n.csv, .json, .png in {result['seconds']['total']} s")
         return 0
     if args.what == "learnability":

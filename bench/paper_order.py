@@ -1,6 +1,6 @@
 """The paper's order (PRM > ORM > majority > random) as the app measures it (issue 26, item 5).
 
-    .venv/bin/python bench/paper_order.py                          # seeds 0 1 2, 12 problems, N = 64
+    .venv/bin/python bench/paper_order.py                          # seeds 0 1 2, all 60 problems, N = 64
     .venv/bin/python bench/paper_order.py --seeds 0 --problems 6   # a quick look
 
 Each seed runs in a process of its own, in a temporary SQLite database (as bench/quickstart_round.py): migrate,
@@ -124,7 +124,8 @@ def chart(runs: list[dict], path: Path) -> None:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--problems", type=int, default=12, help="problems the round generates for (problem_cap)")
+    p.add_argument("--problems", type=int, default=60, help="problems the round generates for (problem_cap; "
+                   "the demo has 60)")
     p.add_argument("--samples", type=int, default=64, help="samples per problem: the largest N")
     p.add_argument("--trials", type=int, default=200, help="random subsets per N (best_of_n_trials)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="another round option")
