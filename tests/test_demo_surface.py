@@ -26,7 +26,7 @@ def test_re_checks_and_verifications_are_as_common_among_wrong_answers():
 
 
 def test_demo_leak_names_the_words_a_slip_kind_adds():
-    """bench/demo_leak.py's per-slip breakdown (how the small variant's leak was found): a kind whose samples
+    """bench/demo_leak.py's per-slip breakdown (how the last leaks were found): a kind whose samples
     carry a word right ones lack is named with its shares, and its AUROC is right samples against that kind's
     alone (the other kinds' samples left out)."""
     import sys
