@@ -107,6 +107,19 @@ def best_of_n(args) -> dict:
     out["prm_heldout_auroc_final_answer"] = metrics.auroc([s for s, _ in prm], right)
     by_agg = {how: [aggregate(steps, how) for _, steps in prm] for how in AGGREGATIONS}  # "prm" below is prod
     out["prm_final_answer_auroc_by_aggregation"] = {how: metrics.auroc(sc, right) for how, sc in by_agg.items()}
+    # A false re-check is a wrong step in a sample whose answer is right: a PRM that spots it scores right
+    # answers down. Without those samples, and each kind's mean score, to see how much that explains.
+    kept = [i for i, r in enumerate(test) if r.get("kind") != "aside"]
+    out["final_answer_auroc_without_false_rechecks"] = {
+        **{f"prm_{how}": metrics.auroc([sc[i] for i in kept], [right[i] for i in kept]) for how, sc in by_agg.items()},
+        "orm": metrics.auroc([orm_scores[i] for i in kept], [right[i] for i in kept]), "samples": len(kept)}
+    kinds: dict[str, list[int]] = {}
+    for i, r in enumerate(test):
+        kinds.setdefault(r.get("kind") or "sound", []).append(i)
+    out["mean_score_by_kind"] = {k: {"n": len(idx), "prm_prod": statistics.fmean(by_agg["prod"][i] for i in idx),
+                                     "prm_last": statistics.fmean(by_agg["last"][i] for i in idx),
+                                     "orm": statistics.fmean(orm_scores[i] for i in idx)}
+                                 for k, idx in sorted(kinds.items())}
     groups: dict[str, list[int]] = {}
     for i, r in enumerate(test):
         groups.setdefault(r["unique_id"], []).append(i)
@@ -466,9 +479,14 @@ def main(argv=None) -> int:
         for k, point in enumerate(result["curves"]["prm"]):
             accs = (result["curves"][m][k]["accuracy"] for m in result["curves"])
             print(f"{point['n']:<6} " + "  ".join(f"{a:8.3f}" for a in accs))
+        without = result["final_answer_auroc_without_false_rechecks"]
         for how, curve in result["prm_by_aggregation"].items():
-            print(f"PRM by {how}: final-answer AUROC {result['prm_final_answer_auroc_by_aggregation'][how]:.3f}, "
+            print(f"PRM by {how}: final-answer AUROC {result['prm_final_answer_auroc_by_aggregation'][how]:.3f} "
+                  f"({without[f'prm_{how}']:.3f} without false re-checks), "
                   f"best-of-{curve[-1]['n']} {curve[-1]['accuracy']:.3f}")
+        print(f"ORM final-answer AUROC without false re-checks {without['orm']:.3f}; mean scores by kind: "
+              + "; ".join(f"{k} (n={v['n']}) PRM {v['prm_prod']:.3f} / last {v['prm_last']:.3f}, ORM {v['orm']:.3f}"
+                          for k, v in result["mean_score_by_kind"].items()))
         print(f"wrote {OUT}/best-of-n.csv, .json, .png in {result['seconds']['total']} s")
         return 0
     if args.what == "learnability":
