@@ -126,15 +126,14 @@ def best_of_n(args) -> dict:
     scores = {"prm": [s for s, _ in prm], "orm": orm_scores, "majority": [s for s, _ in prm],
               "random": [0.0] * len(test)}
     ns = [n for n in (1, 2, 4, 8, 16, 32, 64, 128) if n <= args.test_samples]
-    out["curves"] = {}
-    for method, sc in scores.items():
+
+    def curve(sc: list[float], method: str) -> list[dict]:
         samples = [[(sc[i], test[i]["answer"], test[i]["final_answer_correct"]) for i in idx]
                    for idx in groups.values()]
-        out["curves"][method] = best_of_n_curve(samples, ns, args.trials, args.seed, method)
-    out["prm_by_aggregation"] = {
-        how: best_of_n_curve([[(sc[i], test[i]["answer"], test[i]["final_answer_correct"]) for i in idx]
-                              for idx in groups.values()], ns, args.trials, args.seed, "prm")
-        for how, sc in by_agg.items()}
+        return best_of_n_curve(samples, ns, args.trials, args.seed, method)
+
+    out["curves"] = {method: curve(sc, method) for method, sc in scores.items()}
+    out["prm_by_aggregation"] = {how: curve(sc, "prm") for how, sc in by_agg.items()}
     out["seconds"]["generate"] = round(gen_s, 1)
     out["seconds"]["total"] = round(time.perf_counter() - t0, 1)
     return out
